@@ -1,0 +1,157 @@
+"""Proxy header grammar: comma lists, RFC 7239 ``Forwarded`` elements, single-IP headers.
+
+These functions split and unquote; they never decide trust. The resolver walks lists from
+the right with :func:`rsplit_item`, so the work done is proportional to the hops walked,
+not to the length of a header a client may have padded.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Iterable, List, Mapping, Optional, Tuple, Union
+
+HeaderValue = Union[str, bytes]
+Headers = Union[Mapping[str, str], Mapping[bytes, bytes], Iterable[Tuple[HeaderValue, HeaderValue]]]
+
+BLANKS = " \t"
+
+# RFC 9110 §5.6: token, quoted-string (qdtext and quoted-pair), OWS.
+TOKEN = r"[!#$%&'*+.^_`|~0-9A-Za-z-]+"
+QUOTED_STRING = r'"(?:[\t \x21\x23-\x5b\x5d-\x7e\x80-\xff]|\\[\t \x21-\x7e\x80-\xff])*"'
+OWS = r"[ \t]*"
+# RFC 7239 §4: forwarded-pair = token "=" value, value = token / quoted-string. An unquoted
+# value is taken leniently up to ';' (proxies do send for=1.2.3.4:80 unquoted); it still has
+# to be an address afterwards.
+UNQUOTED_VALUE = r'[^";, \t]+'
+FORWARDED_PAIR = re.compile(
+    rf"{OWS}({TOKEN}){OWS}={OWS}(?:({QUOTED_STRING})|({UNQUOTED_VALUE})){OWS}(?:;|\Z)"
+)
+_QUOTED_PAIR = re.compile(r"\\(.)", re.DOTALL)
+
+
+def unquote(quoted: str) -> str:
+    """Value of a quoted-string (surrounding quotes included), backslash escapes undone."""
+    inner = quoted[1:-1]
+    return _QUOTED_PAIR.sub(r"\1", inner) if "\\" in inner else inner
+
+
+def forwarded_params(element: str) -> Optional[List[Tuple[str, str]]]:
+    """The ``(lower-case name, value)`` pairs of one ``Forwarded`` element, None if malformed.
+
+    ``element`` is the text between two commas: the caller splits on every comma first, so a
+    quote left open by a client can never reach into the elements appended by proxies.
+    """
+    pairs: List[Tuple[str, str]] = []
+    pos = 0
+    end = len(element.rstrip(BLANKS))
+    match = FORWARDED_PAIR.match
+    while pos < end:
+        m = match(element, pos, end)
+        if m is None:
+            return None
+        quoted = m.group(2)
+        pairs.append((m.group(1).lower(), unquote(quoted) if quoted is not None else m.group(3)))
+        pos = m.end()
+    return pairs if pairs else None
+
+
+def forwarded_value(element: str, name: str) -> Tuple[bool, Optional[str]]:
+    """``(well_formed, value)`` of parameter ``name`` in a ``Forwarded`` element.
+
+    A malformed element, or one that names the parameter twice, is ``(False, None)``.
+    """
+    params = forwarded_params(element)
+    if params is None:
+        return False, None
+    found: Optional[str] = None
+    for key, value in params:
+        if key == name:
+            if found is not None:
+                return False, None
+            found = value
+    return True, found
+
+
+def rsplit_item(value: str, end: int) -> Tuple[str, int]:
+    """The comma-separated item that ends at ``end``, stripped, and where the next one ends.
+
+    The returned position is -1 when the item was the leftmost one.
+    """
+    start = value.rfind(",", 0, end)
+    return value[start + 1 : end].strip(BLANKS), start
+
+
+def last_item(value: str) -> Optional[str]:
+    """Rightmost non-empty item of a comma list (single-IP headers, ``X-Forwarded-Proto``)."""
+    end = len(value)
+    while end >= 0:
+        item, end = rsplit_item(value, end)
+        if item:
+            return item
+    return None
+
+
+def decode(value: HeaderValue) -> str:
+    """Header bytes as text: latin-1, as HTTP/1.1 and ASGI servers deliver them."""
+    return value.decode("latin-1") if isinstance(value, bytes) else value
+
+
+def lookup(headers: Headers, name: str) -> Optional[str]:
+    """All values of header ``name`` (lower-case) in ``headers``, combined with commas.
+
+    ``headers`` is a mapping or an iterable of ``(name, value)`` pairs, of ``str`` or ``bytes``;
+    names compare case-insensitively. Several instances combine in order (RFC 9110 §5.3).
+    Keys of a WSGI environ (``HTTP_X_FORWARDED_FOR``) are recognised too.
+    """
+    items: Iterable[Tuple[HeaderValue, HeaderValue]]
+    if isinstance(headers, Mapping):
+        getall = getattr(headers, "getall", None) or getattr(headers, "getlist", None)
+        if getall is not None:
+            # Multi-dicts (aiohttp, werkzeug, starlette) keep repeated headers apart.
+            try:
+                values = [decode(v) for v in getall(name)]
+            except Exception:
+                values = []
+            return ",".join(values) if values else None
+        items = headers.items()
+    else:
+        items = headers
+    wsgi_key = "HTTP_" + name.upper().replace("-", "_")
+    found: List[str] = []
+    try:
+        for key, val in items:
+            text = decode(key)
+            if text.lower() == name or text == wsgi_key:
+                found.append(decode(val))
+    except (TypeError, ValueError):
+        return None
+    if not found:
+        return None
+    return found[0] if len(found) == 1 else ",".join(found)
+
+
+def pick_scheme(xfp: Optional[str], forwarded: Optional[str], websocket: bool) -> Optional[str]:
+    """The scheme a trusted proxy reported, or None if it reported nothing usable.
+
+    ``X-Forwarded-Proto`` is preferred, then ``proto=`` of the rightmost ``Forwarded`` element
+    that has one. Only ``http``/``https`` are accepted (``ws``/``wss`` for websockets).
+    """
+    proto: Optional[str] = None
+    if xfp is not None:
+        proto = last_item(xfp)
+    if proto is None and forwarded is not None:
+        end = len(forwarded)
+        while end >= 0 and proto is None:
+            element, end = rsplit_item(forwarded, end)
+            if element:
+                ok, proto = forwarded_value(element, "proto")
+                if not ok:
+                    proto = None
+    if proto is None:
+        return None
+    proto = proto.lower()
+    if proto not in ("http", "https"):
+        return None
+    if websocket:
+        return "wss" if proto == "https" else "ws"
+    return proto

@@ -1,0 +1,133 @@
+"""Deployment topologies (from the Kubernetes source-IP write-up) as named configurations."""
+
+from __future__ import annotations
+
+from typing import Dict, NamedTuple, Optional, Tuple
+
+from realip._errors import ConfigError
+
+# Cloudflare's published edge ranges (https://www.cloudflare.com/ips-v4 and /ips-v6).
+CLOUDFLARE_RANGES_DATE = "2026-11-25"
+CLOUDFLARE_RANGES: Tuple[str, ...] = (
+    "173.245.48.0/20",
+    "103.21.244.0/22",
+    "103.22.200.0/22",
+    "103.31.4.0/22",
+    "141.101.64.0/18",
+    "108.162.192.0/18",
+    "190.93.240.0/20",
+    "188.114.96.0/20",
+    "197.234.240.0/22",
+    "198.41.128.0/17",
+    "162.158.0.0/15",
+    "104.16.0.0/13",
+    "104.24.0.0/14",
+    "172.64.0.0/13",
+    "131.0.72.0/22",
+    "2400:cb00::/32",
+    "2606:4700::/32",
+    "2803:f800::/32",
+    "2405:b500::/32",
+    "2405:8100::/32",
+    "2a06:98c0::/29",
+    "2c0f:f248::/32",
+)
+"""Snapshot of Cloudflare's edge ranges, taken on :data:`CLOUDFLARE_RANGES_DATE`."""
+
+_WHERE = {
+    "pod_cidrs": (
+        "REALIP_POD_CIDRS / pod_cidrs: the cluster's pod CIDR, where the ingress pods "
+        "live; find it with `kubectl cluster-info dump | grep -m1 cluster-cidr`, "
+        "`kubectl get nodes -o jsonpath='{.items[*].spec.podCIDR}'` or your CNI config"
+    ),
+    "node_cidrs": (
+        "REALIP_NODE_CIDRS / node_cidrs: the nodes' internal address range; find it with "
+        "`kubectl get nodes -o wide` (INTERNAL-IP column) or your VPC/vSwitch settings"
+    ),
+    "lb_cidrs": (
+        "REALIP_LB_CIDRS / lb_cidrs: the range your load balancer forwards from; Alibaba Cloud "
+        "SLB uses 100.64.0.0/10 (the 'cgnat' preset), others document theirs"
+    ),
+}
+
+
+class TopologySpec(NamedTuple):
+    """How one topology maps to a resolver configuration."""
+
+    name: str
+    description: str
+    header: Optional[str]
+    trusts: Tuple[str, ...] = ()
+    requires: Tuple[str, ...] = ()
+    trusted_extra: Tuple[str, ...] = ()
+    flags_snat: bool = False
+
+    def missing_message(self, option: str) -> str:
+        """The ConfigError text for a required CIDR option that was not given."""
+        return f"topology {self.name!r} needs {option}; set {_WHERE[option]}"
+
+
+_SPECS: Tuple[TopologySpec, ...] = (
+    TopologySpec(
+        "pod-to-pod",
+        "internal request from another pod: the peer address; headers ignored",
+        None,
+    ),
+    TopologySpec(
+        "nodeport-local",
+        "NodePort Service with externalTrafficPolicy: Local: the peer address",
+        None,
+    ),
+    TopologySpec(
+        "nodeport-cluster",
+        "NodePort Service with externalTrafficPolicy: Cluster: the peer address, flagging "
+        "peers in node_cidrs as SNAT (client IP lost)",
+        None,
+        requires=("node_cidrs",),
+        flags_snat=True,
+    ),
+    TopologySpec(
+        "lb-tcp",
+        "LoadBalancer Service (Local) with a TCP listener: the peer address",
+        None,
+    ),
+    TopologySpec(
+        "lb-http",
+        "LoadBalancer Service (Local) with an HTTP listener: X-Forwarded-For, trusting lb_cidrs",
+        "x-forwarded-for",
+        trusts=("lb_cidrs",),
+        requires=("lb_cidrs",),
+    ),
+    TopologySpec(
+        "ingress",
+        "client -> LB -> ingress controller pod -> app: X-Forwarded-For, trusting pod_cidrs "
+        "and lb_cidrs",
+        "x-forwarded-for",
+        trusts=("pod_cidrs", "lb_cidrs"),
+        requires=("pod_cidrs",),
+    ),
+    TopologySpec(
+        "cloudflare",
+        "behind Cloudflare: CF-Connecting-IP, trusting Cloudflare's ranges plus the given CIDRs",
+        "cf-connecting-ip",
+        trusts=("pod_cidrs", "node_cidrs", "lb_cidrs"),
+        trusted_extra=CLOUDFLARE_RANGES,
+    ),
+)
+
+TOPOLOGY_SPECS: Dict[str, TopologySpec] = {spec.name: spec for spec in _SPECS}
+"""Every known topology by name."""
+
+TOPOLOGIES: Dict[str, str] = {spec.name: spec.description for spec in _SPECS}
+"""Topology name -> one-line description, for :meth:`realip.Resolver.for_topology`."""
+
+
+def topology_spec(name: str) -> TopologySpec:
+    """The spec of topology ``name``; ConfigError naming the known ones if there is none."""
+    key = name.strip().lower() if isinstance(name, str) else name
+    spec = TOPOLOGY_SPECS.get(key) if isinstance(key, str) else None
+    if spec is None:
+        raise ConfigError(
+            f"unknown topology {name!r}; known topologies: {', '.join(TOPOLOGY_SPECS)}"
+        )
+    return spec

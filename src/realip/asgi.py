@@ -1,0 +1,69 @@
+"""ASGI middleware: put the real client into ``scope["client"]``.
+
+Wrap any ASGI app (FastAPI, Starlette, Quart, Litestar, Django's ASGI handler)::
+
+    from realip import Resolver
+    from realip.asgi import RealIPMiddleware
+
+    app = RealIPMiddleware(app, Resolver.for_topology("ingress", pod_cidrs=["10.244.0.0/16"]))
+
+For ``http`` and ``websocket`` scopes the app receives a copy of the scope with
+``scope["client"] = (client_ip, port)`` when a client was found (port 0 when the client came
+from a header: the peer's port belongs to the proxy), the server's value under
+``scope["realip.original_client"]`` and the :class:`~realip.Result` under
+``scope["realip.result"]``. Other scopes (``lifespan``) pass through untouched.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Awaitable, Callable, MutableMapping, Optional
+
+from realip.request import (
+    ORIGINAL_CLIENT_KEY,
+    RESULT_KEY,
+    default_resolver,
+    resolve_scope,
+    scheme_from_scope,
+)
+from realip.resolver import Resolver
+
+Scope = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[MutableMapping[str, Any]]]
+Send = Callable[[MutableMapping[str, Any]], Awaitable[None]]
+ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
+
+__all__ = ["RealIPMiddleware"]
+
+
+class RealIPMiddleware:
+    """ASGI middleware that resolves the client IP once per request and exposes it in the scope."""
+
+    __slots__ = ("app", "forwarded_proto", "resolver")
+
+    def __init__(
+        self, app: ASGIApp, resolver: Optional[Resolver] = None, *, forwarded_proto: bool = False
+    ) -> None:
+        self.app = app
+        self.resolver = resolver if resolver is not None else default_resolver()
+        self.forwarded_proto = forwarded_proto
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        kind = scope["type"]
+        if kind != "http" and kind != "websocket":
+            await self.app(scope, receive, send)
+            return
+        result = resolve_scope(self.resolver, scope)
+        client = scope.get("client")
+        # Copy before writing: the server (or another app) may hold the same scope.
+        scope = dict(scope)
+        scope[ORIGINAL_CLIENT_KEY] = client
+        scope[RESULT_KEY] = result
+        ip = result.client_ip
+        if ip is not None:
+            port = client[1] if client and result.source == "remote_addr" else 0
+            scope["client"] = (ip, port)
+        if self.forwarded_proto:
+            scheme = scheme_from_scope(scope, result)
+            if scheme is not None:
+                scope["scheme"] = scheme
+        await self.app(scope, receive, send)

@@ -1,0 +1,574 @@
+"""The resolver: which address is the client, given the peer, the headers and what you trust.
+
+One resolution path serves every adapter. Configuration is parsed, checked and turned into
+integer ranges once, in :class:`Resolver`'s constructor; :meth:`Resolver.resolve` does only
+the per-request walk and never raises on request input.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+import warnings
+from typing import (
+    Any,
+    Dict,
+    Iterable,
+    List,
+    Mapping,
+    NamedTuple,
+    Optional,
+    Sequence,
+    Tuple,
+    Union,
+)
+
+from realip._addresses import Address, format_address, parse_address
+from realip._errors import ConfigError, RealIPWarning
+from realip._headers import Headers, forwarded_value, lookup, rsplit_item
+from realip._networks import NetworkSet, parse_networks
+from realip._topologies import topology_spec
+
+__all__ = ["ENV_VARS", "MAX_ITEMS", "Resolver", "Result"]
+
+MAX_ITEMS = 64
+"""How many list items (from the right) a resolution looks at before it gives up."""
+
+ENV_VARS = (
+    "REALIP_TOPOLOGY",
+    "REALIP_TRUSTED_PROXIES",
+    "REALIP_HEADER",
+    "REALIP_TRUSTED_HOPS",
+    "REALIP_POD_CIDRS",
+    "REALIP_NODE_CIDRS",
+    "REALIP_LB_CIDRS",
+)
+"""Environment variables read by :meth:`Resolver.from_env`."""
+
+REMOTE_ADDR = "remote_addr"
+XFF = "x-forwarded-for"
+FORWARDED = "forwarded"
+_LIST_HEADERS = (XFF, FORWARDED)
+
+_PEER, _LIST, _SINGLE = 0, 1, 2
+
+RemoteAddr = Union[str, Tuple[Any, ...], Sequence[Any], None]
+
+
+class _DefaultHeader(str):
+    """The default ``header`` value; lets the constructor tell it from an explicit choice."""
+
+    __slots__ = ()
+
+
+_DEFAULT_HEADER = _DefaultHeader(XFF)
+
+
+class Result(NamedTuple):
+    """The outcome of one resolution: the client IP (or None) and why."""
+
+    client_ip: Optional[str]
+    """The client's address in canonical text form, or None when there is none to trust."""
+    source: str
+    """Where the answer came from: ``"remote_addr"`` or the (lower-case) header name."""
+    proxies: Tuple[str, ...]
+    """The trusted hops walked, right to left; the peer first when it was trusted."""
+    reason: str
+    """One sentence that explains the decision."""
+    snat: bool = False
+    """True when the peer is a node that source-NAT'ed the request: the client IP is lost."""
+    peer: Optional[str] = None
+    """The peer address in canonical form (None for a Unix socket or a non-address)."""
+
+    @property
+    def ip_address(self) -> Union[ipaddress.IPv4Address, ipaddress.IPv6Address, None]:
+        """``client_ip`` as an ``ipaddress`` object, built on demand."""
+        return None if self.client_ip is None else ipaddress.ip_address(self.client_ip)
+
+    @property
+    def peer_trusted(self) -> bool:
+        """Whether the headers were honoured (the peer is a trusted proxy, or hop mode applied)."""
+        return bool(self.proxies)
+
+
+def _is_unix_peer(remote_addr: object) -> bool:
+    return remote_addr is None or remote_addr == "" or (
+        isinstance(remote_addr, str) and (remote_addr[:1] == "/" or remote_addr[:5] == "unix:")
+    )
+
+
+def _normalise_header(header: object) -> Optional[str]:
+    if header is None:
+        return None
+    if not isinstance(header, str):
+        raise ConfigError(f"header {header!r} must be a str or None")
+    name = header.strip().lower()
+    if not name or any(c in name for c in " \t\r\n:;,\"()/<>@[]?={}\\") or not name.isascii():
+        raise ConfigError(f"header {header!r} is not a valid HTTP header name")
+    if name.startswith("http_"):
+        suggestion = name[5:].replace("_", "-")
+        raise ConfigError(
+            f"header {header!r} looks like a WSGI environ key; write the HTTP name, "
+            f"e.g. {suggestion!r}"
+        )
+    return name
+
+
+def _check_hops(hops: object) -> Optional[int]:
+    if hops is None:
+        return None
+    if isinstance(hops, bool) or not isinstance(hops, int):
+        raise ConfigError(f"trusted_hops {hops!r} must be an int >= 1")
+    if not 1 <= hops <= MAX_ITEMS:
+        raise ConfigError(f"trusted_hops {hops!r} must be between 1 and {MAX_ITEMS}")
+    return hops
+
+
+class Resolver:
+    """Resolves the client IP of a request for one deployment topology.
+
+    Immutable and safe to share across threads and tasks. Build it once at start-up; a bad
+    configuration raises :class:`ConfigError` there, never at request time.
+    """
+
+    __slots__ = (
+        "_header",
+        "_hops",
+        "_kind",
+        "_networks",
+        "_snat",
+        "_topology",
+        "header_bytes",
+        "warnings",
+        "wsgi_key",
+    )
+
+    def __init__(
+        self,
+        *,
+        trusted_proxies: Iterable[Any] = (),
+        header: Optional[str] = _DEFAULT_HEADER,
+        trusted_hops: Optional[int] = None,
+    ) -> None:
+        self._configure(trusted_proxies, header, trusted_hops, (), None)
+
+    def _configure(
+        self,
+        trusted_proxies: Iterable[Any],
+        header: Optional[str],
+        trusted_hops: Optional[int],
+        snat_networks: Iterable[Any],
+        topology: Optional[str],
+    ) -> None:
+        explicit_header = header is not _DEFAULT_HEADER
+        name = _normalise_header(header)
+        hops = _check_hops(trusted_hops)
+        networks = NetworkSet(parse_networks(trusted_proxies))
+        if hops is not None:
+            if not networks.empty:
+                raise ConfigError(
+                    f"trusted_hops={hops} and trusted_proxies were both given; choose one: "
+                    "trusted_proxies (safer) or trusted_hops"
+                )
+            if name not in _LIST_HEADERS:
+                raise ConfigError(
+                    f"trusted_hops={hops} needs a list header (x-forwarded-for or forwarded), "
+                    f"not header={header!r}"
+                )
+        self._header = name
+        self._hops = hops
+        self._networks = networks
+        self._snat = NetworkSet(parse_networks(snat_networks))
+        self._topology = topology
+        if name is None or (networks.empty and hops is None):
+            self._kind = _PEER
+        elif name in _LIST_HEADERS:
+            self._kind = _LIST
+        else:
+            self._kind = _SINGLE
+        read = name if self._kind != _PEER else None
+        self.header_bytes: Optional[bytes] = read.encode("ascii") if read else None
+        """The header read, as the lower-case bytes an ASGI scope holds; None if none is read."""
+        self.wsgi_key: Optional[str] = "HTTP_" + read.upper().replace("-", "_") if read else None
+        """The WSGI environ key of the header read; None if none is read."""
+        self.warnings: Tuple[str, ...] = tuple(self._lint(explicit_header))
+        for message in self.warnings:
+            warnings.warn(message, RealIPWarning, stacklevel=4)
+
+    def _lint(self, explicit_header: bool) -> List[str]:
+        found: List[str] = []
+        name = self._header
+        if name is not None and self._hops is None:
+            everything = self._networks.trusts_everything()
+            if everything:
+                found.append(
+                    f"trusted_proxies contains {', '.join(everything)}: every peer is trusted, so "
+                    f"the leftmost {name} entry - which the client chooses - wins"
+                )
+            if self._networks.empty and explicit_header:
+                found.append(
+                    f"header {name!r} is configured but no proxy is trusted, so it is never read; "
+                    "set trusted_proxies (or a topology) or drop the header"
+                )
+        for outer, inner in self._networks.overlaps():
+            if outer == inner:
+                found.append(f"trusted proxy {outer} is listed twice")
+            else:
+                found.append(f"trusted proxy {inner} is redundant: {outer} already contains it")
+        if self._hops is not None:
+            found.append(
+                f"trusted_hops={self._hops}: hop counting is only safe when every path to the app "
+                f"crosses exactly {self._hops} prox{'y' if self._hops == 1 else 'ies'}"
+            )
+        return found
+
+    # -- alternative constructors -------------------------------------------------------
+
+    @classmethod
+    def for_topology(
+        cls,
+        name: str,
+        *,
+        pod_cidrs: Iterable[Any] = (),
+        node_cidrs: Iterable[Any] = (),
+        lb_cidrs: Iterable[Any] = (),
+        header: Optional[str] = None,
+    ) -> Resolver:
+        """A resolver for a named deployment topology (see :data:`realip.TOPOLOGIES`)."""
+        spec = topology_spec(name)
+        cidrs = {
+            "pod_cidrs": parse_networks(pod_cidrs),
+            "node_cidrs": parse_networks(node_cidrs),
+            "lb_cidrs": parse_networks(lb_cidrs),
+        }
+        for option in spec.requires:
+            if not cidrs[option]:
+                raise ConfigError(spec.missing_message(option))
+        if header is not None and spec.header is None:
+            raise ConfigError(
+                f"topology {spec.name!r} uses the peer address; header={header!r} does not apply "
+                "(pick a topology whose proxies write a header, e.g. 'lb-http' or 'ingress')"
+            )
+        trusted: List[Any] = list(spec.trusted_extra)
+        for option in spec.trusts:
+            trusted.extend(net for _, net in cidrs[option])
+        snat = [net for _, net in cidrs["node_cidrs"]] if spec.flags_snat else []
+        resolver = cls.__new__(cls)
+        resolver._configure(
+            trusted if spec.header is not None else (),
+            (header or spec.header) if spec.header is not None else None,
+            None,
+            snat,
+            spec.name,
+        )
+        return resolver
+
+    @classmethod
+    def from_env(cls, environ: Optional[Mapping[str, str]] = None) -> Resolver:
+        """A resolver configured by ``REALIP_*`` environment variables; trusts nothing if unset."""
+        env = os.environ if environ is None else environ
+
+        def get(var: str) -> Optional[str]:
+            value = env.get(var, "")
+            return value.strip() or None
+
+        def cidrs(var: str) -> List[str]:
+            value = get(var)
+            if value is None:
+                return []
+            try:
+                parse_networks(value)
+            except ConfigError as exc:
+                raise ConfigError(f"{var}: {exc}") from None
+            return value.replace(",", " ").split()
+
+        topology = get("REALIP_TOPOLOGY")
+        header = get("REALIP_HEADER")
+        hops_text = get("REALIP_TRUSTED_HOPS")
+        trusted = cidrs("REALIP_TRUSTED_PROXIES")
+        pods, nodes, lbs = (cidrs(v) for v in ("REALIP_POD_CIDRS", "REALIP_NODE_CIDRS",
+                                               "REALIP_LB_CIDRS"))
+        hops: Optional[int] = None
+        if hops_text is not None:
+            if not (hops_text.isascii() and hops_text.isdigit()):
+                raise ConfigError(f"REALIP_TRUSTED_HOPS={hops_text!r} must be a whole number >= 1")
+            hops = int(hops_text)
+        try:
+            if topology is not None:
+                if trusted or hops is not None:
+                    raise ConfigError(
+                        "REALIP_TOPOLOGY cannot be combined with REALIP_TRUSTED_PROXIES or "
+                        "REALIP_TRUSTED_HOPS; give the ranges as REALIP_POD_CIDRS, "
+                        "REALIP_NODE_CIDRS and REALIP_LB_CIDRS"
+                    )
+                return cls.for_topology(
+                    topology, pod_cidrs=pods, node_cidrs=nodes, lb_cidrs=lbs, header=header
+                )
+            if pods or nodes or lbs:
+                raise ConfigError(
+                    "REALIP_POD_CIDRS, REALIP_NODE_CIDRS and REALIP_LB_CIDRS need REALIP_TOPOLOGY"
+                )
+            if not trusted and hops is None:
+                # Nothing trusted: headers can never be honoured, whatever REALIP_HEADER says.
+                if header is None:
+                    return cls()
+                return cls(header=header)
+            return cls(
+                trusted_proxies=trusted,
+                header=header if header is not None else XFF,
+                trusted_hops=hops,
+            )
+        except ConfigError as exc:
+            message = str(exc)
+            if not message.startswith("REALIP_"):
+                var = _env_var_for(message)
+                message = f"{var}: {message}" if var else f"REALIP_* environment: {message}"
+            raise ConfigError(message) from None
+
+    # -- introspection ------------------------------------------------------------------
+
+    @property
+    def header(self) -> Optional[str]:
+        """The header read for the client (lower-case), or None for the peer address only."""
+        return self._header if self._kind != _PEER else None
+
+    @property
+    def configured_header(self) -> Optional[str]:
+        """The header as configured, even when nothing is trusted so it is never read."""
+        return self._header
+
+    @property
+    def trusted_hops(self) -> Optional[int]:
+        """The hop count in hop mode, else None."""
+        return self._hops
+
+    @property
+    def topology(self) -> Optional[str]:
+        """The topology name when built by :meth:`for_topology`, else None."""
+        return self._topology
+
+    @property
+    def networks(self) -> NetworkSet:
+        """The trusted networks."""
+        return self._networks
+
+    @property
+    def snat_networks(self) -> NetworkSet:
+        """Networks whose peers are nodes that SNAT client traffic (``nodeport-cluster``)."""
+        return self._snat
+
+    def _key(self) -> Tuple[object, ...]:
+        return (self._kind, self._header, self._hops, self._networks, self._snat, self._topology)
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Resolver):
+            return NotImplemented
+        return self._key() == other._key()
+
+    def __hash__(self) -> int:
+        return hash(self._key())
+
+    def __repr__(self) -> str:
+        parts = []
+        if self._topology:
+            parts.append(f"topology={self._topology!r}")
+        parts.append(f"trusted_proxies={[label for label, _ in self._networks.entries]!r}")
+        parts.append(f"header={self._header!r}")
+        if self._hops is not None:
+            parts.append(f"trusted_hops={self._hops}")
+        return f"Resolver({', '.join(parts)})"
+
+    # -- resolution ---------------------------------------------------------------------
+
+    def resolve(self, remote_addr: RemoteAddr, headers: Optional[Headers] = None) -> Result:
+        """Resolve the client of one request. Never raises on request input.
+
+        ``remote_addr`` is the peer (``"ip"``, ``"ip:port"``, ``"[v6]:port"``, a ``(host, port)``
+        tuple, a Unix socket path, or None); ``headers`` a mapping or ``(name, value)`` pairs.
+        """
+        value: Optional[str] = None
+        if self._kind != _PEER and headers is not None:
+            assert self._header is not None
+            value = lookup(headers, self._header)
+        return self.resolve_value(remote_addr, value)
+
+    def resolve_value(self, remote_addr: RemoteAddr, value: Optional[str]) -> Result:
+        """Resolve from the peer and the already-combined value of :attr:`header` (or None).
+
+        This is what adapters call after finding the header in their framework's request.
+        """
+        if remote_addr.__class__ is not str:
+            if isinstance(remote_addr, (tuple, list)):
+                remote_addr = remote_addr[0] if remote_addr else None
+            if remote_addr is not None and not isinstance(remote_addr, str):
+                return Result(None, REMOTE_ADDR, (), f"the peer address {remote_addr!r} is not an "
+                              "IP address", False, None)
+        if _is_unix_peer(remote_addr):
+            peer = None
+            unix = True
+        else:
+            assert isinstance(remote_addr, str)
+            peer = parse_address(remote_addr)
+            unix = False
+            if peer is None:
+                return Result(None, REMOTE_ADDR, (), f"the peer address {remote_addr!r} is not an "
+                              "IP address, so it is neither a client nor a trusted proxy", False,
+                              None)
+        kind = self._kind
+        if kind == _PEER:
+            return self._peer_result(peer, remote_addr, "headers are not consulted")
+        if self._hops is None:
+            if unix:
+                if not self._networks.unix:
+                    return self._peer_result(peer, remote_addr, "the peer is not trusted")
+            elif peer is None or peer not in self._networks:
+                return self._peer_result(
+                    peer, remote_addr, "the peer is not a trusted proxy, so headers are ignored"
+                )
+        if value is None:
+            return self._peer_result(peer, remote_addr, f"no {self._header} header arrived")
+        peer_text = "unix" if peer is None else format_address(peer)
+        if kind == _SINGLE:
+            return self._single(value, peer, remote_addr, peer_text)
+        if self._hops is not None:
+            return self._hop_walk(value, peer, remote_addr, peer_text)
+        return self._walk(value, peer, remote_addr, peer_text)
+
+    def _peer_result(self, peer: Optional[Address], raw: object, why: str) -> Result:
+        if peer is None:
+            return Result(None, REMOTE_ADDR, (), f"the peer {raw or 'unix socket'} is a Unix "
+                          f"socket with no IP address ({why})", False, None)
+        text = format_address(peer)
+        if self._snat.empty or peer not in self._snat:
+            return Result(text, REMOTE_ADDR, (), f"the client is the peer address {text} ({why})",
+                          False, text)
+        return Result(
+            text, REMOTE_ADDR, (),
+            f"the peer {text} is a node address: kube-proxy SNAT'ed the request and the client IP "
+            "is lost; set externalTrafficPolicy: Local on the Service to keep it",
+            True, text,
+        )
+
+    def _single(self, value: str, peer: Optional[Address], raw: object, peer_text: str) -> Result:
+        header = self._header
+        assert header is not None
+        end = len(value)
+        for _ in range(MAX_ITEMS):
+            item, end = rsplit_item(value, end)
+            if item:
+                address = parse_address(item)
+                if address is None:
+                    return Result(None, header, (peer_text,), f"the {header} value {item[:64]!r} "
+                                  "is not a single IP address", False, _text(peer))
+                text = format_address(address)
+                return Result(text, header, (peer_text,), f"the trusted proxy {peer_text} set "
+                              f"{header}: {text}", False, _text(peer))
+            if end < 0:
+                break
+        else:
+            return _too_long(header, (peer_text,), peer)
+        return self._peer_result(peer, raw, f"the {header} header was empty")
+
+    def _walk(self, value: str, peer: Optional[Address], raw: object, peer_text: str) -> Result:
+        header = self._header
+        assert header is not None
+        networks = self._networks
+        forwarded = header == FORWARDED
+        proxies = [peer_text]
+        leftmost: Optional[Address] = None
+        end = len(value)
+        for _ in range(MAX_ITEMS):
+            item, end = rsplit_item(value, end)
+            if item:
+                entry: Optional[str] = item
+                if forwarded:
+                    ok, entry = forwarded_value(item, "for")
+                    if not ok or entry is None:
+                        return _bad_entry(header, item, proxies, peer, "has no single for= value"
+                                          if ok else "is not a well-formed element")
+                address = parse_address(entry)  # type: ignore[arg-type]
+                if address is None:
+                    return _bad_entry(header, item, proxies, peer, "is not an IP address")
+                if address not in networks:
+                    text = format_address(address)
+                    return Result(text, header, tuple(proxies), f"{text} is the rightmost "
+                                  f"untrusted {header} entry", False, _text(peer))
+                proxies.append(format_address(address))
+                leftmost = address
+            if end < 0:
+                break
+        else:
+            return _too_long(header, tuple(proxies), peer)
+        if leftmost is None:
+            return self._peer_result(peer, raw, f"the {header} header was empty")
+        text = proxies.pop()
+        return Result(text, header, tuple(proxies), f"every {header} entry is trusted, so the "
+                      f"leftmost one, {text}, is the client", False, _text(peer))
+
+    def _hop_walk(self, value: str, peer: Optional[Address], raw: object, peer_text: str) -> Result:
+        header = self._header
+        hops = self._hops
+        assert header is not None and hops is not None
+        forwarded = header == FORWARDED
+        proxies = [peer_text]
+        seen = 0
+        end = len(value)
+        for _ in range(MAX_ITEMS):
+            item, end = rsplit_item(value, end)
+            if item:
+                seen += 1
+                if seen == hops:
+                    entry: Optional[str] = item
+                    if forwarded:
+                        ok, entry = forwarded_value(item, "for")
+                        if not ok or entry is None:
+                            return _bad_entry(header, item, proxies, peer,
+                                              "has no single for= value" if ok
+                                              else "is not a well-formed element")
+                    address = parse_address(entry)  # type: ignore[arg-type]
+                    if address is None:
+                        return _bad_entry(header, item, proxies, peer, "is not an IP address")
+                    text = format_address(address)
+                    return Result(text, header, tuple(proxies), f"{text} is entry {hops} from the "
+                                  f"right of {header} (trusted_hops={hops})", False, _text(peer))
+                proxies.append(item[:64])
+            if end < 0:
+                break
+        else:
+            return _too_long(header, tuple(proxies), peer)
+        if seen == 0:
+            return self._peer_result(peer, raw, f"the {header} header was empty")
+        return Result(None, header, tuple(proxies), f"{header} has {seen} entr"
+                      f"{'y' if seen == 1 else 'ies'}, fewer than trusted_hops={hops}: a proxy is "
+                      "missing or was bypassed", False, _text(peer))
+
+
+def _text(peer: Optional[Address]) -> Optional[str]:
+    return None if peer is None else format_address(peer)
+
+
+def _bad_entry(header: str, item: str, proxies: List[str], peer: Optional[Address],
+               what: str) -> Result:
+    return Result(None, header, tuple(proxies), f"the {header} entry {item[:64]!r} {what}; "
+                  "refusing to guess the client (fail closed)", False, _text(peer))
+
+
+def _too_long(header: str, proxies: Tuple[str, ...], peer: Optional[Address]) -> Result:
+    return Result(None, header, proxies, f"{header} has more than {MAX_ITEMS} items to walk; "
+                  "refusing to look further (fail closed)", False, _text(peer))
+
+
+def _env_var_for(message: str) -> Optional[str]:
+    table: Dict[str, str] = {
+        "pod_cidrs": "REALIP_POD_CIDRS",
+        "node_cidrs": "REALIP_NODE_CIDRS",
+        "lb_cidrs": "REALIP_LB_CIDRS",
+        "topology": "REALIP_TOPOLOGY",
+        "header": "REALIP_HEADER",
+        "trusted_hops": "REALIP_TRUSTED_HOPS",
+        "trusted proxy": "REALIP_TRUSTED_PROXIES",
+    }
+    for key, var in table.items():
+        if key in message:
+            return var
+    return None

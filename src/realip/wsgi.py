@@ -1,0 +1,57 @@
+"""WSGI middleware: put the real client into ``environ["REMOTE_ADDR"]``.
+
+Flask::
+
+    from realip import Resolver
+    from realip.wsgi import RealIPMiddleware
+
+    app.wsgi_app = RealIPMiddleware(app.wsgi_app, Resolver(trusted_proxies=["10.0.0.0/8"]))
+
+Django (WSGI): wrap the application in ``wsgi.py``, or use :mod:`realip.django`.
+The server's value stays in ``environ["realip.original_remote_addr"]`` and the
+:class:`~realip.Result` in ``environ["realip.result"]``. When no client IP is found,
+``REMOTE_ADDR`` is left as the server set it and the result says why.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable, Dict, Iterable, Optional
+
+from realip.request import (
+    ORIGINAL_REMOTE_ADDR_KEY,
+    RESULT_KEY,
+    default_resolver,
+    resolve_environ,
+    scheme_from_environ,
+)
+from realip.resolver import Resolver
+
+StartResponse = Callable[..., Any]
+WSGIApp = Callable[[Dict[str, Any], StartResponse], Iterable[bytes]]
+
+__all__ = ["RealIPMiddleware"]
+
+
+class RealIPMiddleware:
+    """WSGI middleware that resolves the client IP once per request and rewrites REMOTE_ADDR."""
+
+    __slots__ = ("app", "forwarded_proto", "resolver")
+
+    def __init__(
+        self, app: WSGIApp, resolver: Optional[Resolver] = None, *, forwarded_proto: bool = False
+    ) -> None:
+        self.app = app
+        self.resolver = resolver if resolver is not None else default_resolver()
+        self.forwarded_proto = forwarded_proto
+
+    def __call__(self, environ: Dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
+        result = resolve_environ(self.resolver, environ)
+        environ[ORIGINAL_REMOTE_ADDR_KEY] = environ.get("REMOTE_ADDR")
+        environ[RESULT_KEY] = result
+        if result.client_ip is not None:
+            environ["REMOTE_ADDR"] = result.client_ip
+        if self.forwarded_proto:
+            scheme = scheme_from_environ(environ, result)
+            if scheme is not None:
+                environ["wsgi.url_scheme"] = scheme
+        return self.app(environ, start_response)
