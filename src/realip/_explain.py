@@ -68,6 +68,10 @@ def _count_items(value: str) -> int:
     return count
 
 
+def _entries(count: int) -> str:
+    return f"{count} entry" if count == 1 else f"{count} entries"
+
+
 def describe(resolver: Resolver) -> str:
     """One line describing a resolver's configuration."""
     parts = []
@@ -137,7 +141,7 @@ def explain(resolver: Resolver, remote_addr: Any, headers: Optional[Headers]) ->
         if resolver.trusted_hops is None and total > used:
             warnings.append(
                 f"{header} holds {total} entries but only {used} came from trusted proxies and the "
-                f"client: {total - used} to the left were sent by the client (possibly spoofed) "
-                "and were ignored"
+                f"client: {_entries(total - used)} further left came from the client itself "
+                "(possibly spoofed) and were ignored"
             )
     return Explanation(result, steps, warnings, seen)

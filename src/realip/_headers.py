@@ -120,10 +120,12 @@ def lookup(headers: Headers, name: str) -> Optional[str]:
     found: List[str] = []
     try:
         for key, val in items:
+            if not isinstance(key, (str, bytes)) or not isinstance(val, (str, bytes)):
+                continue  # not a header; skipping it is all a resolver can do
             text = decode(key)
             if text.lower() == name or text == wsgi_key:
                 found.append(decode(val))
-    except (TypeError, ValueError):
+    except (TypeError, ValueError):  # not an iterable of pairs
         return None
     if not found:
         return None

@@ -40,6 +40,10 @@ _MAPPED = ipaddress.IPv6Network("::ffff:0:0/96")
 
 def _parse_one(entry: str) -> Network:
     text = entry.strip()
+    if "%" in text:
+        raise ConfigError(
+            f"trusted proxy {entry!r} has a zone id; trust is by address, so drop the %zone part"
+        )
     try:
         if "/" in text:
             return ipaddress.ip_network(text, strict=True)

@@ -10,10 +10,11 @@ from __future__ import annotations
 import ipaddress
 import os
 import warnings
+from contextlib import contextmanager
 from typing import (
     Any,
-    Dict,
     Iterable,
+    Iterator,
     List,
     Mapping,
     NamedTuple,
@@ -26,7 +27,7 @@ from typing import (
 from realip._addresses import Address, format_address, parse_address
 from realip._errors import ConfigError, RealIPWarning
 from realip._headers import Headers, forwarded_value, lookup, rsplit_item
-from realip._networks import NetworkSet, parse_networks
+from realip._networks import PRESETS, NetworkSet, parse_networks
 from realip._topologies import topology_spec
 
 __all__ = ["ENV_VARS", "MAX_ITEMS", "Resolver", "Result"]
@@ -251,7 +252,10 @@ class Resolver:
             )
         trusted: List[Any] = list(spec.trusted_extra)
         for option in spec.trusts:
-            trusted.extend(net for _, net in cidrs[option])
+            # Keep preset names (e.g. "cgnat") so explanations can say which preset trusted a hop.
+            trusted.extend(dict.fromkeys(
+                label if label in PRESETS else net for label, net in cidrs[option]
+            ))
         snat = [net for _, net in cidrs["node_cidrs"]] if spec.flags_snat else []
         resolver = cls.__new__(cls)
         resolver._configure(
@@ -288,42 +292,47 @@ class Resolver:
         trusted = cidrs("REALIP_TRUSTED_PROXIES")
         pods, nodes, lbs = (cidrs(v) for v in ("REALIP_POD_CIDRS", "REALIP_NODE_CIDRS",
                                                "REALIP_LB_CIDRS"))
+        # Validate each variable on its own first, so every error names the variable at fault.
+        with _blame("REALIP_HEADER"):
+            _normalise_header(header)
         hops: Optional[int] = None
         if hops_text is not None:
-            if not (hops_text.isascii() and hops_text.isdigit()):
-                raise ConfigError(f"REALIP_TRUSTED_HOPS={hops_text!r} must be a whole number >= 1")
-            hops = int(hops_text)
-        try:
-            if topology is not None:
+            with _blame("REALIP_TRUSTED_HOPS"):
+                if not (hops_text.isascii() and hops_text.isdigit()):
+                    raise ConfigError(f"{hops_text!r} must be a whole number >= 1")
+                hops = _check_hops(int(hops_text))
+        if topology is not None:
+            with _blame("REALIP_TOPOLOGY"):
+                spec = topology_spec(topology)
                 if trusted or hops is not None:
                     raise ConfigError(
-                        "REALIP_TOPOLOGY cannot be combined with REALIP_TRUSTED_PROXIES or "
-                        "REALIP_TRUSTED_HOPS; give the ranges as REALIP_POD_CIDRS, "
-                        "REALIP_NODE_CIDRS and REALIP_LB_CIDRS"
+                        "cannot be combined with REALIP_TRUSTED_PROXIES or REALIP_TRUSTED_HOPS; "
+                        "give the ranges as REALIP_POD_CIDRS, REALIP_NODE_CIDRS and "
+                        "REALIP_LB_CIDRS"
                     )
-                return cls.for_topology(
-                    topology, pod_cidrs=pods, node_cidrs=nodes, lb_cidrs=lbs, header=header
-                )
-            if pods or nodes or lbs:
+            if header is not None and spec.header is None:
                 raise ConfigError(
-                    "REALIP_POD_CIDRS, REALIP_NODE_CIDRS and REALIP_LB_CIDRS need REALIP_TOPOLOGY"
+                    f"REALIP_HEADER: topology {spec.name!r} uses the peer address, so a header "
+                    "does not apply; unset REALIP_HEADER or pick a topology with proxies"
                 )
+            # Missing-CIDR errors already name the REALIP_*_CIDRS variable to set.
+            return cls.for_topology(
+                topology, pod_cidrs=pods, node_cidrs=nodes, lb_cidrs=lbs, header=header
+            )
+        if pods or nodes or lbs:
+            raise ConfigError(
+                "REALIP_POD_CIDRS, REALIP_NODE_CIDRS and REALIP_LB_CIDRS only apply with "
+                "REALIP_TOPOLOGY; set REALIP_TOPOLOGY or use REALIP_TRUSTED_PROXIES"
+            )
+        with _blame("REALIP_TRUSTED_HOPS" if hops is not None else "REALIP_HEADER"):
             if not trusted and hops is None:
                 # Nothing trusted: headers can never be honoured, whatever REALIP_HEADER says.
-                if header is None:
-                    return cls()
-                return cls(header=header)
+                return cls() if header is None else cls(header=header)
             return cls(
                 trusted_proxies=trusted,
                 header=header if header is not None else XFF,
                 trusted_hops=hops,
             )
-        except ConfigError as exc:
-            message = str(exc)
-            if not message.startswith("REALIP_"):
-                var = _env_var_for(message)
-                message = f"{var}: {message}" if var else f"REALIP_* environment: {message}"
-            raise ConfigError(message) from None
 
     # -- introspection ------------------------------------------------------------------
 
@@ -558,17 +567,9 @@ def _too_long(header: str, proxies: Tuple[str, ...], peer: Optional[Address]) ->
                   "refusing to look further (fail closed)", False, _text(peer))
 
 
-def _env_var_for(message: str) -> Optional[str]:
-    table: Dict[str, str] = {
-        "pod_cidrs": "REALIP_POD_CIDRS",
-        "node_cidrs": "REALIP_NODE_CIDRS",
-        "lb_cidrs": "REALIP_LB_CIDRS",
-        "topology": "REALIP_TOPOLOGY",
-        "header": "REALIP_HEADER",
-        "trusted_hops": "REALIP_TRUSTED_HOPS",
-        "trusted proxy": "REALIP_TRUSTED_PROXIES",
-    }
-    for key, var in table.items():
-        if key in message:
-            return var
-    return None
+@contextmanager
+def _blame(var: str) -> Iterator[None]:
+    try:
+        yield
+    except ConfigError as exc:
+        raise ConfigError(f"{var}: {exc}") from None
