@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any, Dict, List, Optional, Tuple
 
-from realip._addresses import parse_address
+from realip._addresses import parse_ip
 from realip._headers import Headers, lookup, rsplit_item
 from realip.resolver import Resolver, Result
 
@@ -55,8 +55,8 @@ class Explanation:
 def _trust_note(resolver: Resolver, text: Optional[str]) -> str:
     if text is None or text == "unix":
         return "the 'unix' preset" if resolver.networks.unix else "nothing"
-    address = parse_address(text)
-    labels = resolver.networks.matches(address) if address is not None else []
+    parsed = parse_ip(text)
+    labels = resolver.networks.matches(parsed[0]) if parsed is not None else []
     return ", ".join(labels) if labels else "hop count"
 
 

@@ -1,17 +1,17 @@
 """The trusted-network set: CIDRs and named presets, parsed once, checked in O(log n).
 
 Configuration goes through ``ipaddress`` (clear errors, strict host-bit checks). At request
-time membership is a single ``bisect`` over sorted, merged integer ranges, so trusting a
-cloud provider's thousand published ranges costs the same as trusting one.
+time membership is a single ``bisect`` over the boundaries of sorted, merged integer ranges,
+so trusting a cloud provider's thousand published ranges costs about the same as trusting one.
 """
 
 from __future__ import annotations
 
 import ipaddress
 from bisect import bisect_right
-from typing import Dict, Iterable, List, Optional, Sequence, Tuple, Union
+from typing import Dict, Iterable, List, Sequence, Tuple, Union
 
-from realip._addresses import Address
+from realip._addresses import V6_OFFSET, Address, to_key
 from realip._errors import ConfigError
 
 Network = Union[ipaddress.IPv4Network, ipaddress.IPv6Network]
@@ -115,61 +115,55 @@ def parse_networks(entries: Iterable[object]) -> Tuple[Tuple[str, Network], ...]
     return tuple(parsed)
 
 
-def _merge(ranges: List[Tuple[int, int]]) -> Tuple[List[int], List[int]]:
-    starts: List[int] = []
-    ends: List[int] = []
+def _boundaries(ranges: List[Tuple[int, int]]) -> List[int]:
+    # Merge overlapping and adjacent ranges, then flatten them to [start, end + 1, ...]: an
+    # address is inside exactly when bisect_right puts it after an odd number of boundaries.
+    bounds: List[int] = []
     for start, end in sorted(ranges):
-        if ends and start <= ends[-1] + 1:
-            if end > ends[-1]:
-                ends[-1] = end
+        if bounds and start <= bounds[-1]:
+            bounds[-1] = max(bounds[-1], end + 1)
         else:
-            starts.append(start)
-            ends.append(end)
-    return starts, ends
+            bounds += (start, end + 1)
+    return bounds
+
+
+def _key_range(net: Network) -> Tuple[int, int]:
+    offset = 0 if net.version == 4 else V6_OFFSET
+    return int(net.network_address) + offset, int(net.broadcast_address) + offset
 
 
 class NetworkSet:
-    """An immutable set of trusted networks with integer-range membership tests."""
+    """An immutable set of trusted networks; membership is one ``bisect`` on address keys."""
 
-    __slots__ = ("_ends4", "_ends6", "_entries", "_starts4", "_starts6", "empty", "unix")
+    __slots__ = ("_entries", "bounds", "empty", "unix")
 
     def __init__(self, entries: Sequence[Tuple[str, Network]]) -> None:
         self._entries = tuple(entries)
         self.unix = any(label == UNIX for label, _ in entries)
-        v4: List[Tuple[int, int]] = []
-        v6: List[Tuple[int, int]] = []
-        for label, net in entries:
-            if label == UNIX:
-                continue
-            span = (int(net.network_address), int(net.broadcast_address))
-            (v4 if net.version == 4 else v6).append(span)
-        self._starts4, self._ends4 = _merge(v4)
-        self._starts6, self._ends6 = _merge(v6)
-        self.empty = not (v4 or v6 or self.unix)
+        self.bounds: List[int] = _boundaries(
+            [_key_range(net) for label, net in entries if label != UNIX]
+        )
+        """Sorted range boundaries over address keys (see :mod:`realip._addresses`)."""
+        self.empty = not (self.bounds or self.unix)
 
-    def __contains__(self, address: Address) -> bool:
-        version, value = address
-        if version == 4:
-            i = bisect_right(self._starts4, value) - 1
-            return i >= 0 and value <= self._ends4[i]
-        i = bisect_right(self._starts6, value) - 1
-        return i >= 0 and value <= self._ends6[i]
+    def __contains__(self, address: Union[int, Address]) -> bool:
+        key = address if isinstance(address, int) else to_key(address)
+        return bool(bisect_right(self.bounds, key) & 1)
 
     @property
     def entries(self) -> Tuple[Tuple[str, Network], ...]:
         """The configured ``(label, network)`` pairs, in configuration order."""
         return self._entries
 
-    def matches(self, address: Address) -> List[str]:
+    def matches(self, address: Union[int, Address]) -> List[str]:
         """Labels of every configured entry that contains ``address`` (for explanations)."""
-        version, value = address
-        ip: Union[ipaddress.IPv4Address, ipaddress.IPv6Address] = (
-            ipaddress.IPv4Address(value) if version == 4 else ipaddress.IPv6Address(value)
-        )
+        key = address if isinstance(address, int) else to_key(address)
         found: List[str] = []
         for label, net in self._entries:
-            if label != UNIX and net.version == version and ip in net and label not in found:
-                found.append(label)
+            if label != UNIX and label not in found:
+                start, end = _key_range(net)
+                if start <= key <= end:
+                    found.append(label)
         return found
 
     def trusts_everything(self) -> List[str]:
@@ -203,17 +197,10 @@ class NetworkSet:
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, NetworkSet):
             return NotImplemented
-        return (self.unix, self._starts4, self._ends4, self._starts6, self._ends6) == (
-            other.unix, other._starts4, other._ends4, other._starts6, other._ends6
-        )
+        return (self.unix, self.bounds) == (other.unix, other.bounds)
 
     def __hash__(self) -> int:
-        return hash((self.unix, tuple(self._starts4), tuple(self._starts6)))
+        return hash((self.unix, tuple(self.bounds)))
 
     def __repr__(self) -> str:
         return f"NetworkSet({[label for label, _ in self._entries]!r})"
-
-
-def lookup_label(labels: Sequence[str]) -> Optional[str]:
-    """First label of a match list, for one-line explanations."""
-    return labels[0] if labels else None

@@ -10,6 +10,7 @@ from __future__ import annotations
 import ipaddress
 import os
 import warnings
+from bisect import bisect_right
 from contextlib import contextmanager
 from typing import (
     Any,
@@ -24,9 +25,9 @@ from typing import (
     Union,
 )
 
-from realip._addresses import Address, format_address, parse_address
+from realip._addresses import parse_ip
 from realip._errors import ConfigError, RealIPWarning
-from realip._headers import Headers, forwarded_value, lookup, rsplit_item
+from realip._headers import BLANKS, Headers, forwarded_value, lookup
 from realip._networks import PRESETS, NetworkSet, parse_networks
 from realip._topologies import topology_spec
 
@@ -133,12 +134,15 @@ class Resolver:
     """
 
     __slots__ = (
+        "_bounds",
+        "_forwarded",
         "_header",
         "_hops",
         "_kind",
         "_networks",
         "_snat",
         "_topology",
+        "_untrusted_reason",
         "header_bytes",
         "warnings",
         "wsgi_key",
@@ -179,6 +183,9 @@ class Resolver:
         self._header = name
         self._hops = hops
         self._networks = networks
+        self._bounds = networks.bounds
+        self._forwarded = name == FORWARDED
+        self._untrusted_reason = f" is the rightmost untrusted {name} entry"
         self._snat = NetworkSet(parse_networks(snat_networks))
         self._topology = topology
         if name is None or (networks.empty and hops is None):
@@ -410,161 +417,148 @@ class Resolver:
             if isinstance(remote_addr, (tuple, list)):
                 remote_addr = remote_addr[0] if remote_addr else None
             if remote_addr is not None and not isinstance(remote_addr, str):
-                return Result(None, REMOTE_ADDR, (), f"the peer address {remote_addr!r} is not an "
-                              "IP address", False, None)
-        if _is_unix_peer(remote_addr):
-            peer = None
-            unix = True
-        else:
-            assert isinstance(remote_addr, str)
-            peer = parse_address(remote_addr)
-            unix = False
-            if peer is None:
-                return Result(None, REMOTE_ADDR, (), f"the peer address {remote_addr!r} is not an "
-                              "IP address, so it is neither a client nor a trusted proxy", False,
-                              None)
+                return _new(None, REMOTE_ADDR, (),
+                            f"the peer address {remote_addr!r} is not an IP address")
+        peer = parse_ip(remote_addr) if remote_addr else None
+        if peer is None and not _is_unix_peer(remote_addr):
+            return _new(None, REMOTE_ADDR, (),
+                        f"the peer address {remote_addr!r} is not an IP address, so it is "
+                        "neither a client nor a trusted proxy")
         kind = self._kind
         if kind == _PEER:
             return self._peer_result(peer, remote_addr, "headers are not consulted")
         if self._hops is None:
-            if unix:
+            if peer is None:
                 if not self._networks.unix:
                     return self._peer_result(peer, remote_addr, "the peer is not trusted")
-            elif peer is None or peer not in self._networks:
+            elif not bisect_right(self._bounds, peer[0]) & 1:
                 return self._peer_result(
                     peer, remote_addr, "the peer is not a trusted proxy, so headers are ignored"
                 )
         if value is None:
             return self._peer_result(peer, remote_addr, f"no {self._header} header arrived")
-        peer_text = "unix" if peer is None else format_address(peer)
         if kind == _SINGLE:
-            return self._single(value, peer, remote_addr, peer_text)
-        if self._hops is not None:
-            return self._hop_walk(value, peer, remote_addr, peer_text)
-        return self._walk(value, peer, remote_addr, peer_text)
+            return self._single(value, peer, remote_addr)
+        return self._walk(value, peer, remote_addr)
 
-    def _peer_result(self, peer: Optional[Address], raw: object, why: str) -> Result:
+    def _peer_result(self, peer: Optional[Tuple[int, str]], raw: object, why: str) -> Result:
         if peer is None:
-            return Result(None, REMOTE_ADDR, (), f"the peer {raw or 'unix socket'} is a Unix "
-                          f"socket with no IP address ({why})", False, None)
-        text = format_address(peer)
-        if self._snat.empty or peer not in self._snat:
-            return Result(text, REMOTE_ADDR, (), f"the client is the peer address {text} ({why})",
-                          False, text)
-        return Result(
+            return _new(None, REMOTE_ADDR, (),
+                        f"the peer {raw or 'unix socket'} is a Unix socket with no IP address "
+                        f"({why})")
+        key, text = peer
+        if self._snat.empty or key not in self._snat:
+            return _new(text, REMOTE_ADDR, (),
+                        f"the client is the peer address {text} ({why})", False, text)
+        return _new(
             text, REMOTE_ADDR, (),
             f"the peer {text} is a node address: kube-proxy SNAT'ed the request and the client IP "
             "is lost; set externalTrafficPolicy: Local on the Service to keep it",
             True, text,
         )
 
-    def _single(self, value: str, peer: Optional[Address], raw: object, peer_text: str) -> Result:
+    def _single(self, value: str, peer: Optional[Tuple[int, str]], raw: object) -> Result:
         header = self._header
         assert header is not None
+        peer_text = peer[1] if peer is not None else None
+        proxies = (peer_text or "unix",)
         end = len(value)
         for _ in range(MAX_ITEMS):
-            item, end = rsplit_item(value, end)
+            start = value.rfind(",", 0, end)
+            item = value[start + 1 : end].strip(BLANKS)
             if item:
-                address = parse_address(item)
-                if address is None:
-                    return Result(None, header, (peer_text,), f"the {header} value {item[:64]!r} "
-                                  "is not a single IP address", False, _text(peer))
-                text = format_address(address)
-                return Result(text, header, (peer_text,), f"the trusted proxy {peer_text} set "
-                              f"{header}: {text}", False, _text(peer))
-            if end < 0:
-                break
-        else:
-            return _too_long(header, (peer_text,), peer)
-        return self._peer_result(peer, raw, f"the {header} header was empty")
+                parsed = parse_ip(item)
+                if parsed is None:
+                    return _new(None, header, proxies,
+                                f"the {header} value {item[:64]!r} is not a single IP address",
+                                False, peer_text)
+                text = parsed[1]
+                return _new(text, header, proxies,
+                            f"the trusted proxy {proxies[0]} set {header}: {text}", False,
+                            peer_text)
+            if start < 0:
+                return self._peer_result(peer, raw, f"the {header} header was empty")
+            end = start
+        return _too_long(header, proxies, peer_text)
 
-    def _walk(self, value: str, peer: Optional[Address], raw: object, peer_text: str) -> Result:
+    def _walk(self, value: str, peer: Optional[Tuple[int, str]], raw: object) -> Result:
+        # Right to left, one item at a time: the work is proportional to the hops walked, and
+        # nothing left of the client's own entry (what the client wrote) is even looked at.
         header = self._header
         assert header is not None
-        networks = self._networks
-        forwarded = header == FORWARDED
-        proxies = [peer_text]
-        leftmost: Optional[Address] = None
-        end = len(value)
-        for _ in range(MAX_ITEMS):
-            item, end = rsplit_item(value, end)
-            if item:
-                entry: Optional[str] = item
-                if forwarded:
-                    ok, entry = forwarded_value(item, "for")
-                    if not ok or entry is None:
-                        return _bad_entry(header, item, proxies, peer, "has no single for= value"
-                                          if ok else "is not a well-formed element")
-                address = parse_address(entry)  # type: ignore[arg-type]
-                if address is None:
-                    return _bad_entry(header, item, proxies, peer, "is not an IP address")
-                if address not in networks:
-                    text = format_address(address)
-                    return Result(text, header, tuple(proxies), f"{text} is the rightmost "
-                                  f"untrusted {header} entry", False, _text(peer))
-                proxies.append(format_address(address))
-                leftmost = address
-            if end < 0:
-                break
-        else:
-            return _too_long(header, tuple(proxies), peer)
-        if leftmost is None:
-            return self._peer_result(peer, raw, f"the {header} header was empty")
-        text = proxies.pop()
-        return Result(text, header, tuple(proxies), f"every {header} entry is trusted, so the "
-                      f"leftmost one, {text}, is the client", False, _text(peer))
-
-    def _hop_walk(self, value: str, peer: Optional[Address], raw: object, peer_text: str) -> Result:
-        header = self._header
         hops = self._hops
-        assert header is not None and hops is not None
-        forwarded = header == FORWARDED
-        proxies = [peer_text]
+        bounds = self._bounds
+        forwarded = self._forwarded
+        peer_text = peer[1] if peer is not None else None
+        proxies = [peer_text or "unix"]
         seen = 0
         end = len(value)
         for _ in range(MAX_ITEMS):
-            item, end = rsplit_item(value, end)
+            start = value.rfind(",", 0, end)
+            item = value[start + 1 : end].strip(BLANKS)
             if item:
                 seen += 1
-                if seen == hops:
+                if hops is not None and seen < hops:
+                    proxies.append(item[:64])  # hop mode: counted, not checked
+                else:
                     entry: Optional[str] = item
                     if forwarded:
                         ok, entry = forwarded_value(item, "for")
-                        if not ok or entry is None:
-                            return _bad_entry(header, item, proxies, peer,
+                        if entry is None:
+                            return _bad_entry(header, item, proxies, peer_text,
                                               "has no single for= value" if ok
                                               else "is not a well-formed element")
-                    address = parse_address(entry)  # type: ignore[arg-type]
-                    if address is None:
-                        return _bad_entry(header, item, proxies, peer, "is not an IP address")
-                    text = format_address(address)
-                    return Result(text, header, tuple(proxies), f"{text} is entry {hops} from the "
-                                  f"right of {header} (trusted_hops={hops})", False, _text(peer))
-                proxies.append(item[:64])
-            if end < 0:
+                    parsed = parse_ip(entry)  # type: ignore[arg-type]
+                    if parsed is None:
+                        return _bad_entry(header, item, proxies, peer_text, "is not an IP address")
+                    if hops is not None:
+                        text = parsed[1]
+                        return _new(text, header, tuple(proxies),
+                                    f"{text} is entry {hops} from the right of {header} "
+                                    f"(trusted_hops={hops})", False, peer_text)
+                    if not bisect_right(bounds, parsed[0]) & 1:
+                        text = parsed[1]
+                        return _new(text, header, tuple(proxies),
+                                    text + self._untrusted_reason, False, peer_text)
+                    proxies.append(parsed[1])
+            if start < 0:
                 break
+            end = start
         else:
-            return _too_long(header, tuple(proxies), peer)
+            return _too_long(header, tuple(proxies), peer_text)
         if seen == 0:
             return self._peer_result(peer, raw, f"the {header} header was empty")
-        return Result(None, header, tuple(proxies), f"{header} has {seen} entr"
-                      f"{'y' if seen == 1 else 'ies'}, fewer than trusted_hops={hops}: a proxy is "
-                      "missing or was bypassed", False, _text(peer))
+        if hops is not None:
+            return _new(None, header, tuple(proxies),
+                        f"{header} has {seen} entr{'y' if seen == 1 else 'ies'}, fewer than "
+                        f"trusted_hops={hops}: a proxy is missing or was bypassed", False,
+                        peer_text)
+        text = proxies.pop()
+        return _new(text, header, tuple(proxies),
+                    f"every {header} entry is trusted, so the leftmost one, {text}, is the client",
+                    False, peer_text)
 
 
-def _text(peer: Optional[Address]) -> Optional[str]:
-    return None if peer is None else format_address(peer)
+
+# Result is a NamedTuple: tuple.__new__ builds one without the Python-level __new__ frame,
+# which is a measurable share of a resolution.
+_tuple_new = tuple.__new__
 
 
-def _bad_entry(header: str, item: str, proxies: List[str], peer: Optional[Address],
+def _new(client_ip: Optional[str], source: str, proxies: Tuple[str, ...], reason: str,
+         snat: bool = False, peer: Optional[str] = None) -> Result:
+    return _tuple_new(Result, (client_ip, source, proxies, reason, snat, peer))
+
+
+def _bad_entry(header: str, item: str, proxies: List[str], peer: Optional[str],
                what: str) -> Result:
-    return Result(None, header, tuple(proxies), f"the {header} entry {item[:64]!r} {what}; "
-                  "refusing to guess the client (fail closed)", False, _text(peer))
+    return _new(None, header, tuple(proxies), f"the {header} entry {item[:64]!r} {what}; "
+                "refusing to guess the client (fail closed)", False, peer)
 
 
-def _too_long(header: str, proxies: Tuple[str, ...], peer: Optional[Address]) -> Result:
-    return Result(None, header, proxies, f"{header} has more than {MAX_ITEMS} items to walk; "
-                  "refusing to look further (fail closed)", False, _text(peer))
+def _too_long(header: str, proxies: Tuple[str, ...], peer: Optional[str]) -> Result:
+    return _new(None, header, proxies, f"{header} has more than {MAX_ITEMS} items to "
+                "walk; refusing to look further (fail closed)", False, peer)
 
 
 @contextmanager
