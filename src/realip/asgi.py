@@ -49,7 +49,9 @@ class RealIPMiddleware:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         kind = scope["type"]
-        if kind != "http" and kind != "websocket":
+        if (kind != "http" and kind != "websocket") or RESULT_KEY in scope:
+            # Not a request, or a realip middleware further out already resolved it: resolving
+            # the rewritten client again would lose the original.
             await self.app(scope, receive, send)
             return
         result = resolve_scope(self.resolver, scope)

@@ -141,7 +141,9 @@ def get_result(request: Any, resolver: Optional[Resolver] = None) -> Result:
     scope = getattr(request, "scope", None)
     if isinstance(scope, dict):  # Starlette / FastAPI Request and WebSocket
         return get_result(scope, resolver)
-    if type(request).__module__.startswith("aiohttp") and hasattr(request, "remote"):
+    if hasattr(request, "remote") and any(
+        cls.__module__.startswith("aiohttp.") for cls in type(request).__mro__
+    ):
         return (resolver or default_resolver()).resolve(request.remote, request.headers)
     raise TypeError(
         f"get_client_ip() does not know how to read a {type(request).__module__}."

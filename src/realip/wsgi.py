@@ -45,6 +45,9 @@ class RealIPMiddleware:
         self.forwarded_proto = forwarded_proto
 
     def __call__(self, environ: Dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
+        if RESULT_KEY in environ:
+            # A realip middleware further out already resolved this request.
+            return self.app(environ, start_response)
         result = resolve_environ(self.resolver, environ)
         environ[ORIGINAL_REMOTE_ADDR_KEY] = environ.get("REMOTE_ADDR")
         environ[RESULT_KEY] = result

@@ -1,0 +1,275 @@
+"""Fixtures that run real servers on loopback: uvicorn (FastAPI), gunicorn (Flask) and nginx.
+
+Layout (each on its own loopback address, so the trust rules see real peers):
+
+    client 127.0.0.5 --> nginx 127.0.0.2 ==proxy_bind 127.0.0.3==> uvicorn / gunicorn 127.0.0.4
+
+The apps trust only 127.0.0.3 (REALIP_TRUSTED_PROXIES in their environment). The processes are
+started once per session and stopped at its end; a failing test gets their logs in its report.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterator, Optional
+
+import pytest
+
+# The harness module sits next to this file; make it importable in any pytest import mode.
+if str(Path(__file__).parent) not in sys.path:
+    sys.path.insert(0, str(Path(__file__).parent))
+from e2e_harness import (
+    APP_IP,
+    NGINX_IP,
+    NGINX_SOURCE_IP,
+    RUNNING,
+    Service,
+    free_port,
+    http_probe,
+    tcp_probe,
+    write_self_signed_cert,
+)
+
+APPS_DIR = Path(__file__).parent / "apps"
+INSTALL_NGINX = (
+    "nginx is not installed: install it with `apt-get install nginx-light` (Debian/Ubuntu)"
+)
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]):  # type: ignore[no-untyped-def]
+    outcome = yield
+    report = outcome.get_result()
+    if report.failed:
+        for service in RUNNING:
+            report.sections.append((f"log of {service.name}", service.logs()))
+
+
+def _app_env() -> dict[str, str]:
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith("REALIP_") and k != "FORWARDED_ALLOW_IPS"
+    }
+    env["REALIP_TRUSTED_PROXIES"] = NGINX_SOURCE_IP
+    env["PYTHONUNBUFFERED"] = "1"
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (str(APPS_DIR), env.get("PYTHONPATH", "")) if p)
+    return env
+
+
+def _gunicorn_has_option(flag: str) -> bool:
+    from gunicorn.config import KNOWN_SETTINGS
+
+    return any(flag in (setting.cli or ()) for setting in KNOWN_SETTINGS)
+
+
+@dataclass
+class Apps:
+    """Where the app servers listen (on APP_IP)."""
+
+    uvicorn_port: int
+    gunicorn_port: int
+
+
+@pytest.fixture(scope="session")
+def apps(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Apps]:
+    """uvicorn serving tests/e2e/apps/fastapi_app.py and gunicorn serving flask_app.py."""
+    log_dir = tmp_path_factory.mktemp("apps")
+    env = _app_env()
+    uvicorn_port, gunicorn_port = free_port(APP_IP), free_port(APP_IP)
+    uvicorn = Service(
+        "uvicorn",
+        [
+            sys.executable,
+            "-m",
+            "uvicorn",
+            "fastapi_app:app",
+            "--app-dir",
+            str(APPS_DIR),
+            "--host",
+            APP_IP,
+            "--port",
+            str(uvicorn_port),
+            # uvicorn's own proxy-header handling would hide what realip does.
+            "--no-proxy-headers",
+            "--no-access-log",
+            "--log-level",
+            "warning",
+            "--lifespan",
+            "on",
+            "--timeout-graceful-shutdown",
+            "2",
+        ],
+        log_dir=log_dir,
+        env=env,
+    )
+    gunicorn_argv = [
+        sys.executable,
+        "-m",
+        "gunicorn",
+        "flask_app:app",
+        "--bind",
+        f"{APP_IP}:{gunicorn_port}",
+        "--workers",
+        "1",
+        "--threads",
+        "8",
+        "--graceful-timeout",
+        "2",
+        "--timeout",
+        "30",
+        "--log-level",
+        "warning",
+        # gunicorn's own scheme handling trusts 127.0.0.1 only, which is not nginx here.
+        "--forwarded-allow-ips",
+        "127.0.0.1",
+    ]
+    if _gunicorn_has_option("--no-control-socket"):
+        # Newer gunicorn opens a control socket under ~/.gunicorn, shared by every instance.
+        gunicorn_argv.append("--no-control-socket")
+    gunicorn = Service("gunicorn", gunicorn_argv, log_dir=log_dir, env=env)
+    # Both start at once: their imports overlap, which halves the wait on a slow machine.
+    started = [uvicorn.start(), gunicorn.start()]
+    try:
+        uvicorn.wait_ready(http_probe(APP_IP, uvicorn_port, "/ready"))
+        gunicorn.wait_ready(http_probe(APP_IP, gunicorn_port, "/ready"))
+        yield Apps(uvicorn_port=uvicorn_port, gunicorn_port=gunicorn_port)
+    finally:
+        for service in started:
+            service.stop()
+
+
+@dataclass
+class Nginx:
+    """nginx's listeners on NGINX_IP, one plain and one TLS per upstream app."""
+
+    uvicorn_port: int
+    gunicorn_port: int
+    uvicorn_tls_port: Optional[int]
+    gunicorn_tls_port: Optional[int]
+
+    def port(self, app: str, tls: bool = False) -> int:
+        port = getattr(self, f"{app}_tls_port" if tls else f"{app}_port")
+        if port is None:
+            pytest.skip(
+                "openssl is not installed, so nginx has no TLS listener: apt-get install openssl"
+            )
+        return int(port)
+
+
+def _find_nginx() -> Optional[str]:
+    """REALIP_TEST_NGINX if set, else nginx on PATH, else Debian's /usr/sbin/nginx."""
+    override = os.environ.get("REALIP_TEST_NGINX")
+    candidates = [override] if override else [shutil.which("nginx"), "/usr/sbin/nginx"]
+    for candidate in candidates:
+        if candidate and os.path.isfile(candidate) and os.access(candidate, os.X_OK):
+            return candidate
+    return None
+
+
+def _nginx_build_flags(nginx: str) -> str:
+    done = subprocess.run([nginx, "-V"], capture_output=True, text=True, timeout=10)
+    return done.stdout + done.stderr
+
+
+_LOCATION = """
+        location / {{
+            proxy_pass http://{upstream};
+            proxy_bind {source};
+            proxy_http_version 1.1;
+            proxy_set_header Host $host;
+            proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;
+            proxy_set_header X-Forwarded-Proto $scheme;
+            proxy_set_header Upgrade $http_upgrade;
+            proxy_set_header Connection $connection_upgrade;
+            proxy_connect_timeout 10s;
+            proxy_read_timeout 30s;
+        }}"""
+
+
+def nginx_config(
+    prefix: Path,
+    apps: Apps,
+    ports: dict[str, int],
+    tls: Optional[tuple[Path, Path]],
+    build_flags: str,
+) -> str:
+    """The nginx.conf for one test session: everything it writes stays under ``prefix``."""
+    temp_paths = [
+        f"client_body_temp_path {prefix}/tmp/body;",
+        f"proxy_temp_path {prefix}/tmp/proxy;",
+    ]
+    for module in ("fastcgi", "uwsgi", "scgi"):
+        # Compiled-in modules create their temp dirs under /var/lib/nginx unless told otherwise.
+        if f"--without-http_{module}_module" not in build_flags:
+            temp_paths.append(f"{module}_temp_path {prefix}/tmp/{module};")
+    servers = []
+    for app, upstream_port in (("uvicorn", apps.uvicorn_port), ("gunicorn", apps.gunicorn_port)):
+        location = _LOCATION.format(upstream=f"{app}_app", source=NGINX_SOURCE_IP)
+        servers.append(
+            f"    upstream {app}_app {{ server {APP_IP}:{upstream_port}; }}\n"
+            f"    server {{\n        listen {NGINX_IP}:{ports[app]};{location}\n    }}"
+        )
+        if tls is not None:
+            cert, key = tls
+            servers.append(
+                f"    server {{\n        listen {NGINX_IP}:{ports[app + '_tls']} ssl;\n"
+                f"        ssl_certificate {cert};\n"
+                f"        ssl_certificate_key {key};{location}\n    }}"
+            )
+    # As root, workers would drop to "nobody" and could not write into pytest's temp dirs.
+    user = "user root;\n" if os.geteuid() == 0 else ""
+    return f"""{user}daemon off;
+worker_processes 1;
+pid {prefix}/nginx.pid;
+error_log {prefix}/error.log notice;
+events {{ worker_connections 1024; }}
+http {{
+    access_log {prefix}/access.log;
+    {" ".join(temp_paths)}
+    map $http_upgrade $connection_upgrade {{ default upgrade; '' close; }}
+{chr(10).join(servers)}
+}}
+"""
+
+
+@pytest.fixture(scope="session")
+def nginx(apps: Apps, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Nginx]:
+    """A real nginx reverse proxy in front of both apps (skips when nginx is not installed)."""
+    binary = _find_nginx()
+    if binary is None:
+        pytest.skip(INSTALL_NGINX)
+    prefix = tmp_path_factory.mktemp("nginx")
+    (prefix / "tmp").mkdir()
+    openssl = shutil.which("openssl")
+    tls = write_self_signed_cert(prefix, openssl) if openssl else None
+    ports = {
+        name: free_port(NGINX_IP) for name in ("uvicorn", "gunicorn", "uvicorn_tls", "gunicorn_tls")
+    }
+    conf = prefix / "nginx.conf"
+    conf.write_text(nginx_config(prefix, apps, ports, tls, _nginx_build_flags(binary)))
+    service = Service(
+        "nginx",
+        # -e: the startup error log, before nginx.conf is read, must not go to /var/log.
+        [binary, "-p", f"{prefix}/", "-c", str(conf), "-e", str(prefix / "error.log")],
+        log_dir=prefix,
+        extra_logs=[prefix / "error.log", conf],
+    )
+    service.start()
+    try:
+        for name, port in ports.items():
+            if tls is not None or not name.endswith("_tls"):
+                service.wait_ready(tcp_probe(NGINX_IP, port))
+        yield Nginx(
+            uvicorn_port=ports["uvicorn"],
+            gunicorn_port=ports["gunicorn"],
+            uvicorn_tls_port=ports["uvicorn_tls"] if tls else None,
+            gunicorn_tls_port=ports["gunicorn_tls"] if tls else None,
+        )
+    finally:
+        service.stop()
