@@ -60,10 +60,10 @@ def resolve_environ(resolver: Resolver, environ: Any) -> Result:
 def _scope_header(scope: Any, name: bytes) -> Optional[str]:
     found: Optional[bytes] = None
     more: Optional[List[bytes]] = None
-    size = len(name)
+    # The ASGI spec requires lower-case names, so a plain comparison is enough; a server that
+    # broke that rule would only make the header invisible (the peer answers), never spoofable.
     for key, value in scope.get("headers") or ():
-        # ASGI requires lower-case names; the length test keeps the fallback off the hot path.
-        if key == name or (len(key) == size and key.lower() == name):
+        if key == name:
             if found is None:
                 found = value
             elif more is None:
