@@ -44,7 +44,7 @@ INVALID = [
     "1.2.3.4:",
     "1.2.3.4:65536",
     "1.2.3.4:123456",
-    "1.2.3.4:８０",  # fullwidth digits are not ASCII digits
+    "1.2.3.4:\uff18\uff10",  # fullwidth digits are not ASCII digits
     "1.2.3.4:-1",
     "[1.2.3.4]",
     "[1.2.3.4]:80",
@@ -60,7 +60,7 @@ INVALID = [
     "[::]:80",
     "::ffff:0.0.0.0",
     "1.2.3.4\x00",
-    "１.２.３.４",
+    "\uff11.\uff12.\uff13.\uff14",
     "\udcff",
     "1.2.3.4 5.6.7.8",
 ]

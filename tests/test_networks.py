@@ -79,7 +79,7 @@ def test_bad_entries_raise_config_error_naming_them(entry: object, message: str)
 
 
 def test_mapped_network_object_is_rejected() -> None:
-    with pytest.raises(ConfigError, match="10.0.0.0/24"):
+    with pytest.raises(ConfigError, match=r"10\.0\.0\.0/24"):
         parse_networks([ipaddress.ip_network("::ffff:10.0.0.0/120")])
 
 

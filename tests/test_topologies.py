@@ -93,7 +93,7 @@ def test_unknown_topology_lists_known_ones() -> None:
 
 
 def test_bad_cidr_in_topology_is_named() -> None:
-    with pytest.raises(ConfigError, match="10.244.0.1/16"):
+    with pytest.raises(ConfigError, match=r"10\.244\.0\.1/16"):
         Resolver.for_topology("ingress", pod_cidrs=["10.244.0.1/16"])
 
 

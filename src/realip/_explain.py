@@ -142,6 +142,7 @@ def explain(resolver: Resolver, remote_addr: Any, headers: Optional[Headers]) ->
             warnings.append(
                 f"{header} holds {total} entries but only {used} came from trusted proxies and the "
                 f"client: {_entries(total - used)} further left came from the client itself "
-                "(possibly spoofed) and were ignored"
+                "(possibly spoofed) and "
+                f"{'was' if total - used == 1 else 'were'} ignored"
             )
     return Explanation(result, steps, warnings, seen)

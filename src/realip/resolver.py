@@ -96,7 +96,8 @@ class Result(NamedTuple):
 def _is_unix_peer(remote_addr: object) -> bool:
     return remote_addr is None or remote_addr == "" or (
         # "@" marks Linux abstract socket names (and is what Go servers report for a Unix peer).
-        isinstance(remote_addr, str) and (remote_addr[:1] in ("/", "@") or remote_addr[:5] == "unix:")
+        isinstance(remote_addr, str)
+        and (remote_addr[:1] in ("/", "@") or remote_addr[:5] == "unix:")
     )
 
 

@@ -1,0 +1,544 @@
+"""``realip doctor``: each topology and each way of losing the client IP, from real manifests."""
+
+from __future__ import annotations
+
+import argparse
+import copy
+import json
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any, Dict, List, Optional
+
+import pytest
+
+from realip import TOPOLOGIES
+from realip._doctor import (
+    LOST,
+    NOT_APPLICABLE,
+    PRESERVED,
+    SPOOFABLE,
+    UNKNOWN,
+    DoctorInputError,
+    Entry,
+    Report,
+    analyze,
+    parse_objects,
+    run,
+)
+
+DATA = Path(__file__).parent / "data" / "doctor"
+DOCS = Path(__file__).parent.parent / "docs" / "kubernetes"
+
+
+def load(name: str) -> List[Dict[str, Any]]:
+    return parse_objects((DATA / name).read_text())
+
+
+def report_of(name: str) -> Report:
+    return analyze(load(name))
+
+
+def errors(entry: Entry) -> List[str]:
+    return [f.code for f in entry.findings if f.level == "error"]
+
+
+def finding(entry: Entry, code: str) -> Any:
+    found = [f for f in entry.findings if f.code == code]
+    assert len(found) == 1, (code, entry.codes())
+    return found[0]
+
+
+# -- one fixture per topology and per problem -------------------------------------------
+
+# file, kind, namespace, name, topology, client_ip, error codes, settings
+CASES = [
+    ("pod-to-pod.json", "Service", "shop", "shop", "pod-to-pod", PRESERVED, [],
+     {"REALIP_TOPOLOGY": "pod-to-pod"}),
+    ("nodeport-local.json", "Service", "shop", "shop", "nodeport-local", PRESERVED, [],
+     {"REALIP_TOPOLOGY": "nodeport-local"}),
+    ("nodeport-cluster.json", "Service", "shop", "shop", "nodeport-cluster", LOST, ["snat"],
+     {"REALIP_TOPOLOGY": "nodeport-cluster", "REALIP_NODE_CIDRS": "<your node CIDR>"}),
+    ("lb-tcp-alibaba.json", "Service", "shop", "shop", "lb-tcp", PRESERVED, [],
+     {"REALIP_TOPOLOGY": "lb-tcp"}),
+    ("lb-http-alibaba.json", "Service", "shop", "shop", "lb-http", PRESERVED, [],
+     {"REALIP_TOPOLOGY": "lb-http", "REALIP_LB_CIDRS": "100.64.0.0/10"}),
+    ("lb-cluster-alibaba.json", "Service", "shop", "shop", "lb-tcp", LOST, ["snat"],
+     {"REALIP_TOPOLOGY": "lb-tcp"}),
+    ("lb-proxy-protocol-alibaba.json", "Service", "shop", "shop", "lb-tcp", UNKNOWN, [],
+     {"REALIP_TOPOLOGY": "lb-tcp"}),
+    ("aws-nlb-ip-targets.json", "Service", "shop", "shop", "lb-tcp", LOST,
+     ["aws-nlb-client-ip-not-preserved"], {"REALIP_TOPOLOGY": "lb-tcp"}),
+    ("aws-nlb-ip-preserve.json", "Service", "shop", "shop", "lb-tcp", PRESERVED, [],
+     {"REALIP_TOPOLOGY": "lb-tcp"}),
+    ("aws-classic-elb-tcp.json", "Service", "shop", "shop", "lb-tcp", LOST, ["aws-elb-tcp"],
+     {"REALIP_TOPOLOGY": "lb-tcp"}),
+    ("gke-passthrough.json", "Service", "shop", "shop", "lb-tcp", PRESERVED, [],
+     {"REALIP_TOPOLOGY": "lb-tcp"}),
+    ("ingress-nginx.json", "Ingress", "shop", "shop", "ingress", PRESERVED, [],
+     {"REALIP_TOPOLOGY": "ingress", "REALIP_POD_CIDRS": "<your pod CIDR>"}),
+    ("ingress-controller-cluster.json", "Ingress", "shop", "shop", "ingress", LOST,
+     ["controller-loses-client-ip"],
+     {"REALIP_TOPOLOGY": "ingress", "REALIP_POD_CIDRS": "<your pod CIDR>"}),
+    ("ingress-slb-http-ignored.json", "Ingress", "shop", "shop", "ingress", LOST,
+     ["nginx-ignores-lb-header"],
+     {"REALIP_TOPOLOGY": "ingress", "REALIP_POD_CIDRS": "<your pod CIDR>"}),
+    ("ingress-slb-http-trusted.json", "Ingress", "shop", "shop", "ingress", PRESERVED, [],
+     {"REALIP_TOPOLOGY": "ingress", "REALIP_POD_CIDRS": "<your pod CIDR>"}),
+    ("ingress-slb-http-full-chain.json", "Ingress", "shop", "shop", "ingress", PRESERVED, [],
+     {"REALIP_TOPOLOGY": "ingress", "REALIP_POD_CIDRS": "<your pod CIDR>",
+      "REALIP_LB_CIDRS": "100.64.0.0/10"}),
+    ("ingress-trusts-everyone.json", "Ingress", "shop", "shop", "ingress", SPOOFABLE,
+     ["nginx-trusts-everyone"],
+     {"REALIP_TOPOLOGY": "ingress", "REALIP_POD_CIDRS": "<your pod CIDR>"}),
+    ("ingress-proxy-protocol-mismatch.json", "Ingress", "shop", "shop", "ingress", LOST,
+     ["proxy-protocol-mismatch"],
+     {"REALIP_TOPOLOGY": "ingress", "REALIP_POD_CIDRS": "<your pod CIDR>"}),
+    ("ingress-proxy-protocol.json", "Ingress", "shop", "shop", "ingress", PRESERVED, [],
+     {"REALIP_TOPOLOGY": "ingress", "REALIP_POD_CIDRS": "<your pod CIDR>"}),
+]
+
+
+@pytest.mark.parametrize(("name", "kind", "ns", "obj", "topology", "client", "codes", "settings"),
+                         CASES, ids=[c[0] for c in CASES])
+def test_fixture_verdicts(name: str, kind: str, ns: str, obj: str, topology: str, client: str,
+                          codes: List[str], settings: Dict[str, str]) -> None:
+    report = report_of(name)
+    entry = report.find(kind, ns, obj)
+    assert entry.topology == topology
+    assert entry.topology in TOPOLOGIES
+    assert entry.client_ip == client
+    assert errors(entry) == codes
+    assert entry.settings == settings
+    expect_bad = client in (LOST, SPOOFABLE)
+    assert report.exit_code == (1 if expect_bad else 0)
+    for f in entry.findings:
+        if f.level == "error":
+            assert f.fix, f.code  # every error says how to fix it
+
+
+def test_every_fixture_is_covered_by_a_case() -> None:
+    covered = {c[0] for c in CASES} | {"pods.json", "single-service.json", "concatenated.json"}
+    assert {p.name for p in DATA.glob("*.json")} == covered
+
+
+def test_snat_finding_names_the_policy_and_the_fix() -> None:
+    entry = report_of("nodeport-cluster.json").find("Service", "shop", "shop")
+    snat = finding(entry, "snat")
+    assert "externalTrafficPolicy is Cluster on this NodePort Service" in snat.message
+    assert "node's IP instead of the client's" in snat.message
+    assert snat.fix.startswith("set spec.externalTrafficPolicy: Local")
+    assert snat.fix.endswith("REALIP_TOPOLOGY=nodeport-local")
+    lb = report_of("lb-cluster-alibaba.json").find("Service", "shop", "shop")
+    assert finding(lb, "snat").fix.endswith("REALIP_TOPOLOGY=lb-tcp")
+
+
+def test_alibaba_listener_annotations() -> None:
+    http = report_of("lb-http-alibaba.json").find("Service", "shop", "shop")
+    msg = finding(http, "alibaba-http-listener").message
+    assert "'http:80,https:443'" in msg and "100.64.0.0/10" in msg and "X-Forwarded-For" in msg
+    assert finding(http, "etp-local").level == "info"
+    tcp = report_of("lb-tcp-alibaba.json").find("Service", "shop", "shop")
+    assert "TCP listener (tcp:80)" in finding(tcp, "alibaba-tcp-listener").message
+    proxy = report_of("lb-proxy-protocol-alibaba.json").find("Service", "shop", "shop")
+    pp = finding(proxy, "proxy-protocol")
+    assert pp.level == "warning"
+    assert "alibaba-cloud-loadbalancer-proxy-protocol: on" in pp.message
+    assert "gunicorn --proxy-protocol" in pp.fix
+
+
+def _shop_lb(annotations: Dict[str, str], etp: str = "Local",
+             lb_class: Optional[str] = None) -> Dict[str, Any]:
+    svc = copy.deepcopy(load("lb-tcp-alibaba.json")[0])
+    svc["metadata"]["annotations"] = annotations
+    svc["spec"]["externalTrafficPolicy"] = etp
+    if lb_class:
+        svc["spec"]["loadBalancerClass"] = lb_class
+    return svc
+
+
+def _only(objects: List[Dict[str, Any]]) -> Entry:
+    report = analyze(objects)
+    assert len(report.entries) == 1, [e.ref for e in report.entries]
+    return report.entries[0]
+
+
+def test_alibaba_legacy_prefix_mixed_listeners_and_eni_backends() -> None:
+    entry = _only([_shop_lb({
+        "service.beta.kubernetes.io/alicloud-loadbalancer-protocol-port": "https:443,tcp:8443",
+        "service.beta.kubernetes.io/backend-type": "eni",
+    }, etp="Cluster")])
+    # ENI backends bypass kube-proxy: Cluster does not SNAT here.
+    assert (entry.topology, entry.client_ip, errors(entry)) == ("lb-http", PRESERVED, [])
+    assert entry.codes() == ["alibaba-eni-backend", "alibaba-http-listener",
+                             "alibaba-mixed-listeners"]
+    assert "tcp:8443" in finding(entry, "alibaba-mixed-listeners").message
+
+
+def test_alibaba_unreadable_protocol_port() -> None:
+    entry = _only([_shop_lb({
+        "service.beta.kubernetes.io/alibaba-cloud-loadbalancer-protocol-port": "http80,tcp:x"})])
+    bad = finding(entry, "alibaba-protocol-port-unreadable")
+    assert bad.level == "warning" and "'http80', 'tcp:x'" in bad.message
+
+
+def test_alibaba_nlb_is_layer_4_even_with_http_words() -> None:
+    entry = _only([_shop_lb({
+        "service.beta.kubernetes.io/alibaba-cloud-loadbalancer-protocol-port": "tcp:80"},
+        lb_class="alibabacloud.com/nlb")])
+    assert entry.topology == "lb-tcp"
+    assert "Alibaba Cloud NLB" in finding(entry, "alibaba-tcp-listener").message
+
+
+def test_aws_variants() -> None:
+    nlb_cls = _only([_shop_lb({}, etp="Cluster", lb_class="service.k8s.aws/nlb")])
+    # Instance targets (the default) go through kube-proxy: Cluster SNATs.
+    assert (nlb_cls.client_ip, errors(nlb_cls)) == (LOST, ["snat"])
+    in_tree = _only([_shop_lb({"service.beta.kubernetes.io/aws-load-balancer-type": "nlb"})])
+    assert (in_tree.topology, in_tree.client_ip, errors(in_tree)) == ("lb-tcp", PRESERVED, [])
+    elb_http = _only([_shop_lb({
+        "service.beta.kubernetes.io/aws-load-balancer-backend-protocol": "http"}, etp="Cluster")])
+    assert (elb_http.topology, elb_http.client_ip) == ("lb-http", PRESERVED)
+    assert elb_http.settings["REALIP_LB_CIDRS"] == "<your VPC CIDR>"
+    pp_v2 = _only([_shop_lb({
+        "service.beta.kubernetes.io/aws-load-balancer-type": "external",
+        "service.beta.kubernetes.io/aws-load-balancer-nlb-target-type": "ip",
+        "service.beta.kubernetes.io/aws-load-balancer-target-group-attributes":
+            "proxy_protocol_v2.enabled=true"})])
+    assert pp_v2.client_ip == UNKNOWN
+    assert "proxy_protocol_v2.enabled=true" in finding(pp_v2, "proxy-protocol").message
+    nlb_ip = report_of("aws-nlb-ip-targets.json").find("Service", "shop", "shop")
+    assert "preserve_client_ip.enabled=true" in finding(
+        nlb_ip, "aws-nlb-client-ip-not-preserved").fix
+    # IP targets bypass kube-proxy: no SNAT finding although the policy is Cluster.
+    assert "snat" not in nlb_ip.codes()
+
+
+def test_gcp_internal_passthrough() -> None:
+    entry = _only([_shop_lb({"networking.gke.io/load-balancer-type": "Internal"},
+                            etp="Cluster")])
+    assert "GKE internal passthrough" in finding(entry, "gcp-passthrough").message
+    assert errors(entry) == ["snat"]
+
+
+def test_unknown_load_balancer_is_assumed_layer_4() -> None:
+    entry = _only([_shop_lb({"example.com/owner": "team-a"})])
+    assert (entry.topology, entry.client_ip) == ("lb-tcp", PRESERVED)
+    assert "lb-http" in finding(entry, "lb-assumed-l4").message
+
+
+# -- ingress-nginx ----------------------------------------------------------------------
+
+
+def test_ingress_controller_service_is_judged_where_clients_enter() -> None:
+    report = report_of("ingress-controller-cluster.json")
+    ctrl = report.find("Service", "ingress-nginx", "ingress-nginx-controller")
+    assert ctrl.role == "ingress-controller"
+    assert (ctrl.client_ip, errors(ctrl)) == (LOST, ["snat"])
+    assert ctrl.settings == {}  # realip does not run in the controller
+    # The app behind the Ingress inherits the verdict.
+    app = report.find("Service", "shop", "shop")
+    assert (app.role, app.topology, app.client_ip) == ("app", "ingress", LOST)
+    assert "Ingress shop/shop" in finding(app, "behind-ingress").message
+    # The admission webhook Service is not an entry point.
+    with pytest.raises(KeyError):
+        report.find("Service", "ingress-nginx", "ingress-nginx-controller-admission")
+    assert any("ingress-nginx-controller-admission" in n for n in report.notes)
+
+
+def test_nginx_configmap_keys_are_explained() -> None:
+    report = report_of("ingress-slb-http-full-chain.json")
+    cm = report.find("ConfigMap", "ingress-nginx", "ingress-nginx-controller")
+    assert cm.client_ip == NOT_APPLICABLE
+    assert cm.codes() == ["nginx-use-forwarded-headers", "nginx-compute-full-forwarded-for",
+                          "nginx-forwarded-for-header", "nginx-proxy-real-ip-cidr",
+                          "nginx-use-proxy-protocol", "nginx-enable-real-ip"]
+    assert finding(cm, "nginx-use-forwarded-headers").message.startswith(
+        "use-forwarded-headers: 'true': ")
+    assert finding(cm, "nginx-proxy-real-ip-cidr").message.startswith(
+        "proxy-real-ip-cidr: '100.64.0.0/10': only these peers")
+    assert "(default)" in finding(cm, "nginx-use-proxy-protocol").message
+    ing = report.find("Ingress", "shop", "shop")
+    assert "'<what the client sent>, <client>, <load balancer>'" in finding(
+        ing, "nginx-full-chain").message
+
+
+def test_slb_http_listener_without_forwarded_headers_fix() -> None:
+    ing = report_of("ingress-slb-http-ignored.json").find("Ingress", "shop", "shop")
+    fix = finding(ing, "nginx-ignores-lb-header").fix
+    assert fix == ('set use-forwarded-headers: "true" and proxy-real-ip-cidr: '
+                   '"100.64.0.0/10" in the ingress-nginx ConfigMap')
+
+
+def test_trusting_everyone_without_an_http_lb_says_turn_it_off() -> None:
+    ing = report_of("ingress-trusts-everyone.json").find("Ingress", "shop", "shop")
+    bad = finding(ing, "nginx-trusts-everyone")
+    assert "leftmost" in bad.message
+    assert bad.fix.startswith('set use-forwarded-headers: "false"')
+
+
+def _nginx_case(name: str, data: Dict[str, str]) -> Report:
+    objects = load(name)
+    for obj in objects:
+        if obj["kind"] == "ConfigMap":
+            obj["data"] = data
+    return analyze(objects)
+
+
+def test_compute_full_forwarded_for_rescues_a_trust_everyone_config() -> None:
+    report = _nginx_case("ingress-trusts-everyone.json",
+                         {"use-forwarded-headers": "true", "compute-full-forwarded-for": "true"})
+    ing = report.find("Ingress", "shop", "shop")
+    assert (ing.client_ip, errors(ing)) == (PRESERVED, [])
+    assert finding(ing, "nginx-remote-addr-spoofable").level == "warning"
+    assert report.exit_code == 0
+
+
+def test_real_ip_cidr_must_cover_the_load_balancer() -> None:
+    report = _nginx_case("ingress-slb-http-trusted.json",
+                         {"use-forwarded-headers": "true", "proxy-real-ip-cidr": "10.0.0.0/8"})
+    ing = report.find("Ingress", "shop", "shop")
+    assert (ing.client_ip, errors(ing)) == (LOST, ["nginx-lb-not-trusted"])
+    assert finding(ing, "nginx-lb-not-trusted").fix == "add 100.64.0.0/10 to proxy-real-ip-cidr"
+
+
+def test_http_lb_with_trust_everyone_is_spoofable() -> None:
+    report = _nginx_case("ingress-slb-http-trusted.json", {"use-forwarded-headers": "true"})
+    ing = report.find("Ingress", "shop", "shop")
+    assert (ing.client_ip, errors(ing)) == (SPOOFABLE, ["nginx-trusts-everyone"])
+    assert '"100.64.0.0/10"' in finding(ing, "nginx-trusts-everyone").fix
+
+
+def test_forwarded_for_header_must_match_what_the_lb_writes() -> None:
+    report = _nginx_case("ingress-slb-http-trusted.json", {
+        "use-forwarded-headers": "true", "proxy-real-ip-cidr": "100.64.0.0/10",
+        "forwarded-for-header": "X-Real-IP"})
+    ing = report.find("Ingress", "shop", "shop")
+    assert errors(ing) == ["nginx-wrong-header"]
+
+
+def test_use_proxy_protocol_without_a_proxy_protocol_lb() -> None:
+    report = _nginx_case("ingress-nginx.json", {"use-proxy-protocol": "true"})
+    assert errors(report.find("Ingress", "shop", "shop")) == ["proxy-protocol-mismatch"]
+    ctrl = report.find("Service", "ingress-nginx", "ingress-nginx-controller")
+    assert (ctrl.client_ip, errors(ctrl)) == (LOST, ["proxy-protocol-mismatch"])
+
+
+def test_proxy_protocol_agreement() -> None:
+    report = report_of("ingress-proxy-protocol.json")
+    ctrl = report.find("Service", "ingress-nginx", "ingress-nginx-controller")
+    assert ctrl.client_ip == PRESERVED
+    # PROXY protocol survives kube-proxy's SNAT, and ingress-nginx is the decoder.
+    assert "proxy-protocol" not in ctrl.codes()
+    assert "proxy-protocol-decoded" in ctrl.codes()
+
+
+def test_bad_configmap_values_are_reported() -> None:
+    report = _nginx_case("ingress-nginx.json", {"use-forwarded-headers": "yes",
+                                                "proxy-real-ip-cidr": "100.64.0.0/10,bogus"})
+    cm = report.find("ConfigMap", "ingress-nginx", "ingress-nginx-controller")
+    assert "'yes' is not a boolean" in finding(cm, "nginx-bad-boolean").message
+    assert "'bogus' is not a CIDR" in finding(cm, "nginx-bad-cidr").message
+    # "yes" falls back to false, as in ingress-nginx.
+    assert report.find("Ingress", "shop", "shop").client_ip == PRESERVED
+
+
+def test_ingress_without_controller_service_or_configmap() -> None:
+    objects = [o for o in load("ingress-nginx.json") if o["kind"] == "Ingress"
+               or o["metadata"]["name"] == "shop"]
+    report = analyze(objects)
+    ing = report.find("Ingress", "shop", "shop")
+    assert ing.client_ip == PRESERVED
+    assert "controller-service-not-found" in ing.codes()
+
+
+def _ingress(cls: str, annotations: Optional[Dict[str, str]] = None) -> Dict[str, Any]:
+    ing = copy.deepcopy(next(o for o in load("ingress-nginx.json") if o["kind"] == "Ingress"))
+    ing["spec"]["ingressClassName"] = cls
+    if annotations:
+        ing["metadata"]["annotations"] = annotations
+    return ing
+
+
+def test_aws_alb_ingress() -> None:
+    entry = _only([_ingress("alb", {"alb.ingress.kubernetes.io/target-type": "ip"})])
+    assert (entry.topology, entry.client_ip) == ("lb-http", PRESERVED)
+    assert entry.settings == {"REALIP_TOPOLOGY": "lb-http", "REALIP_LB_CIDRS": "<your VPC CIDR>"}
+    assert "target-type: ip" in finding(entry, "aws-alb").message
+
+
+def test_gke_ingress_trusts_front_ends_and_its_own_address() -> None:
+    entry = _only([_ingress("gce")])
+    assert entry.settings["REALIP_LB_CIDRS"] == "35.191.0.0/16,130.211.0.0/22,47.96.12.34"
+
+
+def test_unknown_ingress_controller() -> None:
+    entry = _only([_ingress("traefik")])
+    assert (entry.topology, entry.client_ip) == ("ingress", UNKNOWN)
+    assert finding(entry, "ingress-controller-unknown").level == "warning"
+
+
+# -- input handling ---------------------------------------------------------------------
+
+
+def test_skipped_services_are_noted() -> None:
+    report = report_of("pod-to-pod.json")
+    assert [e.ref for e in report.entries] == ["Service shop/shop"]
+    assert report.notes == ["skipped Service default/kubernetes: the API server",
+                            "skipped Service kube-system/kube-dns: a kube-system component"]
+
+
+def test_single_object_and_concatenated_objects() -> None:
+    assert [o["kind"] for o in load("single-service.json")] == ["Service"]
+    report = report_of("concatenated.json")
+    assert [e.ref for e in report.entries] == ["Service shop/shop", "Service shop/admin"]
+
+
+def test_json_array_and_nested_lists() -> None:
+    svc = load("single-service.json")[0]
+    text = json.dumps([{"kind": "ServiceList", "items": [svc]}, svc])
+    assert [o["kind"] for o in parse_objects(text)] == ["Service", "Service"]
+
+
+def test_yaml_input() -> None:
+    pytest.importorskip("yaml")
+    objects = parse_objects((DOCS / "lb-http.yaml").read_text())
+    assert [o["kind"] for o in objects] == ["Deployment", "Service"]
+    entry = analyze(objects).find("Service", "realip-demo", "realip-lb-http")
+    assert entry.settings == {"REALIP_TOPOLOGY": "lb-http", "REALIP_LB_CIDRS": "100.64.0.0/10"}
+
+
+@pytest.mark.parametrize(("text", "message"), [
+    ("", "the input is empty"),
+    ("   \n", "the input is empty"),
+    ('{"kind": "List", "items": []}', "no Kubernetes objects found"),
+    ('{"metadata": {"name": "x"}}', "an object has no 'kind'"),
+    ("[1, 2]", "found the int '1'"),
+    ('{"kind": "Service"} trailing', None),
+])
+def test_unreadable_input(text: str, message: Optional[str]) -> None:
+    with pytest.raises(DoctorInputError) as info:
+        parse_objects(text)
+    if message is not None:
+        assert message in str(info.value)
+
+
+def test_garbage_types_inside_objects_do_not_crash() -> None:
+    weird = {"kind": "Service", "metadata": {"name": 5, "annotations": ["x"], "labels": None},
+             "spec": {"type": "LoadBalancer", "ports": "80", "externalTrafficPolicy": True}}
+    ingress = {"kind": "Ingress", "metadata": "nope", "spec": {"rules": [None, {"http": 3}]}}
+    report = analyze([weird, ingress, {"kind": "ConfigMap", "data": None}])
+    assert len(report.entries) == 2
+    report.render()
+    json.dumps(report.as_dict())
+
+
+def test_render_and_json_agree() -> None:
+    report = report_of("ingress-controller-cluster.json")
+    text = report.render()
+    assert "client IP: LOST" in text
+    assert "fix: set spec.externalTrafficPolicy: Local" in text
+    assert text.rstrip().endswith("Service shop/shop, Ingress shop/shop.")
+    data = report.as_dict()
+    assert data["exit_code"] == 1 and data["loses_client_ip"] is True
+    assert {e["name"] for e in data["entries"] if e["loses_client_ip"]} == {
+        "ingress-nginx-controller", "shop"}
+
+
+# -- run() and the command line ---------------------------------------------------------
+
+
+def _run(*files: str, as_json: bool = False) -> int:
+    return run(argparse.Namespace(files=list(files), json=as_json))
+
+
+def test_run_exit_codes(capsys: pytest.CaptureFixture[str]) -> None:
+    assert _run(str(DATA / "nodeport-local.json")) == 0
+    assert _run(str(DATA / "nodeport-cluster.json")) == 1
+    assert _run(str(DATA / "pods.json")) == 2
+    assert "no Service or Ingress in the input (found: Pod)" in capsys.readouterr().err
+    assert _run(str(DATA / "does-not-exist.json")) == 2
+    assert "cannot read" in capsys.readouterr().err
+
+
+PYTHON = sys.executable
+
+
+def _cli(*args: str, stdin: Optional[str] = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([PYTHON, "-m", "realip", "doctor", *args], input=stdin,
+                          capture_output=True, text=True, timeout=60)
+
+
+def test_cli_exit_0_when_the_client_ip_survives() -> None:
+    out = _cli(str(DATA / "ingress-nginx.json"))
+    assert out.returncode == 0, out.stderr
+    assert "The client IP survives every path in this input." in out.stdout
+
+
+def test_cli_exit_1_when_something_loses_it() -> None:
+    out = _cli(str(DATA / "nodeport-cluster.json"))
+    assert out.returncode == 1
+    assert "client IP: LOST" in out.stdout
+
+
+def test_cli_reads_stdin_and_prints_json() -> None:
+    out = _cli("--json", "-", stdin=(DATA / "ingress-trusts-everyone.json").read_text())
+    assert out.returncode == 1
+    data = json.loads(out.stdout)
+    ing = next(e for e in data["entries"] if e["kind"] == "Ingress")
+    assert ing["client_ip"] == "spoofable"
+    assert ing["settings"] == {"REALIP_TOPOLOGY": "ingress", "REALIP_POD_CIDRS": "<your pod CIDR>"}
+
+
+@pytest.mark.parametrize("content", ["{not json", "\xff\xfe garbage", ""])
+def test_cli_exit_2_on_unreadable_input(tmp_path: Path, content: str) -> None:
+    bad = tmp_path / "bad.json"
+    bad.write_bytes(content.encode("latin-1"))
+    out = _cli(str(bad))
+    assert out.returncode == 2
+    assert out.stderr.startswith(f"realip doctor: {bad}: ")
+    assert "Traceback" not in out.stderr and out.stdout == ""
+
+
+def test_cli_exit_2_on_a_missing_file() -> None:
+    out = _cli("/nonexistent/cluster.json")
+    assert out.returncode == 2
+    assert "cannot read /nonexistent/cluster.json" in out.stderr
+    assert "Traceback" not in out.stderr
+
+
+def test_cli_several_files_and_yaml() -> None:
+    pytest.importorskip("yaml")
+    out = _cli(*sorted(str(p) for p in DOCS.glob("*.yaml")))
+    # The nodeport-cluster demo is there to show the loss, so the exit status is 1.
+    assert out.returncode == 1, out.stderr
+    assert out.stdout.count("client IP: LOST") == 1
+    assert "Service realip-demo/realip-nodeport-cluster" in out.stdout
+
+
+def test_cli_help_has_an_example() -> None:
+    out = _cli("--help")
+    assert out.returncode == 0
+    assert "kubectl get svc,ingress,configmap -A -o json | realip doctor -" in out.stdout
+    assert "--json" in out.stdout and "exit status" in out.stdout
+
+
+def test_app_behind_an_alb_ingress_gets_the_alb_settings() -> None:
+    app = next(o for o in load("ingress-nginx.json") if o["metadata"]["name"] == "shop"
+               and o["kind"] == "Service")
+    report = analyze([_ingress("alb"), app])
+    entry = report.find("Service", "shop", "shop")
+    assert (entry.topology, entry.client_ip) == ("lb-http", PRESERVED)
+    assert entry.settings == {"REALIP_TOPOLOGY": "lb-http", "REALIP_LB_CIDRS": "<your VPC CIDR>"}
+    assert "the load balancer" in finding(entry, "behind-ingress").message
+
+
+def test_app_behind_ingress_and_also_exposed_with_snat() -> None:
+    objects = load("ingress-nginx.json")
+    for obj in objects:
+        if obj["kind"] == "Service" and obj["metadata"]["name"] == "shop":
+            obj["spec"]["type"] = "NodePort"
+            obj["spec"]["externalTrafficPolicy"] = "Cluster"
+    entry = analyze(objects).find("Service", "shop", "shop")
+    assert (entry.topology, entry.client_ip) == ("ingress", LOST)
+    assert entry.codes() == ["behind-ingress", "also-exposed", "snat"]
