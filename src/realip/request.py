@@ -24,6 +24,7 @@ __all__ = [
     "resolve_scope",
     "scheme_from_environ",
     "scheme_from_scope",
+    "scope_header",
 ]
 
 RESULT_KEY = "realip.result"
@@ -57,7 +58,8 @@ def resolve_environ(resolver: Resolver, environ: Any) -> Result:
     return resolver.resolve_value(environ.get("REMOTE_ADDR"), value)
 
 
-def _scope_header(scope: Any, name: bytes) -> Optional[str]:
+def scope_header(scope: Any, name: bytes) -> Optional[bytes]:
+    """Every value of header ``name`` in an ASGI scope, joined with commas, as bytes (or None)."""
     found: Optional[bytes] = None
     more: Optional[List[bytes]] = None
     # The ASGI spec requires lower-case names, so a plain comparison is enough; a server that
@@ -70,15 +72,14 @@ def _scope_header(scope: Any, name: bytes) -> Optional[str]:
                 more = [found, value]
             else:
                 more.append(value)
-    if more is not None:
-        return ",".join(decode(v) for v in more)
-    return None if found is None else decode(found)
+    # Left as bytes: the resolver decodes only the items it walks.
+    return b",".join(more) if more is not None else found
 
 
 def resolve_scope(resolver: Resolver, scope: Any) -> Result:
     """Resolve an ASGI ``http`` or ``websocket`` scope."""
     name = resolver.header_bytes
-    value = _scope_header(scope, name) if name is not None else None
+    value = scope_header(scope, name) if name is not None else None
     client = scope.get("client")
     return resolver.resolve_value(client[0] if client else None, value)
 
@@ -96,9 +97,11 @@ def scheme_from_scope(scope: Any, result: Result) -> Optional[str]:
     """The scheme the trusted proxies reported for this scope (``ws``/``wss`` for websockets)."""
     if not result.proxies:
         return None
+    xfp = scope_header(scope, b"x-forwarded-proto")
+    forwarded = scope_header(scope, b"forwarded")
     return pick_scheme(
-        _scope_header(scope, b"x-forwarded-proto"),
-        _scope_header(scope, b"forwarded"),
+        None if xfp is None else decode(xfp),
+        None if forwarded is None else decode(forwarded),
         websocket=scope.get("type") == "websocket",
     )
 

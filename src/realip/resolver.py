@@ -14,6 +14,7 @@ from bisect import bisect_right
 from contextlib import contextmanager
 from typing import (
     Any,
+    Dict,
     Iterable,
     Iterator,
     List,
@@ -25,7 +26,7 @@ from typing import (
     Union,
 )
 
-from realip._addresses import parse_ip
+from realip._addresses import _AF_INET, _from_bytes, _inet_pton, parse_ip
 from realip._errors import ConfigError, RealIPWarning
 from realip._headers import BLANKS, Headers, forwarded_value, lookup
 from realip._networks import PRESETS, NetworkSet, parse_networks
@@ -35,6 +36,8 @@ __all__ = ["ENV_VARS", "MAX_ITEMS", "Resolver", "Result"]
 
 MAX_ITEMS = 64
 """How many list items (from the right) a resolution looks at before it gives up."""
+
+_MEMO_SIZE = 1024
 
 ENV_VARS = (
     "REALIP_TOPOLOGY",
@@ -141,10 +144,12 @@ class Resolver:
         "_header",
         "_hops",
         "_kind",
+        "_memo",
         "_networks",
         "_snat",
         "_topology",
         "_untrusted_reason",
+        "_walk_consts",
         "header_bytes",
         "warnings",
         "wsgi_key",
@@ -186,8 +191,14 @@ class Resolver:
         self._hops = hops
         self._networks = networks
         self._bounds = networks.bounds
+        # Parsed trusted addresses by their exact text: proxies repeat on every request. Only
+        # trusted texts go in (a client can't fill it with its own), it never evicts, and it is
+        # keyed on all that decides the answer (the text; the trusted set never changes).
+        self._memo: Dict[str, Tuple[int, str]] = {}
         self._forwarded = name == FORWARDED
-        self._untrusted_reason = f" is the rightmost untrusted {name} entry"
+        self._untrusted_reason = f"the rightmost untrusted {name} entry is the client"
+        self._walk_consts = (name or "", self._bounds, self._memo, self._forwarded,
+                             self._untrusted_reason)
         self._snat = NetworkSet(parse_networks(snat_networks))
         self._topology = topology
         if name is None or (networks.empty and hops is None):
@@ -410,10 +421,11 @@ class Resolver:
             value = lookup(headers, self._header)
         return self.resolve_value(remote_addr, value)
 
-    def resolve_value(self, remote_addr: RemoteAddr, value: Optional[str]) -> Result:
+    def resolve_value(self, remote_addr: RemoteAddr, value: Union[str, bytes, None]) -> Result:
         """Resolve from the peer and the already-combined value of :attr:`header` (or None).
 
-        This is what adapters call after finding the header in their framework's request.
+        This is what adapters call after finding the header in their framework's request;
+        ``value`` may be the raw ``bytes`` of an ASGI header (only the items walked are decoded).
         """
         if remote_addr.__class__ is not str:
             if isinstance(remote_addr, (tuple, list)):
@@ -421,27 +433,93 @@ class Resolver:
             if remote_addr is not None and not isinstance(remote_addr, str):
                 return _new(None, REMOTE_ADDR, (),
                             f"the peer address {remote_addr!r} is not an IP address")
-        peer = parse_ip(remote_addr) if remote_addr else None
-        if peer is None and not _is_unix_peer(remote_addr):
-            return _new(None, REMOTE_ADDR, (),
-                        f"the peer address {remote_addr!r} is not an IP address, so it is "
-                        "neither a client nor a trusted proxy")
         kind = self._kind
+        memo = self._memo
+        peer = memo.get(remote_addr) if remote_addr else None
+        if peer is None:
+            peer = parse_ip(remote_addr) if remote_addr else None
+            if peer is None:
+                if not _is_unix_peer(remote_addr):
+                    return _new(None, REMOTE_ADDR, (),
+                                f"the peer address {remote_addr!r} is not an IP address, so it "
+                                "is neither a client nor a trusted proxy")
+                if kind != _PEER and self._hops is None and not self._networks.unix:
+                    return self._peer_result(None, remote_addr, "the peer is not trusted")
+            elif kind != _PEER and self._hops is None:
+                if not bisect_right(self._bounds, peer[0]) & 1:
+                    return self._peer_result(
+                        peer, remote_addr, "the peer is not a trusted proxy, so headers are ignored"
+                    )
+                if len(memo) < _MEMO_SIZE:
+                    memo[remote_addr] = peer  # type: ignore[index]
         if kind == _PEER:
             return self._peer_result(peer, remote_addr, "headers are not consulted")
-        if self._hops is None:
-            if peer is None:
-                if not self._networks.unix:
-                    return self._peer_result(peer, remote_addr, "the peer is not trusted")
-            elif not bisect_right(self._bounds, peer[0]) & 1:
-                return self._peer_result(
-                    peer, remote_addr, "the peer is not a trusted proxy, so headers are ignored"
-                )
         if value is None:
             return self._peer_result(peer, remote_addr, f"no {self._header} header arrived")
         if kind == _SINGLE:
             return self._single(value, peer, remote_addr)
-        return self._walk(value, peer, remote_addr)
+        if self._hops is not None:
+            return self._count(value, peer, remote_addr)
+        # The list walk, inlined here because it is what nearly every request behind a proxy
+        # runs: right to left, one item at a time, so the work is proportional to the hops
+        # walked, and nothing left of the client's own entry (what the client wrote) is even
+        # looked at - not even decoded, when the header arrives as ASGI bytes.
+        header, bounds, memo, forwarded, untrusted = self._walk_consts
+        peer_text = peer[1] if peer is not None else None
+        proxies: Tuple[str, ...] = (peer_text or "unix",)
+        end = len(value)
+        raw_bytes = value.__class__ is bytes
+        # Typed loosely on purpose: the same loop serves str and bytes without a call per item.
+        comma: Any = b"," if raw_bytes else ","
+        blanks: Any = b" \t" if raw_bytes else BLANKS
+        text_or_bytes: Any = value
+        for _ in range(MAX_ITEMS):
+            start = text_or_bytes.rfind(comma, 0, end)
+            item = text_or_bytes[start + 1 : end].strip(blanks)
+            if item:
+                if raw_bytes:
+                    item = item.decode("latin-1")
+                entry = item
+                if forwarded:
+                    ok, entry = forwarded_value(item, "for")
+                    if entry is None:
+                        return _bad_entry(header, item, proxies, peer_text,
+                                          "has no single for= value" if ok
+                                          else "is not a well-formed element")
+                parsed = memo.get(entry)
+                if parsed is None:
+                    if ":" in entry:
+                        parsed = parse_ip(entry)
+                    else:
+                        # parse_ip's IPv4 case, inlined: the client is parsed on every request.
+                        try:
+                            key = _from_bytes(_inet_pton(_AF_INET, entry), "big")
+                            parsed = (key, entry) if key else None
+                        except (OSError, ValueError):
+                            parsed = None
+                    if parsed is None:
+                        return _bad_entry(header, item, proxies, peer_text,
+                                          "is not an IP address")
+                    if not bisect_right(bounds, parsed[0]) & 1:
+                        text = parsed[1]
+                        return _tuple_new(
+                            Result, (text, header, proxies, untrusted, False, peer_text)
+                        )
+                    if len(memo) < _MEMO_SIZE:
+                        memo[entry] = parsed
+                proxies += (parsed[1],)
+            if start < 0:
+                break
+            end = start
+        else:
+            return _too_long(header, proxies, peer_text)
+        if len(proxies) == 1:
+            return self._peer_result(peer, remote_addr, f"the {header} header was empty")
+        text = proxies[-1]
+        return _new(text, header, proxies[:-1],
+                    f"every {header} entry is trusted, so the leftmost one, {text}, is the client",
+                    False, peer_text)
+
 
     def _peer_result(self, peer: Optional[Tuple[int, str]], raw: object, why: str) -> Result:
         if peer is None:
@@ -459,15 +537,22 @@ class Resolver:
             True, text,
         )
 
-    def _single(self, value: str, peer: Optional[Tuple[int, str]], raw: object) -> Result:
+    def _single(self, value: Union[str, bytes], peer: Optional[Tuple[int, str]],
+                raw: object) -> Result:
         header = self._header
         assert header is not None
         peer_text = peer[1] if peer is not None else None
         proxies = (peer_text or "unix",)
         end = len(value)
+        raw_bytes = value.__class__ is bytes
+        # Typed loosely on purpose: the same loop serves str and bytes without a call per item.
+        comma: Any = b"," if raw_bytes else ","
+        blanks: Any = b" \t" if raw_bytes else BLANKS
+        text_or_bytes: Any = value
         for _ in range(MAX_ITEMS):
-            start = value.rfind(",", 0, end)
-            item = value[start + 1 : end].strip(BLANKS)
+            start = text_or_bytes.rfind(comma, 0, end)
+            chunk = text_or_bytes[start + 1 : end].strip(blanks)
+            item: str = chunk.decode("latin-1") if raw_bytes else chunk
             if item:
                 parsed = parse_ip(item)
                 if parsed is None:
@@ -483,28 +568,27 @@ class Resolver:
             end = start
         return _too_long(header, proxies, peer_text)
 
-    def _walk(self, value: str, peer: Optional[Tuple[int, str]], raw: object) -> Result:
-        # Right to left, one item at a time: the work is proportional to the hops walked, and
-        # nothing left of the client's own entry (what the client wrote) is even looked at.
+    def _count(self, value: Union[str, bytes], peer: Optional[Tuple[int, str]],
+               raw: object) -> Result:
+        # Hop mode: the N-th non-empty item from the right, whatever the items before it are.
         header = self._header
-        assert header is not None
         hops = self._hops
-        bounds = self._bounds
-        forwarded = self._forwarded
+        assert header is not None and hops is not None
         peer_text = peer[1] if peer is not None else None
         proxies = [peer_text or "unix"]
+        text_or_bytes: Any = value.decode("latin-1") if isinstance(value, bytes) else value
         seen = 0
-        end = len(value)
+        end = len(text_or_bytes)
         for _ in range(MAX_ITEMS):
-            start = value.rfind(",", 0, end)
-            item = value[start + 1 : end].strip(BLANKS)
+            start = text_or_bytes.rfind(",", 0, end)
+            item: str = text_or_bytes[start + 1 : end].strip(BLANKS)
             if item:
                 seen += 1
-                if hops is not None and seen < hops:
-                    proxies.append(item[:64])  # hop mode: counted, not checked
+                if seen < hops:
+                    proxies.append(item[:64])
                 else:
                     entry: Optional[str] = item
-                    if forwarded:
+                    if self._forwarded:
                         ok, entry = forwarded_value(item, "for")
                         if entry is None:
                             return _bad_entry(header, item, proxies, peer_text,
@@ -512,17 +596,12 @@ class Resolver:
                                               else "is not a well-formed element")
                     parsed = parse_ip(entry)  # type: ignore[arg-type]
                     if parsed is None:
-                        return _bad_entry(header, item, proxies, peer_text, "is not an IP address")
-                    if hops is not None:
-                        text = parsed[1]
-                        return _new(text, header, tuple(proxies),
-                                    f"{text} is entry {hops} from the right of {header} "
-                                    f"(trusted_hops={hops})", False, peer_text)
-                    if not bisect_right(bounds, parsed[0]) & 1:
-                        text = parsed[1]
-                        return _new(text, header, tuple(proxies),
-                                    text + self._untrusted_reason, False, peer_text)
-                    proxies.append(parsed[1])
+                        return _bad_entry(header, item, proxies, peer_text,
+                                          "is not an IP address")
+                    text = parsed[1]
+                    return _new(text, header, tuple(proxies),
+                                f"{text} is entry {hops} from the right of {header} "
+                                f"(trusted_hops={hops})", False, peer_text)
             if start < 0:
                 break
             end = start
@@ -530,16 +609,9 @@ class Resolver:
             return _too_long(header, tuple(proxies), peer_text)
         if seen == 0:
             return self._peer_result(peer, raw, f"the {header} header was empty")
-        if hops is not None:
-            return _new(None, header, tuple(proxies),
-                        f"{header} has {seen} entr{'y' if seen == 1 else 'ies'}, fewer than "
-                        f"trusted_hops={hops}: a proxy is missing or was bypassed", False,
-                        peer_text)
-        text = proxies.pop()
-        return _new(text, header, tuple(proxies),
-                    f"every {header} entry is trusted, so the leftmost one, {text}, is the client",
-                    False, peer_text)
-
+        return _new(None, header, tuple(proxies),
+                    f"{header} has {seen} entr{'y' if seen == 1 else 'ies'}, fewer than "
+                    f"trusted_hops={hops}: a proxy is missing or was bypassed", False, peer_text)
 
 
 # Result is a NamedTuple: tuple.__new__ builds one without the Python-level __new__ frame,
@@ -552,7 +624,7 @@ def _new(client_ip: Optional[str], source: str, proxies: Tuple[str, ...], reason
     return _tuple_new(Result, (client_ip, source, proxies, reason, snat, peer))
 
 
-def _bad_entry(header: str, item: str, proxies: List[str], peer: Optional[str],
+def _bad_entry(header: str, item: str, proxies: Sequence[str], peer: Optional[str],
                what: str) -> Result:
     return _new(None, header, tuple(proxies), f"the {header} entry {item[:64]!r} {what}; "
                 "refusing to guess the client (fail closed)", False, peer)
