@@ -28,7 +28,7 @@ from typing import (
 
 from realip._addresses import _AF_INET, _from_bytes, _inet_pton, parse_ip
 from realip._errors import ConfigError, RealIPWarning
-from realip._headers import BLANKS, Headers, forwarded_value, lookup
+from realip._headers import BLANKS, Headers, forwarded_value, last_item, lookup
 from realip._networks import PRESETS, NetworkSet, parse_networks
 from realip._topologies import topology_spec
 
@@ -539,34 +539,24 @@ class Resolver:
 
     def _single(self, value: Union[str, bytes], peer: Optional[Tuple[int, str]],
                 raw: object) -> Result:
+        # The rightmost value is the one the nearest (trusted) proxy wrote: a client's own copy,
+        # sent repeated or as a list, can neither win nor sabotage it.
         header = self._header
         assert header is not None
         peer_text = peer[1] if peer is not None else None
         proxies = (peer_text or "unix",)
-        end = len(value)
-        raw_bytes = value.__class__ is bytes
-        # Typed loosely on purpose: the same loop serves str and bytes without a call per item.
-        comma: Any = b"," if raw_bytes else ","
-        blanks: Any = b" \t" if raw_bytes else BLANKS
-        text_or_bytes: Any = value
-        for _ in range(MAX_ITEMS):
-            start = text_or_bytes.rfind(comma, 0, end)
-            chunk = text_or_bytes[start + 1 : end].strip(blanks)
-            item: str = chunk.decode("latin-1") if raw_bytes else chunk
-            if item:
-                parsed = parse_ip(item)
-                if parsed is None:
-                    return _new(None, header, proxies,
-                                f"the {header} value {item[:64]!r} is not a single IP address",
-                                False, peer_text)
-                text = parsed[1]
-                return _new(text, header, proxies,
-                            f"the trusted proxy {proxies[0]} set {header}: {text}", False,
-                            peer_text)
-            if start < 0:
-                return self._peer_result(peer, raw, f"the {header} header was empty")
-            end = start
-        return _too_long(header, proxies, peer_text)
+        found = last_item(value)
+        if found is None:
+            return self._peer_result(peer, raw, f"the {header} header was empty")
+        item = found.decode("latin-1") if isinstance(found, bytes) else found
+        parsed = parse_ip(item)
+        if parsed is None:
+            return _new(None, header, proxies,
+                        f"the {header} value {item[:64]!r} is not a single IP address", False,
+                        peer_text)
+        text = parsed[1]
+        return _new(text, header, proxies, f"the trusted proxy {proxies[0]} set {header}: {text}",
+                    False, peer_text)
 
     def _count(self, value: Union[str, bytes], peer: Optional[Tuple[int, str]],
                raw: object) -> Result:
