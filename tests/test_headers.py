@@ -68,7 +68,9 @@ def test_lookup_combines_repeated_headers_in_order() -> None:
     pairs = [(b"X-Forwarded-For", b"1.1.1.1"), (b"host", b"h"), (b"x-forwarded-for", b"2.2.2.2")]
     assert lookup(pairs, "x-forwarded-for") == "1.1.1.1,2.2.2.2"
     assert lookup({"X-FORWARDED-FOR": "3.3.3.3"}, "x-forwarded-for") == "3.3.3.3"
-    assert lookup({"HTTP_X_FORWARDED_FOR": "4.4.4.4"}, "x-forwarded-for") == "4.4.4.4"
+    # A WSGI-style key among HTTP headers is a client header spelled with underscores.
+    assert lookup({"HTTP_X_FORWARDED_FOR": "4.4.4.4"}, "x-forwarded-for") is None
+    assert lookup([("X_Forwarded_For", "4.4.4.4")], "x-forwarded-for") is None
     assert lookup({"Other": "x"}, "x-forwarded-for") is None
     assert lookup([("x-real-ip", "é")], "x-real-ip") == "é"
     assert lookup([(b"x-real-ip", b"\xe9")], "x-real-ip") == "\xe9"

@@ -27,6 +27,9 @@ FORWARDED_PAIR = re.compile(
     rf"{OWS}({TOKEN}){OWS}={OWS}(?:({QUOTED_STRING})|({UNQUOTED_VALUE})){OWS}(?:;|\Z)"
 )
 _QUOTED_PAIR = re.compile(r"\\(.)", re.DOTALL)
+MAX_PAIRS = 16
+"""More parameters than this in one Forwarded element make it malformed (RFC 7239 defines 4):
+the cost of parsing an element a client wrote stays bounded."""
 
 
 def unquote(quoted: str) -> str:
@@ -47,7 +50,7 @@ def forwarded_params(element: str) -> Optional[List[Tuple[str, str]]]:
     match = FORWARDED_PAIR.match
     while pos < end:
         m = match(element, pos, end)
-        if m is None:
+        if m is None or len(pairs) == MAX_PAIRS:
             return None
         quoted = m.group(2)
         pairs.append((m.group(1).lower(), unquote(quoted) if quoted is not None else m.group(3)))
@@ -110,7 +113,8 @@ def lookup(headers: Headers, name: str) -> Optional[str]:
 
     ``headers`` is a mapping or an iterable of ``(name, value)`` pairs, of ``str`` or ``bytes``;
     names compare case-insensitively. Several instances combine in order (RFC 9110 §5.3).
-    Keys of a WSGI environ (``HTTP_X_FORWARDED_FOR``) are recognised too.
+    WSGI environ keys (``HTTP_X_FORWARDED_FOR``) are deliberately *not* recognised: among real
+    header pairs that would be a client header spelled with underscores, a spoofing vector.
     """
     items: Iterable[Tuple[HeaderValue, HeaderValue]]
     if isinstance(headers, Mapping):
@@ -125,14 +129,13 @@ def lookup(headers: Headers, name: str) -> Optional[str]:
         items = headers.items()
     else:
         items = headers
-    wsgi_key = "HTTP_" + name.upper().replace("-", "_")
     found: List[str] = []
     try:
         for key, val in items:
             if not isinstance(key, (str, bytes)) or not isinstance(val, (str, bytes)):
                 continue  # not a header; skipping it is all a resolver can do
             text = decode(key)
-            if text.lower() == name or text == wsgi_key:
+            if text.lower() == name:
                 found.append(decode(val))
     except (TypeError, ValueError):  # not an iterable of pairs
         return None

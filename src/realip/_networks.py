@@ -177,7 +177,7 @@ class NetworkSet:
             return f"{net} ({label})" if label in PRESETS else str(net)
 
         nets = sorted(
-            ((net.version, int(net.network_address), -net.prefixlen, name(label, net), net)
+            ((net.version, int(net.network_address), net.prefixlen, name(label, net), net)
              for label, net in self._entries if label != UNIX),
             key=lambda item: item[:3],
         )

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import ipaddress
 import os
+import sys
 import warnings
 from bisect import bisect_right
 from contextlib import contextmanager
@@ -171,6 +172,7 @@ class Resolver:
         trusted_hops: Optional[int],
         snat_networks: Iterable[Any],
         topology: Optional[str],
+        notes: Sequence[str] = (),
     ) -> None:
         explicit_header = header is not _DEFAULT_HEADER
         name = _normalise_header(header)
@@ -212,9 +214,11 @@ class Resolver:
         """The header read, as the lower-case bytes an ASGI scope holds; None if none is read."""
         self.wsgi_key: Optional[str] = "HTTP_" + read.upper().replace("-", "_") if read else None
         """The WSGI environ key of the header read; None if none is read."""
-        self.warnings: Tuple[str, ...] = tuple(self._lint(explicit_header))
-        for message in self.warnings:
-            warnings.warn(message, RealIPWarning, stacklevel=4)
+        self.warnings: Tuple[str, ...] = (*self._lint(explicit_header), *notes)
+        if self.warnings:
+            level = _stacklevel_outside_realip()
+            for message in self.warnings:
+                warnings.warn(message, RealIPWarning, stacklevel=level)
 
     def _lint(self, explicit_header: bool) -> List[str]:
         found: List[str] = []
@@ -277,13 +281,27 @@ class Resolver:
                 label if label in PRESETS else net for label, net in cidrs[option]
             ))
         snat = [net for _, net in cidrs["node_cidrs"]] if spec.flags_snat else []
+        chosen = (header or spec.header) if spec.header is not None else None
+        notes = []
+        in_cluster = [option for option in spec.trusts if cidrs[option]]
+        if spec.trusted_extra and in_cluster and _normalise_header(chosen) not in _LIST_HEADERS:
+            # Through an in-cluster hop, a single-IP header is trusted because of who forwarded
+            # it, not who wrote it: a client reaching the load balancer without passing the CDN
+            # writes it itself. A list walk checks that the CDN's edge really was in the path.
+            notes.append(
+                f"topology {spec.name!r} reads {chosen} from in-cluster proxies "
+                f"({', '.join(in_cluster)}): a client that reaches your load balancer without "
+                f"passing {spec.name} can set it; use header='x-forwarded-for' (walks past the "
+                "CDN's ranges) or accept traffic only from the CDN"
+            )
         resolver = cls.__new__(cls)
         resolver._configure(
             trusted if spec.header is not None else (),
-            (header or spec.header) if spec.header is not None else None,
+            chosen,
             None,
             snat,
             spec.name,
+            notes,
         )
         return resolver
 
@@ -386,6 +404,21 @@ class Resolver:
         """Networks whose peers are nodes that SNAT client traffic (``nodeport-cluster``)."""
         return self._snat
 
+    def trusts(self, remote_addr: RemoteAddr) -> bool:
+        """Whether a peer (as given to :meth:`resolve`) is a trusted proxy of this resolver.
+
+        Hop mode trusts no address; a Unix-socket peer is trusted through the ``unix`` preset.
+        """
+        if isinstance(remote_addr, (tuple, list)):
+            remote_addr = remote_addr[0] if remote_addr else None
+        if self._hops is not None or (remote_addr is not None
+                                      and not isinstance(remote_addr, str)):
+            return False
+        peer = parse_ip(remote_addr) if remote_addr else None
+        if peer is None:
+            return _is_unix_peer(remote_addr) and self._networks.unix
+        return bool(bisect_right(self._bounds, peer[0]) & 1)
+
     def _key(self) -> Tuple[object, ...]:
         return (self._kind, self._header, self._hops, self._networks, self._snat, self._topology)
 
@@ -473,10 +506,14 @@ class Resolver:
         comma: Any = b"," if raw_bytes else ","
         blanks: Any = b" \t" if raw_bytes else BLANKS
         text_or_bytes: Any = value
-        for _ in range(MAX_ITEMS):
+        walked = 0
+        while True:
             start = text_or_bytes.rfind(comma, 0, end)
             item = text_or_bytes[start + 1 : end].strip(blanks)
             if item:
+                walked += 1
+                if walked > MAX_ITEMS:
+                    return _too_long(header, proxies, peer_text)
                 if raw_bytes:
                     item = item.decode("latin-1")
                 entry = item
@@ -508,11 +545,16 @@ class Resolver:
                     if len(memo) < _MEMO_SIZE:
                         memo[entry] = parsed
                 proxies += (parsed[1],)
+            elif start > 0:
+                # Empty items don't count (RFC 9110 5.6.1): skip a whole run of them in one C
+                # call, so padding with commas costs nothing per comma.
+                end = len(text_or_bytes[:start].rstrip(comma + blanks))
+                if end:
+                    continue
+                break
             if start < 0:
                 break
             end = start
-        else:
-            return _too_long(header, proxies, peer_text)
         if len(proxies) == 1:
             return self._peer_result(peer, remote_addr, f"the {header} header was empty")
         text = proxies[-1]
@@ -569,13 +611,17 @@ class Resolver:
         text_or_bytes: Any = value.decode("latin-1") if isinstance(value, bytes) else value
         seen = 0
         end = len(text_or_bytes)
-        for _ in range(MAX_ITEMS):
+        while True:
             start = text_or_bytes.rfind(",", 0, end)
             item: str = text_or_bytes[start + 1 : end].strip(BLANKS)
             if item:
                 seen += 1
+                if seen > MAX_ITEMS:  # pragma: no cover - hops <= MAX_ITEMS stops before
+                    return _too_long(header, tuple(proxies), peer_text)
                 if seen < hops:
-                    proxies.append(item[:64])
+                    # Counted, not trusted: shown canonical, or quoted so logs stay clean.
+                    counted = parse_ip(item)
+                    proxies.append(counted[1] if counted else repr(item[:64]))
                 else:
                     entry: Optional[str] = item
                     if self._forwarded:
@@ -592,11 +638,14 @@ class Resolver:
                     return _new(text, header, tuple(proxies),
                                 f"{text} is entry {hops} from the right of {header} "
                                 f"(trusted_hops={hops})", False, peer_text)
+            elif start > 0:
+                end = len(text_or_bytes[:start].rstrip(", \t"))  # a run of empty items
+                if end:
+                    continue
+                break
             if start < 0:
                 break
             end = start
-        else:
-            return _too_long(header, tuple(proxies), peer_text)
         if seen == 0:
             return self._peer_result(peer, raw, f"the {header} header was empty")
         return _new(None, header, tuple(proxies),
@@ -623,6 +672,17 @@ def _bad_entry(header: str, item: str, proxies: Sequence[str], peer: Optional[st
 def _too_long(header: str, proxies: Tuple[str, ...], peer: Optional[str]) -> Result:
     return _new(None, header, proxies, f"{header} has more than {MAX_ITEMS} items to "
                 "walk; refusing to look further (fail closed)", False, peer)
+
+
+def _stacklevel_outside_realip() -> int:
+    # Point a warning at the user's line that built the resolver, however many realip frames
+    # (from_env, for_topology, the Django settings reader) lie in between.
+    level = 1
+    frame = sys._getframe(1)
+    while frame is not None and frame.f_globals.get("__name__", "").startswith("realip."):
+        frame = frame.f_back  # type: ignore[assignment]
+        level += 1
+    return level
 
 
 @contextmanager
