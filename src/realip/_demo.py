@@ -63,6 +63,9 @@ SAMPLES: Tuple[Sample, ...] = (
 
 def demo_resolver(topology: str) -> Resolver:
     """The resolver ``realip demo`` uses for a topology, with the sample cluster's CIDRs."""
+    if topology == "cloudflare":
+        # The samples have Cloudflare's edge as the peer: nothing in the cluster is in between.
+        return Resolver.for_topology(topology)
     return Resolver.for_topology(
         topology, pod_cidrs=POD_CIDRS, node_cidrs=NODE_CIDRS, lb_cidrs=LB_CIDRS
     )

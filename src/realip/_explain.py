@@ -135,7 +135,7 @@ def explain(resolver: Resolver, remote_addr: Any, headers: Optional[Headers]) ->
             f"{header} arrived from {result.peer}, which is not trusted: if {result.peer} is your "
             "proxy, add its range to the trusted proxies; otherwise the header is spoofed"
         )
-    if header is not None and result.proxies and header in seen:
+    if header is not None and result.proxies and header in seen and result.client_ip:
         total = _count_items(seen[header])
         used = len(result.proxies) - 1 + (result.client_ip is not None)
         if resolver.trusted_hops is None and total > used:

@@ -71,7 +71,7 @@ class RealIPMiddleware:
             port = client[1] if client and result.source == "remote_addr" else 0
             scope["client"] = (ip, port)
         if self.forwarded_proto:
-            scheme = scheme_from_scope(scope, result)
+            scheme = scheme_from_scope(resolver, scope, result)
             if scheme is not None:
                 scope["scheme"] = scheme
         await self.app(scope, receive, send)

@@ -84,18 +84,26 @@ def resolve_scope(resolver: Resolver, scope: Any) -> Result:
     return resolver.resolve_value(client[0] if client else None, value)
 
 
-def scheme_from_environ(environ: Any, result: Result) -> Optional[str]:
+def _proxied(resolver: Resolver, remote_addr: Any, result: Result) -> bool:
+    # A scheme header counts when a trusted proxy sent it: the peer is trusted (even if it
+    # sent no X-Forwarded-For), or hop mode walked the proxies the header names.
+    return bool(result.proxies) or resolver.trusts(remote_addr)
+
+
+def scheme_from_environ(resolver: Resolver, environ: Any, result: Result) -> Optional[str]:
     """The scheme the trusted proxies reported for this request, or None."""
-    if not result.proxies:
+    if not _proxied(resolver, environ.get(ORIGINAL_REMOTE_ADDR_KEY, environ.get("REMOTE_ADDR")),
+                    result):
         return None
     return pick_scheme(
         environ.get("HTTP_X_FORWARDED_PROTO"), environ.get("HTTP_FORWARDED"), websocket=False
     )
 
 
-def scheme_from_scope(scope: Any, result: Result) -> Optional[str]:
+def scheme_from_scope(resolver: Resolver, scope: Any, result: Result) -> Optional[str]:
     """The scheme the trusted proxies reported for this scope (``ws``/``wss`` for websockets)."""
-    if not result.proxies:
+    client = scope.get(ORIGINAL_CLIENT_KEY, scope.get("client"))
+    if not _proxied(resolver, client, result):
         return None
     xfp = scope_header(scope, b"x-forwarded-proto")
     forwarded = scope_header(scope, b"forwarded")

@@ -57,7 +57,7 @@ class RealIPMiddleware:
         if result.client_ip is not None:
             environ["REMOTE_ADDR"] = result.client_ip
         if self.forwarded_proto:
-            scheme = scheme_from_environ(environ, result)
+            scheme = scheme_from_environ(self.resolver, environ, result)
             if scheme is not None:
                 environ["wsgi.url_scheme"] = scheme
         return self.app(environ, start_response)
