@@ -321,3 +321,23 @@ def test_result_is_immutable() -> None:
         res.client_ip = "1.1.1.1"  # type: ignore[misc]
     assert res.peer == "10.0.0.2" and res.peer_trusted
     assert DEFAULT.resolve(None, {}).ip_address is None
+
+
+def test_memo_of_trusted_addresses_is_bounded_and_never_changes_an_answer() -> None:
+    from realip.resolver import _MEMO_SIZE
+
+    r = Resolver(trusted_proxies=["10.0.0.0/8"], header="forwarded")
+    fresh = Resolver(trusted_proxies=["10.0.0.0/8"], header="forwarded")
+    for i in range(3 * _MEMO_SIZE):
+        hop = f"10.{i % 256}.{i // 256}.1"
+        headers = {"Forwarded": f"for=203.0.113.9, for={hop};proto=https"}
+        first = r.resolve(f"10.0.{i % 256}.2", headers)
+        assert r.resolve(f"10.0.{i % 256}.2", headers) == first  # a memo hit, same answer
+        assert first.client_ip == "203.0.113.9" and first.proxies[-1] == hop
+    assert len(r._memo) == _MEMO_SIZE
+    # Untrusted texts never go in, whatever a client sends.
+    for i in range(100):
+        r.resolve("10.0.0.2", {"Forwarded": f"for=198.51.{i}.7"})
+    assert "for=198.51.0.7" not in r._memo and "198.51.0.7" not in r._memo
+    assert r.resolve("10.9.9.9", {"Forwarded": "for=10.1.1.1"}) == fresh.resolve(
+        "10.9.9.9", {"Forwarded": "for=10.1.1.1"})

@@ -193,9 +193,10 @@ class Resolver:
         self._hops = hops
         self._networks = networks
         self._bounds = networks.bounds
-        # Parsed trusted addresses by their exact text: proxies repeat on every request. Only
-        # trusted texts go in (a client can't fill it with its own), it never evicts, and it is
-        # keyed on all that decides the answer (the text; the trusted set never changes).
+        # Parsed trusted addresses by their exact text (a peer, a list item, a Forwarded
+        # element): proxies repeat on every request. Only trusted texts go in, so a client that
+        # isn't itself in a trusted range can't add its own; it never evicts; and it is keyed on
+        # all that decides the answer (the text; the trusted set and header never change).
         self._memo: Dict[str, Tuple[int, str]] = {}
         self._forwarded = name == FORWARDED
         self._untrusted_reason = f"the rightmost untrusted {name} entry is the client"
@@ -516,15 +517,17 @@ class Resolver:
                     return _too_long(header, proxies, peer_text)
                 if raw_bytes:
                     item = item.decode("latin-1")
-                entry = item
-                if forwarded:
-                    ok, entry = forwarded_value(item, "for")
-                    if entry is None:
-                        return _bad_entry(header, item, proxies, peer_text,
-                                          "has no single for= value" if ok
-                                          else "is not a well-formed element")
-                parsed = memo.get(entry)
+                # Keyed on the whole item: for Forwarded, a trusted proxy's element (for=, proto=,
+                # by=) repeats as much as its address does, and its parsing is the costly part.
+                parsed = memo.get(item)
                 if parsed is None:
+                    entry = item
+                    if forwarded:
+                        ok, entry = forwarded_value(item, "for")
+                        if entry is None:
+                            return _bad_entry(header, item, proxies, peer_text,
+                                              "has no single for= value" if ok
+                                              else "is not a well-formed element")
                     if ":" in entry:
                         parsed = parse_ip(entry)
                     else:
@@ -543,7 +546,7 @@ class Resolver:
                             Result, (text, header, proxies, untrusted, False, peer_text)
                         )
                     if len(memo) < _MEMO_SIZE:
-                        memo[entry] = parsed
+                        memo[item] = parsed
                 proxies += (parsed[1],)
             elif start > 0:
                 # Empty items don't count (RFC 9110 5.6.1): skip a whole run of them in one C
