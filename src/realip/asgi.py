@@ -38,14 +38,22 @@ __all__ = ["RealIPMiddleware"]
 class RealIPMiddleware:
     """ASGI middleware that resolves the client IP once per request and exposes it in the scope."""
 
-    __slots__ = ("app", "forwarded_proto", "resolver")
+    __slots__ = ("_name", "_resolve", "_resolver", "app", "forwarded_proto")
 
     def __init__(
         self, app: ASGIApp, resolver: Optional[Resolver] = None, *, forwarded_proto: bool = False
     ) -> None:
         self.app = app
-        self.resolver = resolver if resolver is not None else default_resolver()
+        self._resolver = resolver if resolver is not None else default_resolver()
+        # Looked up once: per request, every attribute load and bound method counts.
+        self._resolve = self._resolver.resolve_value
+        self._name = self._resolver.header_bytes
         self.forwarded_proto = forwarded_proto
+
+    @property
+    def resolver(self) -> Resolver:
+        """The resolver this middleware uses (fixed at construction)."""
+        return self._resolver
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         kind = scope["type"]
@@ -56,10 +64,9 @@ class RealIPMiddleware:
             return
         # resolve_scope(), unrolled: this runs on every request, and a call frame is a
         # noticeable share of it.
-        resolver = self.resolver
-        name = resolver.header_bytes
+        name = self._name
         client = scope.get("client")
-        result = resolver.resolve_value(
+        result = self._resolve(
             client[0] if client else None, scope_header(scope, name) if name else None
         )
         # Copy before writing: the server (or another app) may hold the same scope.
@@ -71,7 +78,7 @@ class RealIPMiddleware:
             port = client[1] if client and result.source == "remote_addr" else 0
             scope["client"] = (ip, port)
         if self.forwarded_proto:
-            scheme = scheme_from_scope(resolver, scope, result)
+            scheme = scheme_from_scope(self._resolver, scope, result)
             if scheme is not None:
                 scope["scheme"] = scheme
         await self.app(scope, receive, send)

@@ -39,6 +39,21 @@ MAX_ITEMS = 64
 """How many list items (from the right) a resolution looks at before it gives up."""
 
 _MEMO_SIZE = 1024
+_SHORT = 128  # characters; headers up to this long are split whole (at most 129 items)
+
+
+def _items_from_right(value: Any, comma: Any, blanks: Any) -> Iterator[Any]:
+    # Items of a comma list, rightmost first, with every run of empty items (RFC 9110 5.6.1:
+    # they don't count) skipped in one C call, so a padded header costs per item walked only.
+    end = len(value)
+    while end > 0:
+        start = value.rfind(comma, 0, end)
+        item = value[start + 1 : end].strip(blanks)
+        if item:
+            yield item
+            end = start
+        else:
+            end = len(value[:start].rstrip(comma + blanks)) if start > 0 else 0
 
 ENV_VARS = (
     "REALIP_TOPOLOGY",
@@ -197,7 +212,7 @@ class Resolver:
         # element): proxies repeat on every request. Only trusted texts go in, so a client that
         # isn't itself in a trusted range can't add its own; it never evicts; and it is keyed on
         # all that decides the answer (the text; the trusted set and header never change).
-        self._memo: Dict[str, Tuple[int, str]] = {}
+        self._memo: Dict[Union[str, bytes], Tuple[int, str]] = {}
         self._forwarded = name == FORWARDED
         self._untrusted_reason = f"the rightmost untrusted {name} entry is the client"
         self._walk_consts = (name or "", self._bounds, self._memo, self._forwarded,
@@ -506,21 +521,27 @@ class Resolver:
         # Typed loosely on purpose: the same loop serves str and bytes without a call per item.
         comma: Any = b"," if raw_bytes else ","
         blanks: Any = b" \t" if raw_bytes else BLANKS
-        text_or_bytes: Any = value
+        # A short header splits in one C call; a long one is walked from the right only as far
+        # as needed, so padding costs nothing (see _items_from_right).
+        items: Iterable[Any] = (
+            reversed(value.split(comma)) if end <= _SHORT
+            else _items_from_right(value, comma, blanks)
+        )
         walked = 0
-        while True:
-            start = text_or_bytes.rfind(comma, 0, end)
-            item = text_or_bytes[start + 1 : end].strip(blanks)
+        for item in items:
+            item = item.strip(blanks)
             if item:
                 walked += 1
                 if walked > MAX_ITEMS:
                     return _too_long(header, proxies, peer_text)
-                if raw_bytes:
-                    item = item.decode("latin-1")
-                # Keyed on the whole item: for Forwarded, a trusted proxy's element (for=, proto=,
-                # by=) repeats as much as its address does, and its parsing is the costly part.
+                # Keyed on the whole item, as it arrived (bytes from ASGI: a hit needs no
+                # decoding): for Forwarded, a trusted proxy's element repeats as much as its
+                # address does, and its parsing is the costly part.
                 parsed = memo.get(item)
                 if parsed is None:
+                    memo_key = item
+                    if raw_bytes:
+                        item = item.decode("latin-1")
                     entry = item
                     if forwarded:
                         ok, entry = forwarded_value(item, "for")
@@ -530,34 +551,28 @@ class Resolver:
                                               else "is not a well-formed element")
                     if ":" in entry:
                         parsed = parse_ip(entry)
+                        if parsed is None:
+                            return _bad_entry(header, item, proxies, peer_text,
+                                              "is not an IP address")
+                        key, text = parsed
                     else:
                         # parse_ip's IPv4 case, inlined: the client is parsed on every request.
                         try:
                             key = _from_bytes(_inet_pton(_AF_INET, entry), "big")
-                            parsed = (key, entry) if key else None
                         except (OSError, ValueError):
-                            parsed = None
-                    if parsed is None:
-                        return _bad_entry(header, item, proxies, peer_text,
-                                          "is not an IP address")
-                    if not bisect_right(bounds, parsed[0]) & 1:
-                        text = parsed[1]
+                            key = 0
+                        if not key:
+                            return _bad_entry(header, item, proxies, peer_text,
+                                              "is not an IP address")
+                        text = entry
+                    if not bisect_right(bounds, key) & 1:
                         return _tuple_new(
                             Result, (text, header, proxies, untrusted, False, peer_text)
                         )
+                    parsed = (key, text)
                     if len(memo) < _MEMO_SIZE:
-                        memo[item] = parsed
+                        memo[memo_key] = parsed
                 proxies += (parsed[1],)
-            elif start > 0:
-                # Empty items don't count (RFC 9110 5.6.1): skip a whole run of them in one C
-                # call, so padding with commas costs nothing per comma.
-                end = len(text_or_bytes[:start].rstrip(comma + blanks))
-                if end:
-                    continue
-                break
-            if start < 0:
-                break
-            end = start
         if len(proxies) == 1:
             return self._peer_result(peer, remote_addr, f"the {header} header was empty")
         text = proxies[-1]

@@ -34,14 +34,22 @@ __all__ = ["RealIPMiddleware"]
 class RealIPMiddleware:
     """WSGI middleware that resolves the client IP once per request and rewrites REMOTE_ADDR."""
 
-    __slots__ = ("app", "forwarded_proto", "resolver")
+    __slots__ = ("_key", "_resolve", "_resolver", "app", "forwarded_proto")
 
     def __init__(
         self, app: WSGIApp, resolver: Optional[Resolver] = None, *, forwarded_proto: bool = False
     ) -> None:
         self.app = app
-        self.resolver = resolver if resolver is not None else default_resolver()
+        self._resolver = resolver if resolver is not None else default_resolver()
+        # Looked up once: per request, every attribute load and bound method counts.
+        self._resolve = self._resolver.resolve_value
+        self._key = self._resolver.wsgi_key
         self.forwarded_proto = forwarded_proto
+
+    @property
+    def resolver(self) -> Resolver:
+        """The resolver this middleware uses (fixed at construction)."""
+        return self._resolver
 
     def __call__(self, environ: Dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
         if RESULT_KEY in environ:
@@ -49,15 +57,15 @@ class RealIPMiddleware:
             return self.app(environ, start_response)
         # resolve_environ(), unrolled: this runs on every request, and a call frame is a
         # noticeable share of it.
-        key = self.resolver.wsgi_key
+        key = self._key
         remote_addr = environ.get("REMOTE_ADDR")
-        result = self.resolver.resolve_value(remote_addr, environ.get(key) if key else None)
+        result = self._resolve(remote_addr, environ.get(key) if key else None)
         environ[ORIGINAL_REMOTE_ADDR_KEY] = remote_addr
         environ[RESULT_KEY] = result
         if result.client_ip is not None:
             environ["REMOTE_ADDR"] = result.client_ip
         if self.forwarded_proto:
-            scheme = scheme_from_environ(self.resolver, environ, result)
+            scheme = scheme_from_environ(self._resolver, environ, result)
             if scheme is not None:
                 environ["wsgi.url_scheme"] = scheme
         return self.app(environ, start_response)
