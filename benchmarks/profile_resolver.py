@@ -142,15 +142,15 @@ def steps(wls: Dict[str, Workload], loops: int) -> None:
         lambda: res_b.resolve_value(req.peer, hostile))
     try:
         from realip import _addresses, _headers
-        from realip.request import _scope_header
+        from realip.request import scope_header
     except ImportError as exc:
         print(f"   (internal modules moved: {exc})")
     else:
         scope = {"headers": pairs}
         add("_headers.lookup(pairs, 'x-forwarded-for')",
             lambda: _headers.lookup(pairs, "x-forwarded-for"))
-        add("request._scope_header(scope, b'x-forwarded-for')",
-            lambda: _scope_header(scope, b"x-forwarded-for"))
+        add("request.scope_header(scope, b'x-forwarded-for')",
+            lambda: scope_header(scope, b"x-forwarded-for"))
         # parse_ip (key, canonical text) is the hot-path parser; older trees had parse_address.
         parse = getattr(_addresses, "parse_ip", None) or _addresses.parse_address
         pname = f"_addresses.{parse.__name__}"

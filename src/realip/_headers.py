@@ -8,6 +8,7 @@ not to the length of a header a client may have padded.
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping as _Mapping
 from typing import Iterable, List, Mapping, Optional, Tuple, Union, overload
 
 HeaderValue = Union[str, bytes]
@@ -117,7 +118,8 @@ def lookup(headers: Headers, name: str) -> Optional[str]:
     header pairs that would be a client header spelled with underscores, a spoofing vector.
     """
     items: Iterable[Tuple[HeaderValue, HeaderValue]]
-    if isinstance(headers, Mapping):
+    kind = headers.__class__
+    if kind is dict or (kind is not list and kind is not tuple and isinstance(headers, _Mapping)):
         getall = getattr(headers, "getall", None) or getattr(headers, "getlist", None)
         if getall is not None:
             # Multi-dicts (aiohttp, werkzeug, starlette) keep repeated headers apart.
@@ -126,22 +128,26 @@ def lookup(headers: Headers, name: str) -> Optional[str]:
             except Exception:
                 values = []
             return ",".join(values) if values else None
-        items = headers.items()
+        items = headers.items()  # type: ignore[union-attr]
     else:
-        items = headers
-    found: List[str] = []
+        items = headers  # type: ignore[assignment]
+    size = len(name)
+    name_bytes = name.encode("latin-1")
+    found: List[HeaderValue] = []
     try:
         for key, val in items:
-            if not isinstance(key, (str, bytes)) or not isinstance(val, (str, bytes)):
-                continue  # not a header; skipping it is all a resolver can do
-            text = decode(key)
-            if text.lower() == name:
-                found.append(decode(val))
+            # The length test keeps lower() (and the type checks) off most names.
+            if len(key) != size:
+                continue
+            key_kind = key.__class__
+            wanted = name if key_kind is str else name_bytes if key_kind is bytes else None
+            if wanted is not None and key.lower() == wanted and val.__class__ in (str, bytes):
+                found.append(val)
     except (TypeError, ValueError):  # not an iterable of pairs
         return None
     if not found:
         return None
-    return found[0] if len(found) == 1 else ",".join(found)
+    return decode(found[0]) if len(found) == 1 else ",".join(decode(v) for v in found)
 
 
 def pick_scheme(xfp: Optional[str], forwarded: Optional[str], websocket: bool) -> Optional[str]:
