@@ -13,7 +13,6 @@ import sys
 import warnings
 from bisect import bisect_right
 from contextlib import contextmanager
-from itertools import chain
 from typing import (
     Any,
     Dict,
@@ -40,7 +39,7 @@ MAX_ITEMS = 64
 """How many list items (from the right) a resolution looks at before it gives up."""
 
 _MEMO_SIZE = 1024
-_TAIL = 8  # list items split off a header's end in one call; proxy chains rarely have more
+_SHORT = 128  # characters; headers up to this long are split whole (at most 129 items)
 
 
 def _items_from_right(value: Any, comma: Any, blanks: Any) -> Iterator[Any]:
@@ -517,17 +516,16 @@ class Resolver:
         header, bounds, memo, forwarded, untrusted = self._walk_consts
         peer_text = peer[1] if peer is not None else None
         proxies: Tuple[str, ...] = (peer_text or "unix",)
+        end = len(value)
         raw_bytes = value.__class__ is bytes
         # Typed loosely on purpose: the same loop serves str and bytes without a call per item.
         comma: Any = b"," if raw_bytes else ","
         blanks: Any = b" \t" if raw_bytes else BLANKS
-        # The last few items come from one C call that scans only the header's tail; anything
-        # further left is walked lazily, skipping runs of empty items (see _items_from_right),
-        # so a long or padded header costs per item walked, not per byte.
-        parts = value.rsplit(comma, _TAIL)
+        # A short header splits in one C call; a long one is walked from the right only as far
+        # as needed, so padding costs nothing (see _items_from_right).
         items: Iterable[Any] = (
-            reversed(parts) if len(parts) <= _TAIL
-            else chain(reversed(parts[1:]), _items_from_right(parts[0], comma, blanks))
+            reversed(value.split(comma)) if end <= _SHORT
+            else _items_from_right(value, comma, blanks)
         )
         walked = 0
         for item in items:
