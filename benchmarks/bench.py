@@ -871,7 +871,9 @@ def render(results: Dict[str, Dict[str, Dict[str, Cell]]], families: List[Family
         if realips and peers:
             for r in realips:
                 for p in peers:
-                    rname = "realip" + (r.name.split()[-1] if len(realips) > 1 else "")
+                    # "realip get_result (environ dict)" -> "realip(environ dict)"
+                    qualifier = r.name[r.name.find("(") :] if "(" in r.name else ""
+                    rname = "realip" + (qualifier if len(realips) > 1 else "")
                     row = f"ratio {rname}/{p.name.split()[0]}"
                     row = row.ljust(head_w)
                     for wl in wls:
