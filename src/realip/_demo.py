@@ -56,7 +56,7 @@ SAMPLES: Tuple[Sample, ...] = (
     Sample("cloudflare", "172.70.1.1", (("CF-Connecting-IP", CLIENT),), CLIENT,
            "edge sets it"),
     Sample("cloudflare", "198.51.100.7", (("CF-Connecting-IP", ATTACKER_CHOICE),),
-           "198.51.100.7", "bypasses Cloudflare", True),
+           "198.51.100.7", "skips Cloudflare", True),
 )
 """Every sample request of ``realip demo``."""
 
