@@ -1,16 +1,56 @@
-"""Suite-wide settings: the hypothesis profiles.
+"""Suite-wide set-up: hypothesis profiles, one minimal Django, a clean REALIP_* environment.
 
 ``ci`` (loaded when the ``CI`` environment variable is set) runs every property with 2,000
 examples and no per-example deadline, because CI machines are shared and their timing is noisy.
 Locally the default profile keeps a full run quick.
+
+Django is configured once here, minimally; each Django test overrides what it needs
+(``REALIP``, ``MIDDLEWARE``, the URLconf). The URLconf module lives in tests/integration,
+which that folder's conftest puts on ``sys.path``; Django imports it only when a test resolves
+a URL.
 """
 
 from __future__ import annotations
 
 import os
+import warnings
+from typing import Iterator
 
+import django
+import pytest
+from django.conf import settings as django_settings
 from hypothesis import settings
 
 settings.register_profile("ci", max_examples=2000, deadline=None)
 settings.register_profile("dev", max_examples=100, deadline=None)
 settings.load_profile("ci" if os.environ.get("CI") else "dev")
+
+if not django_settings.configured:
+    django_settings.configure(
+        DEBUG=False,
+        SECRET_KEY="realip-tests",
+        ALLOWED_HOSTS=["*"],
+        ROOT_URLCONF="integration_django_urls",
+        MIDDLEWARE=["realip.django.RealIPMiddleware"],
+        INSTALLED_APPS=[],
+        DATABASES={},
+        USE_TZ=True,
+    )
+django.setup()
+
+with warnings.catch_warnings():
+    # Starlette asks for its httpx fork; the installed httpx works and is what the extras name.
+    warnings.filterwarnings("ignore", message="Using `httpx` with `starlette.testclient`")
+    import starlette.testclient  # noqa: F401
+
+
+@pytest.fixture(autouse=True)
+def _clean_realip_environment(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """No REALIP_* variable from the outside, and no process default cached across tests."""
+    from realip.request import reset_default_resolver
+
+    for var in [v for v in os.environ if v.startswith("REALIP_")]:
+        monkeypatch.delenv(var)
+    reset_default_resolver()
+    yield
+    reset_default_resolver()
