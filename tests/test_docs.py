@@ -325,7 +325,7 @@ def test_reference_names_every_public_name() -> None:
     for module in modules:
         for name in module.__all__:
             assert documented(name), f"{module.__name__}.{name} is not in reference/api.md"
-    for name in (*realip.Result._fields, "ip_address", "peer_trusted"):
+    for name in (*realip.Result._fields, "ip_address", "via_proxies"):
         assert f"`{name}`" in api, f"Result.{name} is not in reference/api.md"
     for name in [n for n in dir(realip.Resolver) if not n.startswith("_")]:
         assert documented(name), f"Resolver.{name} is not in reference/api.md"

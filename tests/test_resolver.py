@@ -319,7 +319,7 @@ def test_result_is_immutable() -> None:
     res = TRUST_10.resolve("10.0.0.2", {XFF: "203.0.113.9"})
     with pytest.raises(AttributeError):
         res.client_ip = "1.1.1.1"  # type: ignore[misc]
-    assert res.peer == "10.0.0.2" and res.peer_trusted
+    assert res.peer == "10.0.0.2" and res.via_proxies
     assert DEFAULT.resolve(None, {}).ip_address is None
 
 

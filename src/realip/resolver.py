@@ -42,19 +42,6 @@ _MEMO_SIZE = 1024
 _SHORT = 128  # characters; headers up to this long are split whole (at most 129 items)
 
 
-def _items_from_right(value: Any, comma: Any, blanks: Any) -> Iterator[Any]:
-    # Items of a comma list, rightmost first, with every run of empty items (RFC 9110 5.6.1:
-    # they don't count) skipped in one C call, so a padded header costs per item walked only.
-    end = len(value)
-    while end > 0:
-        start = value.rfind(comma, 0, end)
-        item = value[start + 1 : end].strip(blanks)
-        if item:
-            yield item
-            end = start
-        else:
-            end = len(value[:start].rstrip(comma + blanks)) if start > 0 else 0
-
 ENV_VARS = (
     "REALIP_TOPOLOGY",
     "REALIP_TRUSTED_PROXIES",
@@ -107,8 +94,8 @@ class Result(NamedTuple):
         return None if self.client_ip is None else ipaddress.ip_address(self.client_ip)
 
     @property
-    def peer_trusted(self) -> bool:
-        """Whether the headers were honoured (the peer is a trusted proxy, or hop mode applied)."""
+    def via_proxies(self) -> bool:
+        """Whether trusted proxies' headers decided the answer (``proxies`` is not empty)."""
         return bool(self.proxies)
 
 
@@ -701,6 +688,20 @@ def _stacklevel_outside_realip() -> int:
         frame = frame.f_back  # type: ignore[assignment]
         level += 1
     return level
+
+
+def _items_from_right(value: Any, comma: Any, blanks: Any) -> Iterator[Any]:
+    # Items of a comma list, rightmost first, with every run of empty items (RFC 9110 5.6.1:
+    # they don't count) skipped in one C call, so a padded header costs per item walked only.
+    end = len(value)
+    while end > 0:
+        start = value.rfind(comma, 0, end)
+        item = value[start + 1 : end].strip(blanks)
+        if item:
+            yield item
+            end = start
+        else:
+            end = len(value[:start].rstrip(comma + blanks)) if start > 0 else 0
 
 
 @contextmanager
