@@ -137,8 +137,9 @@ def _check_hops(hops: object) -> Optional[int]:
 class Resolver:
     """Resolves the client IP of a request for one deployment topology.
 
-    Immutable and safe to share across threads and tasks. Build it once at start-up; a bad
-    configuration raises :class:`ConfigError` there, never at request time.
+    Immutable in everything that decides an answer (it only keeps a bounded memo of parsed
+    proxy addresses) and safe to share across threads and tasks. Build it once at start-up; a
+    bad configuration raises :class:`ConfigError` there, never at request time.
     """
 
     __slots__ = (
