@@ -334,10 +334,16 @@ def test_memo_of_trusted_addresses_is_bounded_and_never_changes_an_answer() -> N
         first = r.resolve(f"10.0.{i % 256}.2", headers)
         assert r.resolve(f"10.0.{i % 256}.2", headers) == first  # a memo hit, same answer
         assert first.client_ip == "203.0.113.9" and first.proxies[-1] == hop
-    assert len(r._memo) == _MEMO_SIZE
+    assert len(r._memo) == _MEMO_SIZE and len(r._peer_memo) <= _MEMO_SIZE
     # Untrusted texts never go in, whatever a client sends.
     for i in range(100):
         r.resolve("10.0.0.2", {"Forwarded": f"for=198.51.{i}.7"})
     assert "for=198.51.0.7" not in r._memo and "198.51.0.7" not in r._memo
     assert r.resolve("10.9.9.9", {"Forwarded": "for=10.1.1.1"}) == fresh.resolve(
         "10.9.9.9", {"Forwarded": "for=10.1.1.1"})
+    # A trusted peer's text is not a trusted Forwarded element: "10.0.0.2" without for= is
+    # malformed in the header whether or not the same text was seen as a peer.
+    r2 = Resolver(trusted_proxies=["10.0.0.0/8"], header="forwarded")
+    r2.resolve("10.0.0.2", {})
+    res = r2.resolve("10.0.0.3", {"Forwarded": "for=6.6.6.6, 10.0.0.2"})
+    assert res.client_ip is None and "well-formed" in res.reason

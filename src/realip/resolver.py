@@ -150,6 +150,7 @@ class Resolver:
         "_kind",
         "_memo",
         "_networks",
+        "_peer_memo",
         "_snat",
         "_topology",
         "_untrusted_reason",
@@ -196,11 +197,15 @@ class Resolver:
         self._hops = hops
         self._networks = networks
         self._bounds = networks.bounds
-        # Parsed trusted addresses by their exact text (a peer, a list item, a Forwarded
-        # element): proxies repeat on every request. Only trusted texts go in, so a client that
+        # Parsed trusted addresses by their exact text (a list item, a Forwarded element, a
+        # peer): proxies repeat on every request. Only trusted texts go in, so a client that
         # isn't itself in a trusted range can't add its own; it never evicts; and it is keyed on
         # all that decides the answer (the text; the trusted set and header never change).
+        # Peers and header items live in separate memos: the same text can mean different
+        # things in each (for Forwarded, "10.0.0.1" is an address as a peer but a malformed
+        # element in the header).
         self._memo: Dict[Union[str, bytes], Tuple[int, str]] = {}
+        self._peer_memo: Dict[str, Tuple[int, str]] = {}
         self._forwarded = name == FORWARDED
         self._untrusted_reason = f"the rightmost untrusted {name} entry is the client"
         self._walk_consts = (name or "", self._bounds, self._memo, self._forwarded,
@@ -471,8 +476,8 @@ class Resolver:
                 return _new(None, REMOTE_ADDR, (),
                             f"the peer address {remote_addr!r} is not an IP address")
         kind = self._kind
-        memo = self._memo
-        peer = memo.get(remote_addr) if remote_addr else None
+        peer_memo = self._peer_memo
+        peer = peer_memo.get(remote_addr) if remote_addr else None
         if peer is None:
             peer = parse_ip(remote_addr) if remote_addr else None
             if peer is None:
@@ -487,8 +492,8 @@ class Resolver:
                     return self._peer_result(
                         peer, remote_addr, "the peer is not a trusted proxy, so headers are ignored"
                     )
-                if len(memo) < _MEMO_SIZE:
-                    memo[remote_addr] = peer  # type: ignore[index]
+                if len(peer_memo) < _MEMO_SIZE:
+                    peer_memo[remote_addr] = peer  # type: ignore[index]
         if kind == _PEER:
             return self._peer_result(peer, remote_addr, "headers are not consulted")
         if value is None:
