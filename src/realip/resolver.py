@@ -455,12 +455,20 @@ class Resolver:
         """Resolve the client of one request. Never raises on request input.
 
         ``remote_addr`` is the peer (``"ip"``, ``"ip:port"``, ``"[v6]:port"``, a ``(host, port)``
-        tuple, a Unix socket path, or None); ``headers`` a mapping or ``(name, value)`` pairs.
+        tuple, a Unix socket path, or None); ``headers`` a mapping or ``(name, value)`` pairs of
+        HTTP header names, or a whole WSGI environ / Django ``META``.
         """
         value: Optional[str] = None
         if self._kind != _PEER and headers is not None:
             assert self._header is not None
-            value = lookup(headers, self._header)
+            if headers.__class__ is dict and (
+                "REQUEST_METHOD" in headers or "wsgi.version" in headers
+            ):
+                # A real environ: its HTTP_* keys are the server's translation of the headers.
+                # Among plain header pairs the same key would be a client's own header.
+                value = headers.get(self.wsgi_key)
+            else:
+                value = lookup(headers, self._header)
         return self.resolve_value(remote_addr, value)
 
     def resolve_value(self, remote_addr: RemoteAddr, value: Union[str, bytes, None]) -> Result:
