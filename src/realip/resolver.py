@@ -456,16 +456,15 @@ class Resolver:
 
         ``remote_addr`` is the peer (``"ip"``, ``"ip:port"``, ``"[v6]:port"``, a ``(host, port)``
         tuple, a Unix socket path, or None); ``headers`` a mapping or ``(name, value)`` pairs of
-        HTTP header names, or a whole WSGI environ / Django ``META``.
+        HTTP header names, or a whole WSGI environ.
         """
         value: Optional[str] = None
         if self._kind != _PEER and headers is not None:
             assert self._header is not None
-            if headers.__class__ is dict and (
-                "REQUEST_METHOD" in headers or "wsgi.version" in headers
-            ):
-                # A real environ: its HTTP_* keys are the server's translation of the headers.
-                # Among plain header pairs the same key would be a client's own header.
+            if headers.__class__ is dict and headers.get("wsgi.version").__class__ is tuple:
+                # A real WSGI environ (a header's value is never a tuple, so a client can't fake
+                # one): its HTTP_* keys are the server's translation of the headers. Among plain
+                # header names the same key would be a client's own header.
                 value = headers.get(self.wsgi_key)
             else:
                 value = lookup(headers, self._header)
