@@ -321,3 +321,44 @@ def test_mapped_cidrs_are_refused_naming_the_ipv4_form(net: ipaddress.IPv4Networ
         parse_networks([str(mapped)])
     ipv4_form = str(net.network_address) if net.prefixlen == 32 else str(net)
     assert repr(ipv4_form) in str(info.value)
+
+
+# -- the memo of trusted addresses never changes an answer ------------------------------
+
+def _memo_factories() -> Any:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RealIPWarning)
+        return {
+            "xff": lambda: Resolver(trusted_proxies=TRUSTED_NETS),
+            "forwarded": lambda: Resolver(trusted_proxies=TRUSTED_NETS, header="forwarded"),
+            "x-real-ip": lambda: Resolver(trusted_proxies=TRUSTED_NETS, header="x-real-ip"),
+            "unix-xff": lambda: Resolver(trusted_proxies=["unix", "10.0.0.0/8"]),
+            "ingress": lambda: Resolver.for_topology(
+                "ingress", pod_cidrs=["10.0.0.0/8"], lb_cidrs=["100.64.0.0/10"]),
+        }
+
+
+MEMO_FACTORIES = _memo_factories()
+# Shared for the whole session, so their memos fill up with whatever earlier examples sent.
+WARM = {name: make() for name, make in MEMO_FACTORIES.items()}
+TRUSTED_TEXT = st.sampled_from(["10.0.0.1", "10.0.0.1:80", "for=10.0.0.1", "100.64.0.7",
+                                "for=10.0.0.1;proto=https", "[fd00::1]:80", "for=\"[fd00::1]\"",
+                                "fd00::1"])
+MEMO_LINES = st.lists(
+    st.tuples(st.sampled_from(["X-Forwarded-For", "Forwarded", "X-Real-IP"]),
+              st.lists(st.one_of(TRUSTED_TEXT, TEXT), max_size=4).map(", ".join)),
+    max_size=4,
+)
+
+
+@given(requests=st.lists(st.tuples(st.one_of(PEERS, TRUSTED_TEXT), MEMO_LINES), min_size=1,
+                         max_size=4))
+def test_memo_never_changes_an_answer(requests: List[Tuple[Any, List[Tuple[str, str]]]]) -> None:
+    """A resolver that has seen many requests answers exactly as a brand-new one does."""
+    for name, make in MEMO_FACTORIES.items():
+        fresh = make()
+        for peer, lines in requests:
+            as_bytes = [(n.lower().encode(), v.encode("utf-8", "replace")) for n, v in lines]
+            for headers in (lines, as_bytes):
+                assert WARM[name].resolve(peer, headers) == fresh.resolve(peer, headers)
+                assert WARM[name].resolve(peer, headers) == make().resolve(peer, headers)
