@@ -49,6 +49,8 @@ DIFFERENCES: Dict[Tuple[str, str, Optional[int]], Tuple[Optional[str], str]] = {
         ("3.3.3.3", "rule 7: quoted values undo backslash escapes"),
     ("Test_forwardedHeaderRFCDeviations/Equal sign spaces", "", 2):
         ("1.1.1.1", "rule 7: spaces around '=' are tolerated"),
+    ("TestRightmostTrustedCountStrategy/Fail: header too short/count too large", "", 50):
+        (ERROR, "trusted_hops is at most MAX_ITEMS (32): a walk never looks further"),
     ("Test_forwardedHeaderRFCDeviations/IPv4 brackets", "", 1):
         (None, "rule 1: brackets hold IPv6 only"),
 }

@@ -237,8 +237,18 @@ def test_rule8_too_many_trusted_hops_fail_closed() -> None:
     chain = ", ".join(["10.0.0.9"] * (MAX_ITEMS + 5))
     res = TRUST_10.resolve("10.0.0.2", {XFF: chain})
     assert res.client_ip is None and str(MAX_ITEMS) in res.reason
-    res = TRUST_10.resolve("10.0.0.2", {XFF: "," * 70_000})
+    # Empty items don't count, but skipping them is bounded: a run longer than MAX_EMPTY_RUN
+    # characters is padding, and the walk fails closed rather than scanning it.
+    from realip._headers import MAX_EMPTY_RUN
+
+    res = TRUST_10.resolve("10.0.0.2", {XFF: "," * (MAX_EMPTY_RUN - 10)})
     assert res.client_ip == "10.0.0.2" and "empty" in res.reason
+    res = TRUST_10.resolve("10.0.0.2", {XFF: "203.0.113.9" + "," * 70_000})
+    assert res.client_ip is None and "fail closed" in res.reason
+    res = TRUST_10.resolve("10.0.0.2", {XFF: "6.6.6.6" + "," * 70_000 + "203.0.113.9, 10.0.0.5"})
+    assert res.client_ip == "203.0.113.9"  # padding left of the client is never reached
+    res = REAL.resolve("10.0.0.2", {"X-Real-IP": "203.0.113.9" + "," * 70_000})
+    assert res.client_ip is None and "fail closed" in res.reason
 
 
 @pytest.mark.parametrize(

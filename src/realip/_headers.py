@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping as _Mapping
-from typing import Iterable, List, Mapping, Optional, Tuple, Union, overload
+from typing import Any, Iterable, List, Mapping, Optional, Tuple, Union, overload
 
 HeaderValue = Union[str, bytes]
 Headers = Union[Mapping[str, str], Mapping[bytes, bytes], Iterable[Tuple[HeaderValue, HeaderValue]]]
@@ -28,9 +28,29 @@ FORWARDED_PAIR = re.compile(
     rf"{OWS}({TOKEN}){OWS}={OWS}(?:({QUOTED_STRING})|({UNQUOTED_VALUE})){OWS}(?:;|\Z)"
 )
 _QUOTED_PAIR = re.compile(r"\\(.)", re.DOTALL)
-MAX_PAIRS = 16
+MAX_PAIRS = 8
 """More parameters than this in one Forwarded element make it malformed (RFC 7239 defines 4):
 the cost of parsing an element a client wrote stays bounded."""
+MAX_EMPTY_RUN = 1024
+"""Characters of consecutive empty list items (commas and blanks) skipped in one place before
+a header counts as padded: empty items don't count (RFC 9110 5.6.1), but skipping them must not
+cost time in the length of a header a client padded."""
+
+
+class PaddingError(ValueError):
+    """A list header holds a run of empty items longer than :data:`MAX_EMPTY_RUN`."""
+
+
+def skip_empty_run(value: Any, start: int, separators: Any) -> int:
+    """Where the item before the run of separators that ends at ``start`` ends (0: none).
+
+    Looks at most :data:`MAX_EMPTY_RUN` characters back; raises :class:`PaddingError` beyond.
+    """
+    window = max(0, start - MAX_EMPTY_RUN)
+    end = window + len(value[window:start].rstrip(separators))
+    if end == window and window > 0:
+        raise PaddingError(f"more than {MAX_EMPTY_RUN} characters of empty list items")
+    return end
 
 
 def unquote(quoted: str) -> str:
@@ -92,15 +112,14 @@ def last_item(value: bytes) -> Optional[bytes]: ...
 def last_item(value: Union[str, bytes]) -> Union[str, bytes, None]:
     """Rightmost non-empty item of a comma list (single-IP headers, ``X-Forwarded-Proto``).
 
-    Works on ``str`` and ``bytes`` alike, in a fixed number of C-level calls however many
-    empty items a client padded the value with.
+    Works on ``str`` and ``bytes`` alike, in a fixed number of C-level calls; raises
+    :class:`PaddingError` when more than :data:`MAX_EMPTY_RUN` characters of empty items trail.
     """
+    end = skip_empty_run(value, len(value), b" \t," if isinstance(value, bytes) else " \t,")
     if isinstance(value, bytes):
-        raw = value.rstrip(b" \t,")
-        found: Union[str, bytes] = raw[raw.rfind(b",") + 1 :].strip(b" \t")
+        found: Union[str, bytes] = value[value.rfind(b",", 0, end) + 1 : end].strip(b" \t")
     else:
-        text = value.rstrip(" \t,")
-        found = text[text.rfind(",") + 1 :].strip(BLANKS)
+        found = value[value.rfind(",", 0, end) + 1 : end].strip(BLANKS)
     return found if found else None
 
 
@@ -110,7 +129,18 @@ def decode(value: HeaderValue) -> str:
 
 
 def lookup(headers: Headers, name: str) -> Optional[str]:
+    """All values of header ``name`` (lower-case) in ``headers``, combined with commas, as text.
+
+    See :func:`lookup_raw`.
+    """
+    value = lookup_raw(headers, name)
+    return value if value is None or value.__class__ is str else decode(value)
+
+
+def lookup_raw(headers: Headers, name: str) -> Union[str, bytes, None]:
     """All values of header ``name`` (lower-case) in ``headers``, combined with commas.
+
+    Left as ``bytes`` when the values are bytes, so the resolver decodes only what it walks.
 
     ``headers`` is a mapping or an iterable of ``(name, value)`` pairs, of ``str`` or ``bytes``;
     names compare case-insensitively. Several instances combine in order (RFC 9110 §5.3).
@@ -147,7 +177,11 @@ def lookup(headers: Headers, name: str) -> Optional[str]:
         return None
     if not found:
         return None
-    return decode(found[0]) if len(found) == 1 else ",".join(decode(v) for v in found)
+    if len(found) == 1:
+        return found[0]
+    if all(v.__class__ is bytes for v in found):
+        return b",".join(found)  # type: ignore[arg-type]
+    return ",".join(decode(v) for v in found)
 
 
 def pick_scheme(xfp: Optional[str], forwarded: Optional[str], websocket: bool) -> Optional[str]:
@@ -158,7 +192,10 @@ def pick_scheme(xfp: Optional[str], forwarded: Optional[str], websocket: bool) -
     """
     proto: Optional[str] = None
     if xfp is not None:
-        proto = last_item(xfp)
+        try:
+            proto = last_item(xfp)
+        except PaddingError:
+            return None
     if proto is None and forwarded is not None:
         end = len(forwarded)
         while end >= 0 and proto is None:

@@ -29,13 +29,21 @@ from typing import (
 
 from realip._addresses import _AF_INET, _from_bytes, _inet_pton, parse_ip
 from realip._errors import ConfigError, RealIPWarning
-from realip._headers import BLANKS, Headers, forwarded_value, last_item, lookup
+from realip._headers import (
+    BLANKS,
+    Headers,
+    PaddingError,
+    forwarded_value,
+    last_item,
+    lookup_raw,
+    skip_empty_run,
+)
 from realip._networks import PRESETS, NetworkSet, parse_networks
 from realip._topologies import topology_spec
 
 __all__ = ["ENV_VARS", "MAX_ITEMS", "Resolver", "Result"]
 
-MAX_ITEMS = 64
+MAX_ITEMS = 32
 """How many list items (from the right) a resolution looks at before it gives up."""
 
 _MEMO_SIZE = 1024
@@ -465,7 +473,7 @@ class Resolver:
         tuple, a Unix socket path, or None); ``headers`` a mapping or ``(name, value)`` pairs of
         HTTP header names, or a whole WSGI environ.
         """
-        value: Optional[str] = None
+        value: Union[str, bytes, None] = None
         if self._kind != _PEER and headers is not None:
             assert self._header is not None
             if headers.__class__ is dict and headers.get("wsgi.version").__class__ is tuple:
@@ -474,7 +482,7 @@ class Resolver:
                 # header names the same key would be a client's own header.
                 value = headers.get(self.wsgi_key)
             else:
-                value = lookup(headers, self._header)
+                value = lookup_raw(headers, self._header)
         return self.resolve_value(remote_addr, value)
 
     def resolve_value(self, remote_addr: RemoteAddr, value: Union[str, bytes, None]) -> Result:
@@ -488,7 +496,7 @@ class Resolver:
                 remote_addr = remote_addr[0] if remote_addr else None
             if remote_addr is not None and not isinstance(remote_addr, str):
                 return _new(None, REMOTE_ADDR, (),
-                            f"the peer address {remote_addr!r} is not an IP address")
+                            f"the peer address ({type(remote_addr).__name__}) is not an IP address")
         kind = self._kind
         peer_memo = self._peer_memo
         peer = peer_memo.get(remote_addr) if remote_addr else None
@@ -496,9 +504,10 @@ class Resolver:
             peer = parse_ip(remote_addr) if remote_addr else None
             if peer is None:
                 if not _is_unix_peer(remote_addr):
+                    shown = str(remote_addr)[:64]
                     return _new(None, REMOTE_ADDR, (),
-                                f"the peer address {remote_addr!r} is not an IP address, so it "
-                                "is neither a client nor a trusted proxy")
+                                f"the peer address {shown!r} is not an IP address, so it is "
+                                "neither a client nor a trusted proxy")
                 if kind != _PEER and self._hops is None and not self._networks.unix:
                     return self._peer_result(None, remote_addr, _UNTRUSTED_PEER)
             elif kind != _PEER and self._hops is None:
@@ -537,51 +546,56 @@ class Resolver:
             else _items_from_right(value, comma, blanks)
         )
         walked = 0
-        for item in items:
-            item = item.strip(blanks)
-            if item:
-                walked += 1
-                if walked > MAX_ITEMS:
-                    return _too_long(header, proxies, peer_text)
-                # Keyed on the whole item, as it arrived (bytes from ASGI: a hit needs no
-                # decoding): for Forwarded, a trusted proxy's element repeats as much as its
-                # address does, and its parsing is the costly part.
-                parsed = memo.get(item)
-                if parsed is None:
-                    memo_key = item
-                    if raw_bytes:
-                        item = item.decode("latin-1")
-                    entry = item
-                    if forwarded:
-                        ok, entry = forwarded_value(item, "for")
-                        if entry is None:
-                            return _bad_entry(header, item, proxies, peer_text,
-                                              "has no single for= value" if ok
-                                              else "is not a well-formed element")
-                    if ":" in entry:
-                        parsed = parse_ip(entry)
-                        if parsed is None:
-                            return _bad_entry(header, item, proxies, peer_text,
-                                              "is not an IP address")
-                        key, text = parsed
-                    else:
-                        # parse_ip's IPv4 case, inlined: the client is parsed on every request.
-                        try:
-                            key = _from_bytes(_inet_pton(_AF_INET, entry), "big")
-                        except (OSError, ValueError):
-                            key = 0
-                        if not key:
-                            return _bad_entry(header, item, proxies, peer_text,
-                                              "is not an IP address")
-                        text = entry
-                    if not bisect_right(bounds, key) & 1:
-                        return _tuple_new(
-                            Result, (text, header, proxies, untrusted, False, peer_text)
-                        )
-                    parsed = (key, text)
-                    if len(memo) < _MEMO_SIZE:
-                        memo[memo_key] = parsed
-                proxies += (parsed[1],)
+        try:
+            for item in items:
+                item = item.strip(blanks)
+                if item:
+                    walked += 1
+                    if walked > MAX_ITEMS:
+                        return _too_long(header, proxies, peer_text)
+                    # Keyed on the whole item, as it arrived (bytes from ASGI: a hit needs no
+                    # decoding): for Forwarded, a trusted proxy's element repeats as much as its
+                    # address does, and its parsing is the costly part.
+                    parsed = memo.get(item)
+                    if parsed is None:
+                        memo_key = item
+                        if raw_bytes:
+                            item = item.decode("latin-1")
+                        entry = item
+                        if forwarded:
+                            ok, entry = forwarded_value(item, "for")
+                            if entry is None:
+                                return _bad_entry(header, item, proxies, peer_text,
+                                                  "has no single for= value" if ok
+                                                  else "is not a well-formed element")
+                        if ":" in entry:
+                            parsed = parse_ip(entry)
+                            if parsed is None:
+                                return _bad_entry(header, item, proxies, peer_text,
+                                                  "is not an IP address")
+                            key, text = parsed
+                        else:
+                            # parse_ip's IPv4 case, inlined: the client is parsed on every request.
+                            try:
+                                key = _from_bytes(_inet_pton(_AF_INET, entry), "big")
+                            except (OSError, ValueError):
+                                key = 0
+                            if not key:
+                                return _bad_entry(header, item, proxies, peer_text,
+                                                  "is not an IP address")
+                            text = entry
+                        if not bisect_right(bounds, key) & 1:
+                            return _tuple_new(
+                                Result, (text, header, proxies, untrusted, False, peer_text)
+                            )
+                        parsed = (key, text)
+                        if len(memo) < _MEMO_SIZE:
+                            memo[memo_key] = parsed
+                    proxies += (parsed[1],)
+        except PaddingError as exc:
+            return _new(None, header, proxies,
+                        f"{header}: {exc}; refusing to look further (fail closed)", False,
+                        peer_text)
         if len(proxies) == 1:
             return self._peer_result(peer, remote_addr, self._reasons[1])
         text = proxies[-1]
@@ -595,7 +609,8 @@ class Resolver:
         # peer answers often enough that formatting a reason each time shows in the benchmark.
         if peer is None:
             return _new(None, REMOTE_ADDR, (),
-                        f"the peer {raw or 'unix socket'} is a Unix socket with no IP address: "
+                        f"the peer {str(raw or 'unix socket')[:64]!r} is a Unix socket with no IP "
+                        "address: "
                         f"{why}")
         key, text = peer
         if self._snat.empty or key not in self._snat:
@@ -615,7 +630,10 @@ class Resolver:
         assert header is not None
         peer_text = peer[1] if peer is not None else None
         proxies = (peer_text or "unix",)
-        found = last_item(value)
+        try:
+            found = last_item(value)
+        except PaddingError as exc:
+            return _new(None, header, proxies, f"{header}: {exc} (fail closed)", False, peer_text)
         if found is None:
             return self._peer_result(peer, raw, self._reasons[1])
         item = found.decode("latin-1") if isinstance(found, bytes) else found
@@ -639,41 +657,45 @@ class Resolver:
         text_or_bytes: Any = value.decode("latin-1") if isinstance(value, bytes) else value
         seen = 0
         end = len(text_or_bytes)
-        while True:
-            start = text_or_bytes.rfind(",", 0, end)
-            item: str = text_or_bytes[start + 1 : end].strip(BLANKS)
-            if item:
-                seen += 1
-                if seen > MAX_ITEMS:  # pragma: no cover - hops <= MAX_ITEMS stops before
-                    return _too_long(header, tuple(proxies), peer_text)
-                if seen < hops:
-                    # Counted, not trusted: shown canonical, or quoted so logs stay clean.
-                    counted = parse_ip(item)
-                    proxies.append(counted[1] if counted else repr(item[:64]))
-                else:
-                    entry: Optional[str] = item
-                    if self._forwarded:
-                        ok, entry = forwarded_value(item, "for")
-                        if entry is None:
+        try:
+            while True:
+                start = text_or_bytes.rfind(",", 0, end)
+                item: str = text_or_bytes[start + 1 : end].strip(BLANKS)
+                if item:
+                    seen += 1
+                    if seen > MAX_ITEMS:  # pragma: no cover - hops <= MAX_ITEMS stops before
+                        return _too_long(header, tuple(proxies), peer_text)
+                    if seen < hops:
+                        # Counted, not trusted: shown canonical, or quoted so logs stay clean.
+                        counted = parse_ip(item)
+                        proxies.append(counted[1] if counted else repr(item[:64]))
+                    else:
+                        entry: Optional[str] = item
+                        if self._forwarded:
+                            ok, entry = forwarded_value(item, "for")
+                            if entry is None:
+                                return _bad_entry(header, item, proxies, peer_text,
+                                                  "has no single for= value" if ok
+                                                  else "is not a well-formed element")
+                        parsed = parse_ip(entry)  # type: ignore[arg-type]
+                        if parsed is None:
                             return _bad_entry(header, item, proxies, peer_text,
-                                              "has no single for= value" if ok
-                                              else "is not a well-formed element")
-                    parsed = parse_ip(entry)  # type: ignore[arg-type]
-                    if parsed is None:
-                        return _bad_entry(header, item, proxies, peer_text,
-                                          "is not an IP address")
-                    text = parsed[1]
-                    return _new(text, header, tuple(proxies),
-                                f"{text} is entry {hops} from the right of {header} "
-                                f"(trusted_hops={hops})", False, peer_text)
-            elif start > 0:
-                end = len(text_or_bytes[:start].rstrip(", \t"))  # a run of empty items
-                if end:
-                    continue
-                break
-            if start < 0:
-                break
-            end = start
+                                              "is not an IP address")
+                        text = parsed[1]
+                        return _new(text, header, tuple(proxies),
+                                    f"{text} is entry {hops} from the right of {header} "
+                                    f"(trusted_hops={hops})", False, peer_text)
+                elif start > 0:
+                    end = skip_empty_run(text_or_bytes, start, ", \t")  # a run of empty items
+                    if end:
+                        continue
+                    break
+                if start < 0:
+                    break
+                end = start
+        except PaddingError as exc:
+            return _new(None, header, tuple(proxies), f"{header}: {exc} (fail closed)", False,
+                        peer_text)
         if seen == 0:
             return self._peer_result(peer, raw, self._reasons[1])
         return _new(None, header, tuple(proxies),
@@ -724,7 +746,7 @@ def _items_from_right(value: Any, comma: Any, blanks: Any) -> Iterator[Any]:
             yield item
             end = start
         else:
-            end = len(value[:start].rstrip(comma + blanks)) if start > 0 else 0
+            end = skip_empty_run(value, start, comma + blanks) if start > 0 else 0
 
 
 @contextmanager

@@ -1,0 +1,158 @@
+"""What hostile requests cost realip, as a multiple of a normal proxied request.
+
+    python benchmarks/hostile.py [--quick]
+
+Every case goes through the resolver alone, the WSGI middleware and the ASGI middleware, with
+the same trust configuration as a normal request (a client behind one trusted proxy): the
+table shows ns per call above a no-op of the same family, and the ratio to the normal request
+of that family. Issue 7 asks that hostile input costs "a small constant" of a normal request;
+this measures it (the test suite counts work instead of timing it).
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import sys
+import time
+from pathlib import Path
+from typing import Any, Callable, Dict, List, Optional, Tuple
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "src"))
+
+from realip import Resolver
+from realip.asgi import RealIPMiddleware as ASGIMiddleware
+from realip.wsgi import RealIPMiddleware as WSGIMiddleware
+
+PEER = "10.0.2.9"
+PROXY = "10.0.1.5"
+CLIENT = "203.0.113.9"
+RESOLVER = Resolver(trusted_proxies=["10.0.0.0/8"])
+FORWARDED = Resolver(trusted_proxies=["10.0.0.0/8"], header="forwarded")
+
+Lines = List[Tuple[str, bytes]]
+
+
+def _cases() -> List[Tuple[str, Resolver, Optional[str], Lines]]:
+    many = ", ".join(f"198.51.{i // 250 % 250}.{i % 250 + 1}" for i in range(10_000))
+    trusted = ", ".join(["10.0.0.7"] * 10_000)
+    kib64 = 64 * 1024
+    return [
+        ("normal: XFF client, proxy", RESOLVER, PEER,
+         [("x-forwarded-for", f"{CLIENT}, {PROXY}".encode())]),
+        ("64 KiB XFF, 10,000 client-sent entries", RESOLVER, PEER,
+         [("x-forwarded-for", f"{many}, {CLIENT}, {PROXY}".encode())]),
+        ("10,000 trusted entries (walk limit)", RESOLVER, PEER,
+         [("x-forwarded-for", trusted.encode())]),
+        ("64 KiB of commas before the client", RESOLVER, PEER,
+         [("x-forwarded-for", b"6.6.6.6" + b"," * kib64 + f"{CLIENT}, {PROXY}".encode())]),
+        ("64 KiB of commas after the client", RESOLVER, PEER,
+         [("x-forwarded-for", f"{CLIENT}".encode() + b"," * kib64)]),
+        ("non-UTF-8 and control bytes", RESOLVER, PEER,
+         [("x-forwarded-for", b"\xff\xfe\x00\x01\x1b[31m, " + f"{CLIENT}, {PROXY}".encode())]),
+        ("100 repeated XFF lines", RESOLVER, PEER,
+         [("x-forwarded-for", b"6.6.6.6")] * 99
+         + [("x-forwarded-for", f"{CLIENT}, {PROXY}".encode())]),
+        ("Forwarded: unbalanced quote, 64 KiB", FORWARDED, PEER,
+         [("forwarded", b'for="' + b"a" * kib64 + f", for={CLIENT}, for={PROXY}".encode())]),
+        ("Forwarded: one 64 KiB element", FORWARDED, PEER,
+         [("forwarded", f"for={PROXY};".encode() + b"a=b;" * (kib64 // 4))]),
+        ("peer is None (Unix socket)", RESOLVER, None,
+         [("x-forwarded-for", f"{CLIENT}, {PROXY}".encode())]),
+        ("peer is garbage", RESOLVER, "\x00" * 1000,
+         [("x-forwarded-for", f"{CLIENT}, {PROXY}".encode())]),
+    ]
+
+
+def _scope(peer: Optional[str], lines: Lines) -> Dict[str, Any]:
+    headers = [(b"host", b"app.example"), *((n.encode(), v) for n, v in lines)]
+    return {"type": "http", "client": (peer, 5000) if peer is not None else None,
+            "headers": headers, "scheme": "http", "method": "GET", "path": "/"}
+
+
+def _environ(peer: Optional[str], lines: Lines) -> Dict[str, Any]:
+    env: Dict[str, Any] = {"REQUEST_METHOD": "GET", "PATH_INFO": "/", "wsgi.version": (1, 0),
+                           "REMOTE_ADDR": peer or ""}
+    for name, value in lines:
+        key = "HTTP_" + name.upper().replace("-", "_")
+        text = value.decode("latin-1")
+        env[key] = f"{env[key]},{text}" if key in env else text
+    return env
+
+
+async def _asgi_app(scope: Any, receive: Any, send: Any) -> None:
+    return None
+
+
+def _wsgi_app(environ: Any, start_response: Any) -> Any:
+    return ()
+
+
+def _drive(middleware: Any, scope: Dict[str, Any]) -> None:
+    coro = middleware(scope, None, None)
+    with contextlib.suppress(StopIteration):
+        coro.send(None)
+
+
+def _time(fn: Callable[[], Any], budget: float) -> float:
+    """Best ns per call over a few repeats of as many calls as fit in ``budget`` seconds."""
+    calls = 1
+    while True:
+        start = time.perf_counter_ns()
+        for _ in range(calls):
+            fn()
+        spent = time.perf_counter_ns() - start
+        if spent > budget * 1e9 / 10 or calls > 1_000_000:
+            break
+        calls *= 2
+    best = spent / calls
+    for _ in range(4):
+        start = time.perf_counter_ns()
+        for _ in range(calls):
+            fn()
+        best = min(best, (time.perf_counter_ns() - start) / calls)
+    return best
+
+
+def _measure(resolver: Resolver, peer: Optional[str], lines: Lines,
+             budget: float) -> Dict[str, float]:
+    asgi = ASGIMiddleware(_asgi_app, resolver)
+    wsgi = WSGIMiddleware(_wsgi_app, resolver)
+    scope = _scope(peer, lines)
+    environ = _environ(peer, lines)
+    return {
+        "resolver": _time(lambda: resolver.resolve(peer, lines), budget)
+        - _time(lambda: None, budget),
+        "wsgi": _time(lambda: wsgi(dict(environ), None), budget)
+        - _time(lambda: _wsgi_app(dict(environ), None), budget),
+        "asgi": _time(lambda: _drive(asgi, scope), budget)
+        - _time(lambda: _drive(_asgi_app, scope), budget),
+    }
+
+
+def main(argv: Optional[List[str]] = None) -> int:
+    """Print the table; exit 1 if a hostile case costs more than 20x a normal request."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="shorter timing (noisier)")
+    args = parser.parse_args(argv)
+    budget = 0.05 if args.quick else 0.3
+    rows = []
+    for name, resolver, peer, lines in _cases():
+        rows.append((name, _measure(resolver, peer, lines, budget), resolver.resolve(peer, lines)))
+    normal = rows[0][1]
+    print(f"{'case':42} {'resolver':>16} {'WSGI':>16} {'ASGI':>16}  client")
+    worst = 0.0
+    for name, cost, result in rows:
+        client = result.client_ip
+        cells = []
+        for family in ("resolver", "wsgi", "asgi"):
+            ratio = cost[family] / normal[family]
+            worst = max(worst, ratio)
+            cells.append(f"{cost[family]:8,.0f} ({ratio:4.1f}x)")
+        print(f"{name:42} {cells[0]:>16} {cells[1]:>16} {cells[2]:>16}  {client}")
+    print(f"\nworst case: {worst:.1f}x a normal request (ns/call above each family's no-op)")
+    return 0 if worst <= 20 else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
