@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Optional
+from typing import List, Optional, Tuple
 
 import pytest
 
@@ -100,3 +100,37 @@ def test_lookup_survives_broken_input() -> None:
 def test_pick_scheme(xfp: Optional[str], forwarded: Optional[str], websocket: bool,
                      expected: Optional[str]) -> None:
     assert pick_scheme(xfp, forwarded, websocket) == expected
+
+
+def test_pick_scheme_looks_at_a_bounded_number_of_forwarded_elements(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import realip._headers as headers
+
+    calls: List[str] = []
+    original = headers.forwarded_value
+
+    def counting(element: str, name: str) -> Tuple[bool, Optional[str]]:
+        calls.append(element)
+        return original(element, name)
+
+    monkeypatch.setattr(headers, "forwarded_value", counting)
+    padded = ", ".join(["for=6.6.6.6"] * 10_000)
+    assert pick_scheme(None, "for=1.1.1.1;proto=https, " + padded, False) is None
+    assert len(calls) == headers.MAX_ITEMS
+    calls.clear()
+    assert pick_scheme(None, "for=1.1.1.1;proto=https" + "," * 70_000, False) is None
+    assert calls == []  # padding: given up before parsing anything
+    assert pick_scheme(None, padded + ", for=1.1.1.1;proto=https,,", False) == "https"
+
+
+def test_items_from_right_skips_empty_runs_and_bounds_them() -> None:
+    from realip._headers import MAX_EMPTY_RUN, PaddingError, items_from_right
+
+    assert list(items_from_right(" a ,, b,\t, c ,")) == ["c", "b", "a"]
+    assert list(items_from_right(b"x,,y", b",", b" \t")) == [b"y", b"x"]
+    assert list(items_from_right(",,, ,")) == []
+    taken = items_from_right("a" + "," * (MAX_EMPTY_RUN + 5) + "b")
+    assert next(taken) == "b"
+    with pytest.raises(PaddingError):
+        next(taken)

@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any, Dict, List, Optional, Tuple
 
 from realip._addresses import parse_ip
-from realip._headers import Headers, lookup, rsplit_item
+from realip._headers import Headers, PaddingError, items_from_right, lookup
 from realip.resolver import Resolver, Result
 
 PROXY_HEADERS: Tuple[str, ...] = (
@@ -61,10 +61,15 @@ def _trust_note(resolver: Resolver, text: Optional[str]) -> str:
 
 
 def _count_items(value: str) -> int:
-    count, end = 0, len(value)
-    while end >= 0 and count <= 1000:
-        item, end = rsplit_item(value, end)
-        count += bool(item)
+    # Display only, but still bounded: a padded header must not make an explanation slow.
+    count = 0
+    try:
+        for _ in items_from_right(value):
+            count += 1
+            if count > 1000:
+                break
+    except PaddingError:
+        pass
     return count
 
 

@@ -31,20 +31,19 @@ from realip._addresses import _AF_INET, _from_bytes, _inet_pton, parse_ip
 from realip._errors import ConfigError, RealIPWarning
 from realip._headers import (
     BLANKS,
+    MAX_ITEMS,
     Headers,
     PaddingError,
     forwarded_value,
+    items_from_right,
     last_item,
     lookup_raw,
-    skip_empty_run,
 )
 from realip._networks import PRESETS, NetworkSet, parse_networks
 from realip._topologies import topology_spec
 
 __all__ = ["ENV_VARS", "MAX_ITEMS", "Resolver", "Result"]
 
-MAX_ITEMS = 32
-"""How many list items (from the right) a resolution looks at before it gives up."""
 
 _MEMO_SIZE = 1024
 _SHORT = 128  # characters; headers up to this long are split whole (at most 129 items)
@@ -540,10 +539,10 @@ class Resolver:
         comma: Any = b"," if raw_bytes else ","
         blanks: Any = b" \t" if raw_bytes else BLANKS
         # A short header splits in one C call; a long one is walked from the right only as far
-        # as needed, so padding costs nothing (see _items_from_right).
+        # as needed, so padding costs nothing (see items_from_right).
         items: Iterable[Any] = (
             reversed(value.split(comma)) if end <= _SHORT
-            else _items_from_right(value, comma, blanks)
+            else items_from_right(value, comma, blanks)
         )
         walked = 0
         try:
@@ -654,45 +653,29 @@ class Resolver:
         assert header is not None and hops is not None
         peer_text = peer[1] if peer is not None else None
         proxies = [peer_text or "unix"]
-        text_or_bytes: Any = value.decode("latin-1") if isinstance(value, bytes) else value
+        text: Any = value.decode("latin-1") if isinstance(value, bytes) else value
         seen = 0
-        end = len(text_or_bytes)
         try:
-            while True:
-                start = text_or_bytes.rfind(",", 0, end)
-                item: str = text_or_bytes[start + 1 : end].strip(BLANKS)
-                if item:
-                    seen += 1
-                    if seen > MAX_ITEMS:  # pragma: no cover - hops <= MAX_ITEMS stops before
-                        return _too_long(header, tuple(proxies), peer_text)
-                    if seen < hops:
-                        # Counted, not trusted: shown canonical, or quoted so logs stay clean.
-                        counted = parse_ip(item)
-                        proxies.append(counted[1] if counted else repr(item[:64]))
-                    else:
-                        entry: Optional[str] = item
-                        if self._forwarded:
-                            ok, entry = forwarded_value(item, "for")
-                            if entry is None:
-                                return _bad_entry(header, item, proxies, peer_text,
-                                                  "has no single for= value" if ok
-                                                  else "is not a well-formed element")
-                        parsed = parse_ip(entry)  # type: ignore[arg-type]
-                        if parsed is None:
-                            return _bad_entry(header, item, proxies, peer_text,
-                                              "is not an IP address")
-                        text = parsed[1]
-                        return _new(text, header, tuple(proxies),
-                                    f"{text} is entry {hops} from the right of {header} "
-                                    f"(trusted_hops={hops})", False, peer_text)
-                elif start > 0:
-                    end = skip_empty_run(text_or_bytes, start, ", \t")  # a run of empty items
-                    if end:
-                        continue
-                    break
-                if start < 0:
-                    break
-                end = start
+            for item in items_from_right(text):
+                seen += 1
+                if seen < hops:
+                    # Counted, not trusted: shown canonical, or quoted so logs stay clean.
+                    counted = parse_ip(item)
+                    proxies.append(counted[1] if counted else repr(item[:64]))
+                    continue
+                entry: Optional[str] = item
+                if self._forwarded:
+                    ok, entry = forwarded_value(item, "for")
+                    if entry is None:
+                        return _bad_entry(header, item, proxies, peer_text,
+                                          "has no single for= value" if ok
+                                          else "is not a well-formed element")
+                parsed = parse_ip(entry)  # type: ignore[arg-type]
+                if parsed is None:
+                    return _bad_entry(header, item, proxies, peer_text, "is not an IP address")
+                return _new(parsed[1], header, tuple(proxies),
+                            f"{parsed[1]} is entry {hops} from the right of {header} "
+                            f"(trusted_hops={hops})", False, peer_text)
         except PaddingError as exc:
             return _new(None, header, tuple(proxies), f"{header}: {exc} (fail closed)", False,
                         peer_text)
@@ -733,20 +716,6 @@ def _stacklevel_outside_realip() -> int:
         frame = frame.f_back  # type: ignore[assignment]
         level += 1
     return level
-
-
-def _items_from_right(value: Any, comma: Any, blanks: Any) -> Iterator[Any]:
-    # Items of a comma list, rightmost first, with every run of empty items (RFC 9110 5.6.1:
-    # they don't count) skipped in one C call, so a padded header costs per item walked only.
-    end = len(value)
-    while end > 0:
-        start = value.rfind(comma, 0, end)
-        item = value[start + 1 : end].strip(blanks)
-        if item:
-            yield item
-            end = start
-        else:
-            end = skip_empty_run(value, start, comma + blanks) if start > 0 else 0
 
 
 @contextmanager
