@@ -22,7 +22,6 @@ from django.core.exceptions import ImproperlyConfigured
 from django.http import HttpRequest
 
 from realip._errors import ConfigError
-from realip._networks import parse_networks
 from realip.request import ORIGINAL_CLIENT_KEY, ORIGINAL_REMOTE_ADDR_KEY, RESULT_KEY, get_result
 from realip.resolver import Resolver
 
@@ -54,12 +53,6 @@ def resolver_from_settings(value: Any = None) -> Resolver:
                 raise ImproperlyConfigured(
                     f"settings.REALIP[{key!r}] is not a known key; use one of {', '.join(allowed)}"
                 )
-        for key in ("trusted_proxies", "pod_cidrs", "node_cidrs", "lb_cidrs"):
-            if key in value:
-                try:
-                    parse_networks(value[key])
-                except ConfigError as exc:
-                    raise ImproperlyConfigured(f"settings.REALIP[{key!r}]: {exc}") from exc
         kwargs: Dict[str, Any] = dict(value)
         if "topology" in kwargs:
             return Resolver.for_topology(kwargs.pop("topology"), **kwargs)

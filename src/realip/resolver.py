@@ -191,7 +191,8 @@ class Resolver:
         explicit_header = header is not _DEFAULT_HEADER
         name = _normalise_header(header)
         hops = _check_hops(trusted_hops)
-        networks = NetworkSet(parse_networks(trusted_proxies))
+        with _blame("trusted_proxies"):
+            networks = NetworkSet(parse_networks(trusted_proxies))
         if hops is not None:
             if not networks.empty:
                 raise ConfigError(
@@ -284,11 +285,11 @@ class Resolver:
     ) -> Resolver:
         """A resolver for a named deployment topology (see :data:`realip.TOPOLOGIES`)."""
         spec = topology_spec(name)
-        cidrs = {
-            "pod_cidrs": parse_networks(pod_cidrs),
-            "node_cidrs": parse_networks(node_cidrs),
-            "lb_cidrs": parse_networks(lb_cidrs),
-        }
+        cidrs = {}
+        for option, given in (("pod_cidrs", pod_cidrs), ("node_cidrs", node_cidrs),
+                              ("lb_cidrs", lb_cidrs)):
+            with _blame(option):
+                cidrs[option] = parse_networks(given)
         for option in spec.requires:
             if not cidrs[option]:
                 raise ConfigError(spec.missing_message(option))
