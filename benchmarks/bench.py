@@ -452,8 +452,7 @@ def starlette_family() -> Family:
 
         return [Request(scope.copy()) for scope in items]
 
-    fam = Family("starlette", "get_client_ip(Starlette Request)", _asgi_scope, fresh,
-                 max_batches=1)
+    fam = Family("starlette", "get_client_ip(Starlette Request)", _asgi_scope, fresh, max_batches=1)
 
     def floor(wl: Workload) -> Prepared:
         try:
@@ -577,7 +576,8 @@ def django_family() -> Family:
         return Prepared(
             run,
             lambda request: get_client_ip(request, **kwargs)[0],
-            _ipware_note(wl).replace("precedence", "request_header_order")
+            _ipware_note(wl)
+            .replace("precedence", "request_header_order")
             .replace("proxy_list", "proxy_trusted_ips"),
         )
 
@@ -656,8 +656,9 @@ CHECK_MIN = 100
 """Requests every implementation answers, however slow, before the time cap applies."""
 
 
-def check(fam: Family, wl: Workload, prep: Prepared, pool: List[Any], cell: Cell, n: int,
-          budget_s: float) -> None:
+def check(
+    fam: Family, wl: Workload, prep: Prepared, pool: List[Any], cell: Cell, n: int, budget_s: float
+) -> None:
     """Correctness before timing: the first ``n`` requests of the pool, within ``budget_s``."""
     items = fam.fresh(pool[:n])
     deadline = time.perf_counter() + budget_s
@@ -669,9 +670,8 @@ def check(fam: Family, wl: Workload, prep: Prepared, pool: List[Any], cell: Cell
         if got != req.expected:
             if cell.wrong == 0:
                 same = canonical(got) == req.expected and canonical(got) is not None
-                cell.wrong_example = (
-                    f"got {got!r}, expected {req.expected!r}"
-                    + (" (same address, not canonical)" if same else "")
+                cell.wrong_example = f"got {got!r}, expected {req.expected!r}" + (
+                    " (same address, not canonical)" if same else ""
                 )
             cell.wrong += 1
 
@@ -770,9 +770,24 @@ def finish(group: Group) -> Dict[str, Cell]:
 # -- import cost -----------------------------------------------------------------------------
 
 FRAMEWORKS = (
-    "django", "starlette", "fastapi", "flask", "werkzeug", "uvicorn", "hypercorn", "ipware",
-    "python_ipware", "aiohttp", "gunicorn", "quart", "sanic", "litestar", "tornado", "anyio",
-    "httpx", "h11",
+    "django",
+    "starlette",
+    "fastapi",
+    "flask",
+    "werkzeug",
+    "uvicorn",
+    "hypercorn",
+    "ipware",
+    "python_ipware",
+    "aiohttp",
+    "gunicorn",
+    "quart",
+    "sanic",
+    "litestar",
+    "tornado",
+    "anyio",
+    "httpx",
+    "h11",
 )
 
 
@@ -781,12 +796,16 @@ def import_cost(runs: int = 5) -> Dict[str, Any]:
     py = sys.executable
     env = dict(os.environ, PYTHONDONTWRITEBYTECODE="0")
     subprocess.run([py, "-c", "import realip"], check=False, env=env, capture_output=True)
+
     def importtime(code: str) -> List[int]:
         found: List[int] = []
         for _ in range(runs):
             err = subprocess.run(
                 [py, "-X", "importtime", "-c", code],
-                env=env, capture_output=True, text=True, check=False,
+                env=env,
+                capture_output=True,
+                text=True,
+                check=False,
             ).stderr
             for line in err.splitlines():
                 parts = [p.strip() for p in line.split("|")]
@@ -848,16 +867,22 @@ def _ratio(num: Optional[Cell], den: Optional[Cell]) -> Optional[float]:
     return max(num.overhead, 0.0) / den.overhead
 
 
-def render(results: Dict[str, Dict[str, Dict[str, Cell]]], families: List[Family],
-           wls: List[Workload], opts: Options) -> List[str]:
+def render(
+    results: Dict[str, Dict[str, Dict[str, Cell]]],
+    families: List[Family],
+    wls: List[Workload],
+    opts: Options,
+) -> List[str]:
     lines: List[str] = []
     width = 15
     head_w = 38
     for fam in families:
         table = results[fam.key]
         lines.append("")
-        lines.append(f"## {fam.title}: ns/call above the floor "
-                     f"(min of {opts.rounds * opts.reps_per_round} repeats)")
+        lines.append(
+            f"## {fam.title}: ns/call above the floor "
+            f"(min of {opts.rounds * opts.reps_per_round} repeats)"
+        )
         lines.append("impl".ljust(head_w) + "".join(wl.label.rjust(width + 1) for wl in wls))
         for impl in fam.impls:
             absolute = impl.role == "floor"
@@ -885,17 +910,21 @@ def render(results: Dict[str, Dict[str, Dict[str, Cell]]], families: List[Family
             for impl in fam.impls:
                 cell = table[wl.key].get(impl.name)
                 if cell and cell.wrong:
-                    problems.append(f"  WRONG ({wl.key}) {impl.name}: {cell.wrong} of "
-                                    f"{cell.checked} wrong, e.g. {cell.wrong_example}")
+                    problems.append(
+                        f"  WRONG ({wl.key}) {impl.name}: {cell.wrong} of "
+                        f"{cell.checked} wrong, e.g. {cell.wrong_example}"
+                    )
                 if cell and cell.status in ("missing", "error"):
-                    problems.append(f"  {cell.status.upper()} ({wl.key}) {impl.name}: "
-                                    f"{cell.detail}")
+                    problems.append(
+                        f"  {cell.status.upper()} ({wl.key}) {impl.name}: {cell.detail}"
+                    )
         lines.extend(problems)
     return lines
 
 
-def config_notes(results: Dict[str, Dict[str, Dict[str, Cell]]], families: List[Family],
-                 wls: List[Workload]) -> List[str]:
+def config_notes(
+    results: Dict[str, Dict[str, Dict[str, Cell]]], families: List[Family], wls: List[Workload]
+) -> List[str]:
     lines = ["", "## What each implementation was given"]
     for wl in wls:
         lines.append(f"({wl.key}) {wl.title}:")
@@ -941,23 +970,42 @@ def targets(
 
     asgi, uvi = "realip.asgi.RealIPMiddleware", "uvicorn ProxyHeadersMiddleware"
     out = [
-        Target(f"ASGI realip/uvicorn on ({w})", _ratio(cell("asgi", w, asgi), cell("asgi", w, uvi)),
-               limit)
+        Target(
+            f"ASGI realip/uvicorn on ({w})",
+            _ratio(cell("asgi", w, asgi), cell("asgi", w, uvi)),
+            limit,
+        )
         for w, limit in (("b", 0.5), ("c", 0.5), ("d", 0.05), ("e", 0.1))
     ]
-    out.append(Target("WSGI realip/ProxyFix on (b)",
-                      _ratio(cell("wsgi", "b", "realip.wsgi.RealIPMiddleware"),
-                             cell("wsgi", "b", "Werkzeug ProxyFix")), 0.7))
+    out.append(
+        Target(
+            "WSGI realip/ProxyFix on (b)",
+            _ratio(
+                cell("wsgi", "b", "realip.wsgi.RealIPMiddleware"),
+                cell("wsgi", "b", "Werkzeug ProxyFix"),
+            ),
+            0.7,
+        )
+    )
     res = "realip Resolver.resolve (pairs)"
     out.append(Target("realip ASGI (d)/(c)", self_ratio("asgi", asgi, "d", "c"), 1.3))
     out.append(Target("realip ASGI (e)/(b)", self_ratio("asgi", asgi, "e", "b"), 2.0))
     out.append(Target("realip resolver (d)/(c)", self_ratio("resolver", res, "d", "c"), 1.3))
     out.append(Target("realip resolver (e)/(b)", self_ratio("resolver", res, "e", "b"), 2.0))
-    out.append(Target("import realip (-X importtime)", imports.get("importtime_cumulative_ms"),
-                      15.0, " ms"))
+    out.append(
+        Target(
+            "import realip (-X importtime)", imports.get("importtime_cumulative_ms"), 15.0, " ms"
+        )
+    )
     frameworks = imports.get("frameworks_pulled_in")
-    out.append(Target("framework modules imported", None if frameworks is None else
-                      float(len(frameworks)), 0.0, ""))
+    out.append(
+        Target(
+            "framework modules imported",
+            None if frameworks is None else float(len(frameworks)),
+            0.0,
+            "",
+        )
+    )
     return out
 
 
@@ -984,8 +1032,16 @@ def versions() -> Dict[str, str]:
     from importlib import metadata
 
     out = {}
-    for dist in ("realip", "uvicorn", "werkzeug", "hypercorn", "python-ipware", "django-ipware",
-                 "django", "starlette"):
+    for dist in (
+        "realip",
+        "uvicorn",
+        "werkzeug",
+        "hypercorn",
+        "python-ipware",
+        "django-ipware",
+        "django",
+        "starlette",
+    ):
         try:
             out[dist] = metadata.version(dist)
         except metadata.PackageNotFoundError:
@@ -997,15 +1053,31 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="smoke run, under 30 seconds")
     parser.add_argument("--json", metavar="PATH", help="also write every number as JSON")
-    parser.add_argument("--only", metavar="FAMILY", action="append",
-                        help="run only these families (asgi, wsgi, resolver, starlette, django)")
+    parser.add_argument(
+        "--only",
+        metavar="FAMILY",
+        action="append",
+        help="run only these families (asgi, wsgi, resolver, starlette, django)",
+    )
     args = parser.parse_args(argv)
     opts = (
-        Options(quick=True, rounds=2, reps_per_round=3, target_ns=3_000_000, check=300,
-                check_budget_s=0.2)
+        Options(
+            quick=True,
+            rounds=2,
+            reps_per_round=3,
+            target_ns=3_000_000,
+            check=300,
+            check_budget_s=0.2,
+        )
         if args.quick
-        else Options(quick=False, rounds=4, reps_per_round=3, target_ns=20_000_000, check=POOL,
-                     check_budget_s=1.5)
+        else Options(
+            quick=False,
+            rounds=4,
+            reps_per_round=3,
+            target_ns=20_000_000,
+            check=POOL,
+            check_budget_s=1.5,
+        )
     )
     started = time.perf_counter()
     wls, facts = build()
@@ -1014,22 +1086,30 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         families = [f for f in families if f.key in args.only]
     info = machine()
     print(f"# realip benchmark ({'quick' if opts.quick else 'full'} run)")
-    print(f"machine: {info['nproc']} CPUs, {info['cpu']}, {info['implementation']} "
-          f"{info['python']} on {info['platform']}")
+    print(
+        f"machine: {info['nproc']} CPUs, {info['cpu']}, {info['implementation']} "
+        f"{info['python']} on {info['platform']}"
+    )
     vers = versions()
     print("versions: " + ", ".join(f"{k} {v}" for k, v in vers.items()))
-    print(f"inputs: {facts['pool']} distinct requests per workload (seed {facts['seed']}), walked "
-          f"in order; (d) trusts {facts['cidrs_v4']} IPv4 + {facts['cidrs_v6']} IPv6 CIDRs, "
-          f"prefix lengths {facts['cidr_prefix_lengths'][0]}-{facts['cidr_prefix_lengths'][-1]}; "
-          f"(e) header is {facts['hostile_header_bytes']} bytes, "
-          f"{facts['hostile_header_entries']} entries")
-    print("timing: perf_counter_ns over batches of pre-built inputs, GC off while timed; "
-          f"{opts.rounds * opts.reps_per_round} repeats of ~{opts.target_ns / 1e6:.0f} ms per "
-          f"implementation ({opts.rounds} rounds over the whole run x {opts.reps_per_round} "
-          "interleaved); table = min over repeats minus the family floor's min; ASGI "
-          "coroutines driven by coro.send(None) (no event loop)")
-    print(f"correctness: the first {opts.check} requests of each pool checked before timing "
-          f"(at least {CHECK_MIN}; a peer slower than {opts.check_budget_s:g} s is cut short)")
+    print(
+        f"inputs: {facts['pool']} distinct requests per workload (seed {facts['seed']}), walked "
+        f"in order; (d) trusts {facts['cidrs_v4']} IPv4 + {facts['cidrs_v6']} IPv6 CIDRs, "
+        f"prefix lengths {facts['cidr_prefix_lengths'][0]}-{facts['cidr_prefix_lengths'][-1]}; "
+        f"(e) header is {facts['hostile_header_bytes']} bytes, "
+        f"{facts['hostile_header_entries']} entries"
+    )
+    print(
+        "timing: perf_counter_ns over batches of pre-built inputs, GC off while timed; "
+        f"{opts.rounds * opts.reps_per_round} repeats of ~{opts.target_ns / 1e6:.0f} ms per "
+        f"implementation ({opts.rounds} rounds over the whole run x {opts.reps_per_round} "
+        "interleaved); table = min over repeats minus the family floor's min; ASGI "
+        "coroutines driven by coro.send(None) (no event loop)"
+    )
+    print(
+        f"correctness: the first {opts.check} requests of each pool checked before timing "
+        f"(at least {CHECK_MIN}; a peer slower than {opts.check_budget_s:g} s is cut short)"
+    )
 
     groups = [Group(fam, wl) for fam in families for wl in wls]
     for rnd in range(opts.rounds):
@@ -1037,8 +1117,11 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         for group in groups:
             run_round(group, opts, first=rnd == 0)
             gc.collect()
-        print(f"  round {rnd + 1}/{opts.rounds} took {time.perf_counter() - t0:5.1f} s",
-              file=sys.stderr, flush=True)
+        print(
+            f"  round {rnd + 1}/{opts.rounds} took {time.perf_counter() - t0:5.1f} s",
+            file=sys.stderr,
+            flush=True,
+        )
     results: Dict[str, Dict[str, Dict[str, Cell]]] = {}
     for group in groups:
         results.setdefault(group.fam.key, {})[group.wl.key] = finish(group)
@@ -1057,12 +1140,14 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         limit = f"<= {goal.limit:g}{goal.unit}"
         print(f"  {goal.verdict:4}  {goal.name:34} {value:>12}  (target {limit})")
     print("")
-    print(f"import realip: {imports['importtime_cumulative_ms']} ms cumulative (-X importtime, "
-          f"best of runs; {imports['importtime_own_modules_ms']} ms with typing, re, socket, "
-          f"ipaddress already loaded), {imports['wall_ms']:.1f} ms wall over a bare interpreter; "
-          f"{imports['modules_added']} modules added, top-level: "
-          f"{', '.join(imports['top_level_added'])}; frameworks: "
-          f"{', '.join(imports['frameworks_pulled_in']) or 'none'}")
+    print(
+        f"import realip: {imports['importtime_cumulative_ms']} ms cumulative (-X importtime, "
+        f"best of runs; {imports['importtime_own_modules_ms']} ms with typing, re, socket, "
+        f"ipaddress already loaded), {imports['wall_ms']:.1f} ms wall over a bare interpreter; "
+        f"{imports['modules_added']} modules added, top-level: "
+        f"{', '.join(imports['top_level_added'])}; frameworks: "
+        f"{', '.join(imports['frameworks_pulled_in']) or 'none'}"
+    )
     if imports.get("error"):
         print(f"import error: {imports['error']}")
     wrong_realip = [
@@ -1084,8 +1169,10 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
             "inputs": facts,
             "options": opts.__dict__,
             "results": {
-                fam: {wl: {name: cell.as_dict() for name, cell in table.items()}
-                      for wl, table in by_wl.items()}
+                fam: {
+                    wl: {name: cell.as_dict() for name, cell in table.items()}
+                    for wl, table in by_wl.items()
+                }
                 for fam, by_wl in results.items()
             },
             "targets": [

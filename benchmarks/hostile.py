@@ -38,41 +38,95 @@ def _cases() -> List[Tuple[str, Resolver, Optional[str], Lines]]:
     trusted = ", ".join(["10.0.0.7"] * 10_000)
     kib64 = 64 * 1024
     return [
-        ("normal: XFF client, proxy", RESOLVER, PEER,
-         [("x-forwarded-for", f"{CLIENT}, {PROXY}".encode())]),
-        ("64 KiB XFF, 10,000 client-sent entries", RESOLVER, PEER,
-         [("x-forwarded-for", f"{many}, {CLIENT}, {PROXY}".encode())]),
-        ("10,000 trusted entries (walk limit)", RESOLVER, PEER,
-         [("x-forwarded-for", trusted.encode())]),
-        ("64 KiB of commas before the client", RESOLVER, PEER,
-         [("x-forwarded-for", b"6.6.6.6" + b"," * kib64 + f"{CLIENT}, {PROXY}".encode())]),
-        ("64 KiB of commas after the client", RESOLVER, PEER,
-         [("x-forwarded-for", f"{CLIENT}".encode() + b"," * kib64)]),
-        ("non-UTF-8 and control bytes", RESOLVER, PEER,
-         [("x-forwarded-for", b"\xff\xfe\x00\x01\x1b[31m, " + f"{CLIENT}, {PROXY}".encode())]),
-        ("100 repeated XFF lines", RESOLVER, PEER,
-         [("x-forwarded-for", b"6.6.6.6")] * 99
-         + [("x-forwarded-for", f"{CLIENT}, {PROXY}".encode())]),
-        ("Forwarded: unbalanced quote, 64 KiB", FORWARDED, PEER,
-         [("forwarded", b'for="' + b"a" * kib64 + f", for={CLIENT}, for={PROXY}".encode())]),
-        ("Forwarded: one 64 KiB element", FORWARDED, PEER,
-         [("forwarded", f"for={PROXY};".encode() + b"a=b;" * (kib64 // 4))]),
-        ("peer is None (Unix socket)", RESOLVER, None,
-         [("x-forwarded-for", f"{CLIENT}, {PROXY}".encode())]),
-        ("peer is garbage", RESOLVER, "\x00" * 1000,
-         [("x-forwarded-for", f"{CLIENT}, {PROXY}".encode())]),
+        (
+            "normal: XFF client, proxy",
+            RESOLVER,
+            PEER,
+            [("x-forwarded-for", f"{CLIENT}, {PROXY}".encode())],
+        ),
+        (
+            "64 KiB XFF, 10,000 client-sent entries",
+            RESOLVER,
+            PEER,
+            [("x-forwarded-for", f"{many}, {CLIENT}, {PROXY}".encode())],
+        ),
+        (
+            "10,000 trusted entries (walk limit)",
+            RESOLVER,
+            PEER,
+            [("x-forwarded-for", trusted.encode())],
+        ),
+        (
+            "64 KiB of commas before the client",
+            RESOLVER,
+            PEER,
+            [("x-forwarded-for", b"6.6.6.6" + b"," * kib64 + f"{CLIENT}, {PROXY}".encode())],
+        ),
+        (
+            "64 KiB of commas after the client",
+            RESOLVER,
+            PEER,
+            [("x-forwarded-for", f"{CLIENT}".encode() + b"," * kib64)],
+        ),
+        (
+            "non-UTF-8 and control bytes",
+            RESOLVER,
+            PEER,
+            [("x-forwarded-for", b"\xff\xfe\x00\x01\x1b[31m, " + f"{CLIENT}, {PROXY}".encode())],
+        ),
+        (
+            "100 repeated XFF lines",
+            RESOLVER,
+            PEER,
+            [("x-forwarded-for", b"6.6.6.6")] * 99
+            + [("x-forwarded-for", f"{CLIENT}, {PROXY}".encode())],
+        ),
+        (
+            "Forwarded: unbalanced quote, 64 KiB",
+            FORWARDED,
+            PEER,
+            [("forwarded", b'for="' + b"a" * kib64 + f", for={CLIENT}, for={PROXY}".encode())],
+        ),
+        (
+            "Forwarded: one 64 KiB element",
+            FORWARDED,
+            PEER,
+            [("forwarded", f"for={PROXY};".encode() + b"a=b;" * (kib64 // 4))],
+        ),
+        (
+            "peer is None (Unix socket)",
+            RESOLVER,
+            None,
+            [("x-forwarded-for", f"{CLIENT}, {PROXY}".encode())],
+        ),
+        (
+            "peer is garbage",
+            RESOLVER,
+            "\x00" * 1000,
+            [("x-forwarded-for", f"{CLIENT}, {PROXY}".encode())],
+        ),
     ]
 
 
 def _scope(peer: Optional[str], lines: Lines) -> Dict[str, Any]:
     headers = [(b"host", b"app.example"), *((n.encode(), v) for n, v in lines)]
-    return {"type": "http", "client": (peer, 5000) if peer is not None else None,
-            "headers": headers, "scheme": "http", "method": "GET", "path": "/"}
+    return {
+        "type": "http",
+        "client": (peer, 5000) if peer is not None else None,
+        "headers": headers,
+        "scheme": "http",
+        "method": "GET",
+        "path": "/",
+    }
 
 
 def _environ(peer: Optional[str], lines: Lines) -> Dict[str, Any]:
-    env: Dict[str, Any] = {"REQUEST_METHOD": "GET", "PATH_INFO": "/", "wsgi.version": (1, 0),
-                           "REMOTE_ADDR": peer or ""}
+    env: Dict[str, Any] = {
+        "REQUEST_METHOD": "GET",
+        "PATH_INFO": "/",
+        "wsgi.version": (1, 0),
+        "REMOTE_ADDR": peer or "",
+    }
     for name, value in lines:
         key = "HTTP_" + name.upper().replace("-", "_")
         text = value.decode("latin-1")
@@ -114,8 +168,9 @@ def _time(fn: Callable[[], Any], budget: float) -> float:
     return best
 
 
-def _measure(resolver: Resolver, peer: Optional[str], lines: Lines,
-             budget: float) -> Dict[str, float]:
+def _measure(
+    resolver: Resolver, peer: Optional[str], lines: Lines, budget: float
+) -> Dict[str, float]:
     asgi = ASGIMiddleware(_asgi_app, resolver)
     wsgi = WSGIMiddleware(_wsgi_app, resolver)
     scope = _scope(peer, lines)

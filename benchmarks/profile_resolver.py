@@ -138,8 +138,7 @@ def steps(wls: Dict[str, Workload], loops: int) -> None:
     add("Resolver.resolve(peer, pairs) (b)", lambda: res_b.resolve(req.peer, pairs))
     add("Resolver.resolve_value(peer, xff) (b)", lambda: res_b.resolve_value(req.peer, xff))
     add("Resolver.resolve_value(peer, xff) (d)", lambda: res_d.resolve_value(req.peer, xff))
-    add("Resolver.resolve_value(peer, hostile) (e)",
-        lambda: res_b.resolve_value(req.peer, hostile))
+    add("Resolver.resolve_value(peer, hostile) (e)", lambda: res_b.resolve_value(req.peer, hostile))
     try:
         from realip import _addresses, _headers
         from realip.request import scope_header
@@ -147,10 +146,14 @@ def steps(wls: Dict[str, Workload], loops: int) -> None:
         print(f"   (internal modules moved: {exc})")
     else:
         scope = {"headers": pairs}
-        add("_headers.lookup(pairs, 'x-forwarded-for')",
-            lambda: _headers.lookup(pairs, "x-forwarded-for"))
-        add("request.scope_header(scope, b'x-forwarded-for')",
-            lambda: scope_header(scope, b"x-forwarded-for"))
+        add(
+            "_headers.lookup(pairs, 'x-forwarded-for')",
+            lambda: _headers.lookup(pairs, "x-forwarded-for"),
+        )
+        add(
+            "request.scope_header(scope, b'x-forwarded-for')",
+            lambda: scope_header(scope, b"x-forwarded-for"),
+        )
         # parse_ip (key, canonical text) is the hot-path parser; older trees had parse_address.
         parse = getattr(_addresses, "parse_ip", None) or _addresses.parse_address
         pname = f"_addresses.{parse.__name__}"
@@ -168,16 +171,25 @@ def steps(wls: Dict[str, Workload], loops: int) -> None:
         nets_b, nets_d = res_b.networks, res_d.networks
         add("key in networks (1 CIDR)", lambda: probe in nets_b)
         add("key in networks (1000 CIDRs)", lambda: probe in nets_d)
-        add("walk step: rfind + slice + strip",
-            lambda: xff[xff.rfind(",", 0, len(xff)) + 1 :].strip(" \t"))
+        add(
+            "walk step: rfind + slice + strip",
+            lambda: xff[xff.rfind(",", 0, len(xff)) + 1 :].strip(" \t"),
+        )
         big = hostile.encode("latin-1")
         add("decode an 8 KiB header (latin-1)", lambda: big.decode("latin-1"))
         from realip import Result
 
-        add("Result(...) with an f-string reason",
-            lambda: Result(client, "x-forwarded-for", ("10.0.2.9", "10.0.1.5"),
-                           f"{client} is the rightmost untrusted x-forwarded-for entry", False,
-                           "10.0.2.9"))
+        add(
+            "Result(...) with an f-string reason",
+            lambda: Result(
+                client,
+                "x-forwarded-for",
+                ("10.0.2.9", "10.0.1.5"),
+                f"{client} is the rightmost untrusted x-forwarded-for entry",
+                False,
+                "10.0.2.9",
+            ),
+        )
     width = max(len(label) for label, _ in rows)
     for label, value in rows:
         print(f"   {label.ljust(width)}  {value:8,.0f} ns")

@@ -121,12 +121,7 @@ def many_cidrs(rng: random.Random, total: int = 1000) -> Tuple[List[str], _Range
 
 
 def _client_ok(ip: ipaddress.IPv4Address | ipaddress.IPv6Address, avoid: _Ranges) -> bool:
-    return (
-        ip.is_global
-        and not ip.is_multicast
-        and not ip.is_reserved
-        and not avoid.covers(ip)
-    )
+    return ip.is_global and not ip.is_multicast and not ip.is_reserved and not avoid.covers(ip)
 
 
 def clients_v4(rng: random.Random, count: int, avoid: _Ranges) -> List[str]:

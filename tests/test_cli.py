@@ -16,8 +16,13 @@ import realip
 def run(args: Sequence[str], env: Optional[Dict[str, str]] = None) -> subprocess.CompletedProcess:
     clean = {k: v for k, v in os.environ.items() if not k.startswith("REALIP_")}
     clean.update(env or {})
-    return subprocess.run([sys.executable, "-m", "realip", *args], capture_output=True,
-                          text=True, env=clean, timeout=60)
+    return subprocess.run(
+        [sys.executable, "-m", "realip", *args],
+        capture_output=True,
+        text=True,
+        env=clean,
+        timeout=60,
+    )
 
 
 def test_version() -> None:
@@ -40,9 +45,21 @@ def test_demo_covers_every_topology_and_fits_100_columns() -> None:
 
 
 def test_explain_text_shows_each_hop_and_the_answer() -> None:
-    out = run(["explain", "--topology", "ingress", "--pod-cidrs", "10.244.0.0/16", "--lb-cidrs",
-               "cgnat", "--remote-addr", "10.244.2.15",
-               "-H", "X-Forwarded-For: 6.6.6.6, 203.0.113.9, 100.64.0.5"])
+    out = run(
+        [
+            "explain",
+            "--topology",
+            "ingress",
+            "--pod-cidrs",
+            "10.244.0.0/16",
+            "--lb-cidrs",
+            "cgnat",
+            "--remote-addr",
+            "10.244.2.15",
+            "-H",
+            "X-Forwarded-For: 6.6.6.6, 203.0.113.9, 100.64.0.5",
+        ]
+    )
     assert out.returncode == 0, out.stderr
     assert "peer 10.244.2.15: trusted (10.244.0.0/16)" in out.stdout
     assert "x-forwarded-for entry 100.64.0.5: trusted (cgnat)" in out.stdout
@@ -51,8 +68,18 @@ def test_explain_text_shows_each_hop_and_the_answer() -> None:
 
 
 def test_explain_json_shape() -> None:
-    out = run(["explain", "--trusted-proxies", "10.0.0.0/8", "--remote-addr", "10.0.0.2",
-               "-H", "X-Forwarded-For: 203.0.113.9", "--json"])
+    out = run(
+        [
+            "explain",
+            "--trusted-proxies",
+            "10.0.0.0/8",
+            "--remote-addr",
+            "10.0.0.2",
+            "-H",
+            "X-Forwarded-For: 203.0.113.9",
+            "--json",
+        ]
+    )
     assert out.returncode == 0, out.stderr
     data = json.loads(out.stdout)
     assert data["client_ip"] == "203.0.113.9"
@@ -64,8 +91,18 @@ def test_explain_json_shape() -> None:
 
 
 def test_explain_exit_1_when_no_client() -> None:
-    out = run(["explain", "--trusted-proxies", "10.0.0.0/8", "--remote-addr", "10.0.0.2",
-               "-H", "X-Forwarded-For: garbage", "--json"])
+    out = run(
+        [
+            "explain",
+            "--trusted-proxies",
+            "10.0.0.0/8",
+            "--remote-addr",
+            "10.0.0.2",
+            "-H",
+            "X-Forwarded-For: garbage",
+            "--json",
+        ]
+    )
     assert out.returncode == 1
     assert json.loads(out.stdout)["client_ip"] is None
 
@@ -94,14 +131,41 @@ def test_explain_falls_back_to_environment_and_options_win() -> None:
 
 
 def test_explain_warns_about_trust_all_snat_and_untrusted_peer() -> None:
-    out = run(["explain", "--trusted-proxies", "0.0.0.0/0", "--remote-addr", "1.2.3.4",
-               "-H", "X-Forwarded-For: 6.6.6.6"])
+    out = run(
+        [
+            "explain",
+            "--trusted-proxies",
+            "0.0.0.0/0",
+            "--remote-addr",
+            "1.2.3.4",
+            "-H",
+            "X-Forwarded-For: 6.6.6.6",
+        ]
+    )
     assert "warning: trusted_proxies contains 0.0.0.0/0" in out.stdout
-    out = run(["explain", "--topology", "nodeport-cluster", "--node-cidrs", "192.168.0.0/24",
-               "--remote-addr", "192.168.0.12"])
+    out = run(
+        [
+            "explain",
+            "--topology",
+            "nodeport-cluster",
+            "--node-cidrs",
+            "192.168.0.0/24",
+            "--remote-addr",
+            "192.168.0.12",
+        ]
+    )
     assert "SNAT suspected" in out.stdout
-    out = run(["explain", "--trusted-proxies", "10.0.0.0/8", "--remote-addr", "192.0.2.1",
-               "-H", "X-Forwarded-For: 6.6.6.6"])
+    out = run(
+        [
+            "explain",
+            "--trusted-proxies",
+            "10.0.0.0/8",
+            "--remote-addr",
+            "192.0.2.1",
+            "-H",
+            "X-Forwarded-For: 6.6.6.6",
+        ]
+    )
     assert "not trusted" in out.stdout and "client_ip: 192.0.2.1" in out.stdout
     out = run(["explain", "--trusted-hops", "1", "--remote-addr", "192.0.2.1"])
     assert "hop counting is only safe" in out.stdout

@@ -118,7 +118,7 @@ def parse_blocks(path: Path) -> Tuple[List[Block], List[str]]:
             if stripped.startswith(fence[0] * len(fence)) and not stripped.strip(fence[0]):
                 break
             line = lines[i]
-            body.append(line[len(indent):] if line.startswith(indent) else line.lstrip(" \t"))
+            body.append(line[len(indent) :] if line.startswith(indent) else line.lstrip(" \t"))
             i += 1
         i += 1
         block = Block(path, start + 1, "\n".join(body) + "\n", _language(info))
@@ -229,14 +229,24 @@ def test_command_output_is_current(block: Block) -> None:
     assert block.output_of is not None
     args = shlex.split(block.output_of)[1:]
     env = {key: value for key, value in os.environ.items() if not key.startswith("REALIP_")}
-    done = subprocess.run([sys.executable, "-m", "realip", *args], cwd=ROOT, env=env,
-                          capture_output=True, text=True, timeout=120)
+    done = subprocess.run(
+        [sys.executable, "-m", "realip", *args],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     shown, actual = block.code.rstrip("\n"), done.stdout.rstrip("\n")
     if shown != actual:
-        diff = "\n".join(difflib.unified_diff(
-            shown.splitlines(), actual.splitlines(), "in the docs", "printed now", lineterm=""))
-        pytest.fail(f"{block.name}: `{block.output_of}` prints something else:\n{diff}",
-                    pytrace=False)
+        diff = "\n".join(
+            difflib.unified_diff(
+                shown.splitlines(), actual.splitlines(), "in the docs", "printed now", lineterm=""
+            )
+        )
+        pytest.fail(
+            f"{block.name}: `{block.output_of}` prints something else:\n{diff}", pytrace=False
+        )
 
 
 def test_blocks_were_collected() -> None:
@@ -263,7 +273,7 @@ def test_parser_handles_indented_fences_and_markers(tmp_path: Path) -> None:
     """Tabs indent their blocks; markers apply to the block right after them."""
     page = tmp_path / "page.md"
     page.write_text(
-        "=== \"tab\"\n\n"
+        '=== "tab"\n\n'
         "    ```python\n"
         "    x = 1\n"
         "    ```\n\n"
@@ -371,9 +381,22 @@ def test_mkdocs_build_strict(tmp_path: Path) -> None:
     if missing:
         pytest.skip(f"{', '.join(missing)} not installed: pip install '.[docs]' to build the site")
     done = subprocess.run(
-        [sys.executable, "-m", "mkdocs", "build", "--strict", "--clean",
-         "--config-file", str(ROOT / "mkdocs.yml"), "--site-dir", str(tmp_path / "site")],
-        cwd=ROOT, capture_output=True, text=True, timeout=240,
+        [
+            sys.executable,
+            "-m",
+            "mkdocs",
+            "build",
+            "--strict",
+            "--clean",
+            "--config-file",
+            str(ROOT / "mkdocs.yml"),
+            "--site-dir",
+            str(tmp_path / "site"),
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=240,
         env={**os.environ, "NO_MKDOCS_2_WARNING": "1"},  # the theme's end-of-life banner
     )
     assert done.returncode == 0, f"mkdocs build --strict failed:\n{done.stdout}\n{done.stderr}"

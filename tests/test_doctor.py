@@ -53,56 +53,218 @@ def finding(entry: Entry, code: str) -> Any:
 
 # file, kind, namespace, name, topology, client_ip, error codes, settings
 CASES = [
-    ("pod-to-pod.json", "Service", "shop", "shop", "pod-to-pod", PRESERVED, [],
-     {"REALIP_TOPOLOGY": "pod-to-pod"}),
-    ("nodeport-local.json", "Service", "shop", "shop", "nodeport-local", PRESERVED, [],
-     {"REALIP_TOPOLOGY": "nodeport-local"}),
-    ("nodeport-cluster.json", "Service", "shop", "shop", "nodeport-cluster", LOST, ["snat"],
-     {"REALIP_TOPOLOGY": "nodeport-cluster", "REALIP_NODE_CIDRS": "<your node CIDR>"}),
-    ("lb-tcp-alibaba.json", "Service", "shop", "shop", "lb-tcp", PRESERVED, [],
-     {"REALIP_TOPOLOGY": "lb-tcp"}),
-    ("lb-http-alibaba.json", "Service", "shop", "shop", "lb-http", PRESERVED, [],
-     {"REALIP_TOPOLOGY": "lb-http", "REALIP_LB_CIDRS": "100.64.0.0/10"}),
-    ("lb-cluster-alibaba.json", "Service", "shop", "shop", "lb-tcp", LOST, ["snat"],
-     {"REALIP_TOPOLOGY": "lb-tcp"}),
-    ("lb-proxy-protocol-alibaba.json", "Service", "shop", "shop", "lb-tcp", UNKNOWN, [],
-     {"REALIP_TOPOLOGY": "lb-tcp"}),
-    ("aws-nlb-ip-targets.json", "Service", "shop", "shop", "lb-tcp", LOST,
-     ["aws-nlb-client-ip-not-preserved"], {"REALIP_TOPOLOGY": "lb-tcp"}),
-    ("aws-nlb-ip-preserve.json", "Service", "shop", "shop", "lb-tcp", PRESERVED, [],
-     {"REALIP_TOPOLOGY": "lb-tcp"}),
-    ("aws-classic-elb-tcp.json", "Service", "shop", "shop", "lb-tcp", LOST, ["aws-elb-tcp"],
-     {"REALIP_TOPOLOGY": "lb-tcp"}),
-    ("gke-passthrough.json", "Service", "shop", "shop", "lb-tcp", PRESERVED, [],
-     {"REALIP_TOPOLOGY": "lb-tcp"}),
-    ("ingress-nginx.json", "Ingress", "shop", "shop", "ingress", PRESERVED, [],
-     {"REALIP_TOPOLOGY": "ingress", "REALIP_POD_CIDRS": "<your pod CIDR>"}),
-    ("ingress-controller-cluster.json", "Ingress", "shop", "shop", "ingress", LOST,
-     ["controller-loses-client-ip"],
-     {"REALIP_TOPOLOGY": "ingress", "REALIP_POD_CIDRS": "<your pod CIDR>"}),
-    ("ingress-slb-http-ignored.json", "Ingress", "shop", "shop", "ingress", LOST,
-     ["nginx-ignores-lb-header"],
-     {"REALIP_TOPOLOGY": "ingress", "REALIP_POD_CIDRS": "<your pod CIDR>"}),
-    ("ingress-slb-http-trusted.json", "Ingress", "shop", "shop", "ingress", PRESERVED, [],
-     {"REALIP_TOPOLOGY": "ingress", "REALIP_POD_CIDRS": "<your pod CIDR>"}),
-    ("ingress-slb-http-full-chain.json", "Ingress", "shop", "shop", "ingress", PRESERVED, [],
-     {"REALIP_TOPOLOGY": "ingress", "REALIP_POD_CIDRS": "<your pod CIDR>",
-      "REALIP_LB_CIDRS": "100.64.0.0/10"}),
-    ("ingress-trusts-everyone.json", "Ingress", "shop", "shop", "ingress", SPOOFABLE,
-     ["nginx-trusts-everyone"],
-     {"REALIP_TOPOLOGY": "ingress", "REALIP_POD_CIDRS": "<your pod CIDR>"}),
-    ("ingress-proxy-protocol-mismatch.json", "Ingress", "shop", "shop", "ingress", LOST,
-     ["proxy-protocol-mismatch"],
-     {"REALIP_TOPOLOGY": "ingress", "REALIP_POD_CIDRS": "<your pod CIDR>"}),
-    ("ingress-proxy-protocol.json", "Ingress", "shop", "shop", "ingress", PRESERVED, [],
-     {"REALIP_TOPOLOGY": "ingress", "REALIP_POD_CIDRS": "<your pod CIDR>"}),
+    (
+        "pod-to-pod.json",
+        "Service",
+        "shop",
+        "shop",
+        "pod-to-pod",
+        PRESERVED,
+        [],
+        {"REALIP_TOPOLOGY": "pod-to-pod"},
+    ),
+    (
+        "nodeport-local.json",
+        "Service",
+        "shop",
+        "shop",
+        "nodeport-local",
+        PRESERVED,
+        [],
+        {"REALIP_TOPOLOGY": "nodeport-local"},
+    ),
+    (
+        "nodeport-cluster.json",
+        "Service",
+        "shop",
+        "shop",
+        "nodeport-cluster",
+        LOST,
+        ["snat"],
+        {"REALIP_TOPOLOGY": "nodeport-cluster", "REALIP_NODE_CIDRS": "<your node CIDR>"},
+    ),
+    (
+        "lb-tcp-alibaba.json",
+        "Service",
+        "shop",
+        "shop",
+        "lb-tcp",
+        PRESERVED,
+        [],
+        {"REALIP_TOPOLOGY": "lb-tcp"},
+    ),
+    (
+        "lb-http-alibaba.json",
+        "Service",
+        "shop",
+        "shop",
+        "lb-http",
+        PRESERVED,
+        [],
+        {"REALIP_TOPOLOGY": "lb-http", "REALIP_LB_CIDRS": "100.64.0.0/10"},
+    ),
+    (
+        "lb-cluster-alibaba.json",
+        "Service",
+        "shop",
+        "shop",
+        "lb-tcp",
+        LOST,
+        ["snat"],
+        {"REALIP_TOPOLOGY": "lb-tcp"},
+    ),
+    (
+        "lb-proxy-protocol-alibaba.json",
+        "Service",
+        "shop",
+        "shop",
+        "lb-tcp",
+        UNKNOWN,
+        [],
+        {"REALIP_TOPOLOGY": "lb-tcp"},
+    ),
+    (
+        "aws-nlb-ip-targets.json",
+        "Service",
+        "shop",
+        "shop",
+        "lb-tcp",
+        LOST,
+        ["aws-nlb-client-ip-not-preserved"],
+        {"REALIP_TOPOLOGY": "lb-tcp"},
+    ),
+    (
+        "aws-nlb-ip-preserve.json",
+        "Service",
+        "shop",
+        "shop",
+        "lb-tcp",
+        PRESERVED,
+        [],
+        {"REALIP_TOPOLOGY": "lb-tcp"},
+    ),
+    (
+        "aws-classic-elb-tcp.json",
+        "Service",
+        "shop",
+        "shop",
+        "lb-tcp",
+        LOST,
+        ["aws-elb-tcp"],
+        {"REALIP_TOPOLOGY": "lb-tcp"},
+    ),
+    (
+        "gke-passthrough.json",
+        "Service",
+        "shop",
+        "shop",
+        "lb-tcp",
+        PRESERVED,
+        [],
+        {"REALIP_TOPOLOGY": "lb-tcp"},
+    ),
+    (
+        "ingress-nginx.json",
+        "Ingress",
+        "shop",
+        "shop",
+        "ingress",
+        PRESERVED,
+        [],
+        {"REALIP_TOPOLOGY": "ingress", "REALIP_POD_CIDRS": "<your pod CIDR>"},
+    ),
+    (
+        "ingress-controller-cluster.json",
+        "Ingress",
+        "shop",
+        "shop",
+        "ingress",
+        LOST,
+        ["controller-loses-client-ip"],
+        {"REALIP_TOPOLOGY": "ingress", "REALIP_POD_CIDRS": "<your pod CIDR>"},
+    ),
+    (
+        "ingress-slb-http-ignored.json",
+        "Ingress",
+        "shop",
+        "shop",
+        "ingress",
+        LOST,
+        ["nginx-ignores-lb-header"],
+        {"REALIP_TOPOLOGY": "ingress", "REALIP_POD_CIDRS": "<your pod CIDR>"},
+    ),
+    (
+        "ingress-slb-http-trusted.json",
+        "Ingress",
+        "shop",
+        "shop",
+        "ingress",
+        PRESERVED,
+        [],
+        {"REALIP_TOPOLOGY": "ingress", "REALIP_POD_CIDRS": "<your pod CIDR>"},
+    ),
+    (
+        "ingress-slb-http-full-chain.json",
+        "Ingress",
+        "shop",
+        "shop",
+        "ingress",
+        PRESERVED,
+        [],
+        {
+            "REALIP_TOPOLOGY": "ingress",
+            "REALIP_POD_CIDRS": "<your pod CIDR>",
+            "REALIP_LB_CIDRS": "100.64.0.0/10",
+        },
+    ),
+    (
+        "ingress-trusts-everyone.json",
+        "Ingress",
+        "shop",
+        "shop",
+        "ingress",
+        SPOOFABLE,
+        ["nginx-trusts-everyone"],
+        {"REALIP_TOPOLOGY": "ingress", "REALIP_POD_CIDRS": "<your pod CIDR>"},
+    ),
+    (
+        "ingress-proxy-protocol-mismatch.json",
+        "Ingress",
+        "shop",
+        "shop",
+        "ingress",
+        LOST,
+        ["proxy-protocol-mismatch"],
+        {"REALIP_TOPOLOGY": "ingress", "REALIP_POD_CIDRS": "<your pod CIDR>"},
+    ),
+    (
+        "ingress-proxy-protocol.json",
+        "Ingress",
+        "shop",
+        "shop",
+        "ingress",
+        PRESERVED,
+        [],
+        {"REALIP_TOPOLOGY": "ingress", "REALIP_POD_CIDRS": "<your pod CIDR>"},
+    ),
 ]
 
 
-@pytest.mark.parametrize(("name", "kind", "ns", "obj", "topology", "client", "codes", "settings"),
-                         CASES, ids=[c[0] for c in CASES])
-def test_fixture_verdicts(name: str, kind: str, ns: str, obj: str, topology: str, client: str,
-                          codes: List[str], settings: Dict[str, str]) -> None:
+@pytest.mark.parametrize(
+    ("name", "kind", "ns", "obj", "topology", "client", "codes", "settings"),
+    CASES,
+    ids=[c[0] for c in CASES],
+)
+def test_fixture_verdicts(
+    name: str,
+    kind: str,
+    ns: str,
+    obj: str,
+    topology: str,
+    client: str,
+    codes: List[str],
+    settings: Dict[str, str],
+) -> None:
     report = report_of(name)
     entry = report.find(kind, ns, obj)
     assert entry.topology == topology
@@ -147,8 +309,9 @@ def test_alibaba_listener_annotations() -> None:
     assert "gunicorn --proxy-protocol" in pp.fix
 
 
-def _shop_lb(annotations: Dict[str, str], etp: str = "Local",
-             lb_class: Optional[str] = None) -> Dict[str, Any]:
+def _shop_lb(
+    annotations: Dict[str, str], etp: str = "Local", lb_class: Optional[str] = None
+) -> Dict[str, Any]:
     svc = copy.deepcopy(load("lb-tcp-alibaba.json")[0])
     svc["metadata"]["annotations"] = annotations
     svc["spec"]["externalTrafficPolicy"] = etp
@@ -164,28 +327,50 @@ def _only(objects: List[Dict[str, Any]]) -> Entry:
 
 
 def test_alibaba_legacy_prefix_mixed_listeners_and_eni_backends() -> None:
-    entry = _only([_shop_lb({
-        "service.beta.kubernetes.io/alicloud-loadbalancer-protocol-port": "https:443,tcp:8443",
-        "service.beta.kubernetes.io/backend-type": "eni",
-    }, etp="Cluster")])
+    entry = _only(
+        [
+            _shop_lb(
+                {
+                    "service.beta.kubernetes.io/alicloud-loadbalancer-protocol-port": "https:443,tcp:8443",
+                    "service.beta.kubernetes.io/backend-type": "eni",
+                },
+                etp="Cluster",
+            )
+        ]
+    )
     # ENI backends bypass kube-proxy: Cluster does not SNAT here.
     assert (entry.topology, entry.client_ip, errors(entry)) == ("lb-http", PRESERVED, [])
-    assert entry.codes() == ["alibaba-eni-backend", "alibaba-http-listener",
-                             "alibaba-mixed-listeners"]
+    assert entry.codes() == [
+        "alibaba-eni-backend",
+        "alibaba-http-listener",
+        "alibaba-mixed-listeners",
+    ]
     assert "tcp:8443" in finding(entry, "alibaba-mixed-listeners").message
 
 
 def test_alibaba_unreadable_protocol_port() -> None:
-    entry = _only([_shop_lb({
-        "service.beta.kubernetes.io/alibaba-cloud-loadbalancer-protocol-port": "http80,tcp:x"})])
+    entry = _only(
+        [
+            _shop_lb(
+                {
+                    "service.beta.kubernetes.io/alibaba-cloud-loadbalancer-protocol-port": "http80,tcp:x"
+                }
+            )
+        ]
+    )
     bad = finding(entry, "alibaba-protocol-port-unreadable")
     assert bad.level == "warning" and "'http80', 'tcp:x'" in bad.message
 
 
 def test_alibaba_nlb_is_layer_4_even_with_http_words() -> None:
-    entry = _only([_shop_lb({
-        "service.beta.kubernetes.io/alibaba-cloud-loadbalancer-protocol-port": "tcp:80"},
-        lb_class="alibabacloud.com/nlb")])
+    entry = _only(
+        [
+            _shop_lb(
+                {"service.beta.kubernetes.io/alibaba-cloud-loadbalancer-protocol-port": "tcp:80"},
+                lb_class="alibabacloud.com/nlb",
+            )
+        ]
+    )
     assert entry.topology == "lb-tcp"
     assert "Alibaba Cloud NLB" in finding(entry, "alibaba-tcp-listener").message
 
@@ -196,27 +381,39 @@ def test_aws_variants() -> None:
     assert (nlb_cls.client_ip, errors(nlb_cls)) == (LOST, ["snat"])
     in_tree = _only([_shop_lb({"service.beta.kubernetes.io/aws-load-balancer-type": "nlb"})])
     assert (in_tree.topology, in_tree.client_ip, errors(in_tree)) == ("lb-tcp", PRESERVED, [])
-    elb_http = _only([_shop_lb({
-        "service.beta.kubernetes.io/aws-load-balancer-backend-protocol": "http"}, etp="Cluster")])
+    elb_http = _only(
+        [
+            _shop_lb(
+                {"service.beta.kubernetes.io/aws-load-balancer-backend-protocol": "http"},
+                etp="Cluster",
+            )
+        ]
+    )
     assert (elb_http.topology, elb_http.client_ip) == ("lb-http", PRESERVED)
     assert elb_http.settings["REALIP_LB_CIDRS"] == "<your VPC CIDR>"
-    pp_v2 = _only([_shop_lb({
-        "service.beta.kubernetes.io/aws-load-balancer-type": "external",
-        "service.beta.kubernetes.io/aws-load-balancer-nlb-target-type": "ip",
-        "service.beta.kubernetes.io/aws-load-balancer-target-group-attributes":
-            "proxy_protocol_v2.enabled=true"})])
+    pp_v2 = _only(
+        [
+            _shop_lb(
+                {
+                    "service.beta.kubernetes.io/aws-load-balancer-type": "external",
+                    "service.beta.kubernetes.io/aws-load-balancer-nlb-target-type": "ip",
+                    "service.beta.kubernetes.io/aws-load-balancer-target-group-attributes": "proxy_protocol_v2.enabled=true",
+                }
+            )
+        ]
+    )
     assert pp_v2.client_ip == UNKNOWN
     assert "proxy_protocol_v2.enabled=true" in finding(pp_v2, "proxy-protocol").message
     nlb_ip = report_of("aws-nlb-ip-targets.json").find("Service", "shop", "shop")
-    assert "preserve_client_ip.enabled=true" in finding(
-        nlb_ip, "aws-nlb-client-ip-not-preserved").fix
+    assert (
+        "preserve_client_ip.enabled=true" in finding(nlb_ip, "aws-nlb-client-ip-not-preserved").fix
+    )
     # IP targets bypass kube-proxy: no SNAT finding although the policy is Cluster.
     assert "snat" not in nlb_ip.codes()
 
 
 def test_gcp_internal_passthrough() -> None:
-    entry = _only([_shop_lb({"networking.gke.io/load-balancer-type": "Internal"},
-                            etp="Cluster")])
+    entry = _only([_shop_lb({"networking.gke.io/load-balancer-type": "Internal"}, etp="Cluster")])
     assert "GKE internal passthrough" in finding(entry, "gcp-passthrough").message
     assert errors(entry) == ["snat"]
 
@@ -250,24 +447,35 @@ def test_nginx_configmap_keys_are_explained() -> None:
     report = report_of("ingress-slb-http-full-chain.json")
     cm = report.find("ConfigMap", "ingress-nginx", "ingress-nginx-controller")
     assert cm.client_ip == NOT_APPLICABLE
-    assert cm.codes() == ["nginx-use-forwarded-headers", "nginx-compute-full-forwarded-for",
-                          "nginx-forwarded-for-header", "nginx-proxy-real-ip-cidr",
-                          "nginx-use-proxy-protocol", "nginx-enable-real-ip"]
+    assert cm.codes() == [
+        "nginx-use-forwarded-headers",
+        "nginx-compute-full-forwarded-for",
+        "nginx-forwarded-for-header",
+        "nginx-proxy-real-ip-cidr",
+        "nginx-use-proxy-protocol",
+        "nginx-enable-real-ip",
+    ]
     assert finding(cm, "nginx-use-forwarded-headers").message.startswith(
-        "use-forwarded-headers: 'true': ")
+        "use-forwarded-headers: 'true': "
+    )
     assert finding(cm, "nginx-proxy-real-ip-cidr").message.startswith(
-        "proxy-real-ip-cidr: '100.64.0.0/10': only these peers")
+        "proxy-real-ip-cidr: '100.64.0.0/10': only these peers"
+    )
     assert "(default)" in finding(cm, "nginx-use-proxy-protocol").message
     ing = report.find("Ingress", "shop", "shop")
-    assert "'<what the client sent>, <client>, <load balancer>'" in finding(
-        ing, "nginx-full-chain").message
+    assert (
+        "'<what the client sent>, <client>, <load balancer>'"
+        in finding(ing, "nginx-full-chain").message
+    )
 
 
 def test_slb_http_listener_without_forwarded_headers_fix() -> None:
     ing = report_of("ingress-slb-http-ignored.json").find("Ingress", "shop", "shop")
     fix = finding(ing, "nginx-ignores-lb-header").fix
-    assert fix == ('set use-forwarded-headers: "true" and proxy-real-ip-cidr: '
-                   '"100.64.0.0/10" in the ingress-nginx ConfigMap')
+    assert fix == (
+        'set use-forwarded-headers: "true" and proxy-real-ip-cidr: '
+        '"100.64.0.0/10" in the ingress-nginx ConfigMap'
+    )
 
 
 def test_trusting_everyone_without_an_http_lb_says_turn_it_off() -> None:
@@ -286,8 +494,10 @@ def _nginx_case(name: str, data: Dict[str, str]) -> Report:
 
 
 def test_compute_full_forwarded_for_rescues_a_trust_everyone_config() -> None:
-    report = _nginx_case("ingress-trusts-everyone.json",
-                         {"use-forwarded-headers": "true", "compute-full-forwarded-for": "true"})
+    report = _nginx_case(
+        "ingress-trusts-everyone.json",
+        {"use-forwarded-headers": "true", "compute-full-forwarded-for": "true"},
+    )
     ing = report.find("Ingress", "shop", "shop")
     assert (ing.client_ip, errors(ing)) == (PRESERVED, [])
     assert finding(ing, "nginx-remote-addr-spoofable").level == "warning"
@@ -295,8 +505,10 @@ def test_compute_full_forwarded_for_rescues_a_trust_everyone_config() -> None:
 
 
 def test_real_ip_cidr_must_cover_the_load_balancer() -> None:
-    report = _nginx_case("ingress-slb-http-trusted.json",
-                         {"use-forwarded-headers": "true", "proxy-real-ip-cidr": "10.0.0.0/8"})
+    report = _nginx_case(
+        "ingress-slb-http-trusted.json",
+        {"use-forwarded-headers": "true", "proxy-real-ip-cidr": "10.0.0.0/8"},
+    )
     ing = report.find("Ingress", "shop", "shop")
     assert (ing.client_ip, errors(ing)) == (LOST, ["nginx-lb-not-trusted"])
     assert finding(ing, "nginx-lb-not-trusted").fix == "add 100.64.0.0/10 to proxy-real-ip-cidr"
@@ -310,9 +522,14 @@ def test_http_lb_with_trust_everyone_is_spoofable() -> None:
 
 
 def test_forwarded_for_header_must_match_what_the_lb_writes() -> None:
-    report = _nginx_case("ingress-slb-http-trusted.json", {
-        "use-forwarded-headers": "true", "proxy-real-ip-cidr": "100.64.0.0/10",
-        "forwarded-for-header": "X-Real-IP"})
+    report = _nginx_case(
+        "ingress-slb-http-trusted.json",
+        {
+            "use-forwarded-headers": "true",
+            "proxy-real-ip-cidr": "100.64.0.0/10",
+            "forwarded-for-header": "X-Real-IP",
+        },
+    )
     ing = report.find("Ingress", "shop", "shop")
     assert errors(ing) == ["nginx-wrong-header"]
 
@@ -334,8 +551,10 @@ def test_proxy_protocol_agreement() -> None:
 
 
 def test_bad_configmap_values_are_reported() -> None:
-    report = _nginx_case("ingress-nginx.json", {"use-forwarded-headers": "yes",
-                                                "proxy-real-ip-cidr": "100.64.0.0/10,bogus"})
+    report = _nginx_case(
+        "ingress-nginx.json",
+        {"use-forwarded-headers": "yes", "proxy-real-ip-cidr": "100.64.0.0/10,bogus"},
+    )
     cm = report.find("ConfigMap", "ingress-nginx", "ingress-nginx-controller")
     assert "'yes' is not a boolean" in finding(cm, "nginx-bad-boolean").message
     assert "'bogus' is not a CIDR" in finding(cm, "nginx-bad-cidr").message
@@ -344,8 +563,11 @@ def test_bad_configmap_values_are_reported() -> None:
 
 
 def test_ingress_without_controller_service_or_configmap() -> None:
-    objects = [o for o in load("ingress-nginx.json") if o["kind"] == "Ingress"
-               or o["metadata"]["name"] == "shop"]
+    objects = [
+        o
+        for o in load("ingress-nginx.json")
+        if o["kind"] == "Ingress" or o["metadata"]["name"] == "shop"
+    ]
     report = analyze(objects)
     ing = report.find("Ingress", "shop", "shop")
     assert ing.client_ip == PRESERVED
@@ -384,8 +606,10 @@ def test_unknown_ingress_controller() -> None:
 def test_skipped_services_are_noted() -> None:
     report = report_of("pod-to-pod.json")
     assert [e.ref for e in report.entries] == ["Service shop/shop"]
-    assert report.notes == ["skipped Service default/kubernetes: the API server",
-                            "skipped Service kube-system/kube-dns: a kube-system component"]
+    assert report.notes == [
+        "skipped Service default/kubernetes: the API server",
+        "skipped Service kube-system/kube-dns: a kube-system component",
+    ]
 
 
 def test_single_object_and_concatenated_objects() -> None:
@@ -408,14 +632,17 @@ def test_yaml_input() -> None:
     assert entry.settings == {"REALIP_TOPOLOGY": "lb-http", "REALIP_LB_CIDRS": "100.64.0.0/10"}
 
 
-@pytest.mark.parametrize(("text", "message"), [
-    ("", "the input is empty"),
-    ("   \n", "the input is empty"),
-    ('{"kind": "List", "items": []}', "no Kubernetes objects found"),
-    ('{"metadata": {"name": "x"}}', "an object has no 'kind'"),
-    ("[1, 2]", "found the int '1'"),
-    ('{"kind": "Service"} trailing', None),
-])
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("", "the input is empty"),
+        ("   \n", "the input is empty"),
+        ('{"kind": "List", "items": []}', "no Kubernetes objects found"),
+        ('{"metadata": {"name": "x"}}', "an object has no 'kind'"),
+        ("[1, 2]", "found the int '1'"),
+        ('{"kind": "Service"} trailing', None),
+    ],
+)
 def test_unreadable_input(text: str, message: Optional[str]) -> None:
     with pytest.raises(DoctorInputError) as info:
         parse_objects(text)
@@ -424,8 +651,11 @@ def test_unreadable_input(text: str, message: Optional[str]) -> None:
 
 
 def test_garbage_types_inside_objects_do_not_crash() -> None:
-    weird = {"kind": "Service", "metadata": {"name": 5, "annotations": ["x"], "labels": None},
-             "spec": {"type": "LoadBalancer", "ports": "80", "externalTrafficPolicy": True}}
+    weird = {
+        "kind": "Service",
+        "metadata": {"name": 5, "annotations": ["x"], "labels": None},
+        "spec": {"type": "LoadBalancer", "ports": "80", "externalTrafficPolicy": True},
+    }
     ingress = {"kind": "Ingress", "metadata": "nope", "spec": {"rules": [None, {"http": 3}]}}
     report = analyze([weird, ingress, {"kind": "ConfigMap", "data": None}])
     assert len(report.entries) == 2
@@ -442,7 +672,9 @@ def test_render_and_json_agree() -> None:
     data = report.as_dict()
     assert data["exit_code"] == 1 and data["loses_client_ip"] is True
     assert {e["name"] for e in data["entries"] if e["loses_client_ip"]} == {
-        "ingress-nginx-controller", "shop"}
+        "ingress-nginx-controller",
+        "shop",
+    }
 
 
 # -- run() and the command line ---------------------------------------------------------
@@ -465,8 +697,13 @@ PYTHON = sys.executable
 
 
 def _cli(*args: str, stdin: Optional[str] = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([PYTHON, "-m", "realip", "doctor", *args], input=stdin,
-                          capture_output=True, text=True, timeout=60)
+    return subprocess.run(
+        [PYTHON, "-m", "realip", "doctor", *args],
+        input=stdin,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
 
 
 def test_cli_exit_0_when_the_client_ip_survives() -> None:
@@ -524,8 +761,11 @@ def test_cli_help_has_an_example() -> None:
 
 
 def test_app_behind_an_alb_ingress_gets_the_alb_settings() -> None:
-    app = next(o for o in load("ingress-nginx.json") if o["metadata"]["name"] == "shop"
-               and o["kind"] == "Service")
+    app = next(
+        o
+        for o in load("ingress-nginx.json")
+        if o["metadata"]["name"] == "shop" and o["kind"] == "Service"
+    )
     report = analyze([_ingress("alb"), app])
     entry = report.find("Service", "shop", "shop")
     assert (entry.topology, entry.client_ip) == ("lb-http", PRESERVED)

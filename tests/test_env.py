@@ -24,20 +24,37 @@ def test_empty_values_count_as_unset() -> None:
 @pytest.mark.parametrize(
     ("env", "expected"),
     [
-        ({"REALIP_TRUSTED_PROXIES": "10.0.0.0/8, cgnat"},
-         Resolver(trusted_proxies=["10.0.0.0/8", "cgnat"])),
-        ({"REALIP_TRUSTED_PROXIES": "10.0.0.0/8 192.168.0.0/16", "REALIP_HEADER": "X-Real-IP"},
-         Resolver(trusted_proxies=["10.0.0.0/8", "192.168.0.0/16"], header="x-real-ip")),
+        (
+            {"REALIP_TRUSTED_PROXIES": "10.0.0.0/8, cgnat"},
+            Resolver(trusted_proxies=["10.0.0.0/8", "cgnat"]),
+        ),
+        (
+            {"REALIP_TRUSTED_PROXIES": "10.0.0.0/8 192.168.0.0/16", "REALIP_HEADER": "X-Real-IP"},
+            Resolver(trusted_proxies=["10.0.0.0/8", "192.168.0.0/16"], header="x-real-ip"),
+        ),
         ({"REALIP_TRUSTED_HOPS": "2"}, None),
-        ({"REALIP_TOPOLOGY": "ingress", "REALIP_POD_CIDRS": "10.244.0.0/16",
-          "REALIP_LB_CIDRS": "100.64.0.0/10"},
-         Resolver.for_topology("ingress", pod_cidrs=["10.244.0.0/16"],
-                               lb_cidrs=["100.64.0.0/10"])),
-        ({"REALIP_TOPOLOGY": "nodeport-cluster", "REALIP_NODE_CIDRS": "192.168.0.0/24",
-          "REALIP_POD_CIDRS": "10.244.0.0/16"},
-         Resolver.for_topology("nodeport-cluster", node_cidrs=["192.168.0.0/24"])),
-        ({"REALIP_TOPOLOGY": "Cloudflare", "REALIP_HEADER": "true-client-ip"},
-         Resolver.for_topology("cloudflare", header="true-client-ip")),
+        (
+            {
+                "REALIP_TOPOLOGY": "ingress",
+                "REALIP_POD_CIDRS": "10.244.0.0/16",
+                "REALIP_LB_CIDRS": "100.64.0.0/10",
+            },
+            Resolver.for_topology(
+                "ingress", pod_cidrs=["10.244.0.0/16"], lb_cidrs=["100.64.0.0/10"]
+            ),
+        ),
+        (
+            {
+                "REALIP_TOPOLOGY": "nodeport-cluster",
+                "REALIP_NODE_CIDRS": "192.168.0.0/24",
+                "REALIP_POD_CIDRS": "10.244.0.0/16",
+            },
+            Resolver.for_topology("nodeport-cluster", node_cidrs=["192.168.0.0/24"]),
+        ),
+        (
+            {"REALIP_TOPOLOGY": "Cloudflare", "REALIP_HEADER": "true-client-ip"},
+            Resolver.for_topology("cloudflare", header="true-client-ip"),
+        ),
     ],
 )
 def test_round_trips_with_constructors(env: Dict[str, str], expected: Resolver) -> None:
@@ -61,8 +78,7 @@ def test_round_trips_with_constructors(env: Dict[str, str], expected: Resolver) 
         ({"REALIP_TOPOLOGY": "lb-tcp", "REALIP_HEADER": "x-real-ip"}, "REALIP_HEADER"),
         ({"REALIP_TRUSTED_PROXIES": "10.0.0.0/8", "REALIP_HEADER": "bad header"}, "REALIP_HEADER"),
         ({"REALIP_POD_CIDRS": "10.244.0.0/16"}, "REALIP_TOPOLOGY"),
-        ({"REALIP_TOPOLOGY": "ingress", "REALIP_TRUSTED_PROXIES": "10.0.0.0/8"},
-         "REALIP_TOPOLOGY"),
+        ({"REALIP_TOPOLOGY": "ingress", "REALIP_TRUSTED_PROXIES": "10.0.0.0/8"}, "REALIP_TOPOLOGY"),
     ],
 )
 def test_invalid_values_name_the_variable(env: Dict[str, str], var: str) -> None:
@@ -77,6 +93,12 @@ def test_reads_os_environ_by_default(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def test_env_var_list_is_complete() -> None:
-    assert set(ENV_VARS) == {"REALIP_TOPOLOGY", "REALIP_TRUSTED_PROXIES", "REALIP_HEADER",
-                             "REALIP_TRUSTED_HOPS", "REALIP_POD_CIDRS", "REALIP_NODE_CIDRS",
-                             "REALIP_LB_CIDRS"}
+    assert set(ENV_VARS) == {
+        "REALIP_TOPOLOGY",
+        "REALIP_TRUSTED_PROXIES",
+        "REALIP_HEADER",
+        "REALIP_TRUSTED_HOPS",
+        "REALIP_POD_CIDRS",
+        "REALIP_NODE_CIDRS",
+        "REALIP_LB_CIDRS",
+    }

@@ -13,8 +13,10 @@ from realip._headers import forwarded_params, forwarded_value, last_item, lookup
     ("element", "expected"),
     [
         ("for=192.0.2.60", [("for", "192.0.2.60")]),
-        ("for=192.0.2.60;proto=http;by=203.0.113.43",
-         [("for", "192.0.2.60"), ("proto", "http"), ("by", "203.0.113.43")]),
+        (
+            "for=192.0.2.60;proto=http;by=203.0.113.43",
+            [("for", "192.0.2.60"), ("proto", "http"), ("by", "203.0.113.43")],
+        ),
         ('For="[2001:db8:cafe::17]:4711"', [("for", "[2001:db8:cafe::17]:4711")]),
         (" for = 1.2.3.4 ; proto = https ", [("for", "1.2.3.4"), ("proto", "https")]),
         ("\tfor=1.2.3.4;\tproto=https", [("for", "1.2.3.4"), ("proto", "https")]),
@@ -97,8 +99,9 @@ def test_lookup_survives_broken_input() -> None:
         (None, None, False, None),
     ],
 )
-def test_pick_scheme(xfp: Optional[str], forwarded: Optional[str], websocket: bool,
-                     expected: Optional[str]) -> None:
+def test_pick_scheme(
+    xfp: Optional[str], forwarded: Optional[str], websocket: bool, expected: Optional[str]
+) -> None:
     assert pick_scheme(xfp, forwarded, websocket) == expected
 
 

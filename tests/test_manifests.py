@@ -55,8 +55,12 @@ def env_of(deploy: Dict[str, Any]) -> Dict[str, str]:
 def selected(service: Dict[str, Any]) -> List[Dict[str, Any]]:
     sel = service["spec"]["selector"]
     ns = service["metadata"]["namespace"]
-    return [d for d in of_kind("Deployment") if d["metadata"]["namespace"] == ns
-            and sel.items() <= d["spec"]["template"]["metadata"]["labels"].items()]
+    return [
+        d
+        for d in of_kind("Deployment")
+        if d["metadata"]["namespace"] == ns
+        and sel.items() <= d["spec"]["template"]["metadata"]["labels"].items()
+    ]
 
 
 def test_every_topology_of_the_seed_has_a_manifest() -> None:
@@ -77,8 +81,11 @@ def test_kinds_and_api_versions(name: str, doc: Dict[str, Any]) -> None:
 
 def test_namespace_is_declared() -> None:
     declared = {d["metadata"]["name"] for d in of_kind("Namespace")}
-    used = {d["metadata"]["namespace"] for _, d in ALL if d["kind"] in ("Deployment", "Service",
-                                                                       "Ingress")}
+    used = {
+        d["metadata"]["namespace"]
+        for _, d in ALL
+        if d["kind"] in ("Deployment", "Service", "Ingress")
+    }
     assert used == declared == {"realip-demo"}
 
 
@@ -87,11 +94,10 @@ def test_names_are_unique() -> None:
     assert len(keys) == len(set(keys))
 
 
-@pytest.mark.parametrize("deploy", of_kind("Deployment"),
-                         ids=[d["metadata"]["name"] for d in of_kind("Deployment")])
-def test_deployment_selector_matches_its_pods_and_runs_realip_serve(
-    deploy: Dict[str, Any]
-) -> None:
+@pytest.mark.parametrize(
+    "deploy", of_kind("Deployment"), ids=[d["metadata"]["name"] for d in of_kind("Deployment")]
+)
+def test_deployment_selector_matches_its_pods_and_runs_realip_serve(deploy: Dict[str, Any]) -> None:
     labels = deploy["spec"]["template"]["metadata"]["labels"]
     assert deploy["spec"]["selector"]["matchLabels"].items() <= labels.items()
     (container,) = containers(deploy)
@@ -104,8 +110,9 @@ def test_deployment_selector_matches_its_pods_and_runs_realip_serve(
         assert container[probe]["httpGet"] == {"path": "/healthz", "port": "http"}
 
 
-@pytest.mark.parametrize("deploy", of_kind("Deployment"),
-                         ids=[d["metadata"]["name"] for d in of_kind("Deployment")])
+@pytest.mark.parametrize(
+    "deploy", of_kind("Deployment"), ids=[d["metadata"]["name"] for d in of_kind("Deployment")]
+)
 def test_env_names_are_read_by_realip_and_build_a_resolver(deploy: Dict[str, Any]) -> None:
     env = env_of(deploy)
     realip_env = {k: v for k, v in env.items() if k.startswith("REALIP_")}
@@ -116,12 +123,12 @@ def test_env_names_are_read_by_realip_and_build_a_resolver(deploy: Dict[str, Any
     assert set(env) - set(realip_env) <= {"PYTHONPATH", "HOME"}
 
 
-@pytest.mark.parametrize("service", of_kind("Service"),
-                         ids=[s["metadata"]["name"] for s in of_kind("Service")])
+@pytest.mark.parametrize(
+    "service", of_kind("Service"), ids=[s["metadata"]["name"] for s in of_kind("Service")]
+)
 def test_service_selects_one_deployment_and_targets_its_port(service: Dict[str, Any]) -> None:
     (deploy,) = selected(service)
-    ports_by_name = {p["name"]: p["containerPort"] for c in containers(deploy)
-                     for p in c["ports"]}
+    ports_by_name = {p["name"]: p["containerPort"] for c in containers(deploy) for p in c["ports"]}
     for port in service["spec"]["ports"]:
         target = port["targetPort"]
         assert target in ports_by_name or target in ports_by_name.values(), target
@@ -160,19 +167,29 @@ def test_ingress_routes_to_a_service_port_that_exists() -> None:
             assert svc["metadata"]["namespace"] == ingress["metadata"]["namespace"]
             port_names = {p["name"] for p in svc["spec"]["ports"]}
             port_numbers = {p["port"] for p in svc["spec"]["ports"]}
-            assert backend["port"].get("name") in port_names or \
-                backend["port"].get("number") in port_numbers
+            assert (
+                backend["port"].get("name") in port_names
+                or backend["port"].get("number") in port_numbers
+            )
             assert path["pathType"] in ("Prefix", "Exact", "ImplementationSpecific")
 
 
 def test_ingress_nginx_configmap_is_safe_and_understood() -> None:
     (cm,) = of_kind("ConfigMap")
     assert (cm["metadata"]["namespace"], cm["metadata"]["name"]) == (
-        "ingress-nginx", "ingress-nginx-controller")
+        "ingress-nginx",
+        "ingress-nginx-controller",
+    )
     data = cm["data"]
     assert all(isinstance(v, str) for v in data.values())  # ConfigMap values are strings
-    assert {"use-forwarded-headers", "compute-full-forwarded-for", "forwarded-for-header",
-            "proxy-real-ip-cidr", "use-proxy-protocol", "enable-real-ip"} <= set(data)
+    assert {
+        "use-forwarded-headers",
+        "compute-full-forwarded-for",
+        "forwarded-for-header",
+        "proxy-real-ip-cidr",
+        "use-proxy-protocol",
+        "enable-real-ip",
+    } <= set(data)
     objects = [d for _, d in ALL]
     report = analyze(objects)
     ingress = report.find("Ingress", "realip-demo", "realip-ingress")

@@ -22,37 +22,67 @@ ERROR = "ConfigError"
 
 # (source_test, remote_addr, trusted_count) -> (realip's answer, why it differs)
 DIFFERENCES: Dict[Tuple[str, str, Optional[int]], Tuple[Optional[str], str]] = {
-    ("TestSingleIPHeaderStrategy/Error: X-Forwarded-For header", "", None):
-        ("3.3.3.3", "header='x-forwarded-for' selects the list walk rather than being refused"),
-    ("TestRightmostTrustedRangeStrategy/Many kinds of ranges", "", None):
-        (ERROR, "an IPv4-mapped CIDR (::ffff:4.4.4.4/124) is refused naming the IPv4 form"),
-    ("TestRightmostTrustedRangeStrategy/Peer garbage: walks header as normal", "ohno", None):
-        (None, "rule 2: a peer that is not an address is never trusted"),
-    ("TestRightmostTrustedRangeStrategy/Peer unspecified IP: walks header as normal", "0.0.0.0",
-     None):
-        (None, "rule 1: 0.0.0.0 is not an address, so the peer is never trusted"),
-    ("Fuzz_ClientIP_XFF/seed", "ohno", None):
-        (None, "rule 2: a peer that is not an address is never trusted"),
-    ("TestRightmostTrustedRangeStrategy/Fail: no non-trusted IP", "", None):
-        ("2.2.2.2", "rule 4: when every entry is trusted, the leftmost is the client"),
-    ("TestRightmostTrustedRangeStrategy/Error: bad header nanme", "", None):
-        (None, "any other header name is read as a single-IP header (absent here: the peer)"),
-    ("Test_goodIPAddr/Empty zone", "1.1.1.1%", None):
-        (None, "rule 1: a zone id belongs to IPv6 only and must not be empty"),
-    ("Test_goodIPAddr/Bad port (is discarded)", "[fe80::abcd%eth0]:xyz", None):
-        (None, "rule 1: a port is 1-5 ASCII digits; anything else is not an address"),
-    ("Test_forwardedHeaderRFCDeviations/Invalid characters", "", 2):
-        (None, "rule 7: a malformed element is not an address (fail closed)"),
-    ("Test_forwardedHeaderRFCDeviations/Duplicate token", "", 2):
-        (None, "rule 7: an element with two for= parameters is not an address"),
-    ("Test_forwardedHeaderRFCDeviations/Escaped character", "", 1):
-        ("3.3.3.3", "rule 7: quoted values undo backslash escapes"),
-    ("Test_forwardedHeaderRFCDeviations/Equal sign spaces", "", 2):
-        ("1.1.1.1", "rule 7: spaces around '=' are tolerated"),
-    ("TestRightmostTrustedCountStrategy/Fail: header too short/count too large", "", 50):
-        (ERROR, "trusted_hops is at most MAX_ITEMS (32): a walk never looks further"),
-    ("Test_forwardedHeaderRFCDeviations/IPv4 brackets", "", 1):
-        (None, "rule 1: brackets hold IPv6 only"),
+    ("TestSingleIPHeaderStrategy/Error: X-Forwarded-For header", "", None): (
+        "3.3.3.3",
+        "header='x-forwarded-for' selects the list walk rather than being refused",
+    ),
+    ("TestRightmostTrustedRangeStrategy/Many kinds of ranges", "", None): (
+        ERROR,
+        "an IPv4-mapped CIDR (::ffff:4.4.4.4/124) is refused naming the IPv4 form",
+    ),
+    ("TestRightmostTrustedRangeStrategy/Peer garbage: walks header as normal", "ohno", None): (
+        None,
+        "rule 2: a peer that is not an address is never trusted",
+    ),
+    (
+        "TestRightmostTrustedRangeStrategy/Peer unspecified IP: walks header as normal",
+        "0.0.0.0",
+        None,
+    ): (None, "rule 1: 0.0.0.0 is not an address, so the peer is never trusted"),
+    ("Fuzz_ClientIP_XFF/seed", "ohno", None): (
+        None,
+        "rule 2: a peer that is not an address is never trusted",
+    ),
+    ("TestRightmostTrustedRangeStrategy/Fail: no non-trusted IP", "", None): (
+        "2.2.2.2",
+        "rule 4: when every entry is trusted, the leftmost is the client",
+    ),
+    ("TestRightmostTrustedRangeStrategy/Error: bad header nanme", "", None): (
+        None,
+        "any other header name is read as a single-IP header (absent here: the peer)",
+    ),
+    ("Test_goodIPAddr/Empty zone", "1.1.1.1%", None): (
+        None,
+        "rule 1: a zone id belongs to IPv6 only and must not be empty",
+    ),
+    ("Test_goodIPAddr/Bad port (is discarded)", "[fe80::abcd%eth0]:xyz", None): (
+        None,
+        "rule 1: a port is 1-5 ASCII digits; anything else is not an address",
+    ),
+    ("Test_forwardedHeaderRFCDeviations/Invalid characters", "", 2): (
+        None,
+        "rule 7: a malformed element is not an address (fail closed)",
+    ),
+    ("Test_forwardedHeaderRFCDeviations/Duplicate token", "", 2): (
+        None,
+        "rule 7: an element with two for= parameters is not an address",
+    ),
+    ("Test_forwardedHeaderRFCDeviations/Escaped character", "", 1): (
+        "3.3.3.3",
+        "rule 7: quoted values undo backslash escapes",
+    ),
+    ("Test_forwardedHeaderRFCDeviations/Equal sign spaces", "", 2): (
+        "1.1.1.1",
+        "rule 7: spaces around '=' are tolerated",
+    ),
+    ("TestRightmostTrustedCountStrategy/Fail: header too short/count too large", "", 50): (
+        ERROR,
+        "trusted_hops is at most MAX_ITEMS (32): a walk never looks further",
+    ),
+    ("Test_forwardedHeaderRFCDeviations/IPv4 brackets", "", 1): (
+        None,
+        "rule 1: brackets hold IPv6 only",
+    ),
 }
 
 
@@ -104,8 +134,11 @@ def test_realclientip_go_vector(vector: Dict[str, Any]) -> None:
             got: Optional[str] = ERROR
         else:
             got = resolver.resolve(peer, vector["headers"]).client_ip
-    key = (vector["source_test"].split(":", 1)[-1], vector["remote_addr"],
-           vector["params"].get("trusted_count"))
+    key = (
+        vector["source_test"].split(":", 1)[-1],
+        vector["remote_addr"],
+        vector["params"].get("trusted_count"),
+    )
     if key in DIFFERENCES:
         expected, why = DIFFERENCES[key]
         assert got == expected, why

@@ -17,8 +17,17 @@ with warnings.catch_warnings():
 
 @pytest.mark.parametrize(
     ("peer", "expected"),
-    [("10.0.0.5", True), (("10.0.0.5", 80), True), ("::ffff:10.0.0.5", True), (None, True),
-     ("/run/app.sock", True), ("203.0.113.9", False), ("garbage", False), (42, False), ((), True)],
+    [
+        ("10.0.0.5", True),
+        (("10.0.0.5", 80), True),
+        ("::ffff:10.0.0.5", True),
+        (None, True),
+        ("/run/app.sock", True),
+        ("203.0.113.9", False),
+        ("garbage", False),
+        (42, False),
+        ((), True),
+    ],
 )
 def test_trusts(peer: object, expected: bool) -> None:
     assert TRUST.trusts(peer) is expected  # type: ignore[arg-type]
@@ -38,27 +47,29 @@ def environ(peer: str, **headers: str) -> dict:
     ("resolver", "peer", "headers", "expected"),
     [
         (TRUST, "10.0.0.5", {"X_FORWARDED_PROTO": "https"}, "https"),  # no XFF needed
-        (TRUST, "10.0.0.5", {"X_FORWARDED_PROTO": "https", "X_FORWARDED_FOR": "1.2.3.4"},
-         "https"),
+        (TRUST, "10.0.0.5", {"X_FORWARDED_PROTO": "https", "X_FORWARDED_FOR": "1.2.3.4"}, "https"),
         (TRUST, "203.0.113.9", {"X_FORWARDED_PROTO": "https"}, None),  # untrusted peer
         (TRUST, "10.0.0.5", {"X_FORWARDED_PROTO": "ftp"}, None),
         (TRUST, "10.0.0.5", {"FORWARDED": "for=1.2.3.4;proto=https"}, "https"),
         (HOPS, "203.0.113.9", {"X_FORWARDED_PROTO": "https"}, None),  # no hop walked
-        (HOPS, "10.0.0.5", {"X_FORWARDED_PROTO": "https", "X_FORWARDED_FOR": "1.2.3.4"},
-         "https"),
+        (HOPS, "10.0.0.5", {"X_FORWARDED_PROTO": "https", "X_FORWARDED_FOR": "1.2.3.4"}, "https"),
     ],
 )
-def test_scheme_only_from_trusted_proxies(resolver: Resolver, peer: str, headers: dict,
-                                          expected: object) -> None:
+def test_scheme_only_from_trusted_proxies(
+    resolver: Resolver, peer: str, headers: dict, expected: object
+) -> None:
     env = environ(peer, **headers)
     result = resolver.resolve_value(peer, env.get("HTTP_X_FORWARDED_FOR"))
     assert scheme_from_environ(resolver, env, result) == expected
 
 
 def test_scheme_from_scope_uses_the_original_client() -> None:
-    scope = {"type": "websocket", "client": ("1.2.3.4", 0),
-             "realip.original_client": ("10.0.0.5", 4000),
-             "headers": [(b"x-forwarded-proto", b"https")]}
+    scope = {
+        "type": "websocket",
+        "client": ("1.2.3.4", 0),
+        "realip.original_client": ("10.0.0.5", 4000),
+        "headers": [(b"x-forwarded-proto", b"https")],
+    }
     result = TRUST.resolve_value("10.0.0.5", None)
     assert scheme_from_scope(TRUST, scope, result) == "wss"
     scope["realip.original_client"] = ("203.0.113.9", 4000)

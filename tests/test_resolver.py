@@ -67,8 +67,9 @@ def test_issue_example() -> None:
     ("unix-peer-trusted-no-header", TRUST_10_UNIX, None, {}, None),
     ("unix-peer-walk-hits-unix-peer", TRUST_10_UNIX, None, {XFF: "10.0.0.1"}, "10.0.0.1"),
 )
-def test_rule2_peer(resolver: Resolver, remote_addr: Any, headers: Any,
-                    expected: Optional[str]) -> None:
+def test_rule2_peer(
+    resolver: Resolver, remote_addr: Any, headers: Any, expected: Optional[str]
+) -> None:
     assert resolver.resolve(remote_addr, headers).client_ip == expected
 
 
@@ -80,57 +81,104 @@ def test_rule2_peer(resolver: Resolver, remote_addr: Any, headers: Any,
     ("untrusted-peer-garbage-header", TRUST_10, "203.0.113.9", {XFF: '"\x00'}, "203.0.113.9"),
     ("garbage-peer-never-trusted", TRUST_10, "10.0.0.1x", {XFF: "1.1.1.1"}, None),
 )
-def test_rule3_untrusted_peer(resolver: Resolver, remote_addr: Any, headers: Any,
-                              expected: Optional[str]) -> None:
+def test_rule3_untrusted_peer(
+    resolver: Resolver, remote_addr: Any, headers: Any, expected: Optional[str]
+) -> None:
     assert resolver.resolve(remote_addr, headers).client_ip == expected
 
 
 # Rule 4: walk the list from the right.
 @cases(
     ("one-hop", TRUST_10, "10.0.0.2", {XFF: "203.0.113.9"}, "203.0.113.9"),
-    ("skip-trusted", TRUST_10, "10.0.0.2", {XFF: "203.0.113.9, 10.0.0.5, 10.1.1.1"},
-     "203.0.113.9"),
-    ("spoofed-prefix", TRUST_10, "10.0.0.2", {XFF: "6.6.6.6, 203.0.113.9, 10.0.0.5"},
-     "203.0.113.9"),
+    ("skip-trusted", TRUST_10, "10.0.0.2", {XFF: "203.0.113.9, 10.0.0.5, 10.1.1.1"}, "203.0.113.9"),
+    (
+        "spoofed-prefix",
+        TRUST_10,
+        "10.0.0.2",
+        {XFF: "6.6.6.6, 203.0.113.9, 10.0.0.5"},
+        "203.0.113.9",
+    ),
     ("all-trusted-leftmost", TRUST_10, "10.0.0.2", {XFF: "10.9.9.9, 10.0.0.5"}, "10.9.9.9"),
-    ("invalid-before-client", TRUST_10, "10.0.0.2", {XFF: "203.0.113.9, garbage, 10.0.0.5"},
-     None),
-    ("invalid-left-of-client", TRUST_10, "10.0.0.2", {XFF: "garbage, 203.0.113.9"},
-     "203.0.113.9"),
+    ("invalid-before-client", TRUST_10, "10.0.0.2", {XFF: "203.0.113.9, garbage, 10.0.0.5"}, None),
+    ("invalid-left-of-client", TRUST_10, "10.0.0.2", {XFF: "garbage, 203.0.113.9"}, "203.0.113.9"),
     ("unknown-entry", TRUST_10, "10.0.0.2", {XFF: "unknown"}, None),
     ("empty-elements-ignored", TRUST_10, "10.0.0.2", {XFF: "1.2.3.4,, 10.0.0.7"}, "1.2.3.4"),
     ("trailing-comma", TRUST_10, "10.0.0.2", {XFF: "1.2.3.4, 10.0.0.7, "}, "1.2.3.4"),
     ("absent-header", TRUST_10, "10.0.0.2", {}, "10.0.0.2"),
     ("only-empty-elements", TRUST_10, "10.0.0.2", {XFF: " , ,, "}, "10.0.0.2"),
     ("empty-header", TRUST_10, "10.0.0.2", {XFF: ""}, "10.0.0.2"),
-    ("ports-dropped", TRUST_10, "10.0.0.2:3333", {XFF: "203.0.113.9:4444, 10.0.0.5:80"},
-     "203.0.113.9"),
+    (
+        "ports-dropped",
+        TRUST_10,
+        "10.0.0.2:3333",
+        {XFF: "203.0.113.9:4444, 10.0.0.5:80"},
+        "203.0.113.9",
+    ),
     ("ipv6-entry", TRUST_10, "10.0.0.2", {XFF: "[2001:DB8::9]:1234"}, "2001:db8::9"),
-    ("mapped-trusted-hop", TRUST_10, "10.0.0.2", {XFF: "203.0.113.9, ::ffff:10.0.0.5"},
-     "203.0.113.9"),
+    (
+        "mapped-trusted-hop",
+        TRUST_10,
+        "10.0.0.2",
+        {XFF: "203.0.113.9, ::ffff:10.0.0.5"},
+        "203.0.113.9",
+    ),
     ("mapped-peer-trusted", TRUST_10, "::ffff:10.0.0.2", {XFF: "203.0.113.9"}, "203.0.113.9"),
     ("unspecified-entry", TRUST_10, "10.0.0.2", {XFF: "0.0.0.0"}, None),
-    ("quotes-mean-nothing-in-xff", TRUST_10, "10.0.0.2", {XFF: '"1.2.3.4", 203.0.113.9'},
-     "203.0.113.9"),
+    (
+        "quotes-mean-nothing-in-xff",
+        TRUST_10,
+        "10.0.0.2",
+        {XFF: '"1.2.3.4", 203.0.113.9'},
+        "203.0.113.9",
+    ),
     ("quoted-xff-entry-invalid", TRUST_10, "10.0.0.2", {XFF: '"1.2.3.4"'}, None),
-    ("repeated-headers-combined", TRUST_10, "10.0.0.2",
-     [("X-Forwarded-For", "6.6.6.6"), ("x-forwarded-for", "203.0.113.9, 10.0.0.3")],
-     "203.0.113.9"),
+    (
+        "repeated-headers-combined",
+        TRUST_10,
+        "10.0.0.2",
+        [("X-Forwarded-For", "6.6.6.6"), ("x-forwarded-for", "203.0.113.9, 10.0.0.3")],
+        "203.0.113.9",
+    ),
     ("bytes-pairs", TRUST_10, "10.0.0.2", [(b"x-forwarded-for", b"203.0.113.9")], "203.0.113.9"),
-    ("wsgi-environ", TRUST_10, "10.0.0.2",
-     {"wsgi.version": (1, 0), "HTTP_X_FORWARDED_FOR": "203.0.113.9, 10.0.0.5"}, "203.0.113.9"),
-    ("client-headers-posing-as-an-environ", TRUST_10, "10.0.0.2",
-     {"REQUEST_METHOD": "GET", "wsgi.version": "(1, 0)", "HTTP_X_FORWARDED_FOR": "6.6.6.6"},
-     "10.0.0.2"),
-    ("wsgi-key-in-plain-headers-is-not-the-header", TRUST_10, "10.0.0.2",
-     {"HTTP_X_FORWARDED_FOR": "6.6.6.6"}, "10.0.0.2"),
-    ("underscore-name-is-not-the-header", TRUST_10, "10.0.0.2",
-     [("X-Forwarded-For", "203.0.113.9"), ("HTTP_X_FORWARDED_FOR", "6.6.6.6")], "203.0.113.9"),
-    ("many-empty-elements-do-not-count", TRUST_10, "10.0.0.2",
-     {XFF: "203.0.113.9" + "," * 500 + " 10.0.0.5,,,"}, "203.0.113.9"),
+    (
+        "wsgi-environ",
+        TRUST_10,
+        "10.0.0.2",
+        {"wsgi.version": (1, 0), "HTTP_X_FORWARDED_FOR": "203.0.113.9, 10.0.0.5"},
+        "203.0.113.9",
+    ),
+    (
+        "client-headers-posing-as-an-environ",
+        TRUST_10,
+        "10.0.0.2",
+        {"REQUEST_METHOD": "GET", "wsgi.version": "(1, 0)", "HTTP_X_FORWARDED_FOR": "6.6.6.6"},
+        "10.0.0.2",
+    ),
+    (
+        "wsgi-key-in-plain-headers-is-not-the-header",
+        TRUST_10,
+        "10.0.0.2",
+        {"HTTP_X_FORWARDED_FOR": "6.6.6.6"},
+        "10.0.0.2",
+    ),
+    (
+        "underscore-name-is-not-the-header",
+        TRUST_10,
+        "10.0.0.2",
+        [("X-Forwarded-For", "203.0.113.9"), ("HTTP_X_FORWARDED_FOR", "6.6.6.6")],
+        "203.0.113.9",
+    ),
+    (
+        "many-empty-elements-do-not-count",
+        TRUST_10,
+        "10.0.0.2",
+        {XFF: "203.0.113.9" + "," * 500 + " 10.0.0.5,,,"},
+        "203.0.113.9",
+    ),
 )
-def test_rule4_list_walk(resolver: Resolver, remote_addr: Any, headers: Any,
-                         expected: Optional[str]) -> None:
+def test_rule4_list_walk(
+    resolver: Resolver, remote_addr: Any, headers: Any, expected: Optional[str]
+) -> None:
     assert resolver.resolve(remote_addr, headers).client_ip == expected
 
 
@@ -152,43 +200,85 @@ def test_rule4_all_trusted_leftmost_is_not_listed_as_a_proxy() -> None:
     ("single", REAL, "10.0.0.2", {"X-Real-IP": "203.0.113.9"}, "203.0.113.9"),
     ("single-port", REAL, "10.0.0.2", {"X-Real-IP": "203.0.113.9:4321"}, "203.0.113.9"),
     ("single-v6-port", REAL, "10.0.0.2", {"X-Real-IP": "[2001:db8::9]:1"}, "2001:db8::9"),
-    ("repeated-last-wins", REAL, "10.0.0.2",
-     [("X-Real-IP", "6.6.6.6"), ("X-Real-IP", "203.0.113.9")], "203.0.113.9"),
-    ("comma-list-last-wins", REAL, "10.0.0.2", {"X-Real-IP": "6.6.6.6, 203.0.113.9"},
-     "203.0.113.9"),
-    ("client-cannot-sabotage", REAL, "10.0.0.2",
-     [("X-Real-IP", "garbage"), ("X-Real-IP", "203.0.113.9")], "203.0.113.9"),
+    (
+        "repeated-last-wins",
+        REAL,
+        "10.0.0.2",
+        [("X-Real-IP", "6.6.6.6"), ("X-Real-IP", "203.0.113.9")],
+        "203.0.113.9",
+    ),
+    (
+        "comma-list-last-wins",
+        REAL,
+        "10.0.0.2",
+        {"X-Real-IP": "6.6.6.6, 203.0.113.9"},
+        "203.0.113.9",
+    ),
+    (
+        "client-cannot-sabotage",
+        REAL,
+        "10.0.0.2",
+        [("X-Real-IP", "garbage"), ("X-Real-IP", "203.0.113.9")],
+        "203.0.113.9",
+    ),
     ("absent", REAL, "10.0.0.2", {}, "10.0.0.2"),
     ("only-empty", REAL, "10.0.0.2", {"X-Real-IP": " , "}, "10.0.0.2"),
     ("not-an-address", REAL, "10.0.0.2", {"X-Real-IP": "nope"}, None),
     ("two-in-one-value", REAL, "10.0.0.2", {"X-Real-IP": "1.2.3.4 5.6.7.8"}, None),
     ("trusted-address-still-answer", REAL, "10.0.0.2", {"X-Real-IP": "10.0.0.9"}, "10.0.0.9"),
-    ("case-insensitive-name", Resolver(trusted_proxies=["10.0.0.0/8"], header="CF-Connecting-IP"),
-     "10.0.0.2", {"cf-connecting-ip": "203.0.113.9"}, "203.0.113.9"),
+    (
+        "case-insensitive-name",
+        Resolver(trusted_proxies=["10.0.0.0/8"], header="CF-Connecting-IP"),
+        "10.0.0.2",
+        {"cf-connecting-ip": "203.0.113.9"},
+        "203.0.113.9",
+    ),
 )
-def test_rule5_single_ip_header(resolver: Resolver, remote_addr: Any, headers: Any,
-                                expected: Optional[str]) -> None:
+def test_rule5_single_ip_header(
+    resolver: Resolver, remote_addr: Any, headers: Any, expected: Optional[str]
+) -> None:
     assert resolver.resolve(remote_addr, headers).client_ip == expected
 
 
 # Rule 6: hop counting.
 @cases(
     ("hops-exact", HOPS2, "198.51.100.1", {XFF: "203.0.113.9, 10.0.0.5"}, "203.0.113.9"),
-    ("hops-spoofed-prefix", HOPS2, "198.51.100.1", {XFF: "6.6.6.6, 203.0.113.9, 10.0.0.5"},
-     "203.0.113.9"),
+    (
+        "hops-spoofed-prefix",
+        HOPS2,
+        "198.51.100.1",
+        {XFF: "6.6.6.6, 203.0.113.9, 10.0.0.5"},
+        "203.0.113.9",
+    ),
     ("hops-too-few", HOPS2, "198.51.100.1", {XFF: "10.0.0.5"}, None),
     ("hops-absent", HOPS2, "198.51.100.1", {}, "198.51.100.1"),
     ("hops-only-empty", HOPS2, "198.51.100.1", {XFF: ", ,"}, "198.51.100.1"),
-    ("hops-empties-do-not-count", HOPS2, "198.51.100.1", {XFF: "203.0.113.9,, ,10.0.0.5,"},
-     "203.0.113.9"),
+    (
+        "hops-empties-do-not-count",
+        HOPS2,
+        "198.51.100.1",
+        {XFF: "203.0.113.9,, ,10.0.0.5,"},
+        "203.0.113.9",
+    ),
     ("hops-invalid-target", HOPS2, "198.51.100.1", {XFF: "junk, 10.0.0.5"}, None),
-    ("hops-invalid-skipped-entry", HOPS2, "198.51.100.1", {XFF: "203.0.113.9, junk"},
-     "203.0.113.9"),
-    ("hops-forwarded", HOPS1_FWD, "198.51.100.1", {"Forwarded": "for=6.6.6.6, for=203.0.113.9"},
-     "203.0.113.9"),
+    (
+        "hops-invalid-skipped-entry",
+        HOPS2,
+        "198.51.100.1",
+        {XFF: "203.0.113.9, junk"},
+        "203.0.113.9",
+    ),
+    (
+        "hops-forwarded",
+        HOPS1_FWD,
+        "198.51.100.1",
+        {"Forwarded": "for=6.6.6.6, for=203.0.113.9"},
+        "203.0.113.9",
+    ),
 )
-def test_rule6_hops(resolver: Resolver, remote_addr: Any, headers: Any,
-                    expected: Optional[str]) -> None:
+def test_rule6_hops(
+    resolver: Resolver, remote_addr: Any, headers: Any, expected: Optional[str]
+) -> None:
     assert resolver.resolve(remote_addr, headers).client_ip == expected
 
 
@@ -199,31 +289,56 @@ F = "Forwarded"
 @cases(
     ("basic", FWD, "10.0.0.2", {F: "for=203.0.113.9"}, "203.0.113.9"),
     ("quoted-v6-port", FWD, "10.0.0.2", {F: 'for="[2001:db8::1]:4711"'}, "2001:db8::1"),
-    ("several-elements", FWD, "10.0.0.2", {F: "for=6.6.6.6, for=203.0.113.9;proto=https, "
-                                              "for=10.0.0.7"}, "203.0.113.9"),
-    ("several-headers", FWD, "10.0.0.2", [(F, "for=6.6.6.6"), (F, "for=203.0.113.9")],
-     "203.0.113.9"),
+    (
+        "several-elements",
+        FWD,
+        "10.0.0.2",
+        {F: "for=6.6.6.6, for=203.0.113.9;proto=https, for=10.0.0.7"},
+        "203.0.113.9",
+    ),
+    (
+        "several-headers",
+        FWD,
+        "10.0.0.2",
+        [(F, "for=6.6.6.6"), (F, "for=203.0.113.9")],
+        "203.0.113.9",
+    ),
     ("ows-and-case", FWD, "10.0.0.2", {F: "proto=https ; For = 203.0.113.9"}, "203.0.113.9"),
     ("escapes", FWD, "10.0.0.2", {F: 'for="203.0.113.\\9"'}, "203.0.113.9"),
-    ("sabotage-unbalanced-quote", FWD, "10.0.0.2",
-     {F: 'for="6.6.6.6, for=203.0.113.9, for=10.0.0.7'}, "203.0.113.9"),
-    ("sabotage-quoted-comma-in-client-part", FWD, "10.0.0.2",
-     {F: 'for="1.1.1.1, for=2.2.2.2", for=203.0.113.9'}, "203.0.113.9"),
+    (
+        "sabotage-unbalanced-quote",
+        FWD,
+        "10.0.0.2",
+        {F: 'for="6.6.6.6, for=203.0.113.9, for=10.0.0.7'},
+        "203.0.113.9",
+    ),
+    (
+        "sabotage-quoted-comma-in-client-part",
+        FWD,
+        "10.0.0.2",
+        {F: 'for="1.1.1.1, for=2.2.2.2", for=203.0.113.9'},
+        "203.0.113.9",
+    ),
     ("quoted-comma-breaks-own-element", FWD, "10.0.0.2", {F: 'for="203.0.113.9, x"'}, None),
     ("no-for", FWD, "10.0.0.2", {F: "proto=https"}, None),
     ("two-fors", FWD, "10.0.0.2", {F: "for=1.1.1.1;for=203.0.113.9"}, None),
     ("junk-after-quote", FWD, "10.0.0.2", {F: 'for="203.0.113.9"junk'}, None),
     ("unknown", FWD, "10.0.0.2", {F: "for=unknown"}, None),
     ("obfuscated", FWD, "10.0.0.2", {F: "for=_abc"}, None),
-    ("obfuscated-left-of-client", FWD, "10.0.0.2", {F: "for=_abc, for=203.0.113.9"},
-     "203.0.113.9"),
-    ("trusted-obfuscated-hop-fails-closed", FWD, "10.0.0.2",
-     {F: "for=203.0.113.9, for=_proxy"}, None),
+    ("obfuscated-left-of-client", FWD, "10.0.0.2", {F: "for=_abc, for=203.0.113.9"}, "203.0.113.9"),
+    (
+        "trusted-obfuscated-hop-fails-closed",
+        FWD,
+        "10.0.0.2",
+        {F: "for=203.0.113.9, for=_proxy"},
+        None,
+    ),
     ("all-trusted", FWD, "10.0.0.2", {F: "for=10.1.1.1, for=10.0.0.7"}, "10.1.1.1"),
     ("xff-ignored-by-forwarded-resolver", FWD, "10.0.0.2", {XFF: "6.6.6.6"}, "10.0.0.2"),
 )
-def test_rule7_forwarded(resolver: Resolver, remote_addr: Any, headers: Any,
-                         expected: Optional[str]) -> None:
+def test_rule7_forwarded(
+    resolver: Resolver, remote_addr: Any, headers: Any, expected: Optional[str]
+) -> None:
     assert resolver.resolve(remote_addr, headers).client_ip == expected
 
 
@@ -253,8 +368,18 @@ def test_rule8_too_many_trusted_hops_fail_closed() -> None:
 
 @pytest.mark.parametrize(
     "headers",
-    [None, {}, [], {XFF: "\x00\xff\ud800"}, [(b"x-forwarded-for", b"\xff\xfe\x00")],
-     [("x-forwarded-for",)], 42, "not headers", [(None, None)], {XFF: None}],
+    [
+        None,
+        {},
+        [],
+        {XFF: "\x00\xff\ud800"},
+        [(b"x-forwarded-for", b"\xff\xfe\x00")],
+        [("x-forwarded-for",)],
+        42,
+        "not headers",
+        [(None, None)],
+        {XFF: None},
+    ],
 )
 @pytest.mark.parametrize("resolver", [TRUST_10, FWD, REAL, HOPS2, PEER_ONLY])
 def test_rule8_hostile_input_never_raises(resolver: Resolver, headers: Any) -> None:
@@ -357,7 +482,8 @@ def test_memo_of_trusted_addresses_is_bounded_and_never_changes_an_answer() -> N
         r.resolve("10.0.0.2", {"Forwarded": f"for=198.51.{i}.7"})
     assert "for=198.51.0.7" not in r._memo and "198.51.0.7" not in r._memo
     assert r.resolve("10.9.9.9", {"Forwarded": "for=10.1.1.1"}) == fresh.resolve(
-        "10.9.9.9", {"Forwarded": "for=10.1.1.1"})
+        "10.9.9.9", {"Forwarded": "for=10.1.1.1"}
+    )
     # A trusted peer's text is not a trusted Forwarded element: "10.0.0.2" without for= is
     # malformed in the header whether or not the same text was seen as a peer.
     r2 = Resolver(trusted_proxies=["10.0.0.0/8"], header="forwarded")

@@ -31,13 +31,18 @@ class Running:
         self.log = io.StringIO()
         self.server = make_server("127.0.0.1", 0, resolver, log=self.log, **kw)
         self.port = self.server.server_address[1]
-        self.thread = threading.Thread(target=self.server.serve_forever,
-                                       kwargs={"poll_interval": 0.05}, daemon=True)
+        self.thread = threading.Thread(
+            target=self.server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+        )
         self.thread.start()
 
-    def request(self, method: str = "GET", path: str = "/",
-                headers: Optional[List[Tuple[str, str]]] = None,
-                body: Optional[bytes] = None) -> Tuple[int, Dict[str, str], bytes]:
+    def request(
+        self,
+        method: str = "GET",
+        path: str = "/",
+        headers: Optional[List[Tuple[str, str]]] = None,
+        body: Optional[bytes] = None,
+    ) -> Tuple[int, Dict[str, str], bytes]:
         conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=5)
         try:
             conn.putrequest(method, path)
@@ -82,21 +87,34 @@ def srv() -> Iterator[Running]:
 
 
 def test_json_answer_shows_peer_headers_resolution_and_suggestions(srv: Running) -> None:
-    status, headers, body = srv.request(headers=[
-        ("X-Forwarded-For", "198.51.100.7, 203.0.113.9"),
-        ("X-Forwarded-Proto", "https"),
-        ("X-Request-Id", "abc"),
-    ])
+    status, headers, body = srv.request(
+        headers=[
+            ("X-Forwarded-For", "198.51.100.7, 203.0.113.9"),
+            ("X-Forwarded-Proto", "https"),
+            ("X-Request-Id", "abc"),
+        ]
+    )
     assert status == 200
     assert headers["content-type"] == "application/json"
     assert headers["cache-control"] == "no-store"
     report = json.loads(body)
-    assert set(report) == {"realip", "peer", "request", "proxy_headers", "configuration",
-                           "resolution", "suggestions"}
+    assert set(report) == {
+        "realip",
+        "peer",
+        "request",
+        "proxy_headers",
+        "configuration",
+        "resolution",
+        "suggestions",
+    }
     assert report["peer"]["address"] == "127.0.0.1"
     assert isinstance(report["peer"]["port"], int)
-    assert report["request"] == {"method": "GET", "path": "/", "version": "HTTP/1.1",
-                                 "host": f"127.0.0.1:{srv.port}"}
+    assert report["request"] == {
+        "method": "GET",
+        "path": "/",
+        "version": "HTTP/1.1",
+        "host": f"127.0.0.1:{srv.port}",
+    }
     # As received: original case, order, and only the proxy-related headers.
     assert report["proxy_headers"] == [
         {"name": "X-Forwarded-For", "value": "198.51.100.7, 203.0.113.9"},
@@ -124,8 +142,9 @@ def test_every_path_and_method_is_answered(srv: Running) -> None:
 
 
 def test_repeated_headers_are_kept_apart_and_combined_in_order(srv: Running) -> None:
-    _, _, body = srv.request(headers=[("X-Forwarded-For", "192.0.2.1"),
-                                      ("X-Forwarded-For", "203.0.113.5")])
+    _, _, body = srv.request(
+        headers=[("X-Forwarded-For", "192.0.2.1"), ("X-Forwarded-For", "203.0.113.5")]
+    )
     report = json.loads(body)
     assert [h["value"] for h in report["proxy_headers"]] == ["192.0.2.1", "203.0.113.5"]
     assert report["resolution"]["client_ip"] == "203.0.113.5"
@@ -146,7 +165,7 @@ def test_healthz(srv: Running) -> None:
 
 
 def test_html_page_escapes_a_hostile_header(srv: Running) -> None:
-    payload = "<script>alert(\"x\")</script>, 203.0.113.9"
+    payload = '<script>alert("x")</script>, 203.0.113.9'
     reply = srv.raw(
         b"GET /?<b>q</b> HTTP/1.1\r\nHost: <i>h</i>\r\nAccept: text/html\r\nConnection: close\r\n"
         b"X-Forwarded-For: " + payload.encode() + b"\r\n"
@@ -164,17 +183,20 @@ def test_html_page_escapes_a_hostile_header(srv: Running) -> None:
     assert "203.0.113.9" in text  # the resolution, shown as the client IP
 
 
-@pytest.mark.parametrize(("accept", "query", "html"), [
-    ("text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8", "", True),  # browser
-    ("*/*", "", False),                           # curl
-    (None, "", False),
-    ("application/json", "", False),
-    ("text/html;q=0.5, application/json", "", False),
-    ("application/json;q=0.1, text/html", "", True),
-    ("text/html;q=bogus, application/json;q=0.2", "", False),
-    ("*/*", "format=html", True),
-    ("text/html", "format=json", False),
-])
+@pytest.mark.parametrize(
+    ("accept", "query", "html"),
+    [
+        ("text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8", "", True),  # browser
+        ("*/*", "", False),  # curl
+        (None, "", False),
+        ("application/json", "", False),
+        ("text/html;q=0.5, application/json", "", False),
+        ("application/json;q=0.1, text/html", "", True),
+        ("text/html;q=bogus, application/json;q=0.2", "", False),
+        ("*/*", "format=html", True),
+        ("text/html", "format=json", False),
+    ],
+)
 def test_content_negotiation(accept: Optional[str], query: str, html: bool) -> None:
     assert wants_html(accept, query) is html
 
@@ -187,8 +209,12 @@ def test_format_query_switches_to_html(srv: Running) -> None:
 
 def test_malformed_request_line_gets_400_and_server_lives_on(srv: Running) -> None:
     tls_hello = b"\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03\r\n\r\n"
-    for garbage in (b"GARBAGE\r\n\r\n", b"GET / HTTP/9.9 extra words\r\n\r\n", tls_hello,
-                    b"GET / HTTP/1.x\r\n\r\n"):
+    for garbage in (
+        b"GARBAGE\r\n\r\n",
+        b"GET / HTTP/9.9 extra words\r\n\r\n",
+        tls_hello,
+        b"GET / HTTP/1.x\r\n\r\n",
+    ):
         reply = srv.raw(garbage)
         assert reply.startswith(b"HTTP/1.1 400"), (garbage, reply[:80])
     assert srv.request()[0] == 200
@@ -243,8 +269,9 @@ def test_silent_and_slow_clients_do_not_block_others(srv: Running) -> None:
 
 def test_request_body_is_never_parsed_as_a_request(srv: Running) -> None:
     smuggled = b"GET /smuggled HTTP/1.1\r\nHost: x\r\n\r\n"
-    reply = srv.raw(b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: %d\r\n\r\n" % len(smuggled)
-                    + smuggled)
+    reply = srv.raw(
+        b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: %d\r\n\r\n" % len(smuggled) + smuggled
+    )
     assert reply.count(b"HTTP/1.1 ") == 1
     assert b"Connection: close" in reply
     assert b"/smuggled" not in reply
@@ -293,8 +320,10 @@ def test_connection_cap_refuses_with_503() -> None:
         finally:
             hog.close()
         deadline = time.monotonic() + 5
-        while running.raw(b"GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")[:12] != \
-                b"HTTP/1.1 200":
+        while (
+            running.raw(b"GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")[:12]
+            != b"HTTP/1.1 200"
+        ):
             assert time.monotonic() < deadline
             time.sleep(0.05)
     finally:
@@ -375,14 +404,29 @@ def test_observe_is_json_serialisable_for_odd_input() -> None:
     assert [h["name"] for h in report["proxy_headers"]] == ["X-Forwarded-For", "Forwarded"]
 
 
-@pytest.mark.parametrize(("name", "expected"), [
-    ("X-Forwarded-For", True), ("x-forwarded-host", True), ("X-Forwarded", True),
-    ("Forwarded", True), ("X-Real-IP", True), ("CF-Connecting-IP", True),
-    ("True-Client-IP", True), ("Fly-Client-IP", True), ("Fastly-Client-IP", True),
-    ("X-Client-IP", True), ("X-Cluster-Client-IP", True), ("X-Original-Forwarded-For", True),
-    ("X-Envoy-External-Address", True), ("Via", True),
-    ("Host", False), ("User-Agent", False), ("X-Request-Id", False), ("Cookie", False),
-])
+@pytest.mark.parametrize(
+    ("name", "expected"),
+    [
+        ("X-Forwarded-For", True),
+        ("x-forwarded-host", True),
+        ("X-Forwarded", True),
+        ("Forwarded", True),
+        ("X-Real-IP", True),
+        ("CF-Connecting-IP", True),
+        ("True-Client-IP", True),
+        ("Fly-Client-IP", True),
+        ("Fastly-Client-IP", True),
+        ("X-Client-IP", True),
+        ("X-Cluster-Client-IP", True),
+        ("X-Original-Forwarded-For", True),
+        ("X-Envoy-External-Address", True),
+        ("Via", True),
+        ("Host", False),
+        ("User-Agent", False),
+        ("X-Request-Id", False),
+        ("Cookie", False),
+    ],
+)
 def test_proxy_header_selection(name: str, expected: bool) -> None:
     assert is_proxy_header(name) is expected
 
@@ -393,12 +437,20 @@ PYTHON = sys.executable
 
 
 def test_cli_help_shows_an_example() -> None:
-    out = subprocess.run([PYTHON, "-m", "realip", "serve", "--help"], capture_output=True,
-                         text=True, timeout=60)
+    out = subprocess.run(
+        [PYTHON, "-m", "realip", "serve", "--help"], capture_output=True, text=True, timeout=60
+    )
     assert out.returncode == 0
     assert "realip serve --topology ingress --pod-cidrs" in out.stdout
-    for option in ("--host", "--port", "--timeout", "--topology", "--trusted-proxies",
-                   "--pod-cidrs", "--lb-cidrs"):
+    for option in (
+        "--host",
+        "--port",
+        "--timeout",
+        "--topology",
+        "--trusted-proxies",
+        "--pod-cidrs",
+        "--lb-cidrs",
+    ):
         assert option in out.stdout
 
 
@@ -406,8 +458,12 @@ def test_cli_serves_and_stops_on_sigterm() -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith("REALIP_")}
     env["REALIP_TOPOLOGY"] = "lb-http"
     env["REALIP_LB_CIDRS"] = "127.0.0.0/8"
-    proc = subprocess.Popen([PYTHON, "-m", "realip", "serve", "--host", "127.0.0.1",
-                             "--port", "0"], stderr=subprocess.PIPE, text=True, env=env)
+    proc = subprocess.Popen(
+        [PYTHON, "-m", "realip", "serve", "--host", "127.0.0.1", "--port", "0"],
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+    )
     try:
         assert proc.stderr is not None
         first = proc.stderr.readline()
@@ -430,9 +486,13 @@ def test_cli_serves_and_stops_on_sigterm() -> None:
 
 
 def test_cli_configuration_error_exits_2() -> None:
-    out = subprocess.run([PYTHON, "-m", "realip", "serve", "--topology", "ingress"],
-                         capture_output=True, text=True, timeout=60,
-                         env={k: v for k, v in os.environ.items() if not k.startswith("REALIP_")})
+    out = subprocess.run(
+        [PYTHON, "-m", "realip", "serve", "--topology", "ingress"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={k: v for k, v in os.environ.items() if not k.startswith("REALIP_")},
+    )
     assert out.returncode == 2
     assert "pod_cidrs" in out.stderr.lower() or "pod-cidrs" in out.stderr.lower()
     assert "Traceback" not in out.stderr

@@ -20,8 +20,15 @@ def topo(name: str, **kw: Any) -> Resolver:
 
 
 def test_topology_names() -> None:
-    assert set(TOPOLOGIES) >= {"pod-to-pod", "nodeport-local", "nodeport-cluster", "lb-tcp",
-                               "lb-http", "ingress", "cloudflare"}
+    assert set(TOPOLOGIES) >= {
+        "pod-to-pod",
+        "nodeport-local",
+        "nodeport-cluster",
+        "lb-tcp",
+        "lb-http",
+        "ingress",
+        "cloudflare",
+    }
     assert all(isinstance(d, str) and d for d in TOPOLOGIES.values())
 
 
@@ -42,8 +49,12 @@ def test_seed_samples(sample: Any) -> None:
         ("lb-http", "100.100.1.1", {"X-Forwarded-For": "203.0.113.9"}, "203.0.113.9"),
         ("lb-http", "10.244.3.3", {"X-Forwarded-For": "203.0.113.9"}, "10.244.3.3"),
         ("ingress", "10.244.3.3", {"X-Forwarded-For": "203.0.113.9"}, "203.0.113.9"),
-        ("ingress", "10.244.3.3", {"X-Forwarded-For": "6.6.6.6, 203.0.113.9, 100.64.0.9"},
-         "203.0.113.9"),
+        (
+            "ingress",
+            "10.244.3.3",
+            {"X-Forwarded-For": "6.6.6.6, 203.0.113.9, 100.64.0.9"},
+            "203.0.113.9",
+        ),
         ("ingress", "192.168.0.7", {"X-Forwarded-For": "6.6.6.6"}, "192.168.0.7"),
         ("cloudflare", "2400:cb00::1", {"CF-Connecting-IP": "2001:db8::9"}, "2001:db8::9"),
         ("cloudflare", "10.244.3.3", {"CF-Connecting-IP": "203.0.113.9"}, "203.0.113.9"),

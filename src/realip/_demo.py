@@ -26,37 +26,84 @@ class Sample(NamedTuple):
 
 SAMPLES: Tuple[Sample, ...] = (
     Sample("pod-to-pod", "10.244.1.7", (), "10.244.1.7", "podA calls podB"),
-    Sample("pod-to-pod", "10.244.1.7", (("X-Forwarded-For", ATTACKER_CHOICE),), "10.244.1.7",
-           "podA sends XFF", True),
+    Sample(
+        "pod-to-pod",
+        "10.244.1.7",
+        (("X-Forwarded-For", ATTACKER_CHOICE),),
+        "10.244.1.7",
+        "podA sends XFF",
+        True,
+    ),
     Sample("nodeport-local", CLIENT, (), CLIENT, "no SNAT"),
-    Sample("nodeport-local", CLIENT, (("X-Real-IP", ATTACKER_CHOICE),), CLIENT,
-           "X-Real-IP ignored", True),
+    Sample(
+        "nodeport-local",
+        CLIENT,
+        (("X-Real-IP", ATTACKER_CHOICE),),
+        CLIENT,
+        "X-Real-IP ignored",
+        True,
+    ),
     Sample("nodeport-cluster", CLIENT, (), CLIENT, "client hit the pod's node"),
-    Sample("nodeport-cluster", "192.168.0.12", (), "192.168.0.12",
-           "node2 SNAT: IP lost"),
-    Sample("nodeport-cluster", "192.168.0.12", (("X-Forwarded-For", ATTACKER_CHOICE),),
-           "192.168.0.12", "XFF ignored", True),
+    Sample("nodeport-cluster", "192.168.0.12", (), "192.168.0.12", "node2 SNAT: IP lost"),
+    Sample(
+        "nodeport-cluster",
+        "192.168.0.12",
+        (("X-Forwarded-For", ATTACKER_CHOICE),),
+        "192.168.0.12",
+        "XFF ignored",
+        True,
+    ),
     Sample("lb-tcp", CLIENT, (), CLIENT, "TCP keeps the peer"),
-    Sample("lb-tcp", CLIENT, (("X-Forwarded-For", ATTACKER_CHOICE),), CLIENT,
-           "XFF ignored", True),
-    Sample("lb-http", "100.64.0.5", (("X-Forwarded-For", CLIENT),), CLIENT,
-           "SLB appends client"),
-    Sample("lb-http", "100.64.0.5", (("X-Forwarded-For", f"{ATTACKER_CHOICE}, {CLIENT}"),),
-           CLIENT, "XFF prefix ignored", True),
-    Sample("lb-http", "198.51.100.7", (("X-Forwarded-For", ATTACKER_CHOICE),), "198.51.100.7",
-           "bypasses the SLB", True),
-    Sample("ingress", "10.244.2.15", (("X-Forwarded-For", f"{CLIENT}, 100.64.0.5"),), CLIENT,
-           "SLB > ingress > app"),
-    Sample("ingress", "10.244.2.15",
-           (("X-Forwarded-For", f"{ATTACKER_CHOICE}, {CLIENT}, 100.64.0.5"),), CLIENT,
-           "XFF prefix ignored", True),
-    Sample("ingress", "10.244.2.15", (("Forwarded", 'for="_x, for=6.6.6.6'),
-                                      ("X-Forwarded-For", f"{CLIENT}, 100.64.0.5")), CLIENT,
-           "Forwarded sabotage", True),
-    Sample("cloudflare", "172.70.1.1", (("CF-Connecting-IP", CLIENT),), CLIENT,
-           "edge sets it"),
-    Sample("cloudflare", "198.51.100.7", (("CF-Connecting-IP", ATTACKER_CHOICE),),
-           "198.51.100.7", "skips Cloudflare", True),
+    Sample("lb-tcp", CLIENT, (("X-Forwarded-For", ATTACKER_CHOICE),), CLIENT, "XFF ignored", True),
+    Sample("lb-http", "100.64.0.5", (("X-Forwarded-For", CLIENT),), CLIENT, "SLB appends client"),
+    Sample(
+        "lb-http",
+        "100.64.0.5",
+        (("X-Forwarded-For", f"{ATTACKER_CHOICE}, {CLIENT}"),),
+        CLIENT,
+        "XFF prefix ignored",
+        True,
+    ),
+    Sample(
+        "lb-http",
+        "198.51.100.7",
+        (("X-Forwarded-For", ATTACKER_CHOICE),),
+        "198.51.100.7",
+        "bypasses the SLB",
+        True,
+    ),
+    Sample(
+        "ingress",
+        "10.244.2.15",
+        (("X-Forwarded-For", f"{CLIENT}, 100.64.0.5"),),
+        CLIENT,
+        "SLB > ingress > app",
+    ),
+    Sample(
+        "ingress",
+        "10.244.2.15",
+        (("X-Forwarded-For", f"{ATTACKER_CHOICE}, {CLIENT}, 100.64.0.5"),),
+        CLIENT,
+        "XFF prefix ignored",
+        True,
+    ),
+    Sample(
+        "ingress",
+        "10.244.2.15",
+        (("Forwarded", 'for="_x, for=6.6.6.6'), ("X-Forwarded-For", f"{CLIENT}, 100.64.0.5")),
+        CLIENT,
+        "Forwarded sabotage",
+        True,
+    ),
+    Sample("cloudflare", "172.70.1.1", (("CF-Connecting-IP", CLIENT),), CLIENT, "edge sets it"),
+    Sample(
+        "cloudflare",
+        "198.51.100.7",
+        (("CF-Connecting-IP", ATTACKER_CHOICE),),
+        "198.51.100.7",
+        "skips Cloudflare",
+        True,
+    ),
 )
 """Every sample request of ``realip demo``."""
 
@@ -103,6 +150,8 @@ def render() -> Tuple[str, bool]:
             note = f"UNEXPECTED (wanted {sample.expected}) " + note
         lines.append(row((sample.topology, sample.peer, headers, result.client_ip or "-", note)))
     lines.append("")
-    lines.append("CIDRs used: pods 10.244.0.0/16, nodes 192.168.0.0/24, SLB 100.64.0.0/10. "
-                 "Try: realip explain --help")
+    lines.append(
+        "CIDRs used: pods 10.244.0.0/16, nodes 192.168.0.0/24, SLB 100.64.0.0/10. "
+        "Try: realip explain --help"
+    )
     return "\n".join(lines), all_ok

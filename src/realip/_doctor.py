@@ -58,15 +58,28 @@ _GCP_LB_TYPE = ("networking.gke.io/load-balancer-type", "cloud.google.com/load-b
 _INGRESS_CLASS_ANNOTATION = "kubernetes.io/ingress.class"
 _ALB_TARGET_TYPE = "alb.ingress.kubernetes.io/target-type"
 
-_NGINX_CONFIGMAP_NAMES = ("ingress-nginx-controller", "nginx-configuration",
-                          "nginx-ingress-controller")
+_NGINX_CONFIGMAP_NAMES = (
+    "ingress-nginx-controller",
+    "nginx-configuration",
+    "nginx-ingress-controller",
+)
 _NGINX_NOT_CONFIG = ("tcp-services", "udp-services", "ingress-controller-leader")
-_NGINX_SERVICE_NAMES = ("ingress-nginx", "ingress-nginx-controller", "nginx-ingress-lb",
-                        "nginx-ingress-controller")
+_NGINX_SERVICE_NAMES = (
+    "ingress-nginx",
+    "ingress-nginx-controller",
+    "nginx-ingress-lb",
+    "nginx-ingress-controller",
+)
 _NGINX_APP_LABELS = ("ingress-nginx", "nginx-ingress", "nginx-ingress-lb")
 
-NGINX_KEYS = ("use-forwarded-headers", "compute-full-forwarded-for", "forwarded-for-header",
-              "proxy-real-ip-cidr", "use-proxy-protocol", "enable-real-ip")
+NGINX_KEYS = (
+    "use-forwarded-headers",
+    "compute-full-forwarded-for",
+    "forwarded-for-header",
+    "proxy-real-ip-cidr",
+    "use-proxy-protocol",
+    "enable-real-ip",
+)
 """The ingress-nginx ConfigMap keys that decide which address reaches the app."""
 
 KUBECTL_COMMAND = "kubectl get svc,ingress,configmap -A -o json"
@@ -177,8 +190,10 @@ class Report:
         for entry in self.entries:
             out.append(f"{entry.ref}  ({entry.summary})")
             if entry.topology is not None and entry.role == "ingress-controller":
-                out.append(f"  arrives:   {entry.topology} (what reaches the ingress controller; "
-                           "realip runs behind it)")
+                out.append(
+                    f"  arrives:   {entry.topology} (what reaches the ingress controller; "
+                    "realip runs behind it)"
+                )
             elif entry.topology is not None:
                 out.append(f"  topology:  {entry.topology}")
             verdict = entry.client_ip.upper() if entry.loses_client_ip else entry.client_ip
@@ -392,11 +407,11 @@ def _service_summary(svc: _Obj) -> str:
 # -- what arrives at a Service's pods ---------------------------------------------------
 
 # Front kinds: how a request reaches the pods behind a Service.
-_INTERNAL = "internal"      # ClusterIP: from other pods
-_DIRECT = "direct"          # the peer is the client
-_SNAT = "snat"              # the peer is a node: the client is gone
-_PROXIED = "proxied"        # an L4 proxy opened its own connection: the client is gone
-_HTTP = "http"              # an L7 load balancer: peer = LB, client in X-Forwarded-For
+_INTERNAL = "internal"  # ClusterIP: from other pods
+_DIRECT = "direct"  # the peer is the client
+_SNAT = "snat"  # the peer is a node: the client is gone
+_PROXIED = "proxied"  # an L4 proxy opened its own connection: the client is gone
+_HTTP = "http"  # an L7 load balancer: peer = LB, client in X-Forwarded-For
 _PROXY_PROTOCOL = "proxy-protocol"  # a PROXY header carries the client
 
 
@@ -463,57 +478,77 @@ def _alibaba_front(svc: _Obj) -> _Front:
     if protocol_port is not None:
         listeners, bad = _parse_protocol_ports(protocol_port)
         if bad:
-            findings.append(Finding(
-                WARNING, "alibaba-protocol-port-unreadable",
-                f"alibaba-cloud-loadbalancer-protocol-port {protocol_port!r}: cannot read "
-                f"{', '.join(repr(b) for b in bad)}; expected entries like 'http:80,https:443'",
-            ))
+            findings.append(
+                Finding(
+                    WARNING,
+                    "alibaba-protocol-port-unreadable",
+                    f"alibaba-cloud-loadbalancer-protocol-port {protocol_port!r}: cannot read "
+                    f"{', '.join(repr(b) for b in bad)}; expected entries like 'http:80,https:443'",
+                )
+            )
     l7 = [f"{p}:{port}" for p, port in listeners if p in ("http", "https")]
     l4 = [f"{p}:{port}" for p, port in listeners if p not in ("http", "https")]
     kube_proxy = not eni
     if eni:
-        findings.append(Finding(
-            INFO, "alibaba-eni-backend",
-            f"{_ALI_BACKEND_TYPE}: eni: the {product} sends straight to the pods' ENI "
-            "addresses (Terway), so kube-proxy and externalTrafficPolicy are not in the path",
-        ))
+        findings.append(
+            Finding(
+                INFO,
+                "alibaba-eni-backend",
+                f"{_ALI_BACKEND_TYPE}: eni: the {product} sends straight to the pods' ENI "
+                "addresses (Terway), so kube-proxy and externalTrafficPolicy are not in the path",
+            )
+        )
     if l7 and not nlb:
         front = _Front(_HTTP, LB_HTTP, findings, ALIBABA_SLB_RANGE)
-        findings.append(Finding(
-            INFO, "alibaba-http-listener",
-            f"alibaba-cloud-loadbalancer-protocol-port {protocol_port!r}: HTTP/HTTPS listener "
-            f"({', '.join(l7)}): the SLB terminates HTTP, connects to the pods from "
-            f"{ALIBABA_SLB_RANGE} and appends the client to X-Forwarded-For (seed: 'SLB "
-            "listening on HTTP: take X-Forwarded-For')",
-        ))
+        findings.append(
+            Finding(
+                INFO,
+                "alibaba-http-listener",
+                f"alibaba-cloud-loadbalancer-protocol-port {protocol_port!r}: HTTP/HTTPS listener "
+                f"({', '.join(l7)}): the SLB terminates HTTP, connects to the pods from "
+                f"{ALIBABA_SLB_RANGE} and appends the client to X-Forwarded-For (seed: 'SLB "
+                "listening on HTTP: take X-Forwarded-For')",
+            )
+        )
         if l4:
-            findings.append(Finding(
-                INFO, "alibaba-mixed-listeners",
-                f"TCP/UDP listeners ({', '.join(l4)}) pass the client through as the peer; the "
-                f"lb-http settings still work for them because a client is never in "
-                f"{ALIBABA_SLB_RANGE}",
-            ))
+            findings.append(
+                Finding(
+                    INFO,
+                    "alibaba-mixed-listeners",
+                    f"TCP/UDP listeners ({', '.join(l4)}) pass the client through as the peer; the "
+                    f"lb-http settings still work for them because a client is never in "
+                    f"{ALIBABA_SLB_RANGE}",
+                )
+            )
         if proxy:
-            findings.append(Finding(
-                INFO, "alibaba-proxy-protocol-l4-only",
-                "alibaba-cloud-loadbalancer-proxy-protocol: on applies to the TCP/UDP "
-                "listeners only; the HTTP listeners still use X-Forwarded-For",
-            ))
+            findings.append(
+                Finding(
+                    INFO,
+                    "alibaba-proxy-protocol-l4-only",
+                    "alibaba-cloud-loadbalancer-proxy-protocol: on applies to the TCP/UDP "
+                    "listeners only; the HTTP listeners still use X-Forwarded-For",
+                )
+            )
     elif proxy:
         front = _Front(_PROXY_PROTOCOL, LB_TCP, findings)
-        findings.append(_proxy_protocol_finding(
-            f"alibaba-cloud-loadbalancer-proxy-protocol: on: the {product} sends a PROXY "
-            "protocol header with the client's address at the start of every TCP connection"
-        ))
+        findings.append(
+            _proxy_protocol_finding(
+                f"alibaba-cloud-loadbalancer-proxy-protocol: on: the {product} sends a PROXY "
+                "protocol header with the client's address at the start of every TCP connection"
+            )
+        )
     else:
         front = _Front(_DIRECT, LB_TCP, findings)
         shown = f" ({', '.join(l4)})" if l4 else " (the default when no protocol-port is set)"
-        findings.append(Finding(
-            INFO, "alibaba-tcp-listener",
-            f"{product} TCP listener{shown}: layer-4 pass-through, the client's address "
-            "arrives as the peer and no header is added (seed: 'SLB listening on TCP: take "
-            "remote_addr')",
-        ))
+        findings.append(
+            Finding(
+                INFO,
+                "alibaba-tcp-listener",
+                f"{product} TCP listener{shown}: layer-4 pass-through, the client's address "
+                "arrives as the peer and no header is added (seed: 'SLB listening on TCP: take "
+                "remote_addr')",
+            )
+        )
     if kube_proxy:
         _apply_etp(svc, front, "LoadBalancer Service")
     return front
@@ -521,11 +556,12 @@ def _alibaba_front(svc: _Obj) -> _Front:
 
 def _proxy_protocol_finding(what: str) -> Finding:
     return Finding(
-        WARNING, "proxy-protocol",
+        WARNING,
+        "proxy-protocol",
         f"{what}. A plain HTTP server answers such connections with 400, and realip, which "
         "reads HTTP headers, cannot see the PROXY header: something must decode it before the "
         "app.",
-        "decode it in front of the app (ingress-nginx use-proxy-protocol: \"true\", nginx "
+        'decode it in front of the app (ingress-nginx use-proxy-protocol: "true", nginx '
         "`listen ... proxy_protocol` with `real_ip_header proxy_protocol`, HAProxy "
         "`accept-proxy`, or gunicorn --proxy-protocol), then use REALIP_TOPOLOGY=lb-tcp; "
         "or turn PROXY protocol off",
@@ -551,59 +587,77 @@ def _aws_front(svc: _Obj) -> _Front:
         attrs.get("proxy_protocol_v2.enabled") == "true"
     )
     if lb_class == _AWS_NLB_CLASS or lb_type in ("external", "nlb-ip"):
-        target = "ip" if lb_type == "nlb-ip" else (
-            ann.get(_AWS_PREFIX + "nlb-target-type", "").strip().lower() or "instance"
+        target = (
+            "ip"
+            if lb_type == "nlb-ip"
+            else (ann.get(_AWS_PREFIX + "nlb-target-type", "").strip().lower() or "instance")
         )
         default_preserve = target != "ip"
         preserve_text = attrs.get("preserve_client_ip.enabled")
         preserve = default_preserve if preserve_text is None else preserve_text == "true"
         how = "" if preserve_text is None else f" (preserve_client_ip.enabled={preserve_text})"
-        findings.append(Finding(
-            INFO, "aws-nlb",
-            f"AWS Network Load Balancer from the AWS Load Balancer Controller, {target} targets"
-            f"{how}: layer 4, no X-Forwarded-For",
-        ))
+        findings.append(
+            Finding(
+                INFO,
+                "aws-nlb",
+                f"AWS Network Load Balancer from the AWS Load Balancer Controller, {target} targets"
+                f"{how}: layer 4, no X-Forwarded-For",
+            )
+        )
         if proxy:
             front = _Front(_PROXY_PROTOCOL, LB_TCP, findings)
-            findings.append(_proxy_protocol_finding(
-                "PROXY protocol v2 is on (aws-load-balancer-proxy-protocol: \"*\" or "
-                "proxy_protocol_v2.enabled=true): the NLB prepends a PROXY header with the "
-                "client's address to every connection"
-            ))
+            findings.append(
+                _proxy_protocol_finding(
+                    'PROXY protocol v2 is on (aws-load-balancer-proxy-protocol: "*" or '
+                    "proxy_protocol_v2.enabled=true): the NLB prepends a PROXY header with the "
+                    "client's address to every connection"
+                )
+            )
         elif not preserve:
             front = _Front(_PROXIED, LB_TCP, findings)
-            findings.append(Finding(
-                ERROR, "aws-nlb-client-ip-not-preserved",
-                f"client IP preservation is off for these {target} targets (AWS's default for "
-                "IP targets over TCP/TLS): the pods see the NLB's private address, and nothing "
-                "carries the client's",
-                "add preserve_client_ip.enabled=true to service.beta.kubernetes.io/"
-                "aws-load-balancer-target-group-attributes (then REALIP_TOPOLOGY=lb-tcp), or "
-                "enable PROXY protocol and decode it in front of the app",
-            ))
+            findings.append(
+                Finding(
+                    ERROR,
+                    "aws-nlb-client-ip-not-preserved",
+                    f"client IP preservation is off for these {target} targets (AWS's default for "
+                    "IP targets over TCP/TLS): the pods see the NLB's private address, and nothing "
+                    "carries the client's",
+                    "add preserve_client_ip.enabled=true to service.beta.kubernetes.io/"
+                    "aws-load-balancer-target-group-attributes (then REALIP_TOPOLOGY=lb-tcp), or "
+                    "enable PROXY protocol and decode it in front of the app",
+                )
+            )
         else:
             front = _Front(_DIRECT, LB_TCP, findings)
         if target == "ip":
-            findings.append(Finding(
-                INFO, "aws-ip-targets",
-                "IP targets: the NLB sends straight to pod IPs, so kube-proxy and "
-                "externalTrafficPolicy are not in the path",
-            ))
+            findings.append(
+                Finding(
+                    INFO,
+                    "aws-ip-targets",
+                    "IP targets: the NLB sends straight to pod IPs, so kube-proxy and "
+                    "externalTrafficPolicy are not in the path",
+                )
+            )
         else:
             _apply_etp(svc, front, "LoadBalancer Service")
         return front
     if lb_type == "nlb":
-        findings.append(Finding(
-            INFO, "aws-nlb",
-            "AWS Network Load Balancer (in-tree controller, instance targets): layer-4 "
-            "pass-through, the client's address arrives as the peer, no X-Forwarded-For",
-        ))
+        findings.append(
+            Finding(
+                INFO,
+                "aws-nlb",
+                "AWS Network Load Balancer (in-tree controller, instance targets): layer-4 "
+                "pass-through, the client's address arrives as the peer, no X-Forwarded-For",
+            )
+        )
         if proxy:
             front = _Front(_PROXY_PROTOCOL, LB_TCP, findings)
-            findings.append(_proxy_protocol_finding(
-                "aws-load-balancer-proxy-protocol: \"*\": the load balancer prepends a PROXY "
-                "header with the client's address to every connection"
-            ))
+            findings.append(
+                _proxy_protocol_finding(
+                    'aws-load-balancer-proxy-protocol: "*": the load balancer prepends a PROXY '
+                    "header with the client's address to every connection"
+                )
+            )
         else:
             front = _Front(_DIRECT, LB_TCP, findings)
         _apply_etp(svc, front, "LoadBalancer Service")
@@ -612,35 +666,46 @@ def _aws_front(svc: _Obj) -> _Front:
     backend = ann.get(_AWS_PREFIX + "backend-protocol", "").strip().lower() or "tcp"
     if backend in ("http", "https"):
         front = _Front(_HTTP, LB_HTTP, findings, VPC_CIDR)
-        findings.append(Finding(
-            INFO, "aws-elb-http",
-            f"Classic ELB with aws-load-balancer-backend-protocol: {backend}: the ELB "
-            "terminates HTTP and appends the client to X-Forwarded-For; it connects from "
-            "addresses in your VPC, and so do the nodes when kube-proxy forwards, so trust the "
-            "VPC CIDR",
-        ))
+        findings.append(
+            Finding(
+                INFO,
+                "aws-elb-http",
+                f"Classic ELB with aws-load-balancer-backend-protocol: {backend}: the ELB "
+                "terminates HTTP and appends the client to X-Forwarded-For; it connects from "
+                "addresses in your VPC, and so do the nodes when kube-proxy forwards, so trust the "
+                "VPC CIDR",
+            )
+        )
         return front
     if proxy:
-        findings.append(Finding(
-            INFO, "aws-elb-tcp",
-            f"Classic ELB with a {backend.upper()} listener: the ELB opens its own connection "
-            "to the nodes",
-        ))
-        findings.append(_proxy_protocol_finding(
-            "aws-load-balancer-proxy-protocol: \"*\": the ELB prepends a PROXY protocol v1 "
-            "header with the client's address to every connection"
-        ))
+        findings.append(
+            Finding(
+                INFO,
+                "aws-elb-tcp",
+                f"Classic ELB with a {backend.upper()} listener: the ELB opens its own connection "
+                "to the nodes",
+            )
+        )
+        findings.append(
+            _proxy_protocol_finding(
+                'aws-load-balancer-proxy-protocol: "*": the ELB prepends a PROXY protocol v1 '
+                "header with the client's address to every connection"
+            )
+        )
         return _Front(_PROXY_PROTOCOL, LB_TCP, findings)
-    findings.append(Finding(
-        ERROR, "aws-elb-tcp",
-        f"Classic ELB with a {backend.upper()} listener (no aws-load-balancer-type annotation, "
-        "so the in-tree controller builds a Classic ELB): the ELB opens its own connection to "
-        "the nodes, the app sees the ELB's address and nothing carries the client's",
-        "use an NLB (service.beta.kubernetes.io/aws-load-balancer-type: nlb, with "
-        "externalTrafficPolicy: Local), or set aws-load-balancer-backend-protocol: http to get "
-        "X-Forwarded-For (then REALIP_TOPOLOGY=lb-http), or enable "
-        "aws-load-balancer-proxy-protocol: \"*\" and decode it in front of the app",
-    ))
+    findings.append(
+        Finding(
+            ERROR,
+            "aws-elb-tcp",
+            f"Classic ELB with a {backend.upper()} listener (no aws-load-balancer-type annotation, "
+            "so the in-tree controller builds a Classic ELB): the ELB opens its own connection to "
+            "the nodes, the app sees the ELB's address and nothing carries the client's",
+            "use an NLB (service.beta.kubernetes.io/aws-load-balancer-type: nlb, with "
+            "externalTrafficPolicy: Local), or set aws-load-balancer-backend-protocol: http to get "
+            "X-Forwarded-For (then REALIP_TOPOLOGY=lb-http), or enable "
+            'aws-load-balancer-proxy-protocol: "*" and decode it in front of the app',
+        )
+    )
     return _Front(_PROXIED, LB_TCP, findings)
 
 
@@ -651,14 +716,19 @@ def _gcp_front(svc: _Obj) -> _Front:
     if internal:
         what = "GKE internal passthrough Network Load Balancer"
     elif ann.get(_GCP_RBS, "").strip().lower() == "enabled":
-        what = "GKE backend service-based external passthrough Network Load Balancer " \
+        what = (
+            "GKE backend service-based external passthrough Network Load Balancer "
             f"({_GCP_RBS}: enabled)"
+        )
     else:
         what = "GKE passthrough Network Load Balancer"
-    findings.append(Finding(
-        INFO, "gcp-passthrough",
-        f"{what}: not a proxy, packets keep the client's source address and no header is added",
-    ))
+    findings.append(
+        Finding(
+            INFO,
+            "gcp-passthrough",
+            f"{what}: not a proxy, packets keep the client's source address and no header is added",
+        )
+    )
     front = _Front(_DIRECT, LB_TCP, findings)
     _apply_etp(svc, front, "LoadBalancer Service")
     return front
@@ -666,18 +736,24 @@ def _gcp_front(svc: _Obj) -> _Front:
 
 def _apply_etp(svc: _Obj, front: _Front, what: str) -> None:
     if _etp(svc) == "Local":
-        front.findings.append(Finding(
-            INFO, "etp-local",
-            "externalTrafficPolicy: Local: only nodes running a pod of this Service take "
-            "traffic and they deliver it without SNAT, so the source address is kept",
-        ))
+        front.findings.append(
+            Finding(
+                INFO,
+                "etp-local",
+                "externalTrafficPolicy: Local: only nodes running a pod of this Service take "
+                "traffic and they deliver it without SNAT, so the source address is kept",
+            )
+        )
         return
     if front.kind == _PROXY_PROTOCOL:
-        front.findings.append(Finding(
-            INFO, "etp-cluster-proxy-protocol",
-            "externalTrafficPolicy is Cluster, so kube-proxy may SNAT the connection, but the "
-            "client's address travels inside the PROXY header and survives",
-        ))
+        front.findings.append(
+            Finding(
+                INFO,
+                "etp-cluster-proxy-protocol",
+                "externalTrafficPolicy is Cluster, so kube-proxy may SNAT the connection, but the "
+                "client's address travels inside the PROXY header and survives",
+            )
+        )
         return
     if front.kind in (_DIRECT, _HTTP):
         after = front.topology
@@ -686,13 +762,16 @@ def _apply_etp(svc: _Obj, front: _Front, what: str) -> None:
 
 
 def _generic_lb_front(svc: _Obj) -> _Front:
-    findings = [Finding(
-        INFO, "lb-assumed-l4",
-        "no load-balancer annotation realip knows: assuming a layer-4 pass-through load "
-        "balancer (the client's address arrives as the peer); if yours terminates HTTP and "
-        "adds X-Forwarded-For, use REALIP_TOPOLOGY=lb-http with REALIP_LB_CIDRS=<its address "
-        "range>",
-    )]
+    findings = [
+        Finding(
+            INFO,
+            "lb-assumed-l4",
+            "no load-balancer annotation realip knows: assuming a layer-4 pass-through load "
+            "balancer (the client's address arrives as the peer); if yours terminates HTTP and "
+            "adds X-Forwarded-For, use REALIP_TOPOLOGY=lb-http with REALIP_LB_CIDRS=<its address "
+            "range>",
+        )
+    ]
     front = _Front(_DIRECT, LB_TCP, findings)
     _apply_etp(svc, front, "LoadBalancer Service")
     return front
@@ -702,14 +781,22 @@ def _service_front(svc: _Obj) -> _Front:
     stype = _service_type(svc)
     if stype == "NodePort":
         if _etp(svc) == "Local":
-            return _Front(_DIRECT, NODEPORT_LOCAL, [Finding(
-                INFO, "etp-local",
-                "NodePort with externalTrafficPolicy: Local: clients must hit a node running a "
-                "pod of this Service, and that node delivers the packet with the client's "
-                "address as the peer",
-            )])
-        return _Front(_SNAT, NODEPORT_CLUSTER, [_snat_finding(svc, "NodePort Service",
-                                                              NODEPORT_LOCAL)])
+            return _Front(
+                _DIRECT,
+                NODEPORT_LOCAL,
+                [
+                    Finding(
+                        INFO,
+                        "etp-local",
+                        "NodePort with externalTrafficPolicy: Local: clients must hit a node running a "
+                        "pod of this Service, and that node delivers the packet with the client's "
+                        "address as the peer",
+                    )
+                ],
+            )
+        return _Front(
+            _SNAT, NODEPORT_CLUSTER, [_snat_finding(svc, "NodePort Service", NODEPORT_LOCAL)]
+        )
     if stype == "LoadBalancer":
         ann = svc.annotations
         lb_class = _s(svc.spec.get("loadBalancerClass"))
@@ -720,11 +807,18 @@ def _service_front(svc: _Obj) -> _Front:
         if _GCP_RBS in ann or any(k in ann for k in _GCP_LB_TYPE):
             return _gcp_front(svc)
         return _generic_lb_front(svc)
-    return _Front(_INTERNAL, POD_TO_POD, [Finding(
-        INFO, "cluster-ip",
-        "ClusterIP: reachable from inside the cluster only; the peer is the calling pod's IP "
-        "and no proxy header is added",
-    )])
+    return _Front(
+        _INTERNAL,
+        POD_TO_POD,
+        [
+            Finding(
+                INFO,
+                "cluster-ip",
+                "ClusterIP: reachable from inside the cluster only; the peer is the calling pod's IP "
+                "and no proxy header is added",
+            )
+        ],
+    )
 
 
 def _settings(topology: str, lb_cidrs: Optional[str] = None) -> Dict[str, str]:
@@ -786,9 +880,12 @@ class _NginxConfig:
             except ValueError:
                 continue
         return all(
-            any(w.version == t.version
+            any(
+                w.version == t.version
                 and int(t.network_address) <= int(w.network_address)
-                and int(w.broadcast_address) <= int(t.broadcast_address) for t in trusted)
+                and int(w.broadcast_address) <= int(t.broadcast_address)
+                for t in trusted
+            )
             for w in wanted
         )
 
@@ -826,19 +923,24 @@ def _nginx_config(cm: Optional[_Obj]) -> _NginxConfig:
     if cm is None:
         return cfg
     data = cm.data
-    for key, attr in (("use-forwarded-headers", "use_forwarded_headers"),
-                      ("compute-full-forwarded-for", "compute_full"),
-                      ("use-proxy-protocol", "use_proxy_protocol"),
-                      ("enable-real-ip", "enable_real_ip")):
+    for key, attr in (
+        ("use-forwarded-headers", "use_forwarded_headers"),
+        ("compute-full-forwarded-for", "compute_full"),
+        ("use-proxy-protocol", "use_proxy_protocol"),
+        ("enable-real-ip", "enable_real_ip"),
+    ):
         if key in data:
             value = _bool(data[key])
             if value is None:
-                cfg.findings.append(Finding(
-                    WARNING, "nginx-bad-boolean",
-                    f"{key}: {data[key]!r} is not a boolean ingress-nginx understands; it "
-                    "falls back to false",
-                    f'write {key}: "true" or "false"',
-                ))
+                cfg.findings.append(
+                    Finding(
+                        WARNING,
+                        "nginx-bad-boolean",
+                        f"{key}: {data[key]!r} is not a boolean ingress-nginx understands; it "
+                        "falls back to false",
+                        f'write {key}: "true" or "false"',
+                    )
+                )
             else:
                 setattr(cfg, attr, value)
     header = data.get("forwarded-for-header", "").strip()
@@ -853,12 +955,15 @@ def _nginx_config(cm: Optional[_Obj]) -> _NginxConfig:
             except ValueError:
                 bad.append(text)
         if bad:
-            cfg.findings.append(Finding(
-                WARNING, "nginx-bad-cidr",
-                f"proxy-real-ip-cidr: {', '.join(repr(b) for b in bad)} is not a CIDR; nginx "
-                "refuses a configuration with an invalid set_real_ip_from",
-                "list CIDRs separated by commas, e.g. 100.64.0.0/10,10.0.0.0/8",
-            ))
+            cfg.findings.append(
+                Finding(
+                    WARNING,
+                    "nginx-bad-cidr",
+                    f"proxy-real-ip-cidr: {', '.join(repr(b) for b in bad)} is not a CIDR; nginx "
+                    "refuses a configuration with an invalid set_real_ip_from",
+                    "list CIDRs separated by commas, e.g. 100.64.0.0/10,10.0.0.0/8",
+                )
+            )
         cfg.real_ip_cidrs = cidrs or ("0.0.0.0/0",)
     cfg.findings.extend(_nginx_key_meanings(cfg, data))
     return cfg
@@ -870,54 +975,86 @@ def _nginx_key_meanings(cfg: _NginxConfig, data: Mapping[str, str]) -> List[Find
 
     out = []
     if cfg.use_forwarded_headers:
-        text = ("ingress-nginx believes X-Forwarded-For/-Proto/-Host from whoever connects "
-                "(within proxy-real-ip-cidr): right behind an HTTP load balancer, a spoofing "
-                "hole when clients connect directly")
+        text = (
+            "ingress-nginx believes X-Forwarded-For/-Proto/-Host from whoever connects "
+            "(within proxy-real-ip-cidr): right behind an HTTP load balancer, a spoofing "
+            "hole when clients connect directly"
+        )
     else:
-        text = ("ingress-nginx ignores incoming X-Forwarded-* and sends the app X-Forwarded-For: "
-                "<its own peer>; right when clients or a layer-4 load balancer connect to it")
-    out.append(Finding(INFO, "nginx-use-forwarded-headers",
-                       f"{shown('use-forwarded-headers', 'false')}: {text}"))
+        text = (
+            "ingress-nginx ignores incoming X-Forwarded-* and sends the app X-Forwarded-For: "
+            "<its own peer>; right when clients or a layer-4 load balancer connect to it"
+        )
+    out.append(
+        Finding(
+            INFO,
+            "nginx-use-forwarded-headers",
+            f"{shown('use-forwarded-headers', 'false')}: {text}",
+        )
+    )
     if cfg.full_chain:
-        text = ("X-Forwarded-For reaching the app is the incoming list plus the address "
-                "ingress-nginx received the connection from; realip must trust every proxy in "
-                "that list (REALIP_LB_CIDRS)")
+        text = (
+            "X-Forwarded-For reaching the app is the incoming list plus the address "
+            "ingress-nginx received the connection from; realip must trust every proxy in "
+            "that list (REALIP_LB_CIDRS)"
+        )
     elif cfg.compute_full:
-        text = "has no effect without use-forwarded-headers: \"true\""
+        text = 'has no effect without use-forwarded-headers: "true"'
     else:
-        text = ("X-Forwarded-For reaching the app holds one address: the one ingress-nginx "
-                "decided is the client")
-    out.append(Finding(INFO, "nginx-compute-full-forwarded-for",
-                       f"{shown('compute-full-forwarded-for', 'false')}: {text}"))
-    out.append(Finding(
-        INFO, "nginx-forwarded-for-header",
-        f"{shown('forwarded-for-header', 'X-Forwarded-For')}: the header ingress-nginx reads "
-        "the client from when use-forwarded-headers or enable-real-ip is on; the app still "
-        "receives X-Forwarded-For (the original as X-Original-Forwarded-For), so realip keeps "
-        "reading X-Forwarded-For",
-    ))
+        text = (
+            "X-Forwarded-For reaching the app holds one address: the one ingress-nginx "
+            "decided is the client"
+        )
+    out.append(
+        Finding(
+            INFO,
+            "nginx-compute-full-forwarded-for",
+            f"{shown('compute-full-forwarded-for', 'false')}: {text}",
+        )
+    )
+    out.append(
+        Finding(
+            INFO,
+            "nginx-forwarded-for-header",
+            f"{shown('forwarded-for-header', 'X-Forwarded-For')}: the header ingress-nginx reads "
+            "the client from when use-forwarded-headers or enable-real-ip is on; the app still "
+            "receives X-Forwarded-For (the original as X-Original-Forwarded-For), so realip keeps "
+            "reading X-Forwarded-For",
+        )
+    )
     if cfg.trusts_everyone():
-        text = ("nginx trusts every peer to set the client address (set_real_ip_from "
-                "0.0.0.0/0); only safe if nothing but your load balancer can reach ingress-nginx")
+        text = (
+            "nginx trusts every peer to set the client address (set_real_ip_from "
+            "0.0.0.0/0); only safe if nothing but your load balancer can reach ingress-nginx"
+        )
     else:
-        text = ("only these peers may set the client address (set_real_ip_from); it must "
-                "cover your load balancer's range")
-    out.append(Finding(INFO, "nginx-proxy-real-ip-cidr",
-                       f"{shown('proxy-real-ip-cidr', '0.0.0.0/0')}: {text}"))
+        text = (
+            "only these peers may set the client address (set_real_ip_from); it must "
+            "cover your load balancer's range"
+        )
+    out.append(
+        Finding(
+            INFO, "nginx-proxy-real-ip-cidr", f"{shown('proxy-real-ip-cidr', '0.0.0.0/0')}: {text}"
+        )
+    )
     if cfg.use_proxy_protocol:
-        text = ("ingress-nginx expects a PROXY protocol header on every connection and takes "
-                "the client from it; the load balancer must send one")
+        text = (
+            "ingress-nginx expects a PROXY protocol header on every connection and takes "
+            "the client from it; the load balancer must send one"
+        )
     else:
         text = "connections are plain HTTP/TLS; a load balancer must not send PROXY headers"
-    out.append(Finding(INFO, "nginx-use-proxy-protocol",
-                       f"{shown('use-proxy-protocol', 'false')}: {text}"))
+    out.append(
+        Finding(INFO, "nginx-use-proxy-protocol", f"{shown('use-proxy-protocol', 'false')}: {text}")
+    )
     if cfg.enable_real_ip:
-        text = ("turns on nginx's realip module with forwarded-for-header and "
-                "proxy-real-ip-cidr, even without use-forwarded-headers")
+        text = (
+            "turns on nginx's realip module with forwarded-for-header and "
+            "proxy-real-ip-cidr, even without use-forwarded-headers"
+        )
     else:
         text = "the realip module is on only with use-forwarded-headers or use-proxy-protocol"
-    out.append(Finding(INFO, "nginx-enable-real-ip",
-                       f"{shown('enable-real-ip', 'false')}: {text}"))
+    out.append(Finding(INFO, "nginx-enable-real-ip", f"{shown('enable-real-ip', 'false')}: {text}"))
     return out
 
 
@@ -932,141 +1069,191 @@ def _nginx_verdict(
     settings = _settings(INGRESS)
 
     if kind in (_SNAT, _PROXIED):
-        findings.append(Finding(
-            ERROR, "controller-loses-client-ip",
-            "the ingress controller's Service already loses the client IP (see its entry): "
-            "ingress-nginx sees a node or load-balancer address and passes that on",
-            "fix the controller Service first (externalTrafficPolicy: Local, or PROXY protocol "
-            "on both the load balancer and ingress-nginx)",
-        ))
+        findings.append(
+            Finding(
+                ERROR,
+                "controller-loses-client-ip",
+                "the ingress controller's Service already loses the client IP (see its entry): "
+                "ingress-nginx sees a node or load-balancer address and passes that on",
+                "fix the controller Service first (externalTrafficPolicy: Local, or PROXY protocol "
+                "on both the load balancer and ingress-nginx)",
+            )
+        )
         return LOST, findings, settings
     if kind == _PROXY_PROTOCOL and not cfg.use_proxy_protocol:
-        findings.append(Finding(
-            ERROR, "proxy-protocol-mismatch",
-            f"the load balancer sends PROXY protocol headers but ingress-nginx ({where}) does "
-            "not expect them: nginx reads the PROXY line as a broken request and answers 400",
-            'set use-proxy-protocol: "true" in the ingress-nginx ConfigMap',
-        ))
+        findings.append(
+            Finding(
+                ERROR,
+                "proxy-protocol-mismatch",
+                f"the load balancer sends PROXY protocol headers but ingress-nginx ({where}) does "
+                "not expect them: nginx reads the PROXY line as a broken request and answers 400",
+                'set use-proxy-protocol: "true" in the ingress-nginx ConfigMap',
+            )
+        )
         return LOST, findings, settings
     if cfg.use_proxy_protocol and kind != _PROXY_PROTOCOL:
         if kind is None:
-            findings.append(Finding(
-                WARNING, "proxy-protocol-unverified",
-                "use-proxy-protocol is on: make sure whatever is in front of ingress-nginx sends "
-                "PROXY headers, or every request fails",
-            ))
+            findings.append(
+                Finding(
+                    WARNING,
+                    "proxy-protocol-unverified",
+                    "use-proxy-protocol is on: make sure whatever is in front of ingress-nginx sends "
+                    "PROXY headers, or every request fails",
+                )
+            )
         else:
-            findings.append(Finding(
-                ERROR, "proxy-protocol-mismatch",
-                "use-proxy-protocol is on but the controller's load balancer does not send "
-                "PROXY headers: nginx waits for one and rejects every request",
-                "enable PROXY protocol on the load balancer (annotation on the controller "
-                'Service), or set use-proxy-protocol: "false"',
-            ))
+            findings.append(
+                Finding(
+                    ERROR,
+                    "proxy-protocol-mismatch",
+                    "use-proxy-protocol is on but the controller's load balancer does not send "
+                    "PROXY headers: nginx waits for one and rejects every request",
+                    "enable PROXY protocol on the load balancer (annotation on the controller "
+                    'Service), or set use-proxy-protocol: "false"',
+                )
+            )
             return LOST, findings, settings
     if cfg.use_proxy_protocol:
-        findings.append(Finding(
-            INFO, "nginx-proxy-protocol",
-            "ingress-nginx takes the client from the PROXY header and sends it on in "
-            "X-Forwarded-For",
-        ))
+        findings.append(
+            Finding(
+                INFO,
+                "nginx-proxy-protocol",
+                "ingress-nginx takes the client from the PROXY header and sends it on in "
+                "X-Forwarded-For",
+            )
+        )
         return PRESERVED, findings, settings
 
     if kind == _HTTP:
         header = cfg.forwarded_for_header.lower()
         if not cfg.reads_header:
-            findings.append(Finding(
-                ERROR, "nginx-ignores-lb-header",
-                "an HTTP load balancer in front of ingress-nginx puts the client in "
-                "X-Forwarded-For, but use-forwarded-headers is off: ingress-nginx replaces it "
-                "with the load balancer's own address",
-                f'set use-forwarded-headers: "true" and proxy-real-ip-cidr: '
-                f'"{lb_cidrs or "<the load balancer range>"}" in the ingress-nginx ConfigMap',
-            ))
+            findings.append(
+                Finding(
+                    ERROR,
+                    "nginx-ignores-lb-header",
+                    "an HTTP load balancer in front of ingress-nginx puts the client in "
+                    "X-Forwarded-For, but use-forwarded-headers is off: ingress-nginx replaces it "
+                    "with the load balancer's own address",
+                    f'set use-forwarded-headers: "true" and proxy-real-ip-cidr: '
+                    f'"{lb_cidrs or "<the load balancer range>"}" in the ingress-nginx ConfigMap',
+                )
+            )
             return LOST, findings, settings
         if header != "x-forwarded-for":
-            findings.append(Finding(
-                ERROR, "nginx-wrong-header",
-                f"ingress-nginx reads the client from {cfg.forwarded_for_header}, but the load "
-                "balancer writes X-Forwarded-For: nginx keeps the load balancer's address",
-                "remove forwarded-for-header (default X-Forwarded-For)",
-            ))
+            findings.append(
+                Finding(
+                    ERROR,
+                    "nginx-wrong-header",
+                    f"ingress-nginx reads the client from {cfg.forwarded_for_header}, but the load "
+                    "balancer writes X-Forwarded-For: nginx keeps the load balancer's address",
+                    "remove forwarded-for-header (default X-Forwarded-For)",
+                )
+            )
             return LOST, findings, settings
         covered = cfg.trusts(lb_cidrs) if lb_cidrs else None
         if covered is False:
-            findings.append(Finding(
-                ERROR, "nginx-lb-not-trusted",
-                f"proxy-real-ip-cidr ({', '.join(cfg.real_ip_cidrs)}) does not cover the load "
-                f"balancer's range {lb_cidrs}: nginx ignores its X-Forwarded-For and keeps the "
-                "load balancer's address",
-                f"add {lb_cidrs} to proxy-real-ip-cidr",
-            ))
+            findings.append(
+                Finding(
+                    ERROR,
+                    "nginx-lb-not-trusted",
+                    f"proxy-real-ip-cidr ({', '.join(cfg.real_ip_cidrs)}) does not cover the load "
+                    f"balancer's range {lb_cidrs}: nginx ignores its X-Forwarded-For and keeps the "
+                    "load balancer's address",
+                    f"add {lb_cidrs} to proxy-real-ip-cidr",
+                )
+            )
             return LOST, findings, settings
         if cfg.full_chain:
             settings = _settings(INGRESS, lb_cidrs or "<the load balancer range>")
-            findings.append(Finding(
-                INFO, "nginx-full-chain",
-                "X-Forwarded-For reaches the app as '<what the client sent>, <client>, <load "
-                "balancer>' (the load balancer appended the client, ingress-nginx the load "
-                "balancer): realip must trust the load balancer's range as well as the pods",
-            ))
+            findings.append(
+                Finding(
+                    INFO,
+                    "nginx-full-chain",
+                    "X-Forwarded-For reaches the app as '<what the client sent>, <client>, <load "
+                    "balancer>' (the load balancer appended the client, ingress-nginx the load "
+                    "balancer): realip must trust the load balancer's range as well as the pods",
+                )
+            )
             if cfg.trusts_everyone():
-                findings.append(_nginx_spoofable_addr_warning(
-                    "realip is not fooled: it walks X-Forwarded-For from the right, where "
-                    "ingress-nginx appended the load balancer's address and the load balancer "
-                    "appended the client's"))
+                findings.append(
+                    _nginx_spoofable_addr_warning(
+                        "realip is not fooled: it walks X-Forwarded-For from the right, where "
+                        "ingress-nginx appended the load balancer's address and the load balancer "
+                        "appended the client's"
+                    )
+                )
             return PRESERVED, findings, settings
         if cfg.trusts_everyone():
             findings.append(_nginx_spoofable_error(lb_cidrs or "<your load balancer range>"))
             return SPOOFABLE, findings, settings
-        findings.append(Finding(
-            INFO, "nginx-trusted-lb",
-            "ingress-nginx trusts only the load balancer's range and passes the client on in "
-            "X-Forwarded-For",
-        ))
+        findings.append(
+            Finding(
+                INFO,
+                "nginx-trusted-lb",
+                "ingress-nginx trusts only the load balancer's range and passes the client on in "
+                "X-Forwarded-For",
+            )
+        )
         return PRESERVED, findings, settings
 
     # Clients (or a pass-through load balancer) connect to ingress-nginx directly.
     if kind is None:
-        findings.append(Finding(
-            INFO, "controller-service-not-found",
-            "the ingress controller's Service is not in this input; assuming clients reach "
-            "ingress-nginx directly (a LoadBalancer or NodePort Service with "
-            "externalTrafficPolicy: Local)",
-        ))
+        findings.append(
+            Finding(
+                INFO,
+                "controller-service-not-found",
+                "the ingress controller's Service is not in this input; assuming clients reach "
+                "ingress-nginx directly (a LoadBalancer or NodePort Service with "
+                "externalTrafficPolicy: Local)",
+            )
+        )
     if cfg.reads_header and cfg.trusts_everyone():
         if cfg.full_chain:
-            findings.append(_nginx_spoofable_addr_warning(
-                "realip is not fooled: ingress-nginx appends the real peer to the right of "
-                "X-Forwarded-For, which is where realip looks"))
+            findings.append(
+                _nginx_spoofable_addr_warning(
+                    "realip is not fooled: ingress-nginx appends the real peer to the right of "
+                    "X-Forwarded-For, which is where realip looks"
+                )
+            )
             return PRESERVED, findings, settings
         findings.append(_nginx_spoofable_error(None))
         return SPOOFABLE, findings, settings
     if cfg.reads_header:
-        findings.append(Finding(
-            INFO, "nginx-forwarded-headers-unneeded",
-            "use-forwarded-headers/enable-real-ip is on but nothing in front of ingress-nginx "
-            "adds X-Forwarded-For; harmless while proxy-real-ip-cidr excludes clients",
-        ))
+        findings.append(
+            Finding(
+                INFO,
+                "nginx-forwarded-headers-unneeded",
+                "use-forwarded-headers/enable-real-ip is on but nothing in front of ingress-nginx "
+                "adds X-Forwarded-For; harmless while proxy-real-ip-cidr excludes clients",
+            )
+        )
     else:
-        findings.append(Finding(
-            INFO, "nginx-peer-forwarded",
-            "ingress-nginx sends the app X-Forwarded-For: <the address that connected to it>, "
-            "dropping whatever the client sent",
-        ))
+        findings.append(
+            Finding(
+                INFO,
+                "nginx-peer-forwarded",
+                "ingress-nginx sends the app X-Forwarded-For: <the address that connected to it>, "
+                "dropping whatever the client sent",
+            )
+        )
     return PRESERVED, findings, settings
 
 
 def _nginx_spoofable_error(lb_cidrs: Optional[str]) -> Finding:
     if lb_cidrs is None:
-        fix = ('set use-forwarded-headers: "false" (nothing in front of ingress-nginx writes '
-               'X-Forwarded-For), or compute-full-forwarded-for: "true" so the real peer is '
-               "appended for realip to find")
+        fix = (
+            'set use-forwarded-headers: "false" (nothing in front of ingress-nginx writes '
+            'X-Forwarded-For), or compute-full-forwarded-for: "true" so the real peer is '
+            "appended for realip to find"
+        )
     else:
-        fix = (f'set proxy-real-ip-cidr: "{lb_cidrs}" (only your load balancer), or '
-               'compute-full-forwarded-for: "true" so the real peer is appended for realip to find')
+        fix = (
+            f'set proxy-real-ip-cidr: "{lb_cidrs}" (only your load balancer), or '
+            'compute-full-forwarded-for: "true" so the real peer is appended for realip to find'
+        )
     return Finding(
-        ERROR, "nginx-trusts-everyone",
+        ERROR,
+        "nginx-trusts-everyone",
         "use-forwarded-headers (or enable-real-ip) is on and proxy-real-ip-cidr trusts every "
         "address (default 0.0.0.0/0): with real_ip_recursive nginx takes the leftmost "
         "X-Forwarded-For entry, which the client writes, and forwards only that to the app. Any "
@@ -1077,7 +1264,8 @@ def _nginx_spoofable_error(lb_cidrs: Optional[str]) -> Finding:
 
 def _nginx_spoofable_addr_warning(why_ok: str) -> Finding:
     return Finding(
-        WARNING, "nginx-remote-addr-spoofable",
+        WARNING,
+        "nginx-remote-addr-spoofable",
         "proxy-real-ip-cidr trusts every address, so nginx's own $remote_addr and X-Real-IP "
         f"(used by its logs, allow-lists and rate limits) are whatever the client sends; "
         f"{why_ok}",
@@ -1089,8 +1277,9 @@ def _nginx_spoofable_addr_warning(why_ok: str) -> Finding:
 
 
 def _ingress_class(ing: _Obj) -> str:
-    return (_s(ing.spec.get("ingressClassName"))
-            or ing.annotations.get(_INGRESS_CLASS_ANNOTATION, "")).strip()
+    return (
+        _s(ing.spec.get("ingressClassName")) or ing.annotations.get(_INGRESS_CLASS_ANNOTATION, "")
+    ).strip()
 
 
 def _ingress_backends(ing: _Obj) -> List[str]:
@@ -1134,34 +1323,61 @@ def _lb_addresses(obj: _Obj) -> List[str]:
 
 def _alb_verdict(ing: _Obj) -> Tuple[str, List[Finding], Dict[str, str], str]:
     target = ing.annotations.get(_ALB_TARGET_TYPE, "").strip().lower() or "instance"
-    via = ("straight to pod IPs" if target == "ip"
-           else "to NodePorts, so kube-proxy may SNAT it to a node address (also in the VPC)")
-    return PRESERVED, [Finding(
-        INFO, "aws-alb",
-        f"AWS Application Load Balancer ({_ALB_TARGET_TYPE}: {target}): it terminates HTTP, "
-        f"appends the client to X-Forwarded-For and forwards {via}; trust the VPC CIDR",
-    )], _settings(LB_HTTP, VPC_CIDR), LB_HTTP
+    via = (
+        "straight to pod IPs"
+        if target == "ip"
+        else "to NodePorts, so kube-proxy may SNAT it to a node address (also in the VPC)"
+    )
+    return (
+        PRESERVED,
+        [
+            Finding(
+                INFO,
+                "aws-alb",
+                f"AWS Application Load Balancer ({_ALB_TARGET_TYPE}: {target}): it terminates HTTP, "
+                f"appends the client to X-Forwarded-For and forwards {via}; trust the VPC CIDR",
+            )
+        ],
+        _settings(LB_HTTP, VPC_CIDR),
+        LB_HTTP,
+    )
 
 
 def _gce_verdict(ing: _Obj, internal: bool) -> Tuple[str, List[Finding], Dict[str, str], str]:
     if internal:
-        return PRESERVED, [Finding(
-            INFO, "gce-internal-alb",
-            "GKE internal Application Load Balancer: Envoy proxies in your proxy-only subnet "
-            "append the client to X-Forwarded-For; trust that subnet",
-        )], _settings(LB_HTTP, "<your proxy-only subnet>"), LB_HTTP
+        return (
+            PRESERVED,
+            [
+                Finding(
+                    INFO,
+                    "gce-internal-alb",
+                    "GKE internal Application Load Balancer: Envoy proxies in your proxy-only subnet "
+                    "append the client to X-Forwarded-For; trust that subnet",
+                )
+            ],
+            _settings(LB_HTTP, "<your proxy-only subnet>"),
+            LB_HTTP,
+        )
     addresses = _lb_addresses(ing)
     ranges = GOOGLE_FRONT_END_RANGES + "".join(f",{a}" for a in addresses)
     if not addresses:
         ranges += ",<the Ingress's load balancer IP>"
-    return PRESERVED, [Finding(
-        INFO, "gce-alb",
-        "GKE Ingress (external Application Load Balancer): Google Front Ends connect from "
-        f"{GOOGLE_FRONT_END_RANGES} and append '<client>, <load balancer IP>' to "
-        "X-Forwarded-For, so both the front-end ranges and the load balancer's own address must "
-        "be trusted (with instance-group backends kube-proxy may also SNAT to a node: add your "
-        "node CIDR then)",
-    )], _settings(LB_HTTP, ranges), LB_HTTP
+    return (
+        PRESERVED,
+        [
+            Finding(
+                INFO,
+                "gce-alb",
+                "GKE Ingress (external Application Load Balancer): Google Front Ends connect from "
+                f"{GOOGLE_FRONT_END_RANGES} and append '<client>, <load balancer IP>' to "
+                "X-Forwarded-For, so both the front-end ranges and the load balancer's own address must "
+                "be trusted (with instance-group backends kube-proxy may also SNAT to a node: add your "
+                "node CIDR then)",
+            )
+        ],
+        _settings(LB_HTTP, ranges),
+        LB_HTTP,
+    )
 
 
 # -- the analysis -----------------------------------------------------------------------
@@ -1191,8 +1407,9 @@ def analyze(objects: Iterable[Mapping[str, Any]]) -> Report:
     front_controllers = [s for s in controllers if _is_nginx_front(s)]
     nginx_cms = [c for c in configmaps if _is_nginx_configmap(c)]
     controller_ns = {s.namespace for s in front_controllers}
-    nginx_cms.sort(key=lambda c: (c.namespace not in controller_ns,
-                                  c.name not in _NGINX_CONFIGMAP_NAMES))
+    nginx_cms.sort(
+        key=lambda c: (c.namespace not in controller_ns, c.name not in _NGINX_CONFIGMAP_NAMES)
+    )
     cfg = _nginx_config(nginx_cms[0] if nginx_cms else None)
     if len(nginx_cms) > 1:
         notes.append(
@@ -1203,8 +1420,9 @@ def analyze(objects: Iterable[Mapping[str, Any]]) -> Report:
     fronts: Dict[Tuple[str, str], _Front] = {s.key: _service_front(s) for s in services}
     controller_fronts = [fronts[s.key] for s in front_controllers]
     # Judge Ingresses by the controller Service that does worst: one lossy path is enough.
-    ranked = sorted(controller_fronts, key=lambda f: (f.client_ip not in _BAD,
-                                                      f.kind != _PROXY_PROTOCOL))
+    ranked = sorted(
+        controller_fronts, key=lambda f: (f.client_ip not in _BAD, f.kind != _PROXY_PROTOCOL)
+    )
     worst_front: Optional[_Front] = ranked[0] if ranked else None
     if len(front_controllers) > 1:
         notes.append(
@@ -1228,24 +1446,39 @@ def analyze(objects: Iterable[Mapping[str, Any]]) -> Report:
             client, more, settings, topology = _gce_verdict(ing, lower == "gce-internal")
         elif "nginx" in lower or (not cls and has_nginx):
             if not cls:
-                findings.append(Finding(
-                    INFO, "ingress-class-assumed",
-                    "no ingressClassName: assuming the default class is the ingress-nginx "
-                    "controller found in this input",
-                ))
+                findings.append(
+                    Finding(
+                        INFO,
+                        "ingress-class-assumed",
+                        "no ingressClassName: assuming the default class is the ingress-nginx "
+                        "controller found in this input",
+                    )
+                )
             client, more, settings = _nginx_verdict(worst_front, cfg)
         else:
             client, settings = UNKNOWN, _settings(INGRESS)
-            more = [Finding(
-                WARNING, "ingress-controller-unknown",
-                f"ingress class {cls or '(none)'!r}: realip does not know this controller; "
-                "most append the client to X-Forwarded-For, which the ingress topology reads, "
-                "but check that its own Service keeps the client IP "
-                "(externalTrafficPolicy: Local)",
-            )]
+            more = [
+                Finding(
+                    WARNING,
+                    "ingress-controller-unknown",
+                    f"ingress class {cls or '(none)'!r}: realip does not know this controller; "
+                    "most append the client to X-Forwarded-For, which the ingress topology reads, "
+                    "but check that its own Service keeps the client IP "
+                    "(externalTrafficPolicy: Local)",
+                )
+            ]
         findings.extend(more)
-        entry = Entry("Ingress", ing.namespace, ing.name, "ingress", _ingress_summary(ing),
-                      topology, client, findings, settings)
+        entry = Entry(
+            "Ingress",
+            ing.namespace,
+            ing.name,
+            "ingress",
+            _ingress_summary(ing),
+            topology,
+            client,
+            findings,
+            settings,
+        )
         ingress_entries.append(entry)
         for backend in _ingress_backends(ing):
             ingress_of.setdefault((ing.namespace, backend), []).append(entry)
@@ -1264,15 +1497,34 @@ def analyze(objects: Iterable[Mapping[str, Any]]) -> Report:
         if via:
             entries.append(_backend_entry(svc, front, via, summary))
             continue
-        entries.append(Entry("Service", svc.namespace, svc.name, "app", summary, front.topology,
-                             front.client_ip, list(front.findings),
-                             _settings(front.topology, front.lb_cidrs)))
+        entries.append(
+            Entry(
+                "Service",
+                svc.namespace,
+                svc.name,
+                "app",
+                summary,
+                front.topology,
+                front.client_ip,
+                list(front.findings),
+                _settings(front.topology, front.lb_cidrs),
+            )
+        )
     entries.extend(ingress_entries)
     if cfg.source is not None:
         cm = cfg.source
-        entries.append(Entry("ConfigMap", cm.namespace, cm.name, "ingress-nginx-config",
-                             "ingress-nginx configuration", None, NOT_APPLICABLE,
-                             list(cfg.findings)))
+        entries.append(
+            Entry(
+                "ConfigMap",
+                cm.namespace,
+                cm.name,
+                "ingress-nginx-config",
+                "ingress-nginx configuration",
+                None,
+                NOT_APPLICABLE,
+                list(cfg.findings),
+            )
+        )
     elif ingresses and has_nginx:
         notes.append("no ingress-nginx ConfigMap in the input: assuming its defaults")
     if not services and not ingresses:
@@ -1280,8 +1532,10 @@ def analyze(objects: Iterable[Mapping[str, Any]]) -> Report:
     for ing in ingresses:
         missing = [b for b in _ingress_backends(ing) if (ing.namespace, b) not in fronts]
         if missing and services:
-            notes.append(f"Ingress {'/'.join(ing.key)} routes to Services not in the input: "
-                         + ", ".join(missing))
+            notes.append(
+                f"Ingress {'/'.join(ing.key)} routes to Services not in the input: "
+                + ", ".join(missing)
+            )
     return Report(entries, notes)
 
 
@@ -1293,74 +1547,109 @@ def _controller_entry(svc: _Obj, front: _Front, cfg: _NginxConfig, summary: str)
         findings = [f for f in findings if f.code != "proxy-protocol"]
         if cfg.use_proxy_protocol:
             client = PRESERVED
-            findings.append(Finding(
-                INFO, "proxy-protocol-decoded",
-                "the load balancer sends PROXY headers and ingress-nginx decodes them "
-                "(use-proxy-protocol: \"true\")",
-            ))
+            findings.append(
+                Finding(
+                    INFO,
+                    "proxy-protocol-decoded",
+                    "the load balancer sends PROXY headers and ingress-nginx decodes them "
+                    '(use-proxy-protocol: "true")',
+                )
+            )
         else:
             client = LOST
-            findings.append(Finding(
-                ERROR, "proxy-protocol-mismatch",
-                "the load balancer sends PROXY headers but ingress-nginx does not expect them "
-                "(use-proxy-protocol is off): every request fails with 400",
-                'set use-proxy-protocol: "true" in the ingress-nginx ConfigMap',
-            ))
+            findings.append(
+                Finding(
+                    ERROR,
+                    "proxy-protocol-mismatch",
+                    "the load balancer sends PROXY headers but ingress-nginx does not expect them "
+                    "(use-proxy-protocol is off): every request fails with 400",
+                    'set use-proxy-protocol: "true" in the ingress-nginx ConfigMap',
+                )
+            )
     elif cfg.use_proxy_protocol and client not in _BAD:
         client = LOST
-        findings.append(Finding(
-            ERROR, "proxy-protocol-mismatch",
-            "ingress-nginx expects PROXY headers (use-proxy-protocol: \"true\") but this "
-            "load balancer does not send them: every request is rejected",
-            "enable PROXY protocol on the load balancer, or set use-proxy-protocol: \"false\"",
-        ))
-    findings.insert(0, Finding(
-        INFO, "ingress-controller",
-        "the ingress-nginx controller's Service: this is where the client's address must "
-        "survive for every Ingress behind it (seed: 'set the ingress svc to "
-        "NodePort/LoadBalancer with externalTrafficPolicy: Local')",
-    ))
-    return Entry("Service", svc.namespace, svc.name, "ingress-controller", summary,
-                 front.topology, client, findings)
+        findings.append(
+            Finding(
+                ERROR,
+                "proxy-protocol-mismatch",
+                'ingress-nginx expects PROXY headers (use-proxy-protocol: "true") but this '
+                "load balancer does not send them: every request is rejected",
+                'enable PROXY protocol on the load balancer, or set use-proxy-protocol: "false"',
+            )
+        )
+    findings.insert(
+        0,
+        Finding(
+            INFO,
+            "ingress-controller",
+            "the ingress-nginx controller's Service: this is where the client's address must "
+            "survive for every Ingress behind it (seed: 'set the ingress svc to "
+            "NodePort/LoadBalancer with externalTrafficPolicy: Local')",
+        ),
+    )
+    return Entry(
+        "Service",
+        svc.namespace,
+        svc.name,
+        "ingress-controller",
+        summary,
+        front.topology,
+        client,
+        findings,
+    )
 
 
 def _backend_entry(svc: _Obj, front: _Front, via: Sequence[Entry], summary: str) -> Entry:
     names = ", ".join(f"{e.namespace}/{e.name}" for e in via)
     clients = [e.client_ip for e in via]
     client = next((c for c in clients if c in _BAD), None) or (
-        UNKNOWN if UNKNOWN in clients else PRESERVED)
+        UNKNOWN if UNKNOWN in clients else PRESERVED
+    )
     # The app runs one configuration; take the first Ingress's (they rarely differ).
     topology = via[0].topology or INGRESS
     settings = dict(via[0].settings)
-    peer = ("the ingress controller pod" if topology == INGRESS
-            else "the load balancer (or a node in front of it)")
-    findings = [Finding(
-        INFO, "behind-ingress",
-        f"external clients reach this Service through Ingress {names}: the app sees {peer} as "
-        "the peer and the client in X-Forwarded-For (see the Ingress entry); pods calling it "
-        "directly appear as themselves",
-    )]
+    peer = (
+        "the ingress controller pod"
+        if topology == INGRESS
+        else "the load balancer (or a node in front of it)"
+    )
+    findings = [
+        Finding(
+            INFO,
+            "behind-ingress",
+            f"external clients reach this Service through Ingress {names}: the app sees {peer} as "
+            "the peer and the client in X-Forwarded-For (see the Ingress entry); pods calling it "
+            "directly appear as themselves",
+        )
+    ]
     if front.kind == _HTTP and front.lb_cidrs and topology == INGRESS:
         settings["REALIP_LB_CIDRS"] = front.lb_cidrs
     if front.kind != _INTERNAL:
         problems = [f for f in front.findings if f.level != INFO]
         if problems:
-            findings.append(Finding(
-                INFO, "also-exposed",
-                f"it is also exposed directly as {_service_type(svc)}, and that path has "
-                "problems of its own:",
-            ))
+            findings.append(
+                Finding(
+                    INFO,
+                    "also-exposed",
+                    f"it is also exposed directly as {_service_type(svc)}, and that path has "
+                    "problems of its own:",
+                )
+            )
             findings.extend(problems)
         else:
-            findings.append(Finding(
-                INFO, "also-exposed",
-                f"it is also exposed directly as {_service_type(svc)} ({front.topology}); the "
-                "settings below cover that path too",
-            ))
+            findings.append(
+                Finding(
+                    INFO,
+                    "also-exposed",
+                    f"it is also exposed directly as {_service_type(svc)} ({front.topology}); the "
+                    "settings below cover that path too",
+                )
+            )
         if front.client_ip in _BAD:
             client = front.client_ip
-    return Entry("Service", svc.namespace, svc.name, "app", summary, topology, client,
-                 findings, settings)
+    return Entry(
+        "Service", svc.namespace, svc.name, "app", summary, topology, client, findings, settings
+    )
 
 
 # -- command line -----------------------------------------------------------------------
@@ -1388,18 +1677,21 @@ def add_parser(subparsers: Any) -> None:
     """Register the ``doctor`` subcommand on an ``argparse`` subparsers object."""
     parser = subparsers.add_parser(
         "doctor",
-        help="check Kubernetes Services/Ingresses for client-IP loss and suggest REALIP_* "
-             "settings",
+        help="check Kubernetes Services/Ingresses for client-IP loss and suggest REALIP_* settings",
         description="Read the JSON of `kubectl get svc,ingress,configmap -A -o json` (or YAML "
-                    "manifests) and report, for each Service and Ingress, the topology it "
-                    "implies, whether the client IP survives, what load-balancer annotations "
-                    "and the ingress-nginx ConfigMap change, and the REALIP_* settings to use.",
+        "manifests) and report, for each Service and Ingress, the topology it "
+        "implies, whether the client IP survives, what load-balancer annotations "
+        "and the ingress-nginx ConfigMap change, and the REALIP_* settings to use.",
         epilog=_EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument("files", metavar="FILE", nargs="+",
-                        help="a file with the kubectl output (JSON, or YAML with PyYAML), or - "
-                             "for standard input; several files are read as one input")
+    parser.add_argument(
+        "files",
+        metavar="FILE",
+        nargs="+",
+        help="a file with the kubectl output (JSON, or YAML with PyYAML), or - "
+        "for standard input; several files are read as one input",
+    )
     parser.add_argument("--json", action="store_true", help="print the report as JSON")
     parser.set_defaults(func=run)
 

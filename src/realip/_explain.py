@@ -35,8 +35,9 @@ class Explanation:
 
     __slots__ = ("headers", "result", "steps", "warnings")
 
-    def __init__(self, result: Result, steps: List[str], warnings: List[str],
-                 headers: Dict[str, str]) -> None:
+    def __init__(
+        self, result: Result, steps: List[str], warnings: List[str], headers: Dict[str, str]
+    ) -> None:
         self.result = result
         self.steps = steps
         self.warnings = warnings

@@ -63,8 +63,10 @@ def _parse_one(entry: str) -> Network:
 
 
 def _check_mapped(entry: object, network: Network) -> None:
-    if isinstance(network, ipaddress.IPv6Network) and network.prefixlen >= 96 and (
-        network.subnet_of(_MAPPED)
+    if (
+        isinstance(network, ipaddress.IPv6Network)
+        and network.prefixlen >= 96
+        and (network.subnet_of(_MAPPED))
     ):
         v4 = ipaddress.IPv4Network(
             (int(network.network_address) & 0xFFFFFFFF, network.prefixlen - 96)
@@ -177,8 +179,11 @@ class NetworkSet:
             return f"{net} ({label})" if label in PRESETS else str(net)
 
         nets = sorted(
-            ((net.version, int(net.network_address), net.prefixlen, name(label, net), net)
-             for label, net in self._entries if label != UNIX),
+            (
+                (net.version, int(net.network_address), net.prefixlen, name(label, net), net)
+                for label, net in self._entries
+                if label != UNIX
+            ),
             key=lambda item: item[:3],
         )
         found: List[Tuple[str, str]] = []

@@ -38,12 +38,12 @@ from realip._version import __version__
 from realip.resolver import Resolver, Result
 
 _EXTRA_PROXY_HEADERS = (
-    "x-original-forwarded-for",   # ingress-nginx: the X-Forwarded-For it received
-    "x-envoy-external-address",   # Envoy / Istio
-    "x-azure-clientip",           # Azure Front Door
+    "x-original-forwarded-for",  # ingress-nginx: the X-Forwarded-For it received
+    "x-envoy-external-address",  # Envoy / Istio
+    "x-azure-clientip",  # Azure Front Door
     "x-azure-socketip",
-    "x-appengine-user-ip",        # Google App Engine
-    "cf-connecting-ipv6",         # Cloudflare
+    "x-appengine-user-ip",  # Google App Engine
+    "cf-connecting-ipv6",  # Cloudflare
     "cf-pseudo-ipv4",
     "x-proxyuser-ip",
     "client-ip",
@@ -51,9 +51,18 @@ _EXTRA_PROXY_HEADERS = (
     "x-scheme",
 )
 _PROXY_HEADER_NAMES = frozenset(PROXY_HEADERS + _EXTRA_PROXY_HEADERS)
-_SINGLE_IP_HEADERS = ("cf-connecting-ip", "true-client-ip", "fly-client-ip", "fastly-client-ip",
-                      "x-real-ip", "x-client-ip", "x-cluster-client-ip",
-                      "x-envoy-external-address", "x-azure-clientip", "x-appengine-user-ip")
+_SINGLE_IP_HEADERS = (
+    "cf-connecting-ip",
+    "true-client-ip",
+    "fly-client-ip",
+    "fastly-client-ip",
+    "x-real-ip",
+    "x-client-ip",
+    "x-cluster-client-ip",
+    "x-envoy-external-address",
+    "x-azure-clientip",
+    "x-appengine-user-ip",
+)
 
 _CGNAT = ipaddress.IPv4Network("100.64.0.0/10")
 # The RFC 1918 / ULA ranges, not ipaddress's is_private, which also covers documentation and
@@ -100,8 +109,9 @@ def _peer_class(ip: IPAddress) -> str:
     return "public"
 
 
-def suggest(peer: Optional[str], headers: HeaderPairs, resolver: Resolver,
-            result: Result) -> List[str]:
+def suggest(
+    peer: Optional[str], headers: HeaderPairs, resolver: Resolver, result: Result
+) -> List[str]:
     """Plain-language guesses at the topology, from the peer address and the headers seen."""
     out: List[str] = []
     xff = lookup(headers, "x-forwarded-for")
@@ -135,10 +145,12 @@ def suggest(peer: Optional[str], headers: HeaderPairs, resolver: Resolver,
             out.append(
                 f"the peer {ip} is a private address and X-Forwarded-For is present: this looks "
                 "like the `ingress` topology (an ingress controller pod forwarded the request); "
-                + ("the current configuration already reads it that way"
-                   if already else
-                   f"set REALIP_TOPOLOGY=ingress and REALIP_POD_CIDRS=<your pod CIDR, which "
-                   f"contains {ip}>")
+                + (
+                    "the current configuration already reads it that way"
+                    if already
+                    else f"set REALIP_TOPOLOGY=ingress and REALIP_POD_CIDRS=<your pod CIDR, which "
+                    f"contains {ip}>"
+                )
             )
         elif forwarded is not None:
             out.append(
@@ -181,14 +193,19 @@ def suggest(peer: Optional[str], headers: HeaderPairs, resolver: Resolver,
             edge = any(ip in net for net in _CLOUDFLARE)
             out.append(
                 f"CF-Connecting-IP is present and the peer {ip} "
-                + ("is a Cloudflare edge address: set REALIP_TOPOLOGY=cloudflare"
-                   if edge else
-                   "is not in Cloudflare's published ranges: either another proxy sits between "
-                   "Cloudflare and the app (trust it too), or the header is forged")
+                + (
+                    "is a Cloudflare edge address: set REALIP_TOPOLOGY=cloudflare"
+                    if edge
+                    else "is not in Cloudflare's published ranges: either another proxy sits between "
+                    "Cloudflare and the app (trust it too), or the header is forged"
+                )
             )
         elif xff is not None or forwarded is not None or singles:
-            sent = "X-Forwarded-For" if xff is not None else (
-                "Forwarded" if forwarded is not None else singles[0])
+            sent = (
+                "X-Forwarded-For"
+                if xff is not None
+                else ("Forwarded" if forwarded is not None else singles[0])
+            )
             out.append(
                 f"the peer {ip} is a public address and sent {sent}: either the client wrote it "
                 f"(a spoofing attempt, which realip ignores unless {ip} is trusted) or a CDN or "
@@ -211,18 +228,30 @@ def suggest(peer: Optional[str], headers: HeaderPairs, resolver: Resolver,
     return out
 
 
-def observe(resolver: Resolver, peer: Optional[str], headers: HeaderPairs, *,
-            peer_port: Optional[int] = None, method: str = "GET", path: str = "/",
-            version: str = "HTTP/1.1") -> Dict[str, Any]:
+def observe(
+    resolver: Resolver,
+    peer: Optional[str],
+    headers: HeaderPairs,
+    *,
+    peer_port: Optional[int] = None,
+    method: str = "GET",
+    path: str = "/",
+    version: str = "HTTP/1.1",
+) -> Dict[str, Any]:
     """Everything ``realip serve`` answers for one request, as a JSON-ready dict."""
     exp = explain(resolver, peer, list(headers))
     return {
         "realip": __version__,
         "peer": {"address": peer, "port": peer_port},
-        "request": {"method": method, "path": path, "version": version,
-                    "host": lookup(headers, "host")},
-        "proxy_headers": [{"name": name, "value": value} for name, value in headers
-                          if is_proxy_header(name)],
+        "request": {
+            "method": method,
+            "path": path,
+            "version": version,
+            "host": lookup(headers, "host"),
+        },
+        "proxy_headers": [
+            {"name": name, "value": value} for name, value in headers if is_proxy_header(name)
+        ],
         "configuration": describe(resolver),
         "resolution": exp.as_dict(),
         "suggestions": suggest(peer, headers, resolver, exp.result),
@@ -237,16 +266,20 @@ def render_html(report: Dict[str, Any]) -> str:
     """The report as a small self-contained HTML page; every value is escaped."""
     res = report["resolution"]
     peer = report["peer"]
-    rows = "".join(
-        f"<tr><th>{_esc(h['name'])}</th><td><code>{_esc(h['value'])}</code></td></tr>"
-        for h in report["proxy_headers"]
-    ) or '<tr><td colspan="2">none</td></tr>'
+    rows = (
+        "".join(
+            f"<tr><th>{_esc(h['name'])}</th><td><code>{_esc(h['value'])}</code></td></tr>"
+            for h in report["proxy_headers"]
+        )
+        or '<tr><td colspan="2">none</td></tr>'
+    )
 
     def items(values: List[str]) -> str:
         return "".join(f"<li>{_esc(v)}</li>" for v in values) or "<li>none</li>"
 
-    peer_text = peer["address"] if peer["port"] is None else (
-        f"{peer['address']} port {peer['port']}")
+    peer_text = (
+        peer["address"] if peer["port"] is None else (f"{peer['address']} port {peer['port']}")
+    )
     req = report["request"]
     request = f"{req['method']} {req['path']} {req['version']}"
     return f"""<!DOCTYPE html>
@@ -309,8 +342,10 @@ def wants_html(accept: Optional[str], query: str = "") -> bool:
 
 def _clean(text: str, limit: int = 300) -> str:
     text = text if len(text) <= limit else text[:limit] + "..."
-    return "".join(c if c.isprintable() and c != "\\" else
-                   c.encode("unicode_escape").decode("ascii") for c in text)
+    return "".join(
+        c if c.isprintable() and c != "\\" else c.encode("unicode_escape").decode("ascii")
+        for c in text
+    )
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -340,8 +375,10 @@ class _Handler(BaseHTTPRequestHandler):
         super().handle_one_request()
         # A timeout or a dropped connection gets one line, unless it is an idle keep-alive.
         note = self._note
-        if note is not None and not self._logged and not (
-            self._served and note.startswith("Request timed out")
+        if (
+            note is not None
+            and not self._logged
+            and not (self._served and note.startswith("Request timed out"))
         ):
             self._log_line(note)
 
@@ -351,9 +388,12 @@ class _Handler(BaseHTTPRequestHandler):
             self.requestline = _clean(raw.decode("latin-1").rstrip("\r\n"))
             self.request_version = "HTTP/1.0"
             self.close_connection = True
-            self.send_error(400, "PROXY protocol header received: the load balancer has PROXY "
-                            "protocol enabled, and realip serve (like most HTTP servers) does "
-                            "not decode it; decode it in front of the app or turn it off")
+            self.send_error(
+                400,
+                "PROXY protocol header received: the load balancer has PROXY "
+                "protocol enabled, and realip serve (like most HTTP servers) does "
+                "not decode it; decode it in front of the app or turn it off",
+            )
             return False
         return super().parse_request()
 
@@ -373,9 +413,15 @@ class _Handler(BaseHTTPRequestHandler):
             addr = self.client_address
             peer = str(addr[0]) if isinstance(addr, tuple) and addr else None
             port = int(addr[1]) if isinstance(addr, tuple) and len(addr) > 1 else None
-            report = observe(self.server.resolver, peer, pairs, peer_port=port,
-                             method=self.command, path=self.path,
-                             version=self.request_version)
+            report = observe(
+                self.server.resolver,
+                peer,
+                pairs,
+                peer_port=port,
+                method=self.command,
+                path=self.path,
+                version=self.request_version,
+            )
             res = report["resolution"]
             self._summary = f"client={res.get('client_ip') or '-'} source={res.get('source')}"
             if wants_html(self.headers.get("Accept"), query):
@@ -396,8 +442,9 @@ class _Handler(BaseHTTPRequestHandler):
         self.send_header("Cache-Control", "no-store")
         self.send_header("X-Content-Type-Options", "nosniff")
         if ctype.startswith("text/html"):
-            self.send_header("Content-Security-Policy",
-                             "default-src 'none'; style-src 'unsafe-inline'")
+            self.send_header(
+                "Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'"
+            )
         if self.close_connection:
             self.send_header("Connection", "close")
         self.end_headers()
@@ -435,8 +482,15 @@ class _Server(ThreadingHTTPServer):
     daemon_threads = True
     request_queue_size = 128
 
-    def __init__(self, address: Tuple[str, int], resolver: Resolver, *, timeout: float,
-                 max_connections: int, log: TextIO) -> None:
+    def __init__(
+        self,
+        address: Tuple[str, int],
+        resolver: Resolver,
+        *,
+        timeout: float,
+        max_connections: int,
+        log: TextIO,
+    ) -> None:
         self.resolver = resolver
         self.conn_timeout = timeout
         self._slots = threading.BoundedSemaphore(max_connections)
@@ -470,12 +524,13 @@ class _Server(ThreadingHTTPServer):
         if not self._slots.acquire(blocking=False):
             try:
                 request.settimeout(1.0)
-                request.sendall(b"HTTP/1.1 503 Service Unavailable\r\nContent-Length: 0\r\n"
-                                b"Connection: close\r\n\r\n")
+                request.sendall(
+                    b"HTTP/1.1 503 Service Unavailable\r\nContent-Length: 0\r\n"
+                    b"Connection: close\r\n\r\n"
+                )
             except OSError:
                 pass
-            self.log_line(f"{client_address[0]}:{client_address[1]} refused: too many "
-                          "connections")
+            self.log_line(f"{client_address[0]}:{client_address[1]} refused: too many connections")
             self.shutdown_request(request)
             return
         try:
@@ -494,16 +549,29 @@ class _Server(ThreadingHTTPServer):
         exc = sys.exc_info()[1]
         if isinstance(exc, (ConnectionError, TimeoutError)):
             return  # the client went away; nothing to report
-        self.log_line(f"{client_address[0]}:{client_address[1]} error: "
-                      f"{type(exc).__name__}: {_clean(str(exc), 200)}")
+        self.log_line(
+            f"{client_address[0]}:{client_address[1]} error: "
+            f"{type(exc).__name__}: {_clean(str(exc), 200)}"
+        )
 
 
-def make_server(host: str, port: int, resolver: Resolver, *, timeout: float = DEFAULT_TIMEOUT,
-                max_connections: int = DEFAULT_MAX_CONNECTIONS,
-                log: Optional[TextIO] = None) -> ThreadingHTTPServer:
+def make_server(
+    host: str,
+    port: int,
+    resolver: Resolver,
+    *,
+    timeout: float = DEFAULT_TIMEOUT,
+    max_connections: int = DEFAULT_MAX_CONNECTIONS,
+    log: Optional[TextIO] = None,
+) -> ThreadingHTTPServer:
     """A ready-to-run ``realip serve`` server (call ``serve_forever()``); port 0 picks one."""
-    return _Server((host, port), resolver, timeout=timeout, max_connections=max_connections,
-                   log=log if log is not None else sys.stderr)
+    return _Server(
+        (host, port),
+        resolver,
+        timeout=timeout,
+        max_connections=max_connections,
+        log=log if log is not None else sys.stderr,
+    )
 
 
 _EPILOG = """\
@@ -528,16 +596,24 @@ def add_parser(subparsers: Any) -> None:
         "serve",
         help="run a diagnostic echo server that shows what reaches the app",
         description="Run a small HTTP server that answers every request with the peer address, "
-                    "the proxy headers as received, how realip resolves the client under the "
-                    "current configuration (step by step) and which topology this looks like.",
+        "the proxy headers as received, how realip resolves the client under the "
+        "current configuration (step by step) and which topology this looks like.",
         epilog=_EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument("--host", default="0.0.0.0",
-                        help="address to listen on (default 0.0.0.0; '::' for IPv6 and IPv4)")
+    parser.add_argument(
+        "--host",
+        default="0.0.0.0",
+        help="address to listen on (default 0.0.0.0; '::' for IPv6 and IPv4)",
+    )
     parser.add_argument("--port", type=int, default=8080, help="port (default 8080)")
-    parser.add_argument("--timeout", type=float, default=DEFAULT_TIMEOUT, metavar="SECONDS",
-                        help=f"close connections silent this long (default {DEFAULT_TIMEOUT:g})")
+    parser.add_argument(
+        "--timeout",
+        type=float,
+        default=DEFAULT_TIMEOUT,
+        metavar="SECONDS",
+        help=f"close connections silent this long (default {DEFAULT_TIMEOUT:g})",
+    )
     add_config_options(parser)
     parser.set_defaults(func=run)
 
@@ -556,15 +632,20 @@ def run(args: argparse.Namespace) -> int:
     try:
         server = make_server(args.host, args.port, resolver, timeout=args.timeout)
     except OSError as exc:
-        print(f"realip serve: cannot listen on {args.host}:{args.port}: "
-              f"{exc.strerror or exc}", file=sys.stderr)
+        print(
+            f"realip serve: cannot listen on {args.host}:{args.port}: {exc.strerror or exc}",
+            file=sys.stderr,
+        )
         return 2
     bound = server.server_address
     host = bound[0].decode() if isinstance(bound[0], bytes) else str(bound[0])
     port = bound[1] if len(bound) > 1 else args.port
     shown = f"[{host}]" if ":" in host else host
-    print(f"realip serve: listening on http://{shown}:{port}/ ({describe(resolver)})",
-          file=sys.stderr, flush=True)
+    print(
+        f"realip serve: listening on http://{shown}:{port}/ ({describe(resolver)})",
+        file=sys.stderr,
+        flush=True,
+    )
     for message in resolver.warnings:
         print(f"realip serve: warning: {message}", file=sys.stderr, flush=True)
     if threading.current_thread() is threading.main_thread():
@@ -579,5 +660,13 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-__all__ = ["add_parser", "is_proxy_header", "make_server", "observe", "render_html", "run",
-           "suggest", "wants_html"]
+__all__ = [
+    "add_parser",
+    "is_proxy_header",
+    "make_server",
+    "observe",
+    "render_html",
+    "run",
+    "suggest",
+    "wants_html",
+]

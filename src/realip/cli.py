@@ -17,10 +17,16 @@ from realip.resolver import Resolver
 _CONFIG_OPTIONS = (
     # (flag, env var, help)
     ("--topology", "REALIP_TOPOLOGY", f"deployment topology: {', '.join(TOPOLOGIES)}"),
-    ("--trusted-proxies", "REALIP_TRUSTED_PROXIES",
-     "trusted proxy IPs/CIDRs/presets, comma- or space-separated"),
-    ("--header", "REALIP_HEADER",
-     "header to read: x-forwarded-for, forwarded, or a single-IP header such as x-real-ip"),
+    (
+        "--trusted-proxies",
+        "REALIP_TRUSTED_PROXIES",
+        "trusted proxy IPs/CIDRs/presets, comma- or space-separated",
+    ),
+    (
+        "--header",
+        "REALIP_HEADER",
+        "header to read: x-forwarded-for, forwarded, or a single-IP header such as x-real-ip",
+    ),
     ("--trusted-hops", "REALIP_TRUSTED_HOPS", "number of proxies in front (hop counting)"),
     ("--pod-cidrs", "REALIP_POD_CIDRS", "pod CIDRs (where ingress pods live)"),
     ("--node-cidrs", "REALIP_NODE_CIDRS", "node CIDRs (for nodeport-cluster SNAT detection)"),
@@ -57,7 +63,7 @@ def resolver_from_args(args: argparse.Namespace) -> Resolver:
     except ConfigError as exc:
         for flag, var, _ in _CONFIG_OPTIONS:
             if var in given and str(exc).startswith(var):
-                raise ConfigError(f"{flag}: {str(exc)[len(var) + 2:]}") from None
+                raise ConfigError(f"{flag}: {str(exc)[len(var) + 2 :]}") from None
         raise
 
 
@@ -128,13 +134,25 @@ def build_parser() -> argparse.ArgumentParser:
         "--remote-addr 10.244.2.15 -H 'X-Forwarded-For: 6.6.6.6, 203.0.113.9'",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    ex.add_argument("--remote-addr", required=True, metavar="ADDR",
-                    help="the peer address the app saw (ip, ip:port, [v6]:port, or 'unix')")
-    ex.add_argument("-H", "--header-line", dest="headers", action="append", default=[],
-                    type=_parse_header, metavar="'NAME: VALUE'",
-                    help="a request header as received; repeat for several")
-    ex.add_argument("--json", action="store_true", help="print the result, steps and warnings "
-                    "as JSON")
+    ex.add_argument(
+        "--remote-addr",
+        required=True,
+        metavar="ADDR",
+        help="the peer address the app saw (ip, ip:port, [v6]:port, or 'unix')",
+    )
+    ex.add_argument(
+        "-H",
+        "--header-line",
+        dest="headers",
+        action="append",
+        default=[],
+        type=_parse_header,
+        metavar="'NAME: VALUE'",
+        help="a request header as received; repeat for several",
+    )
+    ex.add_argument(
+        "--json", action="store_true", help="print the result, steps and warnings as JSON"
+    )
     add_config_options(ex)
     ex.set_defaults(func=_cmd_explain)
 

@@ -92,8 +92,9 @@ def _proxied(resolver: Resolver, remote_addr: Any, result: Result) -> bool:
 
 def scheme_from_environ(resolver: Resolver, environ: Any, result: Result) -> Optional[str]:
     """The scheme the trusted proxies reported for this request, or None."""
-    if not _proxied(resolver, environ.get(ORIGINAL_REMOTE_ADDR_KEY, environ.get("REMOTE_ADDR")),
-                    result):
+    if not _proxied(
+        resolver, environ.get(ORIGINAL_REMOTE_ADDR_KEY, environ.get("REMOTE_ADDR")), result
+    ):
         return None
     return pick_scheme(
         environ.get("HTTP_X_FORWARDED_PROTO"), environ.get("HTTP_FORWARDED"), websocket=False
@@ -171,5 +172,3 @@ def get_client_ip(request: Any, resolver: Optional[Resolver] = None) -> Optional
 def store(container: MutableMapping[str, Any], result: Result) -> None:
     """Record ``result`` where :func:`get_result` finds it."""
     container[RESULT_KEY] = result
-
-

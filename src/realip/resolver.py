@@ -109,10 +109,14 @@ class Result(NamedTuple):
 
 
 def _is_unix_peer(remote_addr: object) -> bool:
-    return remote_addr is None or remote_addr == "" or (
-        # "@" marks Linux abstract socket names (and is what Go servers report for a Unix peer).
-        isinstance(remote_addr, str)
-        and (remote_addr[:1] in ("/", "@") or remote_addr[:5] == "unix:")
+    return (
+        remote_addr is None
+        or remote_addr == ""
+        or (
+            # "@" marks Linux abstract socket names (and is what Go servers report for a Unix peer).
+            isinstance(remote_addr, str)
+            and (remote_addr[:1] in ("/", "@") or remote_addr[:5] == "unix:")
+        )
     )
 
 
@@ -122,7 +126,7 @@ def _normalise_header(header: object) -> Optional[str]:
     if not isinstance(header, str):
         raise ConfigError(f"header {header!r} must be a str or None")
     name = header.strip().lower()
-    if not name or any(c in name for c in " \t\r\n:;,\"()/<>@[]?={}\\") or not name.isascii():
+    if not name or any(c in name for c in ' \t\r\n:;,"()/<>@[]?={}\\') or not name.isascii():
         raise ConfigError(f"header {header!r} is not a valid HTTP header name")
     if name.startswith("http_"):
         suggestion = name[5:].replace("_", "-")
@@ -223,8 +227,13 @@ class Resolver:
             f"the peer is the client: no {name} header arrived",
             f"the peer is the client: the {name} header was empty",
         )
-        self._walk_consts = (name or "", self._bounds, self._memo, self._forwarded,
-                             self._untrusted_reason)
+        self._walk_consts = (
+            name or "",
+            self._bounds,
+            self._memo,
+            self._forwarded,
+            self._untrusted_reason,
+        )
         self._snat = NetworkSet(parse_networks(snat_networks))
         self._topology = topology
         if name is None or (networks.empty and hops is None):
@@ -286,8 +295,11 @@ class Resolver:
         """A resolver for a named deployment topology (see :data:`realip.TOPOLOGIES`)."""
         spec = topology_spec(name)
         cidrs = {}
-        for option, given in (("pod_cidrs", pod_cidrs), ("node_cidrs", node_cidrs),
-                              ("lb_cidrs", lb_cidrs)):
+        for option, given in (
+            ("pod_cidrs", pod_cidrs),
+            ("node_cidrs", node_cidrs),
+            ("lb_cidrs", lb_cidrs),
+        ):
             with _blame(option):
                 cidrs[option] = parse_networks(given)
         for option in spec.requires:
@@ -301,9 +313,9 @@ class Resolver:
         trusted: List[Any] = list(spec.trusted_extra)
         for option in spec.trusts:
             # Keep preset names (e.g. "cgnat") so explanations can say which preset trusted a hop.
-            trusted.extend(dict.fromkeys(
-                label if label in PRESETS else net for label, net in cidrs[option]
-            ))
+            trusted.extend(
+                dict.fromkeys(label if label in PRESETS else net for label, net in cidrs[option])
+            )
         snat = [net for _, net in cidrs["node_cidrs"]] if spec.flags_snat else []
         chosen = (header or spec.header) if spec.header is not None else None
         notes = []
@@ -352,8 +364,9 @@ class Resolver:
         header = get("REALIP_HEADER")
         hops_text = get("REALIP_TRUSTED_HOPS")
         trusted = cidrs("REALIP_TRUSTED_PROXIES")
-        pods, nodes, lbs = (cidrs(v) for v in ("REALIP_POD_CIDRS", "REALIP_NODE_CIDRS",
-                                               "REALIP_LB_CIDRS"))
+        pods, nodes, lbs = (
+            cidrs(v) for v in ("REALIP_POD_CIDRS", "REALIP_NODE_CIDRS", "REALIP_LB_CIDRS")
+        )
         # Validate each variable on its own first, so every error names the variable at fault.
         with _blame("REALIP_HEADER"):
             _normalise_header(header)
@@ -435,8 +448,7 @@ class Resolver:
         """
         if isinstance(remote_addr, (tuple, list)):
             remote_addr = remote_addr[0] if remote_addr else None
-        if self._hops is not None or (remote_addr is not None
-                                      and not isinstance(remote_addr, str)):
+        if self._hops is not None or (remote_addr is not None and not isinstance(remote_addr, str)):
             return False
         peer = parse_ip(remote_addr) if remote_addr else None
         if peer is None:
@@ -495,8 +507,12 @@ class Resolver:
             if isinstance(remote_addr, (tuple, list)):
                 remote_addr = remote_addr[0] if remote_addr else None
             if remote_addr is not None and not isinstance(remote_addr, str):
-                return _new(None, REMOTE_ADDR, (),
-                            f"the peer address ({type(remote_addr).__name__}) is not an IP address")
+                return _new(
+                    None,
+                    REMOTE_ADDR,
+                    (),
+                    f"the peer address ({type(remote_addr).__name__}) is not an IP address",
+                )
         kind = self._kind
         peer_memo = self._peer_memo
         peer = peer_memo.get(remote_addr) if remote_addr else None
@@ -505,17 +521,22 @@ class Resolver:
             if peer is None:
                 if not _is_unix_peer(remote_addr):
                     shown = str(remote_addr)[:64]
-                    return _new(None, REMOTE_ADDR, (),
-                                f"the peer address {shown!r} is not an IP address, so it is "
-                                "neither a client nor a trusted proxy")
+                    return _new(
+                        None,
+                        REMOTE_ADDR,
+                        (),
+                        f"the peer address {shown!r} is not an IP address, so it is "
+                        "neither a client nor a trusted proxy",
+                    )
                 if kind != _PEER and self._hops is None and not self._networks.unix:
                     return self._peer_result(None, remote_addr, _UNTRUSTED_PEER)
             elif kind != _PEER and self._hops is None:
                 if not bisect_right(self._bounds, peer[0]) & 1:
                     if self._snat.empty:  # the direct request: answered without another call
                         text = peer[1]
-                        return _tuple_new(Result, (text, REMOTE_ADDR, (), _UNTRUSTED_PEER, False,
-                                                   text))
+                        return _tuple_new(
+                            Result, (text, REMOTE_ADDR, (), _UNTRUSTED_PEER, False, text)
+                        )
                     return self._peer_result(peer, remote_addr, _UNTRUSTED_PEER)
                 if len(peer_memo) < _MEMO_SIZE:
                     peer_memo[remote_addr] = peer  # type: ignore[index]
@@ -542,7 +563,8 @@ class Resolver:
         # A short header splits in one C call; a long one is walked from the right only as far
         # as needed, so padding costs nothing (see items_from_right).
         items: Iterable[Any] = (
-            reversed(value.split(comma)) if end <= _SHORT
+            reversed(value.split(comma))
+            if end <= _SHORT
             else items_from_right(value, comma, blanks)
         )
         walked = 0
@@ -565,14 +587,21 @@ class Resolver:
                         if forwarded:
                             ok, entry = forwarded_value(item, "for")
                             if entry is None:
-                                return _bad_entry(header, item, proxies, peer_text,
-                                                  "has no single for= value" if ok
-                                                  else "is not a well-formed element")
+                                return _bad_entry(
+                                    header,
+                                    item,
+                                    proxies,
+                                    peer_text,
+                                    "has no single for= value"
+                                    if ok
+                                    else "is not a well-formed element",
+                                )
                         if ":" in entry:
                             parsed = parse_ip(entry)
                             if parsed is None:
-                                return _bad_entry(header, item, proxies, peer_text,
-                                                  "is not an IP address")
+                                return _bad_entry(
+                                    header, item, proxies, peer_text, "is not an IP address"
+                                )
                             key, text = parsed
                         else:
                             # parse_ip's IPv4 case, inlined: the client is parsed on every request.
@@ -581,8 +610,9 @@ class Resolver:
                             except (OSError, ValueError):
                                 key = 0
                             if not key:
-                                return _bad_entry(header, item, proxies, peer_text,
-                                                  "is not an IP address")
+                                return _bad_entry(
+                                    header, item, proxies, peer_text, "is not an IP address"
+                                )
                             text = entry
                         if not bisect_right(bounds, key) & 1:
                             return _tuple_new(
@@ -593,37 +623,54 @@ class Resolver:
                             memo[memo_key] = parsed
                     proxies += (parsed[1],)
         except PaddingError as exc:
-            return _new(None, header, proxies,
-                        f"{header}: {exc}; refusing to look further (fail closed)", False,
-                        peer_text)
+            return _new(
+                None,
+                header,
+                proxies,
+                f"{header}: {exc}; refusing to look further (fail closed)",
+                False,
+                peer_text,
+            )
         if len(proxies) == 1:
             return self._peer_result(peer, remote_addr, self._reasons[1])
         text = proxies[-1]
-        return _new(text, header, proxies[:-1],
-                    f"every {header} entry is trusted, so the leftmost one, {text}, is the client",
-                    False, peer_text)
-
+        return _new(
+            text,
+            header,
+            proxies[:-1],
+            f"every {header} entry is trusted, so the leftmost one, {text}, is the client",
+            False,
+            peer_text,
+        )
 
     def _peer_result(self, peer: Optional[Tuple[int, str]], raw: object, why: str) -> Result:
         # ``why`` is a prepared sentence (see _UNTRUSTED_PEER, _PEER_ONLY, self._reasons): the
         # peer answers often enough that formatting a reason each time shows in the benchmark.
         if peer is None:
-            return _new(None, REMOTE_ADDR, (),
-                        f"the peer {str(raw or 'unix socket')[:64]!r} is a Unix socket with no IP "
-                        "address: "
-                        f"{why}")
+            return _new(
+                None,
+                REMOTE_ADDR,
+                (),
+                f"the peer {str(raw or 'unix socket')[:64]!r} is a Unix socket with no IP "
+                "address: "
+                f"{why}",
+            )
         key, text = peer
         if self._snat.empty or key not in self._snat:
             return _tuple_new(Result, (text, REMOTE_ADDR, (), why, False, text))
         return _new(
-            text, REMOTE_ADDR, (),
+            text,
+            REMOTE_ADDR,
+            (),
             f"the peer {text} is a node address: kube-proxy SNAT'ed the request and the client IP "
             "is lost; set externalTrafficPolicy: Local on the Service to keep it",
-            True, text,
+            True,
+            text,
         )
 
-    def _single(self, value: Union[str, bytes], peer: Optional[Tuple[int, str]],
-                raw: object) -> Result:
+    def _single(
+        self, value: Union[str, bytes], peer: Optional[Tuple[int, str]], raw: object
+    ) -> Result:
         # The rightmost value is the one the nearest (trusted) proxy wrote: a client's own copy,
         # sent repeated or as a list, can neither win nor sabotage it.
         header = self._header
@@ -639,15 +686,27 @@ class Resolver:
         item = found.decode("latin-1") if isinstance(found, bytes) else found
         parsed = parse_ip(item)
         if parsed is None:
-            return _new(None, header, proxies,
-                        f"the {header} value {item[:64]!r} is not a single IP address", False,
-                        peer_text)
+            return _new(
+                None,
+                header,
+                proxies,
+                f"the {header} value {item[:64]!r} is not a single IP address",
+                False,
+                peer_text,
+            )
         text = parsed[1]
-        return _new(text, header, proxies, f"the trusted proxy {proxies[0]} set {header}: {text}",
-                    False, peer_text)
+        return _new(
+            text,
+            header,
+            proxies,
+            f"the trusted proxy {proxies[0]} set {header}: {text}",
+            False,
+            peer_text,
+        )
 
-    def _count(self, value: Union[str, bytes], peer: Optional[Tuple[int, str]],
-               raw: object) -> Result:
+    def _count(
+        self, value: Union[str, bytes], peer: Optional[Tuple[int, str]], raw: object
+    ) -> Result:
         # Hop mode: the N-th non-empty item from the right, whatever the items before it are.
         header = self._header
         hops = self._hops
@@ -668,23 +727,39 @@ class Resolver:
                 if self._forwarded:
                     ok, entry = forwarded_value(item, "for")
                     if entry is None:
-                        return _bad_entry(header, item, proxies, peer_text,
-                                          "has no single for= value" if ok
-                                          else "is not a well-formed element")
+                        return _bad_entry(
+                            header,
+                            item,
+                            proxies,
+                            peer_text,
+                            "has no single for= value" if ok else "is not a well-formed element",
+                        )
                 parsed = parse_ip(entry)  # type: ignore[arg-type]
                 if parsed is None:
                     return _bad_entry(header, item, proxies, peer_text, "is not an IP address")
-                return _new(parsed[1], header, tuple(proxies),
-                            f"{parsed[1]} is entry {hops} from the right of {header} "
-                            f"(trusted_hops={hops})", False, peer_text)
+                return _new(
+                    parsed[1],
+                    header,
+                    tuple(proxies),
+                    f"{parsed[1]} is entry {hops} from the right of {header} (trusted_hops={hops})",
+                    False,
+                    peer_text,
+                )
         except PaddingError as exc:
-            return _new(None, header, tuple(proxies), f"{header}: {exc} (fail closed)", False,
-                        peer_text)
+            return _new(
+                None, header, tuple(proxies), f"{header}: {exc} (fail closed)", False, peer_text
+            )
         if seen == 0:
             return self._peer_result(peer, raw, self._reasons[1])
-        return _new(None, header, tuple(proxies),
-                    f"{header} has {seen} entr{'y' if seen == 1 else 'ies'}, fewer than "
-                    f"trusted_hops={hops}: a proxy is missing or was bypassed", False, peer_text)
+        return _new(
+            None,
+            header,
+            tuple(proxies),
+            f"{header} has {seen} entr{'y' if seen == 1 else 'ies'}, fewer than "
+            f"trusted_hops={hops}: a proxy is missing or was bypassed",
+            False,
+            peer_text,
+        )
 
 
 # Result is a NamedTuple: tuple.__new__ builds one without the Python-level __new__ frame,
@@ -692,20 +767,39 @@ class Resolver:
 _tuple_new = tuple.__new__
 
 
-def _new(client_ip: Optional[str], source: str, proxies: Tuple[str, ...], reason: str,
-         snat: bool = False, peer: Optional[str] = None) -> Result:
+def _new(
+    client_ip: Optional[str],
+    source: str,
+    proxies: Tuple[str, ...],
+    reason: str,
+    snat: bool = False,
+    peer: Optional[str] = None,
+) -> Result:
     return _tuple_new(Result, (client_ip, source, proxies, reason, snat, peer))
 
 
-def _bad_entry(header: str, item: str, proxies: Sequence[str], peer: Optional[str],
-               what: str) -> Result:
-    return _new(None, header, tuple(proxies), f"the {header} entry {item[:64]!r} {what}; "
-                "refusing to guess the client (fail closed)", False, peer)
+def _bad_entry(
+    header: str, item: str, proxies: Sequence[str], peer: Optional[str], what: str
+) -> Result:
+    return _new(
+        None,
+        header,
+        tuple(proxies),
+        f"the {header} entry {item[:64]!r} {what}; refusing to guess the client (fail closed)",
+        False,
+        peer,
+    )
 
 
 def _too_long(header: str, proxies: Tuple[str, ...], peer: Optional[str]) -> Result:
-    return _new(None, header, proxies, f"{header} has more than {MAX_ITEMS} items to "
-                "walk; refusing to look further (fail closed)", False, peer)
+    return _new(
+        None,
+        header,
+        proxies,
+        f"{header} has more than {MAX_ITEMS} items to walk; refusing to look further (fail closed)",
+        False,
+        peer,
+    )
 
 
 def _stacklevel_outside_realip() -> int:

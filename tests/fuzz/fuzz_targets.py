@@ -112,8 +112,9 @@ def candidates(peer: object, values: Iterable[Optional[str]]) -> Set[str]:
     return found
 
 
-def check_result(result: Result, resolver: Resolver, peer: object,
-                 values: Iterable[Optional[str]]) -> None:
+def check_result(
+    result: Result, resolver: Resolver, peer: object, values: Iterable[Optional[str]]
+) -> None:
     """The invariants every resolution satisfies, whatever the input.
 
     ``values`` are the header values the resolver could have seen (as text, after the

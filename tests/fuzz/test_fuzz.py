@@ -48,14 +48,47 @@ def test_corpus_replays_clean(target: str) -> None:
 
 # Pieces of the grammars, so hypothesis builds inputs that reach the interesting branches.
 TOKENS = [
-    b"1.2.3.4", b"10.0.0.1", b"100.64.0.7", b"203.0.113.7", b"2001:db8::1", b"fd00::2",
-    b"::ffff:", b"::", b"0.0.0.0", b"[", b"]", b":", b":443", b":65536", b"%eth0", b",", b", ",
-    b";", b"=", b"for=", b"For=", b"proto=https", b'"', b"\\", b" ", b"\t", b"\n",
-    b"\nX-Forwarded-For: ", b"\nForwarded: ", b"\nX-Real-IP: ", b"\nCF-Connecting-IP: ",
-    b"unknown", b"_hidden", b"/run/app.sock", b"\x00", b"\xff", b"\xc3\xa9",
+    b"1.2.3.4",
+    b"10.0.0.1",
+    b"100.64.0.7",
+    b"203.0.113.7",
+    b"2001:db8::1",
+    b"fd00::2",
+    b"::ffff:",
+    b"::",
+    b"0.0.0.0",
+    b"[",
+    b"]",
+    b":",
+    b":443",
+    b":65536",
+    b"%eth0",
+    b",",
+    b", ",
+    b";",
+    b"=",
+    b"for=",
+    b"For=",
+    b"proto=https",
+    b'"',
+    b"\\",
+    b" ",
+    b"\t",
+    b"\n",
+    b"\nX-Forwarded-For: ",
+    b"\nForwarded: ",
+    b"\nX-Real-IP: ",
+    b"\nCF-Connecting-IP: ",
+    b"unknown",
+    b"_hidden",
+    b"/run/app.sock",
+    b"\x00",
+    b"\xff",
+    b"\xc3\xa9",
 ]
-GRAMMAR_BYTES = st.lists(st.one_of(st.sampled_from(TOKENS), st.binary(max_size=3)),
-                         max_size=24).map(b"".join)
+GRAMMAR_BYTES = st.lists(
+    st.one_of(st.sampled_from(TOKENS), st.binary(max_size=3)), max_size=24
+).map(b"".join)
 FUZZ_INPUT = st.one_of(st.binary(max_size=256), GRAMMAR_BYTES)
 
 
@@ -69,8 +102,10 @@ def test_hypothesis_fuzz_forwarded(data: bytes) -> None:
     TARGETS["forwarded"](data)
 
 
-@given(peer=st.sampled_from([b"10.0.0.1", b"203.0.113.7", b"", b"[fd00::2]:80", b"unix:x"]),
-       data=FUZZ_INPUT)
+@given(
+    peer=st.sampled_from([b"10.0.0.1", b"203.0.113.7", b"", b"[fd00::2]:80", b"unix:x"]),
+    data=FUZZ_INPUT,
+)
 def test_hypothesis_fuzz_resolve(peer: bytes, data: bytes) -> None:
     TARGETS["resolve"](peer + b"\n" + data)
 
@@ -85,20 +120,31 @@ def _fuzz_seconds() -> int:
 @pytest.mark.parametrize("target", sorted(TARGETS))
 def test_atheris_bounded_run(target: str, tmp_path: Path) -> None:
     if importlib.util.find_spec("atheris") is None:
-        pytest.skip("atheris is not installed (pip install -e '.[fuzz]'); the corpus replay and "
-                    "the hypothesis fuzz tests in this file ran instead")
+        pytest.skip(
+            "atheris is not installed (pip install -e '.[fuzz]'); the corpus replay and "
+            "the hypothesis fuzz tests in this file ran instead"
+        )
     seconds = _fuzz_seconds()
     if seconds <= 0:
         pytest.skip("REALIP_FUZZ_SECONDS=0")
     scratch = tmp_path / "new"
     scratch.mkdir()
     command = [
-        sys.executable, str(HARNESS), target, str(scratch), str(CORPUS / target),
-        f"-dict={DICTIONARY}", f"-max_total_time={seconds}", "-timeout=5",
-        "-rss_limit_mb=2048", f"-artifact_prefix={tmp_path}/", "-print_final_stats=1",
+        sys.executable,
+        str(HARNESS),
+        target,
+        str(scratch),
+        str(CORPUS / target),
+        f"-dict={DICTIONARY}",
+        f"-max_total_time={seconds}",
+        "-timeout=5",
+        "-rss_limit_mb=2048",
+        f"-artifact_prefix={tmp_path}/",
+        "-print_final_stats=1",
     ]
-    run = subprocess.run(command, cwd=HERE, capture_output=True, text=True,
-                         timeout=seconds + 120, check=False)
+    run = subprocess.run(
+        command, cwd=HERE, capture_output=True, text=True, timeout=seconds + 120, check=False
+    )
     crashes = sorted(tmp_path.glob("crash-*")) + sorted(tmp_path.glob("timeout-*"))
     found = "\n".join(f"{p.name}: {p.read_bytes()[:300]!r}" for p in crashes)
     assert run.returncode == 0 and not crashes, (

@@ -50,8 +50,9 @@ LB_CIDRS = ["100.64.0.0/10"]
 
 def topology(name: str) -> Resolver:
     """The preset resolver with the cluster ranges used throughout the security tests."""
-    return Resolver.for_topology(name, pod_cidrs=POD_CIDRS, node_cidrs=NODE_CIDRS,
-                                 lb_cidrs=LB_CIDRS)
+    return Resolver.for_topology(
+        name, pod_cidrs=POD_CIDRS, node_cidrs=NODE_CIDRS, lb_cidrs=LB_CIDRS
+    )
 
 
 def hop_resolver(header: str, hops: int) -> Resolver:
@@ -158,39 +159,56 @@ def deployments() -> List[Deployment]:
         Deployment("nodeport-local", topology("nodeport-local"), CLIENT),
         Deployment("nodeport-cluster", nodeport_cluster, CLIENT),
         # Cluster policy: another node forwarded with SNAT; realip reports the node, flagged.
-        Deployment("nodeport-cluster-snat", nodeport_cluster, CLIENT, (Hop(NODE),),
-                   expected=NODE, snat=True),
+        Deployment(
+            "nodeport-cluster-snat",
+            nodeport_cluster,
+            CLIENT,
+            (Hop(NODE),),
+            expected=NODE,
+            snat=True,
+        ),
         Deployment("lb-tcp", topology("lb-tcp"), CLIENT),
         Deployment("lb-http", lb_http, CLIENT, (Hop(SLB, ("xff",)),)),
         Deployment("lb-http-v6", lb_http, CLIENT6, (Hop(SLB, ("xff",)),)),
         Deployment("lb-http-bypass", lb_http, CLIENT),
         Deployment("ingress-l4-lb", ingress, CLIENT, (Hop(INGRESS_POD, ("xff",)),)),
-        Deployment("ingress-l7-lb", ingress, CLIENT,
-                   (Hop(SLB, ("xff",)), Hop(INGRESS_POD, ("xff-line",)))),
+        Deployment(
+            "ingress-l7-lb", ingress, CLIENT, (Hop(SLB, ("xff",)), Hop(INGRESS_POD, ("xff-line",)))
+        ),
         Deployment("ingress-bypass", ingress, CLIENT),
-        Deployment("ingress-dual-stack", ingress, CLIENT, (Hop(INGRESS_POD, ("xff",)),),
-                   dual_stack=True),
-        Deployment("nodeport-local-dual-stack", topology("nodeport-local"), CLIENT,
-                   dual_stack=True),
-        Deployment("cloudflare", cloudflare, CLIENT,
-                   (Hop(CF_EDGE, ("set-cf-connecting-ip", "xff")),)),
-        Deployment("cloudflare-via-lb", cloudflare, CLIENT,
-                   (Hop(CF_EDGE, ("set-cf-connecting-ip", "xff")), Hop(SLB, ("xff",)))),
+        Deployment(
+            "ingress-dual-stack", ingress, CLIENT, (Hop(INGRESS_POD, ("xff",)),), dual_stack=True
+        ),
+        Deployment(
+            "nodeport-local-dual-stack", topology("nodeport-local"), CLIENT, dual_stack=True
+        ),
+        Deployment(
+            "cloudflare", cloudflare, CLIENT, (Hop(CF_EDGE, ("set-cf-connecting-ip", "xff")),)
+        ),
+        Deployment(
+            "cloudflare-via-lb",
+            cloudflare,
+            CLIENT,
+            (Hop(CF_EDGE, ("set-cf-connecting-ip", "xff")), Hop(SLB, ("xff",))),
+        ),
         Deployment("cloudflare-origin-direct", cloudflare, CLIENT),
-        Deployment("xff-cidr", xff, CLIENT,
-                   (Hop(PROXY1, ("xff",)), Hop(PROXY2, ("xff-line",)))),
-        Deployment("xff-cidr-v6", xff, CLIENT6,
-                   (Hop(PROXY6, ("xff",)), Hop(PROXY2, ("xff",)))),
-        Deployment("forwarded-cidr", fwd, CLIENT,
-                   (Hop(PROXY1, ("fwd",)), Hop(PROXY6, ("fwd-line",)))),
-        Deployment("forwarded-cidr-v6", fwd, CLIENT6,
-                   (Hop(PROXY6, ("fwd-line",)), Hop(PROXY2, ("fwd",)))),
+        Deployment("xff-cidr", xff, CLIENT, (Hop(PROXY1, ("xff",)), Hop(PROXY2, ("xff-line",)))),
+        Deployment("xff-cidr-v6", xff, CLIENT6, (Hop(PROXY6, ("xff",)), Hop(PROXY2, ("xff",)))),
+        Deployment(
+            "forwarded-cidr", fwd, CLIENT, (Hop(PROXY1, ("fwd",)), Hop(PROXY6, ("fwd-line",)))
+        ),
+        Deployment(
+            "forwarded-cidr-v6", fwd, CLIENT6, (Hop(PROXY6, ("fwd-line",)), Hop(PROXY2, ("fwd",)))
+        ),
         Deployment("x-real-ip-overwrite", real_ip, CLIENT, (Hop(PROXY1, ("set-x-real-ip",)),)),
         Deployment("x-real-ip-add-line", real_ip, CLIENT, (Hop(PROXY1, ("add-x-real-ip",)),)),
-        Deployment("hops-xff", hop_resolver("x-forwarded-for", 2), CLIENT,
-                   (Hop(HOP1, ("xff",)), Hop(HOP2, ("xff",)))),
-        Deployment("hops-forwarded", hop_resolver("forwarded", 1), CLIENT,
-                   (Hop(HOP1, ("fwd",)),)),
+        Deployment(
+            "hops-xff",
+            hop_resolver("x-forwarded-for", 2),
+            CLIENT,
+            (Hop(HOP1, ("xff",)), Hop(HOP2, ("xff",))),
+        ),
+        Deployment("hops-forwarded", hop_resolver("forwarded", 1), CLIENT, (Hop(HOP1, ("fwd",)),)),
     ]
 
 
@@ -249,9 +267,17 @@ async def _call(app: Any, scope: Any, receive: Any, send: Any) -> None:
 
 def http_scope(peer: Optional[str], lines: Sequence[Tuple[str, str]]) -> Dict[str, Any]:
     """A complete ASGI http scope as a server builds it."""
-    return dict(scope_for(peer, lines), asgi={"version": "3.0"}, http_version="1.1",
-                method="GET", scheme="http", path="/", raw_path=b"/", query_string=b"",
-                server=("127.0.0.1", 8000))
+    return dict(
+        scope_for(peer, lines),
+        asgi={"version": "3.0"},
+        http_version="1.1",
+        method="GET",
+        scheme="http",
+        path="/",
+        raw_path=b"/",
+        query_string=b"",
+        server=("127.0.0.1", 8000),
+    )
 
 
 def adapter_resolve(resolver: Resolver, peer: Optional[str], lines: Lines) -> Observed:
@@ -299,8 +325,9 @@ def _django_middleware(resolver: Resolver) -> Any:
     from realip.django import RealIPMiddleware
 
     def view(request: Any) -> Any:
-        return JsonResponse({"REMOTE_ADDR": request.META.get("REMOTE_ADDR"),
-                             "client_ip": request.client_ip})
+        return JsonResponse(
+            {"REMOTE_ADDR": request.META.get("REMOTE_ADDR"), "client_ip": request.client_ip}
+        )
 
     with override_settings(REALIP=resolver):
         return RealIPMiddleware(view)
@@ -327,15 +354,15 @@ def adapter_django(resolver: Resolver, peer: Optional[str], lines: Lines) -> Obs
     return Observed(result, remote_addr)
 
 
-def adapter_get_client_ip_environ(resolver: Resolver, peer: Optional[str],
-                                  lines: Lines) -> Observed:
+def adapter_get_client_ip_environ(
+    resolver: Resolver, peer: Optional[str], lines: Lines
+) -> Observed:
     """realip.get_client_ip / get_result on a WSGI environ."""
     environ = environ_for(peer, lines)
     return Observed(get_result(environ, resolver), get_client_ip(environ, resolver))
 
 
-def adapter_get_client_ip_scope(resolver: Resolver, peer: Optional[str],
-                                lines: Lines) -> Observed:
+def adapter_get_client_ip_scope(resolver: Resolver, peer: Optional[str], lines: Lines) -> Observed:
     """realip.get_client_ip / get_result on an ASGI scope."""
     scope = scope_for(peer, lines)
     return Observed(get_result(scope, resolver), get_client_ip(scope, resolver))

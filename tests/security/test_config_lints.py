@@ -38,8 +38,10 @@ def test_realip_warning_is_a_user_warning() -> None:
 @pytest.mark.parametrize("header", ["x-forwarded-for", "forwarded", "x-real-ip"])
 @pytest.mark.parametrize("everything", ["0.0.0.0/0", "::/0", ipaddress.ip_network("::/0")])
 def test_trusting_every_address_warns_once(header: str, everything: Any) -> None:
-    messages = build(trusted_proxies=[everything, "10.0.0.0/8"] if header != "x-real-ip"
-                     else [everything], header=header)
+    messages = build(
+        trusted_proxies=[everything, "10.0.0.0/8"] if header != "x-real-ip" else [everything],
+        header=header,
+    )
     trust_all = [m for m in messages if str(everything) in m and "every peer is trusted" in m]
     assert len(trust_all) == 1, messages
     assert "leftmost" in trust_all[0] and header in trust_all[0]
@@ -58,35 +60,48 @@ def test_trusting_everything_without_a_header_is_not_a_header_lint() -> None:
 # -- a header named while nothing is trusted ---------------------------------------------
 
 
-@pytest.mark.parametrize("header", ["x-forwarded-for", "X-Forwarded-For", "forwarded",
-                                    "x-real-ip", "cf-connecting-ip"])
+@pytest.mark.parametrize(
+    "header", ["x-forwarded-for", "X-Forwarded-For", "forwarded", "x-real-ip", "cf-connecting-ip"]
+)
 def test_header_named_without_trusted_proxies_warns(header: str) -> None:
     messages = build(header=header)
     assert len(messages) == 1, messages
     assert header.lower() in messages[0] and "no proxy is trusted" in messages[0]
 
 
-@pytest.mark.parametrize("kwargs", [
-    pytest.param({}, id="no-arguments"),
-    pytest.param({"header": None}, id="header-none"),
-    pytest.param({"trusted_proxies": ["10.0.0.0/8"]}, id="trusted-default-header"),
-    pytest.param({"trusted_proxies": ["10.0.0.0/8", "192.168.0.0/16", "fd00::/8", "unix"],
-                  "header": "forwarded"}, id="disjoint-ranges"),
-    pytest.param({"trusted_proxies": ["10.0.0.0/9", "10.128.0.0/9"]}, id="adjacent-ranges"),
-    pytest.param({"trusted_proxies": ["loopback", "cgnat", "link-local"]}, id="presets"),
-])
+@pytest.mark.parametrize(
+    "kwargs",
+    [
+        pytest.param({}, id="no-arguments"),
+        pytest.param({"header": None}, id="header-none"),
+        pytest.param({"trusted_proxies": ["10.0.0.0/8"]}, id="trusted-default-header"),
+        pytest.param(
+            {
+                "trusted_proxies": ["10.0.0.0/8", "192.168.0.0/16", "fd00::/8", "unix"],
+                "header": "forwarded",
+            },
+            id="disjoint-ranges",
+        ),
+        pytest.param({"trusted_proxies": ["10.0.0.0/9", "10.128.0.0/9"]}, id="adjacent-ranges"),
+        pytest.param({"trusted_proxies": ["loopback", "cgnat", "link-local"]}, id="presets"),
+    ],
+)
 def test_sound_configurations_are_silent(kwargs: Dict[str, Any]) -> None:
     assert build(**kwargs) == []
 
 
-@pytest.mark.parametrize("name", ["pod-to-pod", "nodeport-local", "lb-tcp", "lb-http",
-                                  "ingress", "nodeport-cluster"])
+@pytest.mark.parametrize(
+    "name", ["pod-to-pod", "nodeport-local", "lb-tcp", "lb-http", "ingress", "nodeport-cluster"]
+)
 def test_topology_presets_with_distinct_ranges_are_silent(name: str) -> None:
     with warnings.catch_warnings():
         warnings.simplefilter("error", RealIPWarning)
-        resolver = Resolver.for_topology(name, pod_cidrs=["10.244.0.0/16"],
-                                         node_cidrs=["192.168.0.0/24"],
-                                         lb_cidrs=["100.64.0.0/10"])
+        resolver = Resolver.for_topology(
+            name,
+            pod_cidrs=["10.244.0.0/16"],
+            node_cidrs=["192.168.0.0/24"],
+            lb_cidrs=["100.64.0.0/10"],
+        )
     assert resolver.warnings == ()
 
 
@@ -95,8 +110,7 @@ def test_cloudflare_single_header_through_the_cluster_warns() -> None:
     messages = build_topology("cloudflare", pod_cidrs=["10.244.0.0/16"])
     assert len(messages) == 1 and "header='x-forwarded-for'" in messages[0], messages
     assert build_topology("cloudflare") == []
-    assert build_topology("cloudflare", pod_cidrs=["10.244.0.0/16"],
-                          header="x-forwarded-for") == []
+    assert build_topology("cloudflare", pod_cidrs=["10.244.0.0/16"], header="x-forwarded-for") == []
 
 
 def build_topology(name: str, **kwargs: Any) -> List[str]:
@@ -111,22 +125,33 @@ def build_topology(name: str, **kwargs: Any) -> List[str]:
 # -- overlapping and redundant CIDRs -----------------------------------------------------
 
 
-@pytest.mark.parametrize(("entries", "redundant", "container"), [
-    pytest.param(["10.0.0.0/8", "10.1.0.0/16"], "10.1.0.0/16", "10.0.0.0/8", id="nested"),
-    pytest.param(["10.1.0.0/16", "10.0.0.0/8"], "10.1.0.0/16", "10.0.0.0/8", id="nested-rev"),
-    pytest.param(["10.0.0.0/8", "10.9.8.7"], "10.9.8.7/32", "10.0.0.0/8", id="single-address"),
-    pytest.param(["fd00::/8", "fd00:1::/32"], "fd00:1::/32", "fd00::/8", id="ipv6"),
-    pytest.param(["private", "192.168.1.0/24"], "192.168.1.0/24", "192.168.0.0/16",
-                 id="inside-preset"),
-    pytest.param(["100.64.0.0/10", "cgnat"], "100.64.0.0/10", "100.64.0.0/10",
-                 id="same-as-preset"),
-    pytest.param(["100.64.0.0/10", "100.64.0.0/16"], "100.64.0.0/16", "100.64.0.0/10",
-                 id="same-start"),
-    pytest.param(["100.64.0.0/16", "100.64.0.0/10"], "100.64.0.0/16", "100.64.0.0/10",
-                 id="same-start-rev"),
-])
-def test_redundant_cidrs_warn_naming_the_redundant_one(entries: List[str], redundant: str,
-                                                       container: str) -> None:
+@pytest.mark.parametrize(
+    ("entries", "redundant", "container"),
+    [
+        pytest.param(["10.0.0.0/8", "10.1.0.0/16"], "10.1.0.0/16", "10.0.0.0/8", id="nested"),
+        pytest.param(["10.1.0.0/16", "10.0.0.0/8"], "10.1.0.0/16", "10.0.0.0/8", id="nested-rev"),
+        pytest.param(["10.0.0.0/8", "10.9.8.7"], "10.9.8.7/32", "10.0.0.0/8", id="single-address"),
+        pytest.param(["fd00::/8", "fd00:1::/32"], "fd00:1::/32", "fd00::/8", id="ipv6"),
+        pytest.param(
+            ["private", "192.168.1.0/24"], "192.168.1.0/24", "192.168.0.0/16", id="inside-preset"
+        ),
+        pytest.param(
+            ["100.64.0.0/10", "cgnat"], "100.64.0.0/10", "100.64.0.0/10", id="same-as-preset"
+        ),
+        pytest.param(
+            ["100.64.0.0/10", "100.64.0.0/16"], "100.64.0.0/16", "100.64.0.0/10", id="same-start"
+        ),
+        pytest.param(
+            ["100.64.0.0/16", "100.64.0.0/10"],
+            "100.64.0.0/16",
+            "100.64.0.0/10",
+            id="same-start-rev",
+        ),
+    ],
+)
+def test_redundant_cidrs_warn_naming_the_redundant_one(
+    entries: List[str], redundant: str, container: str
+) -> None:
     messages = build(trusted_proxies=entries)
     assert len(messages) == 1, messages
     message = messages[0]
@@ -149,8 +174,7 @@ def test_lint_warnings_point_at_the_line_that_built_the_resolver() -> None:
         line = _line() - 1
         Resolver.for_topology("lb-http", lb_cidrs=["100.64.0.0/10", "100.64.1.0/24"])
         topology_line = _line() - 1
-    assert [(w.filename, w.lineno) for w in caught] == [(__file__, line),
-                                                        (__file__, topology_line)]
+    assert [(w.filename, w.lineno) for w in caught] == [(__file__, line), (__file__, topology_line)]
 
 
 def _line() -> int:
@@ -190,30 +214,33 @@ def test_hop_mode_warns_that_it_needs_a_fixed_path() -> None:
 # -- meaningless configurations -----------------------------------------------------------
 
 
-@pytest.mark.parametrize(("kwargs", "named"), [
-    ({"trusted_proxies": ["10.0.0.1/8"]}, "'10.0.0.0/8'"),
-    ({"trusted_proxies": ["fd00::1/8"]}, "'fd00::/8'"),
-    ({"trusted_proxies": ["::ffff:10.0.0.0/104"]}, "'10.0.0.0/8'"),
-    ({"trusted_proxies": ["::ffff:10.1.2.3"]}, "'10.1.2.3'"),
-    ({"trusted_proxies": [ipaddress.ip_network("::ffff:0:0/96")]}, "'0.0.0.0/0'"),
-    ({"trusted_proxies": ["privat"]}, "'privat'"),
-    ({"trusted_proxies": ["10.0.0.0/33"]}, "'10.0.0.0/33'"),
-    ({"trusted_proxies": ["fd00::/129"]}, "'fd00::/129'"),
-    ({"trusted_proxies": ["10.0.0.256"]}, "'10.0.0.256'"),
-    ({"trusted_proxies": ["10.0.0.0/8", "10.0.0.0/8/8"]}, "'10.0.0.0/8/8'"),
-    ({"trusted_proxies": [b"10.0.0.0/8"]}, "b'10.0.0.0/8'"),
-    ({"trusted_proxies": [42]}, "42"),
-    ({"trusted_proxies": ["10.0.0.0/8"], "trusted_hops": 1}, "trusted_hops"),
-    ({"header": "x-real-ip", "trusted_hops": 1}, "x-real-ip"),
-    ({"header": "cf-connecting-ip", "trusted_hops": 2}, "cf-connecting-ip"),
-    ({"header": None, "trusted_hops": 1}, "trusted_hops"),
-    ({"trusted_hops": 0}, "0"),
-    ({"trusted_hops": -1}, "-1"),
-    ({"trusted_hops": True}, "True"),
-    ({"trusted_hops": "2"}, "'2'"),
-    ({"header": "X Forwarded For"}, "'X Forwarded For'"),
-    ({"header": "HTTP_X_FORWARDED_FOR"}, "'x-forwarded-for'"),
-])
+@pytest.mark.parametrize(
+    ("kwargs", "named"),
+    [
+        ({"trusted_proxies": ["10.0.0.1/8"]}, "'10.0.0.0/8'"),
+        ({"trusted_proxies": ["fd00::1/8"]}, "'fd00::/8'"),
+        ({"trusted_proxies": ["::ffff:10.0.0.0/104"]}, "'10.0.0.0/8'"),
+        ({"trusted_proxies": ["::ffff:10.1.2.3"]}, "'10.1.2.3'"),
+        ({"trusted_proxies": [ipaddress.ip_network("::ffff:0:0/96")]}, "'0.0.0.0/0'"),
+        ({"trusted_proxies": ["privat"]}, "'privat'"),
+        ({"trusted_proxies": ["10.0.0.0/33"]}, "'10.0.0.0/33'"),
+        ({"trusted_proxies": ["fd00::/129"]}, "'fd00::/129'"),
+        ({"trusted_proxies": ["10.0.0.256"]}, "'10.0.0.256'"),
+        ({"trusted_proxies": ["10.0.0.0/8", "10.0.0.0/8/8"]}, "'10.0.0.0/8/8'"),
+        ({"trusted_proxies": [b"10.0.0.0/8"]}, "b'10.0.0.0/8'"),
+        ({"trusted_proxies": [42]}, "42"),
+        ({"trusted_proxies": ["10.0.0.0/8"], "trusted_hops": 1}, "trusted_hops"),
+        ({"header": "x-real-ip", "trusted_hops": 1}, "x-real-ip"),
+        ({"header": "cf-connecting-ip", "trusted_hops": 2}, "cf-connecting-ip"),
+        ({"header": None, "trusted_hops": 1}, "trusted_hops"),
+        ({"trusted_hops": 0}, "0"),
+        ({"trusted_hops": -1}, "-1"),
+        ({"trusted_hops": True}, "True"),
+        ({"trusted_hops": "2"}, "'2'"),
+        ({"header": "X Forwarded For"}, "'X Forwarded For'"),
+        ({"header": "HTTP_X_FORWARDED_FOR"}, "'x-forwarded-for'"),
+    ],
+)
 def test_meaningless_configurations_raise_config_error(kwargs: Dict[str, Any], named: str) -> None:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RealIPWarning)
@@ -227,28 +254,35 @@ def test_mapped_cidr_error_names_the_ipv4_form_to_write() -> None:
         Resolver(trusted_proxies=["::ffff:10.0.0.0/104"])
 
 
-@pytest.mark.parametrize(("name", "kwargs", "named"), [
-    ("ingres", {}, "'ingres'"),
-    ("", {}, "''"),
-    ("ingress", {}, "pod_cidrs"),
-    ("lb-http", {}, "lb_cidrs"),
-    ("nodeport-cluster", {}, "node_cidrs"),
-    ("ingress", {"pod_cidrs": ["10.244.0.1/16"]}, "'10.244.0.0/16'"),
-    ("pod-to-pod", {"header": "x-forwarded-for"}, "pod-to-pod"),
-])
-def test_unknown_or_incomplete_topologies_raise(name: str, kwargs: Dict[str, Any],
-                                                named: str) -> None:
+@pytest.mark.parametrize(
+    ("name", "kwargs", "named"),
+    [
+        ("ingres", {}, "'ingres'"),
+        ("", {}, "''"),
+        ("ingress", {}, "pod_cidrs"),
+        ("lb-http", {}, "lb_cidrs"),
+        ("nodeport-cluster", {}, "node_cidrs"),
+        ("ingress", {"pod_cidrs": ["10.244.0.1/16"]}, "'10.244.0.0/16'"),
+        ("pod-to-pod", {"header": "x-forwarded-for"}, "pod-to-pod"),
+    ],
+)
+def test_unknown_or_incomplete_topologies_raise(
+    name: str, kwargs: Dict[str, Any], named: str
+) -> None:
     with pytest.raises(ConfigError) as info:
         Resolver.for_topology(name, **kwargs)
     assert named in str(info.value)
 
 
-@pytest.mark.parametrize(("env", "named"), [
-    ({"REALIP_TRUSTED_PROXIES": "10.0.0.1/8"}, "REALIP_TRUSTED_PROXIES"),
-    ({"REALIP_TRUSTED_HOPS": "two"}, "REALIP_TRUSTED_HOPS"),
-    ({"REALIP_TOPOLOGY": "ingres"}, "REALIP_TOPOLOGY"),
-    ({"REALIP_TRUSTED_PROXIES": "10.0.0.0/8", "REALIP_TRUSTED_HOPS": "1"}, "REALIP_"),
-])
+@pytest.mark.parametrize(
+    ("env", "named"),
+    [
+        ({"REALIP_TRUSTED_PROXIES": "10.0.0.1/8"}, "REALIP_TRUSTED_PROXIES"),
+        ({"REALIP_TRUSTED_HOPS": "two"}, "REALIP_TRUSTED_HOPS"),
+        ({"REALIP_TOPOLOGY": "ingres"}, "REALIP_TOPOLOGY"),
+        ({"REALIP_TRUSTED_PROXIES": "10.0.0.0/8", "REALIP_TRUSTED_HOPS": "1"}, "REALIP_"),
+    ],
+)
 def test_environment_errors_name_the_variable(env: Dict[str, str], named: str) -> None:
     with pytest.raises(ConfigError, match=named):
         Resolver.from_env(env)

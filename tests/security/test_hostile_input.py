@@ -72,47 +72,111 @@ TEN_THOUSAND_TRUSTED = b", ".join([b"10.0.0.5"] * 10_000)
 TEN_THOUSAND_SPOOFS = b",".join(b"6.6.%d.%d" % (i // 250, i % 250 + 1) for i in range(10_000))
 
 CASES = [
-    Hostile("64KiB-one-garbage-entry", XFF, PROXY, xff(b"9" * KIB64), None,
-            "is not an IP address"),
-    Hostile("64KiB-of-entries-client-last", XFF, PROXY,
-            xff(b"6.6.6.6, " * (KIB64 // 9) + CLIENT.encode()), CLIENT, "rightmost untrusted"),
-    Hostile("10000-trusted-entries", XFF, PROXY, xff(TEN_THOUSAND_TRUSTED), None,
-            f"more than {MAX_ITEMS} items"),
-    Hostile("10000-spoofs-then-client", XFF, PROXY,
-            xff(TEN_THOUSAND_SPOOFS + b", " + CLIENT.encode()), CLIENT, "rightmost untrusted"),
-    Hostile("10000-entry-forwarded", FWD, PROXY,
-            (("Forwarded", b", ".join([b'for="10.0.0.5"'] * 10_000)),), None,
-            f"more than {MAX_ITEMS} items"),
-    Hostile("100-repeated-lines-then-client", XFF, PROXY,
-            xff(*[b"6.6.6.%d" % i for i in range(100)], CLIENT.encode()), CLIENT,
-            "rightmost untrusted"),
-    Hostile("100-repeated-trusted-lines", XFF, PROXY, xff(*[b"10.0.0.9"] * 100), None,
-            f"more than {MAX_ITEMS} items"),
-    Hostile("non-ascii-utf8", XFF, PROXY, xff("203.0.113.7é".encode()), None,
-            "is not an IP address"),
-    Hostile("arabic-indic-digits", XFF, PROXY, xff(ARABIC_INDIC.encode()), None,
-            "is not an IP address"),
-    Hostile("fullwidth-digits", XFF, PROXY, xff(FULLWIDTH.encode()), None,
-            "is not an IP address"),
-    Hostile("non-utf8-bytes", XFF, PROXY, xff(b"\xff\xfe\x80\xc3("), None,
-            "is not an IP address"),
-    Hostile("nul-after-address", XFF, PROXY, xff(b"203.0.113.7\x00"), None,
-            "is not an IP address"),
-    Hostile("control-characters", XFF, PROXY, xff(b"\x1b[31m203.0.113.7\x07\x7f"), None,
-            "is not an IP address"),
-    Hostile("forwarded-unbalanced-quote", FWD, PROXY, (("Forwarded", b'for="203.0.113.7'),),
-            None, "not a well-formed element"),
-    Hostile("forwarded-nul-in-quotes", FWD, PROXY, (("Forwarded", b'for="203.0.113.7\x00"'),),
-            None, "not a well-formed element"),
-    Hostile("x-real-ip-64KiB", REAL_IP, PROXY, (("X-Real-IP", b"a" * KIB64),), None,
-            "is not a single IP address"),
+    Hostile("64KiB-one-garbage-entry", XFF, PROXY, xff(b"9" * KIB64), None, "is not an IP address"),
+    Hostile(
+        "64KiB-of-entries-client-last",
+        XFF,
+        PROXY,
+        xff(b"6.6.6.6, " * (KIB64 // 9) + CLIENT.encode()),
+        CLIENT,
+        "rightmost untrusted",
+    ),
+    Hostile(
+        "10000-trusted-entries",
+        XFF,
+        PROXY,
+        xff(TEN_THOUSAND_TRUSTED),
+        None,
+        f"more than {MAX_ITEMS} items",
+    ),
+    Hostile(
+        "10000-spoofs-then-client",
+        XFF,
+        PROXY,
+        xff(TEN_THOUSAND_SPOOFS + b", " + CLIENT.encode()),
+        CLIENT,
+        "rightmost untrusted",
+    ),
+    Hostile(
+        "10000-entry-forwarded",
+        FWD,
+        PROXY,
+        (("Forwarded", b", ".join([b'for="10.0.0.5"'] * 10_000)),),
+        None,
+        f"more than {MAX_ITEMS} items",
+    ),
+    Hostile(
+        "100-repeated-lines-then-client",
+        XFF,
+        PROXY,
+        xff(*[b"6.6.6.%d" % i for i in range(100)], CLIENT.encode()),
+        CLIENT,
+        "rightmost untrusted",
+    ),
+    Hostile(
+        "100-repeated-trusted-lines",
+        XFF,
+        PROXY,
+        xff(*[b"10.0.0.9"] * 100),
+        None,
+        f"more than {MAX_ITEMS} items",
+    ),
+    Hostile(
+        "non-ascii-utf8", XFF, PROXY, xff("203.0.113.7é".encode()), None, "is not an IP address"
+    ),
+    Hostile(
+        "arabic-indic-digits", XFF, PROXY, xff(ARABIC_INDIC.encode()), None, "is not an IP address"
+    ),
+    Hostile("fullwidth-digits", XFF, PROXY, xff(FULLWIDTH.encode()), None, "is not an IP address"),
+    Hostile("non-utf8-bytes", XFF, PROXY, xff(b"\xff\xfe\x80\xc3("), None, "is not an IP address"),
+    Hostile("nul-after-address", XFF, PROXY, xff(b"203.0.113.7\x00"), None, "is not an IP address"),
+    Hostile(
+        "control-characters",
+        XFF,
+        PROXY,
+        xff(b"\x1b[31m203.0.113.7\x07\x7f"),
+        None,
+        "is not an IP address",
+    ),
+    Hostile(
+        "forwarded-unbalanced-quote",
+        FWD,
+        PROXY,
+        (("Forwarded", b'for="203.0.113.7'),),
+        None,
+        "not a well-formed element",
+    ),
+    Hostile(
+        "forwarded-nul-in-quotes",
+        FWD,
+        PROXY,
+        (("Forwarded", b'for="203.0.113.7\x00"'),),
+        None,
+        "not a well-formed element",
+    ),
+    Hostile(
+        "x-real-ip-64KiB",
+        REAL_IP,
+        PROXY,
+        (("X-Real-IP", b"a" * KIB64),),
+        None,
+        "is not a single IP address",
+    ),
     Hostile("peer-none", XFF, None, xff(CLIENT.encode()), None, "Unix socket"),
-    Hostile("peer-unix-socket-path", XFF, "/run/app.sock", xff(CLIENT.encode()), None,
-            "Unix socket"),
-    Hostile("peer-unix-socket-trusted", XFF_UNIX, "/run/app.sock", xff(CLIENT.encode()), CLIENT,
-            "rightmost untrusted"),
-    Hostile("peer-not-an-address", XFF, "not-an-ip", xff(CLIENT.encode()), None,
-            "is not an IP address"),
+    Hostile(
+        "peer-unix-socket-path", XFF, "/run/app.sock", xff(CLIENT.encode()), None, "Unix socket"
+    ),
+    Hostile(
+        "peer-unix-socket-trusted",
+        XFF_UNIX,
+        "/run/app.sock",
+        xff(CLIENT.encode()),
+        CLIENT,
+        "rightmost untrusted",
+    ),
+    Hostile(
+        "peer-not-an-address", XFF, "not-an-ip", xff(CLIENT.encode()), None, "is not an IP address"
+    ),
 ]
 
 
@@ -135,8 +199,13 @@ def run_core(case: Hostile) -> Tuple[int, Dict[str, Any], Result]:
 
 
 def _environ(case: Hostile) -> Dict[str, Any]:
-    environ: Dict[str, Any] = {"REQUEST_METHOD": "GET", "PATH_INFO": "/", "SERVER_NAME": "x",
-                               "SERVER_PORT": "80", "wsgi.url_scheme": "http"}
+    environ: Dict[str, Any] = {
+        "REQUEST_METHOD": "GET",
+        "PATH_INFO": "/",
+        "SERVER_NAME": "x",
+        "SERVER_PORT": "80",
+        "wsgi.url_scheme": "http",
+    }
     if case.peer is not None:
         environ["REMOTE_ADDR"] = case.peer
     for name, value in case.text_lines():
@@ -148,8 +217,11 @@ def _environ(case: Hostile) -> Dict[str, Any]:
 def _wsgi_reporter(environ: Dict[str, Any], start_response: Any) -> List[bytes]:
     result = environ["realip.result"]
     start_response("200 OK", [("Content-Type", "application/json")])
-    body = {"client_ip": result.client_ip, "reason": result.reason,
-            "REMOTE_ADDR": environ.get("REMOTE_ADDR")}
+    body = {
+        "client_ip": result.client_ip,
+        "reason": result.reason,
+        "REMOTE_ADDR": environ.get("REMOTE_ADDR"),
+    }
     return [json.dumps(body).encode()]
 
 
@@ -167,8 +239,11 @@ def run_flask(case: Hostile) -> Tuple[int, Dict[str, Any], Result]:
     def view() -> Dict[str, Any]:
         result = realip.get_result(flask_request)
         results.append(result)
-        return {"client_ip": realip.get_client_ip(flask_request), "reason": result.reason,
-                "remote_addr": flask_request.remote_addr}
+        return {
+            "client_ip": realip.get_client_ip(flask_request),
+            "reason": result.reason,
+            "remote_addr": flask_request.remote_addr,
+        }
 
     app.wsgi_app = WSGIMiddleware(app.wsgi_app, case.resolver)  # type: ignore[method-assign]
     overrides = {k: v for k, v in _environ(case).items() if k.startswith("HTTP_")}
@@ -256,8 +331,12 @@ class _URLConf:
 
 
 def _django_settings(case: Hostile) -> Any:
-    return override_settings(ROOT_URLCONF=_URLConf, ALLOWED_HOSTS=["*"], REALIP=case.resolver,
-                             MIDDLEWARE=["realip.django.RealIPMiddleware"])
+    return override_settings(
+        ROOT_URLCONF=_URLConf,
+        ALLOWED_HOSTS=["*"],
+        REALIP=case.resolver,
+        MIDDLEWARE=["realip.django.RealIPMiddleware"],
+    )
 
 
 def run_django(case: Hostile) -> Tuple[int, Dict[str, Any], Result]:
@@ -342,8 +421,12 @@ class Counter:
 
 BOUNDED = [
     ("10000-trusted-xff", XFF, TEN_THOUSAND_TRUSTED, "X-Forwarded-For"),
-    ("10000-spoofs-then-client", XFF, TEN_THOUSAND_SPOOFS + b"," + CLIENT.encode(),
-     "X-Forwarded-For"),
+    (
+        "10000-spoofs-then-client",
+        XFF,
+        TEN_THOUSAND_SPOOFS + b"," + CLIENT.encode(),
+        "X-Forwarded-For",
+    ),
     ("10000-garbage-entries", XFF, b",".join([b"junk"] * 10_000), "X-Forwarded-For"),
     ("10000-forwarded-elements", FWD, b", ".join([b'for="10.0.0.5"'] * 10_000), "Forwarded"),
     ("10000-x-real-ip-values", REAL_IP, b",".join([b"10.0.0.5"] * 10_000), "X-Real-IP"),
@@ -351,8 +434,9 @@ BOUNDED = [
 
 
 @pytest.mark.parametrize("runner", ["core", "wsgi", "asgi", "django"])
-@pytest.mark.parametrize(("resolver", "value", "name"),
-                         [pytest.param(r, v, n, id=i) for i, r, v, n in BOUNDED])
+@pytest.mark.parametrize(
+    ("resolver", "value", "name"), [pytest.param(r, v, n, id=i) for i, r, v, n in BOUNDED]
+)
 def test_work_is_bounded_by_hops_not_header_length(
     monkeypatch: pytest.MonkeyPatch, resolver: Resolver, value: bytes, name: str, runner: str
 ) -> None:
@@ -413,8 +497,9 @@ LONG_VALUES = [
 
 @pytest.mark.parametrize("runner", ["core", "asgi", "wsgi"])
 @pytest.mark.parametrize(("resolver", "name", "value"), LONG_VALUES)
-def test_work_on_a_long_header_is_a_walk_of_max_items(resolver: Resolver, name: str,
-                                                       value: bytes, runner: str) -> None:
+def test_work_on_a_long_header_is_a_walk_of_max_items(
+    resolver: Resolver, name: str, value: bytes, runner: str
+) -> None:
     case = Hostile("long", resolver, PROXY, ((name, value),), None, "")
     assert lines_executed(lambda: RUNNERS[runner](case)) <= WALK_BUDGET
 
@@ -426,8 +511,14 @@ def test_work_on_one_long_forwarded_element_is_bounded(runner: str) -> None:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", realip.RealIPWarning)
         hops = Resolver(header="forwarded", trusted_hops=1)
-    case = Hostile("long-element", hops, CLIENT,
-                   (("Forwarded", b"a=b;" * (KIB64 // 4 - 4) + b"for=6.6.6.6"),), None, "")
+    case = Hostile(
+        "long-element",
+        hops,
+        CLIENT,
+        (("Forwarded", b"a=b;" * (KIB64 // 4 - 4) + b"for=6.6.6.6"),),
+        None,
+        "",
+    )
     assert lines_executed(lambda: RUNNERS[runner](case)) <= WALK_BUDGET
 
 
@@ -445,19 +536,29 @@ def test_work_on_many_header_lines_is_a_scan_of_the_lines() -> None:
 COMMAS = "," * (MAX_ITEMS + 36)
 
 
-@pytest.mark.parametrize(("resolver", "peer", "headers", "expected"), [
-    pytest.param(XFF, PROXY, {"X-Forwarded-For": COMMAS}, PROXY, id="xff-only-commas"),
-    pytest.param(XFF, PROXY, [("X-Forwarded-For", "")] * 100, PROXY, id="xff-100-empty-lines"),
-    pytest.param(XFF, PROXY, {"X-Forwarded-For": CLIENT + COMMAS}, CLIENT,
-                 id="xff-client-then-commas"),
-    pytest.param(REAL_IP, PROXY, {"X-Real-IP": COMMAS}, PROXY, id="x-real-ip-only-commas"),
-    pytest.param(REAL_IP, PROXY, {"X-Real-IP": CLIENT + COMMAS}, CLIENT,
-                 id="x-real-ip-client-then-commas"),
-    # Hop mode, a client reaching the app directly: its own address, not None.
-    pytest.param("hops", CLIENT, {"X-Forwarded-For": COMMAS}, CLIENT, id="hops-only-commas"),
-])
-def test_empty_elements_are_ignored_however_many(resolver: Any, peer: str, headers: Any,
-                                                 expected: str) -> None:
+@pytest.mark.parametrize(
+    ("resolver", "peer", "headers", "expected"),
+    [
+        pytest.param(XFF, PROXY, {"X-Forwarded-For": COMMAS}, PROXY, id="xff-only-commas"),
+        pytest.param(XFF, PROXY, [("X-Forwarded-For", "")] * 100, PROXY, id="xff-100-empty-lines"),
+        pytest.param(
+            XFF, PROXY, {"X-Forwarded-For": CLIENT + COMMAS}, CLIENT, id="xff-client-then-commas"
+        ),
+        pytest.param(REAL_IP, PROXY, {"X-Real-IP": COMMAS}, PROXY, id="x-real-ip-only-commas"),
+        pytest.param(
+            REAL_IP,
+            PROXY,
+            {"X-Real-IP": CLIENT + COMMAS},
+            CLIENT,
+            id="x-real-ip-client-then-commas",
+        ),
+        # Hop mode, a client reaching the app directly: its own address, not None.
+        pytest.param("hops", CLIENT, {"X-Forwarded-For": COMMAS}, CLIENT, id="hops-only-commas"),
+    ],
+)
+def test_empty_elements_are_ignored_however_many(
+    resolver: Any, peer: str, headers: Any, expected: str
+) -> None:
     if resolver == "hops":
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", realip.RealIPWarning)

@@ -30,19 +30,33 @@ IP = Union[ipaddress.IPv4Address, ipaddress.IPv6Address]
 Net = Union[ipaddress.IPv4Network, ipaddress.IPv6Network]
 
 HEADER_NAMES = [
-    "X-Forwarded-For", "x-forwarded-for", "X-FORWARDED-FOR", "Forwarded", "forwarded",
-    "X-Real-IP", "x-real-ip", "CF-Connecting-IP", "True-Client-IP", "HTTP_X_FORWARDED_FOR",
-    "Host", "x_forwarded_for",
+    "X-Forwarded-For",
+    "x-forwarded-for",
+    "X-FORWARDED-FOR",
+    "Forwarded",
+    "forwarded",
+    "X-Real-IP",
+    "x-real-ip",
+    "CF-Connecting-IP",
+    "True-Client-IP",
+    "HTTP_X_FORWARDED_FOR",
+    "Host",
+    "x_forwarded_for",
 ]
 # Characters that matter to the grammars, so random text hits the interesting branches often.
-GRAMMAR = st.sampled_from([*' \t,;="\\[]:%._-/\x00\x7f\xff', "for=", "::ffff:", "1.2.3.4",
-                           "10.0.0.1", "2001:db8::1"])
+GRAMMAR = st.sampled_from(
+    [*' \t,;="\\[]:%._-/\x00\x7f\xff', "for=", "::ffff:", "1.2.3.4", "10.0.0.1", "2001:db8::1"]
+)
 SPICY_TEXT = st.lists(st.one_of(GRAMMAR, st.text(max_size=4)), max_size=12).map("".join)
 TEXT = st.one_of(SPICY_TEXT, st.text(max_size=40))
 RAW = st.one_of(TEXT, st.binary(max_size=40), TEXT.map(lambda t: t.encode("utf-8", "replace")))
 PEERS = st.one_of(
-    st.none(), TEXT, st.binary(max_size=20), st.integers(),
-    st.ip_addresses().map(str), st.tuples(st.ip_addresses().map(str), st.integers(0, 65535)),
+    st.none(),
+    TEXT,
+    st.binary(max_size=20),
+    st.integers(),
+    st.ip_addresses().map(str),
+    st.tuples(st.ip_addresses().map(str), st.integers(0, 65535)),
     st.sampled_from(["", "/run/app.sock", "unix:/tmp/x", "10.0.0.1", "[fd00::1]:80"]),
 )
 NAMES = st.one_of(st.sampled_from(HEADER_NAMES), TEXT)
@@ -58,8 +72,7 @@ HEADERS = st.one_of(
     st.none(),
     st.dictionaries(NAMES, TEXT, max_size=6),
     st.dictionaries(NAMES.map(lambda n: n.encode("utf-8")), st.binary(max_size=40), max_size=6),
-    st.lists(st.tuples(st.one_of(NAMES, NAMES.map(lambda n: n.encode("utf-8"))), RAW),
-             max_size=8),
+    st.lists(st.tuples(st.one_of(NAMES, NAMES.map(lambda n: n.encode("utf-8"))), RAW), max_size=8),
 )
 
 
@@ -78,8 +91,9 @@ def test_resolve_never_raises_and_answers_from_the_input(peer: Any, headers: Any
 
 
 LINES = st.lists(st.tuples(st.sampled_from(HEADER_NAMES[:9]), TEXT), max_size=6)
-LATIN1_LINES = LINES.map(lambda lines: [(n, v.encode("utf-8", "replace").decode("latin-1"))
-                                        for n, v in lines])
+LATIN1_LINES = LINES.map(
+    lambda lines: [(n, v.encode("utf-8", "replace").decode("latin-1")) for n, v in lines]
+)
 MIDDLEWARES = {"wsgi": adapter_wsgi, "asgi": adapter_asgi, "django": adapter_django}
 
 
@@ -87,12 +101,17 @@ MIDDLEWARES = {"wsgi": adapter_wsgi, "asgi": adapter_asgi, "django": adapter_dja
 @given(
     resolver=st.sampled_from(sorted(RESOLVERS)),
     middleware=st.sampled_from(sorted(MIDDLEWARES)),
-    peer=st.one_of(st.none(), st.ip_addresses().map(str), SPICY_TEXT,
-                   st.sampled_from(["10.0.0.1", "10.244.3.4", "100.64.0.7", "/run/a.sock"])),
+    peer=st.one_of(
+        st.none(),
+        st.ip_addresses().map(str),
+        SPICY_TEXT,
+        st.sampled_from(["10.0.0.1", "10.244.3.4", "100.64.0.7", "/run/a.sock"]),
+    ),
     lines=LATIN1_LINES,
 )
-def test_middlewares_never_raise(resolver: str, middleware: str, peer: Optional[str],
-                                 lines: List[Tuple[str, str]]) -> None:
+def test_middlewares_never_raise(
+    resolver: str, middleware: str, peer: Optional[str], lines: List[Tuple[str, str]]
+) -> None:
     r = RESOLVERS[resolver]
     observed = MIDDLEWARES[middleware](r, peer, tuple(lines))
     check_result(observed.result, r, peer, [v for _, v in lines])
@@ -145,10 +164,20 @@ def _fwd_node(ip: IP, style: int) -> str:
     return f'for="{ip}:4711"' if style == 1 else f"for={ip};by=_proxy"
 
 
-@given(client=CLIENTS, hops=HOPS, extra=st.lists(trusted_addresses(), max_size=6),
-       attacker=ATTACKER, style=st.integers(0, 2), forwarded=st.booleans())
+@given(
+    client=CLIENTS,
+    hops=HOPS,
+    extra=st.lists(trusted_addresses(), max_size=6),
+    attacker=ATTACKER,
+    style=st.integers(0, 2),
+    forwarded=st.booleans(),
+)
 def test_appending_trusted_hops_never_changes_the_answer(
-    client: IP, hops: List[IP], extra: List[IP], attacker: List[str], style: int,
+    client: IP,
+    hops: List[IP],
+    extra: List[IP],
+    attacker: List[str],
+    style: int,
     forwarded: bool,
 ) -> None:
     resolver, node = (CIDR_FWD, _fwd_node) if forwarded else (CIDR_XFF, _xff_node)
@@ -163,10 +192,20 @@ def test_appending_trusted_hops_never_changes_the_answer(
     assert answers == [str(_unmapped(client))] * 2
 
 
-@given(client=CLIENTS, hops=HOPS, attacker=ATTACKER, lines=st.lists(TEXT, max_size=3),
-       style=st.integers(0, 2), forwarded=st.booleans())
+@given(
+    client=CLIENTS,
+    hops=HOPS,
+    attacker=ATTACKER,
+    lines=st.lists(TEXT, max_size=3),
+    style=st.integers(0, 2),
+    forwarded=st.booleans(),
+)
 def test_prepending_attacker_entries_never_changes_the_answer(
-    client: IP, hops: List[IP], attacker: List[str], lines: List[str], style: int,
+    client: IP,
+    hops: List[IP],
+    attacker: List[str],
+    lines: List[str],
+    style: int,
     forwarded: bool,
 ) -> None:
     resolver, node = (CIDR_FWD, _fwd_node) if forwarded else (CIDR_XFF, _xff_node)
@@ -190,8 +229,13 @@ HOP_RESOLVERS = {
 }
 
 
-@given(client=CLIENTS, attacker=ATTACKER, key=st.sampled_from(sorted(HOP_RESOLVERS)),
-       hop_ips=st.lists(st.ip_addresses(), min_size=3, max_size=3), style=st.integers(0, 2))
+@given(
+    client=CLIENTS,
+    attacker=ATTACKER,
+    key=st.sampled_from(sorted(HOP_RESOLVERS)),
+    hop_ips=st.lists(st.ip_addresses(), min_size=3, max_size=3),
+    style=st.integers(0, 2),
+)
 def test_hop_mode_ignores_prepended_attacker_entries(
     client: IP, attacker: List[str], key: str, hop_ips: List[IP], style: int
 ) -> None:
@@ -242,8 +286,10 @@ TOKENS = st.text("!#$%&'*+.^_`|~0123456789ABCXYZabcxyz-", min_size=1, max_size=8
 QUOTABLE = st.text(st.characters(codec="latin-1", exclude_categories=["Cc"]), max_size=12)
 
 
-@given(pairs=st.lists(st.tuples(TOKENS, QUOTABLE), min_size=1, max_size=5),
-       ows=st.sampled_from(["", " ", "\t", " \t "]))
+@given(
+    pairs=st.lists(st.tuples(TOKENS, QUOTABLE), min_size=1, max_size=5),
+    ows=st.sampled_from(["", " ", "\t", " \t "]),
+)
 def test_forwarded_pairs_round_trip(pairs: List[Tuple[str, str]], ows: str) -> None:
     def quote(value: str) -> str:
         return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
@@ -260,9 +306,14 @@ def test_forwarded_pairs_round_trip(pairs: List[Tuple[str, str]], ows: str) -> N
 def networks(draw: Any) -> Net:
     version = draw(st.sampled_from([4, 6]))
     bits = 32 if version == 4 else 128
-    prefix = draw(st.one_of(st.sampled_from([0, bits, bits - 1, 8, 16, 24, 64, 96]
-                                            if version == 6 else [0, bits, 8, 16, 24, 31]),
-                            st.integers(0, bits)))
+    prefix = draw(
+        st.one_of(
+            st.sampled_from(
+                [0, bits, bits - 1, 8, 16, 24, 64, 96] if version == 6 else [0, bits, 8, 16, 24, 31]
+            ),
+            st.integers(0, bits),
+        )
+    )
     value = draw(st.integers(0, (1 << bits) - 1))
     mask = ((1 << bits) - 1) ^ ((1 << (bits - prefix)) - 1)
     return ipaddress.ip_network((value & mask, prefix))
@@ -315,8 +366,7 @@ def test_network_set_agrees_with_ipaddress(data: Any, nets: List[Net]) -> None:
 
 @given(net=networks().filter(lambda n: n.version == 4))
 def test_mapped_cidrs_are_refused_naming_the_ipv4_form(net: ipaddress.IPv4Network) -> None:
-    mapped = ipaddress.IPv6Network(((0xFFFF << 32) | int(net.network_address),
-                                    96 + net.prefixlen))
+    mapped = ipaddress.IPv6Network(((0xFFFF << 32) | int(net.network_address), 96 + net.prefixlen))
     with pytest.raises(ConfigError) as info:
         parse_networks([str(mapped)])
     ipv4_form = str(net.network_address) if net.prefixlen == 32 else str(net)
@@ -324,6 +374,7 @@ def test_mapped_cidrs_are_refused_naming_the_ipv4_form(net: ipaddress.IPv4Networ
 
 
 # -- the memo of trusted addresses never changes an answer ------------------------------
+
 
 def _memo_factories() -> Any:
     with warnings.catch_warnings():
@@ -334,25 +385,38 @@ def _memo_factories() -> Any:
             "x-real-ip": lambda: Resolver(trusted_proxies=TRUSTED_NETS, header="x-real-ip"),
             "unix-xff": lambda: Resolver(trusted_proxies=["unix", "10.0.0.0/8"]),
             "ingress": lambda: Resolver.for_topology(
-                "ingress", pod_cidrs=["10.0.0.0/8"], lb_cidrs=["100.64.0.0/10"]),
+                "ingress", pod_cidrs=["10.0.0.0/8"], lb_cidrs=["100.64.0.0/10"]
+            ),
         }
 
 
 MEMO_FACTORIES = _memo_factories()
 # Shared for the whole session, so their memos fill up with whatever earlier examples sent.
 WARM = {name: make() for name, make in MEMO_FACTORIES.items()}
-TRUSTED_TEXT = st.sampled_from(["10.0.0.1", "10.0.0.1:80", "for=10.0.0.1", "100.64.0.7",
-                                "for=10.0.0.1;proto=https", "[fd00::1]:80", "for=\"[fd00::1]\"",
-                                "fd00::1"])
+TRUSTED_TEXT = st.sampled_from(
+    [
+        "10.0.0.1",
+        "10.0.0.1:80",
+        "for=10.0.0.1",
+        "100.64.0.7",
+        "for=10.0.0.1;proto=https",
+        "[fd00::1]:80",
+        'for="[fd00::1]"',
+        "fd00::1",
+    ]
+)
 MEMO_LINES = st.lists(
-    st.tuples(st.sampled_from(["X-Forwarded-For", "Forwarded", "X-Real-IP"]),
-              st.lists(st.one_of(TRUSTED_TEXT, TEXT), max_size=4).map(", ".join)),
+    st.tuples(
+        st.sampled_from(["X-Forwarded-For", "Forwarded", "X-Real-IP"]),
+        st.lists(st.one_of(TRUSTED_TEXT, TEXT), max_size=4).map(", ".join),
+    ),
     max_size=4,
 )
 
 
-@given(requests=st.lists(st.tuples(st.one_of(PEERS, TRUSTED_TEXT), MEMO_LINES), min_size=1,
-                         max_size=4))
+@given(
+    requests=st.lists(st.tuples(st.one_of(PEERS, TRUSTED_TEXT), MEMO_LINES), min_size=1, max_size=4)
+)
 def test_memo_never_changes_an_answer(requests: List[Tuple[Any, List[Tuple[str, str]]]]) -> None:
     """A resolver that has seen many requests answers exactly as a brand-new one does."""
     for name, make in MEMO_FACTORIES.items():

@@ -96,31 +96,56 @@ ATTACKS: List[Attack] = [
     attack("cf-connecting-ip-repeated", ("cf-connecting-IP", "6.6.6.6"), (CF, "2001:db8:bad::6")),
     attack("cf-connecting-ip-trailing", (CF, "6.6.6.6, ")),
     attack("true-client-ip", (TCI, "6.6.6.6"), ("true-client-ip", "::ffff:6.6.6.7")),
-    attack("every-header-at-once", (XFF, "6.6.6.1"), (FWD, 'for="6.6.6.2'), (XRI, "6.6.6.3"),
-           (CF, "6.6.6.4"), (TCI, "6.6.6.5"), ("X-Client-IP", "6.6.6.6")),
+    attack(
+        "every-header-at-once",
+        (XFF, "6.6.6.1"),
+        (FWD, 'for="6.6.6.2'),
+        (XRI, "6.6.6.3"),
+        (CF, "6.6.6.4"),
+        (TCI, "6.6.6.5"),
+        ("X-Client-IP", "6.6.6.6"),
+    ),
     # Header names in WSGI-environ spelling: a proxy passes them through as unknown headers.
-    attack("wsgi-name-xff", (XFF, "6.6.6.5"), ("HTTP_X_FORWARDED_FOR", "6.6.6.6"),
-           wsgi_name_for="x-forwarded-for"),
-    attack("wsgi-name-forwarded", (FWD, "for=6.6.6.5"), ("HTTP_FORWARDED", "for=6.6.6.6"),
-           wsgi_name_for="forwarded"),
-    attack("wsgi-name-single-ip", ("HTTP_X_REAL_IP", "6.6.6.6"),
-           ("HTTP_CF_CONNECTING_IP", "6.6.6.6"), wsgi_name_for="single"),
+    attack(
+        "wsgi-name-xff",
+        (XFF, "6.6.6.5"),
+        ("HTTP_X_FORWARDED_FOR", "6.6.6.6"),
+        wsgi_name_for="x-forwarded-for",
+    ),
+    attack(
+        "wsgi-name-forwarded",
+        (FWD, "for=6.6.6.5"),
+        ("HTTP_FORWARDED", "for=6.6.6.6"),
+        wsgi_name_for="forwarded",
+    ),
+    attack(
+        "wsgi-name-single-ip",
+        ("HTTP_X_REAL_IP", "6.6.6.6"),
+        ("HTTP_CF_CONNECTING_IP", "6.6.6.6"),
+        wsgi_name_for="single",
+    ),
 ]
 
 DEPLOYMENTS = deployments()
+
+
 def _cells() -> List[Any]:
     cells = []
     for deployment in DEPLOYMENTS:
         for adapter in ADAPTERS:
             for att in ATTACKS:
-                cells.append(pytest.param(deployment, adapter, att,
-                                          id=f"{deployment.id}--{adapter}--{att.id}"))
+                cells.append(
+                    pytest.param(
+                        deployment, adapter, att, id=f"{deployment.id}--{adapter}--{att.id}"
+                    )
+                )
     return cells
 
 
 @pytest.mark.parametrize(("deployment", "adapter", "attack"), _cells())
-def test_client_cannot_choose_its_address(deployment: Deployment, adapter: str,
-                                          attack: Attack) -> None:
+def test_client_cannot_choose_its_address(
+    deployment: Deployment, adapter: str, attack: Attack
+) -> None:
     assert deployment.answer not in attack.spoofs, "the table itself is inconsistent"
     peer, lines = deployment.request(attack.lines)
     observed = ADAPTERS[adapter](deployment.resolver, peer, lines)
