@@ -61,6 +61,9 @@ class TopologySpec(NamedTuple):
     requires: Tuple[str, ...] = ()
     trusted_extra: Tuple[str, ...] = ()
     flags_snat: bool = False
+    proxy_protocol: bool = False
+    """True when the load balancer sends a PROXY protocol header that realip decodes: the
+    ``trusts`` ranges are then who may send that header, and the decoded source is the peer."""
 
     def missing_message(self, option: str) -> str:
         """The ConfigError text for a required CIDR option that was not given."""
@@ -90,6 +93,15 @@ _SPECS: Tuple[TopologySpec, ...] = (
         "lb-tcp",
         "LoadBalancer Service (Local) with a TCP listener: the peer address",
         None,
+    ),
+    TopologySpec(
+        "lb-tcp-proxy",
+        "LoadBalancer Service with a TCP listener sending PROXY protocol (any policy): the "
+        "PROXY header's source, accepted only from lb_cidrs (and node_cidrs under Cluster)",
+        None,
+        trusts=("lb_cidrs", "node_cidrs"),
+        requires=("lb_cidrs",),
+        proxy_protocol=True,
     ),
     TopologySpec(
         "lb-http",

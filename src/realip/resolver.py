@@ -332,7 +332,9 @@ class Resolver:
             )
         resolver = cls.__new__(cls)
         resolver._configure(
-            trusted if spec.header is not None else (),
+            # A PROXY-protocol topology reads no header, but its trusted ranges still decide who
+            # may send the PROXY header (see Resolver.trusts).
+            trusted if spec.header is not None or spec.proxy_protocol else (),
             chosen,
             None,
             snat,
