@@ -101,4 +101,5 @@ def test_env_var_list_is_complete() -> None:
         "REALIP_POD_CIDRS",
         "REALIP_NODE_CIDRS",
         "REALIP_LB_CIDRS",
+        "REALIP_REQUIRE_HEADER",
     }

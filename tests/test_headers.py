@@ -2,11 +2,18 @@
 
 from __future__ import annotations
 
-from typing import List, Optional, Tuple
+from typing import Any, List, Optional, Tuple
 
 import pytest
 
-from realip._headers import forwarded_params, forwarded_value, last_item, lookup, pick_scheme
+from realip._headers import (
+    forwarded_params,
+    forwarded_proto,
+    forwarded_value,
+    last_item,
+    lookup,
+    scheme_value,
+)
 
 
 @pytest.mark.parametrize(
@@ -78,34 +85,104 @@ def test_lookup_combines_repeated_headers_in_order() -> None:
     assert lookup([(b"x-real-ip", b"\xe9")], "x-real-ip") == "\xe9"
 
 
-def test_lookup_survives_broken_input() -> None:
-    assert lookup([("only-one-item",)], "x-forwarded-for") is None  # type: ignore[list-item]
-    assert lookup([(1, 2)], "x-forwarded-for") is None  # type: ignore[list-item]
+@pytest.mark.parametrize(
+    "headers",
+    [
+        [("only-one-item",)],
+        [(1, 2)],
+        [("x-forwarded-for", "1.2.3.4"), ("broken",)],
+        [("x-forwarded-for", 42)],
+        "x-forwarded-for: 1.2.3.4",
+        42,
+    ],
+    ids=["one-tuple", "int-name", "bad-pair-after-xff", "int-value", "str", "int"],
+)
+def test_lookup_names_a_container_it_cannot_read(headers: Any) -> None:
+    # The container is the program's, not the client's: quietly answering "no header" would
+    # make realip answer with the proxy's address.
+    with pytest.raises(TypeError, match=r"header|pairs"):
+        lookup(headers, "x-forwarded-for")
+
+
+class _CaseSensitive(dict):  # type: ignore[type-arg]
+    """Like multidict.MultiDict: getall() compares names exactly."""
+
+    def getall(self, name: str) -> List[str]:
+        return [self[name]] if name in self else []
+
+
+class _RaisingGetall(dict):  # type: ignore[type-arg]
+    def getall(self, name: str) -> List[str]:
+        raise RuntimeError("broken")
+
+
+def test_lookup_reads_case_sensitive_and_odd_containers() -> None:
+    import email.message
+
+    assert lookup(_CaseSensitive({"X-Forwarded-For": "1.2.3.4"}), "x-forwarded-for") == "1.2.3.4"
+    assert lookup(_RaisingGetall({"X-Forwarded-For": "1.2.3.4"}), "x-forwarded-for") == "1.2.3.4"
+    message = email.message.Message()
+    message["X-Forwarded-For"] = "1.2.3.4"
+    message["x-forwarded-for"] = "5.6.7.8"
+    assert lookup(message, "x-forwarded-for") == "1.2.3.4,5.6.7.8"
+
+
+def test_lookup_reads_multidict_when_installed() -> None:
+    multidict = pytest.importorskip("multidict", reason="multidict comes with aiohttp")
+    headers = multidict.MultiDict([("X-Forwarded-For", "1.2.3.4"), ("X-FORWARDED-FOR", "5.6.7.8")])
+    assert lookup(headers, "x-forwarded-for") == "1.2.3.4,5.6.7.8"
+
+
+class _BrokenItems(dict):  # type: ignore[type-arg]
+    def items(self) -> Any:
+        raise RuntimeError("no")
+
+
+def test_lookup_names_a_container_whose_items_raise() -> None:
+    with pytest.raises(TypeError, match="_BrokenItems"):
+        lookup(_BrokenItems(), "x-forwarded-for")
 
 
 @pytest.mark.parametrize(
-    ("xfp", "forwarded", "websocket", "expected"),
+    ("value", "websocket", "expected"),
     [
-        ("https", None, False, "https"),
-        ("http, https", None, False, "https"),
-        ("HTTPS", None, False, "https"),
-        ("https", None, True, "wss"),
-        ("http", None, True, "ws"),
-        ("gopher", None, False, None),
-        ("javascript", None, False, None),
-        (None, "for=1.2.3.4;proto=https", False, "https"),
-        (None, "proto=http, for=1.2.3.4;proto=https", False, "https"),
-        (None, 'for="1.2.3.4;proto=https', False, None),
-        (None, None, False, None),
+        ("https", False, "https"),
+        (" HTTPS ", False, "https"),
+        (b"http", False, "http"),
+        ("https", True, "wss"),
+        ("http", True, "ws"),
+        ("gopher", False, None),
+        ("wss", False, None),
+        ("", False, None),
+        (None, False, None),
     ],
 )
-def test_pick_scheme(
-    xfp: Optional[str], forwarded: Optional[str], websocket: bool, expected: Optional[str]
+def test_scheme_value(value: Any, websocket: bool, expected: Optional[str]) -> None:
+    assert scheme_value(value, websocket) == expected
+
+
+@pytest.mark.parametrize(
+    ("forwarded", "elements", "expected"),
+    [
+        # The client's element has proto: it is the one the first trusted proxy wrote.
+        ("for=1.2.3.4;proto=https", 1, "https"),
+        # Nothing in or right of the client's element: a proto left of it is the client's own.
+        ("for=6.6.6.6;proto=https, for=203.0.113.9", 1, None),
+        ("for=6.6.6.6;proto=https, for=203.0.113.9, for=10.0.0.2", 2, None),
+        # The nearest element right of the client's that has one.
+        ("for=203.0.113.9, for=10.0.0.2;proto=http, for=10.0.0.3;proto=https", 3, "http"),
+        ("for=203.0.113.9;proto=https, for=10.0.0.2;proto=http", 2, "https"),
+        ('for="1.2.3.4;proto=https', 1, None),
+        ("for=1.2.3.4;proto=https", 2, None),  # fewer elements than walked: don't guess
+    ],
+)
+def test_forwarded_proto_never_looks_left_of_the_client(
+    forwarded: str, elements: int, expected: Optional[str]
 ) -> None:
-    assert pick_scheme(xfp, forwarded, websocket) == expected
+    assert forwarded_proto(forwarded, elements) == expected
 
 
-def test_pick_scheme_looks_at_a_bounded_number_of_forwarded_elements(
+def test_forwarded_proto_looks_at_a_bounded_number_of_elements(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     import realip._headers as headers
@@ -119,12 +196,12 @@ def test_pick_scheme_looks_at_a_bounded_number_of_forwarded_elements(
 
     monkeypatch.setattr(headers, "forwarded_value", counting)
     padded = ", ".join(["for=6.6.6.6"] * 10_000)
-    assert pick_scheme(None, "for=1.1.1.1;proto=https, " + padded, False) is None
-    assert len(calls) == headers.MAX_ITEMS
+    assert forwarded_proto("for=1.1.1.1;proto=https, " + padded, 10_000) is None
+    assert len(calls) <= headers.MAX_ITEMS
     calls.clear()
-    assert pick_scheme(None, "for=1.1.1.1;proto=https" + "," * 70_000, False) is None
+    assert forwarded_proto("for=1.1.1.1;proto=https" + "," * 70_000, 1) is None
     assert calls == []  # padding: given up before parsing anything
-    assert pick_scheme(None, padded + ", for=1.1.1.1;proto=https,,", False) == "https"
+    assert forwarded_proto(padded + ", for=1.1.1.1;proto=https,,", 1) == "https"
 
 
 def test_items_from_right_skips_empty_runs_and_bounds_them() -> None:

@@ -50,7 +50,9 @@ def environ(peer: str, **headers: str) -> dict:
         (TRUST, "10.0.0.5", {"X_FORWARDED_PROTO": "https", "X_FORWARDED_FOR": "1.2.3.4"}, "https"),
         (TRUST, "203.0.113.9", {"X_FORWARDED_PROTO": "https"}, None),  # untrusted peer
         (TRUST, "10.0.0.5", {"X_FORWARDED_PROTO": "ftp"}, None),
-        (TRUST, "10.0.0.5", {"FORWARDED": "for=1.2.3.4;proto=https"}, "https"),
+        # An X-Forwarded-For resolver reads X-Forwarded-Proto only; Forwarded is another
+        # proxy's (or the client's) business.
+        (TRUST, "10.0.0.5", {"FORWARDED": "for=1.2.3.4;proto=https"}, None),
         (HOPS, "203.0.113.9", {"X_FORWARDED_PROTO": "https"}, None),  # no hop walked
         (HOPS, "10.0.0.5", {"X_FORWARDED_PROTO": "https", "X_FORWARDED_FOR": "1.2.3.4"}, "https"),
     ],

@@ -251,8 +251,10 @@ def test_rule5_single_ip_header(
         "203.0.113.9",
     ),
     ("hops-too-few", HOPS2, "198.51.100.1", {XFF: "10.0.0.5"}, None),
-    ("hops-absent", HOPS2, "198.51.100.1", {}, "198.51.100.1"),
-    ("hops-only-empty", HOPS2, "198.51.100.1", {XFF: ", ,"}, "198.51.100.1"),
+    # In hop mode the peer is a proxy by assumption: a missing or empty header is a chain
+    # shorter than the hop count, like "hops-too-few", never the proxy as the client.
+    ("hops-absent", HOPS2, "198.51.100.1", {}, None),
+    ("hops-only-empty", HOPS2, "198.51.100.1", {XFF: ", ,"}, None),
     (
         "hops-empties-do-not-count",
         HOPS2,
@@ -374,17 +376,34 @@ def test_rule8_too_many_trusted_hops_fail_closed() -> None:
         [],
         {XFF: "\x00\xff\ud800"},
         [(b"x-forwarded-for", b"\xff\xfe\x00")],
-        [("x-forwarded-for",)],
-        42,
-        "not headers",
-        [(None, None)],
-        {XFF: None},
+        {XFF: None},  # "not set", as some frameworks and mocks spell it
     ],
 )
 @pytest.mark.parametrize("resolver", [TRUST_10, FWD, REAL, HOPS2, PEER_ONLY])
 def test_rule8_hostile_input_never_raises(resolver: Resolver, headers: Any) -> None:
     res = resolver.resolve("10.0.0.2", headers)
     assert isinstance(res, Result) and res.reason
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [
+        [("x-forwarded-for",)],
+        42,
+        "not headers",
+        [(None, None)],
+        [(XFF, "203.0.113.9"), ("broken",)],
+    ],
+)
+@pytest.mark.parametrize("resolver", [TRUST_10, FWD, REAL, HOPS2])
+def test_rule8_a_container_realip_cannot_read_is_a_type_error(
+    resolver: Resolver, headers: Any
+) -> None:
+    # The container comes from the program, not the client: answering with the proxy's own
+    # address because the headers could not be read would hide the bug (and misattribute
+    # every request), so it is a TypeError that names the container.
+    with pytest.raises(TypeError, match=r"headers|header names|value of header"):
+        resolver.resolve("10.0.0.2", headers)
 
 
 def test_reason_explains_untrusted_peer() -> None:
@@ -397,12 +416,15 @@ def test_reason_explains_untrusted_peer() -> None:
 @pytest.mark.parametrize(
     ("kwargs", "message"),
     [
-        ({"trusted_proxies": ["10.0.0.0/8"], "trusted_hops": 1}, "both given"),
+        ({"trusted_proxies": ["10.0.0.0/8"], "trusted_hops": 1}, "combined with trusted_proxies"),
         ({"header": "x-real-ip", "trusted_hops": 1}, "needs a list header"),
         ({"header": None, "trusted_hops": 1}, "needs a list header"),
-        ({"trusted_hops": 0}, "trusted_hops 0"),
-        ({"trusted_hops": True}, "trusted_hops True"),
-        ({"trusted_hops": "2"}, "trusted_hops '2'"),
+        ({"trusted_hops": 0}, "trusted_hops: 0"),
+        ({"trusted_hops": True}, "trusted_hops: True"),
+        ({"trusted_hops": "2"}, "trusted_hops: '2'"),
+        ({"header": "X_Forwarded_For"}, "'x-forwarded-for'"),
+        ({"header": "x_real_ip"}, "underscore"),
+        ({"require_header": "yes"}, "require_header: 'yes'"),
         ({"trusted_hops": MAX_ITEMS + 1}, f"between 1 and {MAX_ITEMS}"),
         ({"header": "X Forwarded For"}, "'X Forwarded For'"),
         ({"header": ""}, "''"),
@@ -415,6 +437,7 @@ def test_config_errors_name_the_value(kwargs: dict, message: str) -> None:
     with pytest.raises(ConfigError) as info:
         Resolver(**kwargs)
     assert message in str(info.value)
+    assert info.value.option in kwargs  # the option at fault, for front ends to respell
 
 
 def test_constructor_is_keyword_only() -> None:

@@ -8,7 +8,7 @@ import pytest
 
 from realip import TOPOLOGIES, ConfigError, Resolver
 from realip._demo import SAMPLES, demo_resolver
-from realip._topologies import CLOUDFLARE_RANGES, CLOUDFLARE_RANGES_DATE
+from realip._topologies import CLOUDFLARE_RANGES, CLOUDFLARE_RANGES_DATE, TOPOLOGY_SPECS
 
 PODS = ["10.244.0.0/16"]
 NODES = ["192.168.0.0/24"]
@@ -16,7 +16,9 @@ LBS = ["100.64.0.0/10"]
 
 
 def topo(name: str, **kw: Any) -> Resolver:
-    return Resolver.for_topology(name, pod_cidrs=PODS, node_cidrs=NODES, lb_cidrs=LBS, **kw)
+    used = TOPOLOGY_SPECS[name].options
+    ranges = {"pod_cidrs": PODS, "node_cidrs": NODES, "lb_cidrs": LBS}
+    return Resolver.for_topology(name, **{k: v for k, v in ranges.items() if k in used}, **kw)
 
 
 def test_topology_names() -> None:
@@ -72,7 +74,10 @@ def test_nodeport_cluster_flags_snat_with_the_fix() -> None:
     assert "externalTrafficPolicy: Local" in res.reason
     other = topo("nodeport-cluster").resolve("203.0.113.9", {})
     assert other.snat is False and other.client_ip == "203.0.113.9"
-    assert topo("nodeport-local").resolve("192.168.0.12", {}).snat is False
+    # Under Local no node should stand between client and pod: a node peer means the policy
+    # is not what the topology says, and node_cidrs flag it the same way.
+    local = topo("nodeport-local").resolve("192.168.0.12", {})
+    assert local.snat is True and "the app's Service" in local.reason
 
 
 def test_header_override() -> None:

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from typing import List, NamedTuple, Optional, Tuple
+from typing import Any, Dict, List, NamedTuple, Optional, Tuple
 
+from realip._topologies import topology_spec
 from realip.resolver import Resolver
 
 POD_CIDRS = ("10.244.0.0/16",)
@@ -113,9 +114,13 @@ def demo_resolver(topology: str) -> Resolver:
     if topology == "cloudflare":
         # The samples have Cloudflare's edge as the peer: nothing in the cluster is in between.
         return Resolver.for_topology(topology)
-    return Resolver.for_topology(
-        topology, pod_cidrs=POD_CIDRS, node_cidrs=NODE_CIDRS, lb_cidrs=LB_CIDRS
-    )
+    ranges: Dict[str, Any] = {
+        "pod_cidrs": POD_CIDRS,
+        "node_cidrs": NODE_CIDRS,
+        "lb_cidrs": LB_CIDRS,
+    }
+    used = topology_spec(topology).options
+    return Resolver.for_topology(topology, **{k: v for k, v in ranges.items() if k in used})
 
 
 def _cut(text: str, width: int) -> str:

@@ -8,7 +8,6 @@ the length of a header a client may have padded.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping as _Mapping
 from typing import Any, Iterable, Iterator, List, Mapping, Optional, Tuple, Union, overload
 
 HeaderValue = Union[str, bytes]
@@ -18,7 +17,10 @@ BLANKS = " \t"
 
 # RFC 9110 §5.6: token, quoted-string (qdtext and quoted-pair), OWS.
 TOKEN = r"[!#$%&'*+.^_`|~0-9A-Za-z-]+"
-QUOTED_STRING = r'"(?:[\t \x21\x23-\x5b\x5d-\x7e\x80-\xff]|\\[\t \x21-\x7e\x80-\xff])*"'
+# Written as "unrolled loop" (a run of qdtext, then any number of quoted-pair + run): one
+# alternation per character backtracked badly on a string of escapes (2.4 ms for 8 KiB).
+_QDTEXT = r"[\t \x21\x23-\x5b\x5d-\x7e\x80-\xff]"
+QUOTED_STRING = rf'"{_QDTEXT}*(?:\\[\t \x21-\x7e\x80-\xff]{_QDTEXT}*)*"'
 OWS = r"[ \t]*"
 # RFC 7239 §4: forwarded-pair = token "=" value, value = token / quoted-string. An unquoted
 # value is taken leniently up to ';' (proxies do send for=1.2.3.4:80 unquoted); it still has
@@ -34,10 +36,18 @@ up; also the largest ``trusted_hops``."""
 MAX_PAIRS = 8
 """More parameters than this in one Forwarded element make it malformed (RFC 7239 defines 4):
 the cost of parsing an element a client wrote stays bounded."""
+MAX_ELEMENT = 512
+"""Longest ``Forwarded`` element (characters) realip parses; a longer one is malformed. The
+four RFC 7239 parameters with a 255-character host fit with room to spare; a client's element
+of escapes costs no more than a normal request."""
 MAX_EMPTY_RUN = 1024
 """Characters of consecutive empty list items (commas and blanks) skipped in one place before
 a header counts as padded: empty items don't count (RFC 9110 5.6.1), but skipping them must not
 cost time in the length of a header a client padded."""
+
+
+class HeadersTypeError(TypeError):
+    """The headers container itself can't be read (the program's mistake, not the client's)."""
 
 
 class PaddingError(ValueError):
@@ -71,6 +81,8 @@ def forwarded_params(element: str) -> Optional[List[Tuple[str, str]]]:
     pairs: List[Tuple[str, str]] = []
     pos = 0
     end = len(element.rstrip(BLANKS))
+    if end > MAX_ELEMENT:
+        return None
     match = FORWARDED_PAIR.match
     while pos < end:
         m = match(element, pos, end)
@@ -154,39 +166,71 @@ def lookup_raw(headers: Headers, name: str) -> Union[str, bytes, None]:
 
     Left as ``bytes`` when the values are bytes, so the resolver decodes only what it walks.
 
-    ``headers`` is a mapping or an iterable of ``(name, value)`` pairs, of ``str`` or ``bytes``;
-    names compare case-insensitively. Several instances combine in order (RFC 9110 §5.3).
-    WSGI environ keys (``HTTP_X_FORWARDED_FOR``) are deliberately *not* recognised: among real
-    header pairs that would be a client header spelled with underscores, a spoofing vector.
+    ``headers`` is anything with ``items()`` (a dict, a multi-dict, ``email.message.Message``,
+    Werkzeug or Starlette headers) or an iterable of ``(name, value)`` pairs, of ``str`` or
+    ``bytes``; names always compare case-insensitively, whatever the container does. Several
+    instances combine in order (RFC 9110 §5.3). WSGI environ keys (``HTTP_X_FORWARDED_FOR``) are
+    deliberately *not* recognised: among real header pairs that would be a client header
+    spelled with underscores, a spoofing vector.
+
+    A container realip can't read raises :class:`TypeError` naming it: the container comes from
+    the program, and quietly answering with the proxy's address would hide the mistake.
     """
-    items: Iterable[Tuple[HeaderValue, HeaderValue]]
     kind = headers.__class__
-    if kind is dict or (kind is not list and kind is not tuple and isinstance(headers, _Mapping)):
-        getall = getattr(headers, "getall", None) or getattr(headers, "getlist", None)
-        if getall is not None:
-            # Multi-dicts (aiohttp, werkzeug, starlette) keep repeated headers apart.
-            try:
-                values = [decode(v) for v in getall(name)]
-            except Exception:
-                values = []
-            return ",".join(values) if values else None
+    items: Any
+    if kind is dict:
         items = headers.items()  # type: ignore[union-attr]
+    elif kind is list or kind is tuple:
+        items = headers
     else:
-        items = headers  # type: ignore[assignment]
+        # Every multi-dict's items() yields each header instance, in order; its getall() may
+        # compare names case-sensitively (multidict.MultiDict), so it is not used.
+        items_method = getattr(headers, "items", None)
+        if items_method is not None:
+            try:
+                items = list(items_method())
+            except Exception as exc:
+                raise HeadersTypeError(
+                    f"cannot read headers from {_describe(headers)}: items() raised {exc!r}"
+                ) from exc
+        elif isinstance(headers, (str, bytes)) or not hasattr(headers, "__iter__"):
+            raise HeadersTypeError(
+                f"headers must be a mapping or (name, value) pairs, not {_describe(headers)}"
+            )
+        else:
+            items = headers
     size = len(name)
     name_bytes = name.encode("latin-1")
     found: List[HeaderValue] = []
     try:
-        for key, val in items:
-            # The length test keeps lower() (and the type checks) off most names.
-            if len(key) != size:
-                continue
-            key_kind = key.__class__
-            wanted = name if key_kind is str else name_bytes if key_kind is bytes else None
-            if wanted is not None and key.lower() == wanted and val.__class__ in (str, bytes):
-                found.append(val)
-    except (TypeError, ValueError):  # not an iterable of pairs
-        return None
+        for pair in items:
+            if len(pair) != 2 or not isinstance(pair, (tuple, list)):
+                raise HeadersTypeError(
+                    f"headers in {_describe(headers)} must be (name, value) pairs; "
+                    f"found {_describe(pair)}"
+                )
+            key, val = pair
+            # The length test keeps lower() off most names. (aiohttp's names are istr, a str
+            # subclass.)
+            if len(key) == size and key.lower() == (name if isinstance(key, str) else name_bytes):
+                if val.__class__ is str or val.__class__ is bytes:
+                    found.append(val)
+                elif val is not None and not isinstance(val, (str, bytes)):
+                    raise HeadersTypeError(
+                        f"the value of header {name!r} in {_describe(headers)} must be str or "
+                        f"bytes, not {_describe(val)}"
+                    )
+                elif val is not None:
+                    found.append(val)
+            elif not isinstance(key, (str, bytes)):
+                raise HeadersTypeError(
+                    f"header names in {_describe(headers)} must be str or bytes, "
+                    f"not {_describe(key)}"
+                )
+    except HeadersTypeError:
+        raise
+    except Exception as exc:
+        raise HeadersTypeError(f"cannot read headers from {_describe(headers)}: {exc!r}") from exc
     if not found:
         return None
     if len(found) == 1:
@@ -196,36 +240,48 @@ def lookup_raw(headers: Headers, name: str) -> Union[str, bytes, None]:
     return ",".join(decode(v) for v in found)
 
 
-def pick_scheme(xfp: Optional[str], forwarded: Optional[str], websocket: bool) -> Optional[str]:
-    """The scheme a trusted proxy reported, or None if it reported nothing usable.
+def _describe(obj: object) -> str:
+    kind = type(obj)
+    return (
+        f"a {kind.__module__}.{kind.__qualname__}"
+        if kind.__module__ != "builtins"
+        else (f"a {kind.__qualname__}")
+    )
 
-    ``X-Forwarded-Proto`` is preferred, then ``proto=`` of the rightmost ``Forwarded`` element
-    that has one. Only ``http``/``https`` are accepted (``ws``/``wss`` for websockets).
-    """
-    proto: Optional[str] = None
-    if xfp is not None:
-        try:
-            proto = last_item(xfp)
-        except PaddingError:
-            return None
-    if proto is None and forwarded is not None:
-        # Bounded like the resolver's walk: a client-padded Forwarded header must not cost
-        # time in its length (it did: ~12 ms for 10,000 elements).
-        try:
-            for taken, element in enumerate(items_from_right(forwarded)):
-                if taken == MAX_ITEMS:
-                    return None
-                ok, proto = forwarded_value(element, "proto")
-                if ok and proto is not None:
-                    break
-                proto = None
-        except PaddingError:
-            return None
-    if proto is None:
+
+def scheme_value(value: Union[str, bytes, None], websocket: bool) -> Optional[str]:
+    """A reported scheme as the server should set it: ``http``/``https`` (case-insensitive),
+    ``ws``/``wss`` for websockets; None for anything else."""
+    if value is None:
         return None
-    proto = proto.lower()
+    proto = decode(value).strip(BLANKS).lower()
     if proto not in ("http", "https"):
         return None
     if websocket:
         return "wss" if proto == "https" else "ws"
     return proto
+
+
+def forwarded_proto(forwarded: HeaderValue, elements: int) -> Optional[str]:
+    """``proto=`` of the ``elements``-th element from the right of a ``Forwarded`` header, or
+    else of the nearest element to its right that has one; None if none does.
+
+    The caller passes how many elements the resolver walked (the client's included), so
+    nothing left of the client's own element - what the client wrote - is ever looked at.
+    """
+    text = decode(forwarded)
+    taken: List[str] = []
+    try:
+        for element in items_from_right(text):
+            taken.append(element)
+            if len(taken) >= min(elements, MAX_ITEMS):
+                break
+    except PaddingError:
+        return None
+    if len(taken) < elements:
+        return None
+    for element in reversed(taken):
+        ok, proto = forwarded_value(element, "proto")
+        if ok and proto is not None:
+            return proto
+    return None

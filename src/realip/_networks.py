@@ -129,6 +129,24 @@ def _boundaries(ranges: List[Tuple[int, int]]) -> List[int]:
     return bounds
 
 
+def subtract_bounds(bounds: List[int], removed: List[int]) -> List[int]:
+    """Range boundaries (as :attr:`NetworkSet.bounds`) of ``bounds`` minus ``removed``."""
+    out: List[int] = []
+    cuts = list(zip(removed[::2], removed[1::2]))
+    for start, end in zip(bounds[::2], bounds[1::2]):
+        for cut_start, cut_end in cuts:
+            if cut_end <= start or cut_start >= end:
+                continue
+            if cut_start > start:
+                out += (start, cut_start)
+            start = max(start, cut_end)
+            if start >= end:
+                break
+        if start < end:
+            out += (start, end)
+    return out
+
+
 def _key_range(net: Network) -> Tuple[int, int]:
     offset = 0 if net.version == 4 else V6_OFFSET
     return int(net.network_address) + offset, int(net.broadcast_address) + offset

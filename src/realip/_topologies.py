@@ -36,17 +36,20 @@ CLOUDFLARE_RANGES: Tuple[str, ...] = (
 
 _WHERE = {
     "pod_cidrs": (
-        "REALIP_POD_CIDRS / pod_cidrs: the cluster's pod CIDR, where the ingress pods "
+        "the cluster's pod CIDR, where the ingress pods "
         "live; find it with `kubectl cluster-info dump | grep -m1 cluster-cidr`, "
         "`kubectl get nodes -o jsonpath='{.items[*].spec.podCIDR}'` or your CNI config"
     ),
     "node_cidrs": (
-        "REALIP_NODE_CIDRS / node_cidrs: the nodes' internal address range; find it with "
-        "`kubectl get nodes -o wide` (INTERNAL-IP column) or your VPC/vSwitch settings"
+        "the addresses a request SNAT'ed by a node carries: with cloud VPC CNIs (AWS VPC CNI, "
+        "Alibaba Terway, GKE, AKS) the nodes' InternalIP range (`kubectl get nodes -o wide`); "
+        "with flannel or Calico the node's own pod-network address (cni0 / flannel.1 / tunl0, "
+        "inside the pod CIDR) - give the pod CIDR or those /32s too"
     ),
     "lb_cidrs": (
-        "REALIP_LB_CIDRS / lb_cidrs: the range your load balancer forwards from; Alibaba Cloud "
-        "SLB uses 100.64.0.0/10 (the 'cgnat' preset), others document theirs"
+        "the range your load balancer forwards from; Alibaba Cloud SLB uses 100.64.0.0/10 (the "
+        "'cgnat' preset, also used by Tencent and Volcengine load balancers and some EKS pod "
+        "ranges), others document theirs"
     ),
 }
 
@@ -60,14 +63,35 @@ class TopologySpec(NamedTuple):
     trusts: Tuple[str, ...] = ()
     requires: Tuple[str, ...] = ()
     trusted_extra: Tuple[str, ...] = ()
-    flags_snat: bool = False
+    snat_service: str = ""
+    """Which Service's externalTrafficPolicy: Cluster SNATs a request to a node address before
+    realip's client is chosen ("" when no node hop lies in the path): node_cidrs flag it."""
     proxy_protocol: bool = False
     """True when the load balancer sends a PROXY protocol header that realip decodes: the
     ``trusts`` ranges are then who may send that header, and the decoded source is the peer."""
 
+    @property
+    def flags_snat(self) -> bool:
+        """Whether ``node_cidrs`` flag SNAT'ed clients in this topology."""
+        return bool(self.snat_service)
+
+    @property
+    def options(self) -> Tuple[str, ...]:
+        """The CIDR options this topology uses; any other one is refused."""
+        used = [*self.trusts, *self.requires, *(("node_cidrs",) if self.snat_service else ())]
+        return tuple(dict.fromkeys(used))
+
     def missing_message(self, option: str) -> str:
-        """The ConfigError text for a required CIDR option that was not given."""
-        return f"topology {self.name!r} needs {option}; set {_WHERE[option]}"
+        """The ConfigError detail for a required CIDR option that was not given."""
+        return f"topology {self.name!r} needs ${option}: {_WHERE[option]}"
+
+    def unused_message(self, option: str) -> str:
+        """The ConfigError detail for a CIDR option this topology has no use for."""
+        uses = ", ".join(f"${o}" for o in self.options) or "none of the CIDR options"
+        return (
+            f"topology {self.name!r} does not use ${option}, so it would be ignored; this "
+            f"topology uses {uses}"
+        )
 
 
 _SPECS: Tuple[TopologySpec, ...] = (
@@ -78,8 +102,10 @@ _SPECS: Tuple[TopologySpec, ...] = (
     ),
     TopologySpec(
         "nodeport-local",
-        "NodePort Service with externalTrafficPolicy: Local: the peer address",
+        "NodePort Service with externalTrafficPolicy: Local: the peer address (node_cidrs, if "
+        "given, flag a peer that was SNAT'ed after all)",
         None,
+        snat_service="the app's Service",
     ),
     TopologySpec(
         "nodeport-cluster",
@@ -87,12 +113,14 @@ _SPECS: Tuple[TopologySpec, ...] = (
         "peers in node_cidrs as SNAT (client IP lost)",
         None,
         requires=("node_cidrs",),
-        flags_snat=True,
+        snat_service="the app's Service",
     ),
     TopologySpec(
         "lb-tcp",
-        "LoadBalancer Service (Local) with a TCP listener: the peer address",
+        "LoadBalancer Service (Local) with a TCP listener: the peer address (node_cidrs flag "
+        "a peer SNAT'ed under Cluster)",
         None,
+        snat_service="the app's Service",
     ),
     TopologySpec(
         "lb-tcp-proxy",
@@ -105,18 +133,21 @@ _SPECS: Tuple[TopologySpec, ...] = (
     ),
     TopologySpec(
         "lb-http",
-        "LoadBalancer Service (Local) with an HTTP listener: X-Forwarded-For, trusting lb_cidrs",
+        "LoadBalancer Service (Local) with an HTTP listener: X-Forwarded-For, trusting lb_cidrs "
+        "(node_cidrs flag a peer SNAT'ed under Cluster)",
         "x-forwarded-for",
         trusts=("lb_cidrs",),
         requires=("lb_cidrs",),
+        snat_service="the load balancer's backend Service",
     ),
     TopologySpec(
         "ingress",
         "client -> LB -> ingress controller pod -> app: X-Forwarded-For, trusting pod_cidrs "
-        "and lb_cidrs",
+        "and lb_cidrs (node_cidrs flag a client SNAT'ed before the ingress)",
         "x-forwarded-for",
         trusts=("pod_cidrs", "lb_cidrs"),
         requires=("pod_cidrs",),
+        snat_service="the ingress controller's Service",
     ),
     TopologySpec(
         "cloudflare",
@@ -140,6 +171,7 @@ def topology_spec(name: str) -> TopologySpec:
     spec = TOPOLOGY_SPECS.get(key) if isinstance(key, str) else None
     if spec is None:
         raise ConfigError(
-            f"unknown topology {name!r}; known topologies: {', '.join(TOPOLOGY_SPECS)}"
+            f"unknown topology {name!r}; known topologies: {', '.join(TOPOLOGY_SPECS)}",
+            "topology",
         )
     return spec

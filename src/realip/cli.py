@@ -7,34 +7,12 @@ import json
 import os
 import sys
 import warnings
-from typing import Dict, Optional, Sequence, Tuple
+from typing import Optional, Sequence, Tuple
 
+from realip._config import OPTIONS, build, merged_values, spell_flag
 from realip._errors import ConfigError
-from realip._topologies import TOPOLOGIES
 from realip._version import __version__
 from realip.resolver import Resolver
-
-_CONFIG_OPTIONS = (
-    # (flag, env var, help)
-    ("--topology", "REALIP_TOPOLOGY", f"deployment topology: {', '.join(TOPOLOGIES)}"),
-    (
-        "--trusted-proxies",
-        "REALIP_TRUSTED_PROXIES",
-        "trusted proxy IPs/CIDRs/presets, comma- or space-separated",
-    ),
-    (
-        "--header",
-        "REALIP_HEADER",
-        "header to read: x-forwarded-for, forwarded, or a single-IP header such as x-real-ip",
-    ),
-    ("--trusted-hops", "REALIP_TRUSTED_HOPS", "number of proxies in front (hop counting)"),
-    ("--pod-cidrs", "REALIP_POD_CIDRS", "pod CIDRs (where ingress pods live)"),
-    ("--node-cidrs", "REALIP_NODE_CIDRS", "node CIDRs (for nodeport-cluster SNAT detection)"),
-    ("--lb-cidrs", "REALIP_LB_CIDRS", "load balancer source ranges (e.g. 100.64.0.0/10)"),
-)
-# Options that pick the mode: when one is given on the command line, the environment's
-# mode-defining variables are ignored rather than conflicting with it.
-_MODE_VARS = ("REALIP_TOPOLOGY", "REALIP_TRUSTED_PROXIES", "REALIP_TRUSTED_HOPS")
 
 
 def add_config_options(parser: argparse.ArgumentParser) -> None:
@@ -42,29 +20,30 @@ def add_config_options(parser: argparse.ArgumentParser) -> None:
     group = parser.add_argument_group(
         "configuration (unset options fall back to the REALIP_* environment variables)"
     )
-    for flag, var, text in _CONFIG_OPTIONS:
-        group.add_argument(flag, metavar=var.replace("REALIP_", ""), help=f"{text} [{var}]")
+    for option in OPTIONS:
+        if option.kind == "bool":
+            group.add_argument(
+                option.flag,
+                action="store_const",
+                const="true",
+                help=f"{option.help} [{option.env}]",
+            )
+        else:
+            group.add_argument(
+                option.flag,
+                metavar=option.env.replace("REALIP_", ""),
+                help=f"{option.help} [{option.env}]",
+            )
 
 
 def resolver_from_args(args: argparse.Namespace) -> Resolver:
-    """The resolver the options describe, falling back to the environment for unset ones."""
-    env: Dict[str, str] = {k: v for k, v in os.environ.items() if k.startswith("REALIP_")}
-    given: Dict[str, str] = {}
-    for flag, var, _ in _CONFIG_OPTIONS:
-        value = getattr(args, flag[2:].replace("-", "_"), None)
-        if value is not None:
-            given[var] = value
-    if any(var in given for var in _MODE_VARS):
-        for var in _MODE_VARS:
-            env.pop(var, None)
-    env.update(given)
-    try:
-        return Resolver.from_env(env)
-    except ConfigError as exc:
-        for flag, var, _ in _CONFIG_OPTIONS:
-            if var in given and str(exc).startswith(var):
-                raise ConfigError(f"{flag}: {str(exc)[len(var) + 2 :]}") from None
-        raise
+    """The resolver the options describe, falling back to the environment for unset ones.
+
+    Errors name a flag when the value came from the command line, a variable otherwise.
+    """
+    flags = {option.name: getattr(args, option.name, None) for option in OPTIONS}
+    values, spell = merged_values(flags, os.environ)
+    return build(values, spell, spell_flag)
 
 
 def _parse_header(text: str) -> Tuple[str, str]:

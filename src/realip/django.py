@@ -5,34 +5,38 @@ Add it near the top of ``settings.MIDDLEWARE``::
     MIDDLEWARE = ["realip.django.RealIPMiddleware", ...]
     REALIP = {"topology": "ingress", "pod_cidrs": ["10.244.0.0/16"]}
 
-``settings.REALIP`` is a dict of :class:`~realip.Resolver` keyword arguments
-(``trusted_proxies``, ``header``, ``trusted_hops``), or of a ``topology`` with its
-``pod_cidrs``/``node_cidrs``/``lb_cidrs``/``header``, a topology name alone, or a
-``Resolver``. Without it, the ``REALIP_*`` environment variables configure realip.
+``settings.REALIP`` is a dict of options - the same names as the
+:class:`~realip.Resolver` keywords and the ``REALIP_*`` variables (``trusted_proxies``,
+``header``, ``trusted_hops``, ``require_header``; or a ``topology`` with its
+``pod_cidrs``/``node_cidrs``/``lb_cidrs``) - a topology name alone, or a ``Resolver``. Without it, the ``REALIP_*`` environment variables configure realip.
 A bad value raises ``ImproperlyConfigured`` naming the key when Django loads the middleware.
 """
 
 from __future__ import annotations
 
-from typing import Any, Callable, Dict
+from typing import Any, Callable
 
 from asgiref.sync import iscoroutinefunction, markcoroutinefunction
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 from django.http import HttpRequest
 
+from realip._config import BY_NAME
+from realip._config import resolver_from_settings as resolver_from_dict
 from realip._errors import ConfigError
 from realip.request import ORIGINAL_CLIENT_KEY, ORIGINAL_REMOTE_ADDR_KEY, RESULT_KEY, get_result
 from realip.resolver import Resolver
 
 __all__ = ["RealIPMiddleware", "resolver_from_settings"]
 
-_RESOLVER_KEYS = ("trusted_proxies", "header", "trusted_hops")
-_TOPOLOGY_KEYS = ("topology", "pod_cidrs", "node_cidrs", "lb_cidrs", "header")
-
 
 def resolver_from_settings(value: Any = None) -> Resolver:
-    """Build the resolver from ``settings.REALIP`` (or the environment when it is not set)."""
+    """Build the resolver from ``settings.REALIP`` (or the environment when it is not set).
+
+    ``settings.REALIP`` is a dict of options (the keyword names: ``topology``, ``pod_cidrs``,
+    ``trusted_proxies``, ``require_header``, ...), a topology name, or a ``Resolver``; a bad value
+    raises ``ImproperlyConfigured`` naming its key.
+    """
     if value is None:
         value = getattr(settings, "REALIP", None)
     try:
@@ -41,24 +45,20 @@ def resolver_from_settings(value: Any = None) -> Resolver:
         if isinstance(value, Resolver):
             return value
         if isinstance(value, str):
-            return Resolver.for_topology(value)
+            return resolver_from_dict({"topology": value})
         if not isinstance(value, dict):
             raise ImproperlyConfigured(
                 f"settings.REALIP must be a dict, a topology name or a realip.Resolver, "
                 f"not {type(value).__name__}"
             )
-        allowed = _TOPOLOGY_KEYS if "topology" in value else _RESOLVER_KEYS
         for key in value:
-            if key not in allowed:
+            if key not in BY_NAME:
                 raise ImproperlyConfigured(
-                    f"settings.REALIP[{key!r}] is not a known key; use one of {', '.join(allowed)}"
+                    f"settings.REALIP[{key!r}] is not a known key; use one of {', '.join(BY_NAME)}"
                 )
-        kwargs: Dict[str, Any] = dict(value)
-        if "topology" in kwargs:
-            return Resolver.for_topology(kwargs.pop("topology"), **kwargs)
-        return Resolver(**kwargs)
+        return resolver_from_dict(value)
     except ConfigError as exc:
-        raise ImproperlyConfigured(f"settings.REALIP: {exc}") from exc
+        raise ImproperlyConfigured(str(exc)) from exc
 
 
 class RealIPMiddleware:

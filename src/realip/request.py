@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from typing import Any, List, MutableMapping, Optional
 
-from realip._headers import decode, pick_scheme
 from realip.resolver import Resolver, Result
 
 __all__ = [
@@ -84,33 +83,19 @@ def resolve_scope(resolver: Resolver, scope: Any) -> Result:
     return resolver.resolve_value(client[0] if client else None, value)
 
 
-def _proxied(resolver: Resolver, remote_addr: Any, result: Result) -> bool:
-    # A scheme header counts when a trusted proxy sent it: the peer is trusted (even if it
-    # sent no X-Forwarded-For), or hop mode walked the proxies the header names.
-    return bool(result.proxies) or resolver.trusts(remote_addr)
-
-
 def scheme_from_environ(resolver: Resolver, environ: Any, result: Result) -> Optional[str]:
-    """The scheme the trusted proxies reported for this request, or None."""
-    if not _proxied(
-        resolver, environ.get(ORIGINAL_REMOTE_ADDR_KEY, environ.get("REMOTE_ADDR")), result
-    ):
-        return None
-    return pick_scheme(
-        environ.get("HTTP_X_FORWARDED_PROTO"), environ.get("HTTP_FORWARDED"), websocket=False
+    """The scheme the trusted proxies reported for this request, or None (see Resolver.scheme)."""
+    return resolver.scheme(
+        result, environ.get("HTTP_X_FORWARDED_PROTO"), environ.get("HTTP_FORWARDED")
     )
 
 
 def scheme_from_scope(resolver: Resolver, scope: Any, result: Result) -> Optional[str]:
     """The scheme the trusted proxies reported for this scope (``ws``/``wss`` for websockets)."""
-    client = scope.get(ORIGINAL_CLIENT_KEY, scope.get("client"))
-    if not _proxied(resolver, client, result):
-        return None
-    xfp = scope_header(scope, b"x-forwarded-proto")
-    forwarded = scope_header(scope, b"forwarded")
-    return pick_scheme(
-        None if xfp is None else decode(xfp),
-        None if forwarded is None else decode(forwarded),
+    return resolver.scheme(
+        result,
+        scope_header(scope, b"x-forwarded-proto"),
+        scope_header(scope, b"forwarded"),
         websocket=scope.get("type") == "websocket",
     )
 

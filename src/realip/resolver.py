@@ -34,12 +34,14 @@ from realip._headers import (
     MAX_ITEMS,
     Headers,
     PaddingError,
+    forwarded_proto,
     forwarded_value,
     items_from_right,
     last_item,
     lookup_raw,
+    scheme_value,
 )
-from realip._networks import PRESETS, NetworkSet, parse_networks
+from realip._networks import PRESETS, NetworkSet, parse_networks, subtract_bounds
 from realip._topologies import topology_spec
 
 __all__ = ["ENV_VARS", "MAX_ITEMS", "Resolver", "Result"]
@@ -57,6 +59,7 @@ ENV_VARS = (
     "REALIP_POD_CIDRS",
     "REALIP_NODE_CIDRS",
     "REALIP_LB_CIDRS",
+    "REALIP_REQUIRE_HEADER",
 )
 """Environment variables read by :meth:`Resolver.from_env`."""
 
@@ -96,6 +99,11 @@ class Result(NamedTuple):
     """True when the peer is a node that source-NAT'ed the request: the client IP is lost."""
     peer: Optional[str] = None
     """The peer address in canonical form (None for a Unix socket or a non-address)."""
+    proxy_as_client: bool = False
+    """True when ``client_ip`` is a trusted proxy's own address: the peer is trusted but sent
+    no (or an empty) forwarding header. Right for a proxy that is itself the client (a health
+    check, a pod calling another pod); a sign of a stripped header otherwise. Refuse such
+    answers where it matters, or set ``require_header=True`` to get None instead."""
 
     @property
     def ip_address(self) -> Union[ipaddress.IPv4Address, ipaddress.IPv6Address, None]:
@@ -124,15 +132,27 @@ def _normalise_header(header: object) -> Optional[str]:
     if header is None:
         return None
     if not isinstance(header, str):
-        raise ConfigError(f"header {header!r} must be a str or None")
+        raise ConfigError(f"{header!r} must be a str or None", "header")
     name = header.strip().lower()
     if not name or any(c in name for c in ' \t\r\n:;,"()/<>@[]?={}\\') or not name.isascii():
-        raise ConfigError(f"header {header!r} is not a valid HTTP header name")
+        hint = (
+            " (to send a header with realip explain, use -H 'Name: value')" if ":" in name else ""
+        )
+        raise ConfigError(f"{header!r} is not a valid HTTP header name{hint}", "header")
     if name.startswith("http_"):
         suggestion = name[5:].replace("_", "-")
         raise ConfigError(
-            f"header {header!r} looks like a WSGI environ key; write the HTTP name, "
-            f"e.g. {suggestion!r}"
+            f"{header!r} looks like a WSGI environ key; write the HTTP name, e.g. {suggestion!r}",
+            "header",
+        )
+    if "_" in name:
+        # Servers disagree on such names: some WSGI servers fold "X_Forwarded_For" into the same
+        # environ key as "X-Forwarded-For", ASGI keeps it apart, so one request would get a
+        # different answer per adapter - and one of them the client's choice.
+        raise ConfigError(
+            f"{header!r} has an underscore, which servers map inconsistently onto dashes; "
+            f"write the dashed name, e.g. {name.replace('_', '-')!r}",
+            "header",
         )
     return name
 
@@ -141,9 +161,9 @@ def _check_hops(hops: object) -> Optional[int]:
     if hops is None:
         return None
     if isinstance(hops, bool) or not isinstance(hops, int):
-        raise ConfigError(f"trusted_hops {hops!r} must be an int >= 1")
+        raise ConfigError(f"{hops!r} must be a whole number >= 1", "trusted_hops")
     if not 1 <= hops <= MAX_ITEMS:
-        raise ConfigError(f"trusted_hops {hops!r} must be between 1 and {MAX_ITEMS}")
+        raise ConfigError(f"{hops!r} must be between 1 and {MAX_ITEMS}", "trusted_hops")
     return hops
 
 
@@ -165,7 +185,9 @@ class Resolver:
         "_networks",
         "_peer_memo",
         "_reasons",
+        "_require",
         "_snat",
+        "_snat_service",
         "_topology",
         "_untrusted_reason",
         "_walk_consts",
@@ -180,8 +202,9 @@ class Resolver:
         trusted_proxies: Iterable[Any] = (),
         header: Optional[str] = _DEFAULT_HEADER,
         trusted_hops: Optional[int] = None,
+        require_header: bool = False,
     ) -> None:
-        self._configure(trusted_proxies, header, trusted_hops, (), None)
+        self._configure(trusted_proxies, header, trusted_hops, (), None, (), require_header)
 
     def _configure(
         self,
@@ -191,8 +214,13 @@ class Resolver:
         snat_networks: Iterable[Any],
         topology: Optional[str],
         notes: Sequence[str] = (),
+        require_header: bool = False,
+        snat_service: str = "the Service",
     ) -> None:
         explicit_header = header is not _DEFAULT_HEADER
+        if not isinstance(require_header, bool):
+            raise ConfigError(f"{require_header!r} must be True or False", "require_header")
+        self._require = require_header
         name = _normalise_header(header)
         hops = _check_hops(trusted_hops)
         with _blame("trusted_proxies"):
@@ -200,18 +228,28 @@ class Resolver:
         if hops is not None:
             if not networks.empty:
                 raise ConfigError(
-                    f"trusted_hops={hops} and trusted_proxies were both given; choose one: "
-                    "trusted_proxies (safer) or trusted_hops"
+                    "cannot be combined with $trusted_proxies; choose one: $trusted_proxies "
+                    "(safer) or $trusted_hops",
+                    "trusted_hops",
                 )
             if name not in _LIST_HEADERS:
                 raise ConfigError(
-                    f"trusted_hops={hops} needs a list header (x-forwarded-for or forwarded), "
-                    f"not header={header!r}"
+                    f"needs a list header (x-forwarded-for or forwarded), not $header={header!r}",
+                    "trusted_hops",
                 )
         self._header = name
         self._hops = hops
         self._networks = networks
-        self._bounds = networks.bounds
+        self._snat = NetworkSet(parse_networks(snat_networks))
+        # A node address is never a trusted hop, even inside a trusted range (with flannel or
+        # Calico the SNAT address is the node's cni0/tunl0 address, inside the pod CIDR that
+        # ingress pods are trusted by): the walk stops there and flags it.
+        self._bounds = (
+            subtract_bounds(networks.bounds, self._snat.bounds)
+            if not self._snat.empty
+            else networks.bounds
+        )
+        self._snat_service = snat_service
         # Parsed trusted addresses by their exact text (a list item, a Forwarded element, a
         # peer): proxies repeat on every request. Only trusted texts go in, so a client that
         # isn't itself in a trusted range can't add its own; it never evicts; and it is keyed on
@@ -224,8 +262,10 @@ class Resolver:
         self._forwarded = name == FORWARDED
         self._untrusted_reason = f"the rightmost untrusted {name} entry is the client"
         self._reasons = (
-            f"the peer is the client: no {name} header arrived",
-            f"the peer is the client: the {name} header was empty",
+            f"the peer is a trusted proxy but no {name} header arrived, so the proxy's own "
+            "address is the answer (proxy_as_client)",
+            f"the peer is a trusted proxy but the {name} header was empty, so the proxy's own "
+            "address is the answer (proxy_as_client)",
         )
         self._walk_consts = (
             name or "",
@@ -233,8 +273,8 @@ class Resolver:
             self._memo,
             self._forwarded,
             self._untrusted_reason,
+            self._snat.bounds or None,
         )
-        self._snat = NetworkSet(parse_networks(snat_networks))
         self._topology = topology
         if name is None or (networks.empty and hops is None):
             self._kind = _PEER
@@ -291,9 +331,11 @@ class Resolver:
         node_cidrs: Iterable[Any] = (),
         lb_cidrs: Iterable[Any] = (),
         header: Optional[str] = None,
+        require_header: bool = False,
     ) -> Resolver:
         """A resolver for a named deployment topology (see :data:`realip.TOPOLOGIES`)."""
-        spec = topology_spec(name)
+        with _blame("topology"):
+            spec = topology_spec(name)
         cidrs = {}
         for option, given in (
             ("pod_cidrs", pod_cidrs),
@@ -304,11 +346,17 @@ class Resolver:
                 cidrs[option] = parse_networks(given)
         for option in spec.requires:
             if not cidrs[option]:
-                raise ConfigError(spec.missing_message(option))
+                raise ConfigError(spec.missing_message(option), option)
+        # node_cidrs given where no node hop lies in the path would look like SNAT detection
+        # and do nothing. (Unused pod or lb ranges add no trust, and one REALIP_* set can
+        # serve apps of several topologies, so those stay allowed.)
+        if cidrs["node_cidrs"] and "node_cidrs" not in spec.options:
+            raise ConfigError(spec.unused_message("node_cidrs"), "node_cidrs")
         if header is not None and spec.header is None:
             raise ConfigError(
-                f"topology {spec.name!r} uses the peer address; header={header!r} does not apply "
-                "(pick a topology whose proxies write a header, e.g. 'lb-http' or 'ingress')"
+                f"topology {spec.name!r} uses the peer address, so a header does not apply "
+                "(pick a topology whose proxies write a header, e.g. 'lb-http' or 'ingress')",
+                "header",
             )
         trusted: List[Any] = list(spec.trusted_extra)
         for option in spec.trusts:
@@ -340,76 +388,17 @@ class Resolver:
             snat,
             spec.name,
             notes,
+            require_header,
+            spec.snat_service or "the Service",
         )
         return resolver
 
     @classmethod
     def from_env(cls, environ: Optional[Mapping[str, str]] = None) -> Resolver:
         """A resolver configured by ``REALIP_*`` environment variables; trusts nothing if unset."""
-        env = os.environ if environ is None else environ
+        from realip._config import resolver_from_env  # _config builds on this module
 
-        def get(var: str) -> Optional[str]:
-            value = env.get(var, "")
-            return value.strip() or None
-
-        def cidrs(var: str) -> List[str]:
-            value = get(var)
-            if value is None:
-                return []
-            try:
-                parse_networks(value)
-            except ConfigError as exc:
-                raise ConfigError(f"{var}: {exc}") from None
-            return value.replace(",", " ").split()
-
-        topology = get("REALIP_TOPOLOGY")
-        header = get("REALIP_HEADER")
-        hops_text = get("REALIP_TRUSTED_HOPS")
-        trusted = cidrs("REALIP_TRUSTED_PROXIES")
-        pods, nodes, lbs = (
-            cidrs(v) for v in ("REALIP_POD_CIDRS", "REALIP_NODE_CIDRS", "REALIP_LB_CIDRS")
-        )
-        # Validate each variable on its own first, so every error names the variable at fault.
-        with _blame("REALIP_HEADER"):
-            _normalise_header(header)
-        hops: Optional[int] = None
-        if hops_text is not None:
-            with _blame("REALIP_TRUSTED_HOPS"):
-                if not (hops_text.isascii() and hops_text.isdigit()):
-                    raise ConfigError(f"{hops_text!r} must be a whole number >= 1")
-                hops = _check_hops(int(hops_text))
-        if topology is not None:
-            with _blame("REALIP_TOPOLOGY"):
-                spec = topology_spec(topology)
-                if trusted or hops is not None:
-                    raise ConfigError(
-                        "cannot be combined with REALIP_TRUSTED_PROXIES or REALIP_TRUSTED_HOPS; "
-                        "give the ranges as REALIP_POD_CIDRS, REALIP_NODE_CIDRS and "
-                        "REALIP_LB_CIDRS"
-                    )
-            if header is not None and spec.header is None:
-                raise ConfigError(
-                    f"REALIP_HEADER: topology {spec.name!r} uses the peer address, so a header "
-                    "does not apply; unset REALIP_HEADER or pick a topology with proxies"
-                )
-            # Missing-CIDR errors already name the REALIP_*_CIDRS variable to set.
-            return cls.for_topology(
-                topology, pod_cidrs=pods, node_cidrs=nodes, lb_cidrs=lbs, header=header
-            )
-        if pods or nodes or lbs:
-            raise ConfigError(
-                "REALIP_POD_CIDRS, REALIP_NODE_CIDRS and REALIP_LB_CIDRS only apply with "
-                "REALIP_TOPOLOGY; set REALIP_TOPOLOGY or use REALIP_TRUSTED_PROXIES"
-            )
-        with _blame("REALIP_TRUSTED_HOPS" if hops is not None else "REALIP_HEADER"):
-            if not trusted and hops is None:
-                # Nothing trusted: headers can never be honoured, whatever REALIP_HEADER says.
-                return cls() if header is None else cls(header=header)
-            return cls(
-                trusted_proxies=trusted,
-                header=header if header is not None else XFF,
-                trusted_hops=hops,
-            )
+        return resolver_from_env(os.environ if environ is None else environ)
 
     # -- introspection ------------------------------------------------------------------
 
@@ -456,6 +445,39 @@ class Resolver:
         if peer is None:
             return _is_unix_peer(remote_addr) and self._networks.unix
         return bool(bisect_right(self._bounds, peer[0]) & 1)
+
+    def scheme(
+        self,
+        result: Result,
+        x_forwarded_proto: Union[str, bytes, None],
+        forwarded: Union[str, bytes, None],
+        websocket: bool = False,
+    ) -> Optional[str]:
+        """The scheme reported by the same trusted hops that produced ``result``, or None.
+
+        None means "leave the scheme as the server set it": no client was found (fail closed),
+        the peer is not trusted, hop mode walked no hops, or the value is not ``http``/``https``
+        (``ws``/``wss`` for websockets). With ``header="forwarded"`` the scheme is the
+        ``proto=`` of the element holding the client's ``for=``, or of the nearest element to
+        its right that has one, and ``X-Forwarded-Proto`` is not read; otherwise it is the
+        rightmost (nearest proxy's) ``X-Forwarded-Proto`` value. Nothing left of the client's
+        own entry is ever looked at.
+        """
+        if result.client_ip is None or result.snat:
+            return None
+        if self._forwarded and self._kind != _PEER:
+            if not result.proxies or forwarded is None:
+                return None
+            return scheme_value(forwarded_proto(forwarded, len(result.proxies)), websocket)
+        if not result.proxies and (self._hops is not None or not result.proxy_as_client):
+            return None
+        if x_forwarded_proto is None:
+            return None
+        try:
+            proto = last_item(x_forwarded_proto)
+        except PaddingError:
+            return None
+        return scheme_value(proto, websocket)
 
     def _key(self) -> Tuple[object, ...]:
         return (self._kind, self._header, self._hops, self._networks, self._snat, self._topology)
@@ -537,7 +559,7 @@ class Resolver:
                     if self._snat.empty:  # the direct request: answered without another call
                         text = peer[1]
                         return _tuple_new(
-                            Result, (text, REMOTE_ADDR, (), _UNTRUSTED_PEER, False, text)
+                            Result, (text, REMOTE_ADDR, (), _UNTRUSTED_PEER, False, text, False)
                         )
                     return self._peer_result(peer, remote_addr, _UNTRUSTED_PEER)
                 if len(peer_memo) < _MEMO_SIZE:
@@ -545,7 +567,9 @@ class Resolver:
         if kind == _PEER:
             return self._peer_result(peer, remote_addr, _PEER_ONLY)
         if value is None:
-            return self._peer_result(peer, remote_addr, self._reasons[0])
+            if self._hops is not None:
+                return self._no_hops(peer, 0)
+            return self._peer_result(peer, remote_addr, self._reasons[0], True)
         if kind == _SINGLE:
             return self._single(value, peer, remote_addr)
         if self._hops is not None:
@@ -554,7 +578,7 @@ class Resolver:
         # runs: right to left, one item at a time, so the work is proportional to the hops
         # walked, and nothing left of the client's own entry (what the client wrote) is even
         # looked at - not even decoded, when the header arrives as ASGI bytes.
-        header, bounds, memo, forwarded, untrusted = self._walk_consts
+        header, bounds, memo, forwarded, untrusted, snat = self._walk_consts
         peer_text = peer[1] if peer is not None else None
         proxies: Tuple[str, ...] = (peer_text or "unix",)
         end = len(value)
@@ -617,8 +641,10 @@ class Resolver:
                                 )
                             text = entry
                         if not bisect_right(bounds, key) & 1:
+                            if snat is not None and bisect_right(snat, key) & 1:
+                                return self._snat_result(text, header, proxies, peer_text)
                             return _tuple_new(
-                                Result, (text, header, proxies, untrusted, False, peer_text)
+                                Result, (text, header, proxies, untrusted, False, peer_text, False)
                             )
                         parsed = (key, text)
                         if len(memo) < _MEMO_SIZE:
@@ -634,7 +660,7 @@ class Resolver:
                 peer_text,
             )
         if len(proxies) == 1:
-            return self._peer_result(peer, remote_addr, self._reasons[1])
+            return self._peer_result(peer, remote_addr, self._reasons[1], True)
         text = proxies[-1]
         return _new(
             text,
@@ -645,9 +671,26 @@ class Resolver:
             peer_text,
         )
 
-    def _peer_result(self, peer: Optional[Tuple[int, str]], raw: object, why: str) -> Result:
+    def _peer_result(
+        self, peer: Optional[Tuple[int, str]], raw: object, why: str, trusted: bool = False
+    ) -> Result:
         # ``why`` is a prepared sentence (see _UNTRUSTED_PEER, _PEER_ONLY, self._reasons): the
         # peer answers often enough that formatting a reason each time shows in the benchmark.
+        # ``trusted``: the peer is a trusted proxy that forwarded no client (no/empty header).
+        if trusted and self._require:
+            shown = peer[1] if peer is not None else str(raw or "unix socket")[:64]
+            return _new(
+                None,
+                self._header or REMOTE_ADDR,
+                (peer[1] if peer is not None else "unix",),
+                f"the trusted proxy {shown} forwarded no client ({self._header} missing or empty) "
+                "and require_header is set (fail closed): a server or proxy on the way may have "
+                "stripped the header (waitress "
+                "does unless clear_untrusted_proxy_headers=False; a client's 'Connection: "
+                f"{self._header}' makes hop-by-hop stripping proxies drop it)",
+                False,
+                peer[1] if peer is not None else None,
+            )
         if peer is None:
             return _new(
                 None,
@@ -656,19 +699,32 @@ class Resolver:
                 f"the peer {str(raw or 'unix socket')[:64]!r} is a Unix socket with no IP "
                 "address: "
                 f"{why}",
+                False,
+                None,
+                trusted,
             )
         key, text = peer
         if self._snat.empty or key not in self._snat:
-            return _tuple_new(Result, (text, REMOTE_ADDR, (), why, False, text))
-        return _new(
-            text,
-            REMOTE_ADDR,
-            (),
-            f"the peer {text} is a node address: kube-proxy SNAT'ed the request and the client IP "
-            "is lost; set externalTrafficPolicy: Local on the Service to keep it",
-            True,
-            text,
+            return _tuple_new(Result, (text, REMOTE_ADDR, (), why, False, text, trusted))
+        return self._snat_result(text, REMOTE_ADDR, (), text)
+
+    def _snat_result(
+        self, text: str, source: str, proxies: Tuple[str, ...], peer_text: Optional[str]
+    ) -> Result:
+        where = "the peer" if source == REMOTE_ADDR else f"the {source} entry"
+        reason = (
+            f"{where} {text} is a node address: externalTrafficPolicy: Cluster SNAT'ed the "
+            f"request to a node address before {self._snat_service}, so the client IP is lost; "
+            "set externalTrafficPolicy: Local on that Service to keep the client IP"
         )
+        if source == REMOTE_ADDR and self._topology == "lb-http":
+            # lb-http: the load balancer's header would hold the client, but a node peer can't
+            # be trusted to forward it - a client reaching the NodePort directly is SNAT'ed too.
+            reason += (
+                f" (or restrict who can reach the NodePort; {self._header} is not read from a "
+                "node, since a client reaching the NodePort directly is SNAT'ed to a node too)"
+            )
+        return _new(text, source, proxies, reason, True, peer_text)
 
     def _single(
         self, value: Union[str, bytes], peer: Optional[Tuple[int, str]], raw: object
@@ -684,7 +740,7 @@ class Resolver:
         except PaddingError as exc:
             return _new(None, header, proxies, f"{header}: {exc} (fail closed)", False, peer_text)
         if found is None:
-            return self._peer_result(peer, raw, self._reasons[1])
+            return self._peer_result(peer, raw, self._reasons[1], True)
         item = found.decode("latin-1") if isinstance(found, bytes) else found
         parsed = parse_ip(item)
         if parsed is None:
@@ -697,6 +753,8 @@ class Resolver:
                 peer_text,
             )
         text = parsed[1]
+        if not self._snat.empty and parsed[0] in self._snat:
+            return self._snat_result(text, header, proxies, peer_text)
         return _new(
             text,
             header,
@@ -739,6 +797,8 @@ class Resolver:
                 parsed = parse_ip(entry)  # type: ignore[arg-type]
                 if parsed is None:
                     return _bad_entry(header, item, proxies, peer_text, "is not an IP address")
+                if not self._snat.empty and parsed[0] in self._snat:
+                    return self._snat_result(parsed[1], header, tuple(proxies), peer_text)
                 return _new(
                     parsed[1],
                     header,
@@ -751,14 +811,22 @@ class Resolver:
             return _new(
                 None, header, tuple(proxies), f"{header}: {exc} (fail closed)", False, peer_text
             )
-        if seen == 0:
-            return self._peer_result(peer, raw, self._reasons[1])
+        return self._no_hops(peer, seen, tuple(proxies))
+
+    def _no_hops(
+        self, peer: Optional[Tuple[int, str]], seen: int, proxies: Tuple[str, ...] = ()
+    ) -> Result:
+        # In hop mode the peer is a proxy by assumption, so it is never the answer: a header
+        # that is missing, empty or shorter than the hop count all mean the same thing.
+        header = self._header
+        peer_text = peer[1] if peer is not None else None
+        entries = "no entries" if seen == 0 else f"{seen} entr{'y' if seen == 1 else 'ies'}"
         return _new(
             None,
-            header,
-            tuple(proxies),
-            f"{header} has {seen} entr{'y' if seen == 1 else 'ies'}, fewer than "
-            f"trusted_hops={hops}: a proxy is missing or was bypassed",
+            header or REMOTE_ADDR,
+            proxies or (peer_text or "unix",),
+            f"{header} has {entries}, fewer than trusted_hops={self._hops}: a proxy is missing, "
+            "was bypassed or stripped the header (fail closed)",
             False,
             peer_text,
         )
@@ -776,8 +844,9 @@ def _new(
     reason: str,
     snat: bool = False,
     peer: Optional[str] = None,
+    proxy_as_client: bool = False,
 ) -> Result:
-    return _tuple_new(Result, (client_ip, source, proxies, reason, snat, peer))
+    return _tuple_new(Result, (client_ip, source, proxies, reason, snat, peer, proxy_as_client))
 
 
 def _bad_entry(
@@ -816,8 +885,10 @@ def _stacklevel_outside_realip() -> int:
 
 
 @contextmanager
-def _blame(var: str) -> Iterator[None]:
+def _blame(option: str) -> Iterator[None]:
     try:
         yield
     except ConfigError as exc:
-        raise ConfigError(f"{var}: {exc}") from None
+        if exc.option is not None:
+            raise
+        raise ConfigError(exc.detail, option) from None

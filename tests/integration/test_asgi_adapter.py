@@ -163,8 +163,9 @@ PROTO_CASES = [
         [("Forwarded", "for=1.2.3.4;proto=https")],
         "http",
         True,
-        "https",
-        id="forwarded-proto-trusted",
+        "http",  # an x-forwarded-for resolver reads X-Forwarded-Proto, never Forwarded
+            
+        id="forwarded-proto-ignored-by-xff-resolver",
     ),
     pytest.param(
         "10.244.3.4", [("X-Forwarded-Proto", "https")], "websocket", True, "wss", id="xfp-websocket"

@@ -75,8 +75,9 @@ def test_repeated_header_lines_are_combined_in_order() -> None:
             "10.244.3.4",
             {"Forwarded": "for=203.0.113.9;proto=https"},
             True,
-            "https",
-            id="forwarded-proto-trusted",
+            "http",  # an x-forwarded-for resolver reads X-Forwarded-Proto, never Forwarded
+            
+            id="forwarded-proto-ignored-by-xff-resolver",
         ),
         pytest.param(
             "198.51.100.4", {"X-Forwarded-Proto": "https"}, True, "http", id="untrusted-peer"

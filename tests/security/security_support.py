@@ -25,6 +25,7 @@ from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 from fuzz_targets import environ_for, scope_for
 
 from realip import RealIPWarning, Resolver, Result, get_client_ip, get_result
+from realip._topologies import TOPOLOGY_SPECS
 from realip.asgi import RealIPMiddleware as ASGIMiddleware
 from realip.wsgi import RealIPMiddleware as WSGIMiddleware
 
@@ -50,9 +51,9 @@ LB_CIDRS = ["100.64.0.0/10"]
 
 def topology(name: str) -> Resolver:
     """The preset resolver with the cluster ranges used throughout the security tests."""
-    return Resolver.for_topology(
-        name, pod_cidrs=POD_CIDRS, node_cidrs=NODE_CIDRS, lb_cidrs=LB_CIDRS
-    )
+    ranges = {"pod_cidrs": POD_CIDRS, "node_cidrs": NODE_CIDRS, "lb_cidrs": LB_CIDRS}
+    used = TOPOLOGY_SPECS[name].options
+    return Resolver.for_topology(name, **{k: v for k, v in ranges.items() if k in used})
 
 
 def hop_resolver(header: str, hops: int) -> Resolver:

@@ -552,8 +552,9 @@ COMMAS = "," * (MAX_ITEMS + 36)
             CLIENT,
             id="x-real-ip-client-then-commas",
         ),
-        # Hop mode, a client reaching the app directly: its own address, not None.
-        pytest.param("hops", CLIENT, {"X-Forwarded-For": COMMAS}, CLIENT, id="hops-only-commas"),
+        # Hop mode, a client reaching the app directly: the hops the deployment promises are
+        # missing, exactly as with a header shorter than the hop count (fail closed).
+        pytest.param("hops", CLIENT, {"X-Forwarded-For": COMMAS}, None, id="hops-only-commas"),
     ],
 )
 def test_empty_elements_are_ignored_however_many(
