@@ -94,6 +94,27 @@ def _cases() -> List[Tuple[str, Resolver, Optional[str], Lines]]:
             [("forwarded", f"for={PROXY};".encode() + b"a=b;" * (kib64 // 4))],
         ),
         (
+            "Forwarded: 8 KiB element of quoted-pairs",
+            FORWARDED,
+            PEER,
+            [("forwarded", b'for="' + b"\\a" * 4096 + f'", for={PROXY}'.encode())],
+        ),
+        (
+            "Forwarded: 32 elements of quoted-pairs",
+            FORWARDED,
+            PEER,
+            [("forwarded", b", ".join([b'for="' + b"\\a" * 120 + b'"'] * 32))],
+        ),
+        (
+            "XFF read, client's Forwarded of escapes",
+            RESOLVER,
+            PEER,
+            [
+                ("x-forwarded-for", f"{CLIENT}, {PROXY}".encode()),
+                ("forwarded", b", ".join([b'for="' + b"\\a" * 120 + b';proto=https"'] * 32)),
+            ],
+        ),
+        (
             "peer is None (Unix socket)",
             RESOLVER,
             None,
@@ -171,8 +192,9 @@ def _time(fn: Callable[[], Any], budget: float) -> float:
 def _measure(
     resolver: Resolver, peer: Optional[str], lines: Lines, budget: float
 ) -> Dict[str, float]:
-    asgi = ASGIMiddleware(_asgi_app, resolver)
-    wsgi = WSGIMiddleware(_wsgi_app, resolver)
+    # forwarded_proto on: the scheme lookup reads the same headers and must be bounded too.
+    asgi = ASGIMiddleware(_asgi_app, resolver, forwarded_proto=True)
+    wsgi = WSGIMiddleware(_wsgi_app, resolver, forwarded_proto=True)
     scope = _scope(peer, lines)
     environ = _environ(peer, lines)
     return {

@@ -96,7 +96,18 @@ def test_cli_mode_flag_sets_the_environment_mode_aside() -> None:
 def test_issue_example_explain_names_the_flag() -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith("REALIP_")}
     done = subprocess.run(
-        [sys.executable, "-m", "realip", "explain", "--topology", "lb-http", "--trusted-proxies", "10.0.0.0/8", "--remote-addr", "10.0.0.1"],
+        [
+            sys.executable,
+            "-m",
+            "realip",
+            "explain",
+            "--topology",
+            "lb-http",
+            "--trusted-proxies",
+            "10.0.0.0/8",
+            "--remote-addr",
+            "10.0.0.1",
+        ],
         capture_output=True,
         text=True,
         env=env,

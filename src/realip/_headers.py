@@ -29,7 +29,6 @@ UNQUOTED_VALUE = r'[^";, \t]+'
 FORWARDED_PAIR = re.compile(
     rf"{OWS}({TOKEN}){OWS}={OWS}(?:({QUOTED_STRING})|({UNQUOTED_VALUE})){OWS}(?:;|\Z)"
 )
-_QUOTED_PAIR = re.compile(r"\\(.)", re.DOTALL)
 MAX_ITEMS = 32
 """How many non-empty list items (from the right) anything in realip looks at before it gives
 up; also the largest ``trusted_hops``."""
@@ -69,7 +68,12 @@ def skip_empty_run(value: Any, start: int, separators: Any) -> int:
 def unquote(quoted: str) -> str:
     """Value of a quoted-string (surrounding quotes included), backslash escapes undone."""
     inner = quoted[1:-1]
-    return _QUOTED_PAIR.sub(r"\1", inner) if "\\" in inner else inner
+    if "\\" not in inner:
+        return inner
+    # Three C-level passes instead of a regex substitution per escape (re.sub with a template
+    # cost ~2 us per quoted-pair). The grammar admits no NUL in a quoted-string, so it can
+    # stand in for an escaped backslash while the other escapes drop their backslash.
+    return inner.replace("\\\\", "\x00").replace("\\", "").replace("\x00", "\\")
 
 
 def forwarded_params(element: str) -> Optional[List[Tuple[str, str]]]:

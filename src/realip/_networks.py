@@ -187,8 +187,25 @@ class NetworkSet:
         return found
 
     def trusts_everything(self) -> List[str]:
-        """Labels of entries that cover a whole address family (``0.0.0.0/0``, ``::/0``)."""
-        return [label for label, net in self._entries if label != UNIX and net.prefixlen == 0]
+        """The address families the set covers whole, however it is spelled.
+
+        ``0.0.0.0/0``, but also ``0.0.0.0/1`` + ``128.0.0.0/1`` (or any ranges that together
+        cover a family): the merged ranges are checked, not the spelling.
+        """
+        found: List[str] = []
+        for family, start, end in (
+            ("every IPv4 address", 0, V6_OFFSET),
+            ("every IPv6 address", V6_OFFSET, V6_OFFSET + (1 << 128)),
+        ):
+            for low, high in zip(self.bounds[::2], self.bounds[1::2]):
+                if low <= start and high >= end:
+                    labels = [
+                        label
+                        for label, net in self._entries
+                        if label != UNIX and (net.version == 4) == (start == 0)
+                    ]
+                    found.append(f"{family} ({', '.join(labels)})")
+        return found
 
     def overlaps(self) -> List[Tuple[str, str]]:
         """Pairs ``(outer, inner)`` of configured entries where one contains the other."""

@@ -164,7 +164,6 @@ PROTO_CASES = [
         "http",
         True,
         "http",  # an x-forwarded-for resolver reads X-Forwarded-Proto, never Forwarded
-            
         id="forwarded-proto-ignored-by-xff-resolver",
     ),
     pytest.param(

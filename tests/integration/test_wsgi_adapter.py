@@ -76,7 +76,6 @@ def test_repeated_header_lines_are_combined_in_order() -> None:
             {"Forwarded": "for=203.0.113.9;proto=https"},
             True,
             "http",  # an x-forwarded-for resolver reads X-Forwarded-Proto, never Forwarded
-            
             id="forwarded-proto-ignored-by-xff-resolver",
         ),
         pytest.param(

@@ -8,6 +8,7 @@ Header values are bytes on the wire; WSGI and Django get them decoded as latin-1
 
 from __future__ import annotations
 
+import asyncio
 import json
 import sys
 import warnings
@@ -572,3 +573,56 @@ def test_a_few_empty_elements_are_ignored(count: int) -> None:
     assert XFF.resolve(PROXY, {"X-Forwarded-For": "," * count}).client_ip == PROXY
     assert XFF.resolve(PROXY, {"X-Forwarded-For": CLIENT + "," * count}).client_ip == CLIENT
     assert REAL_IP.resolve(PROXY, {"X-Real-IP": " ," * count}).client_ip == PROXY
+
+
+# -- Forwarded quoted-pairs: work inside the regex engine, which line counting can't see ----
+
+ESCAPES_8K = b'for="' + b"\\a" * 4096 + b'", for=10.0.0.5'
+ESCAPES_32 = b", ".join([b'for="' + b"\\a" * 120 + b';proto=https"'] * 32)
+
+
+@pytest.mark.parametrize(
+    ("resolver", "lines"),
+    [
+        pytest.param(FWD, [("Forwarded", ESCAPES_8K)], id="fwd-8k-escapes"),
+        pytest.param(FWD, [("Forwarded", ESCAPES_32)], id="fwd-32-escape-elements"),
+        pytest.param(FWD, [("Forwarded", b'for="' + b"\\a" * 4096)], id="fwd-unterminated"),
+        pytest.param(
+            XFF,
+            [("X-Forwarded-For", b"203.0.113.7"), ("Forwarded", ESCAPES_32)],
+            id="xff-with-client-forwarded",
+        ),
+    ],
+)
+def test_forwarded_parsing_scans_a_bounded_number_of_characters(
+    resolver: Resolver, lines: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Every character the Forwarded grammar looks at, through resolve and the scheme lookup."""
+    import realip._headers as headers_module
+    from realip._headers import MAX_ELEMENT
+    from realip.asgi import RealIPMiddleware
+
+    scanned = [0]
+    pattern = headers_module.FORWARDED_PAIR
+
+    class Counting:
+        def match(self, text: str, pos: int = 0, end: int = sys.maxsize) -> Any:
+            scanned[0] += min(end, len(text)) - pos
+            return pattern.match(text, pos, end)
+
+    monkeypatch.setattr(headers_module, "FORWARDED_PAIR", Counting())
+    scope = {
+        "type": "http",
+        "client": (PROXY, 5000),
+        "headers": [(n.lower().encode(), v) for n, v in lines],
+        "scheme": "http",
+    }
+
+    async def app(scope: Any, receive: Any, send: Any) -> None:
+        return None
+
+    middleware = RealIPMiddleware(app, resolver, forwarded_proto=True)
+    asyncio.run(middleware(scope, None, None))  # type: ignore[arg-type]
+    # At most a few elements are parsed, each cut off at MAX_ELEMENT characters: a normal
+    # request scans ~30 characters, this bound is a few dozen normal requests' worth.
+    assert scanned[0] <= 4 * MAX_ELEMENT, scanned[0]
