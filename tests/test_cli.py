@@ -111,7 +111,7 @@ def test_explain_exit_1_when_no_client() -> None:
     ("args", "env", "needle"),
     [
         (["--trusted-proxies", "10.0.0.1/8"], {}, "--trusted-proxies"),
-        (["--topology", "ingress"], {}, "REALIP_POD_CIDRS"),
+        (["--topology", "ingress"], {}, "--pod-cidrs"),
         ([], {"REALIP_TRUSTED_HOPS": "x"}, "REALIP_TRUSTED_HOPS"),
     ],
 )
@@ -142,7 +142,7 @@ def test_explain_warns_about_trust_all_snat_and_untrusted_peer() -> None:
             "X-Forwarded-For: 6.6.6.6",
         ]
     )
-    assert "warning: trusted_proxies contains 0.0.0.0/0" in out.stdout
+    assert "warning: trusted_proxies contains every IPv4 address (0.0.0.0/0)" in out.stdout
     out = run(
         [
             "explain",

@@ -218,7 +218,12 @@ def merged_values(
             values.pop(name, None)
     values.update(from_cli)
 
+    from_env = {o.name for o in OPTIONS if o.env in environ and o.name in values}
+    from_env -= set(from_cli)
+
     def spell(name: str) -> str:
-        return spell_flag(name) if name in from_cli else spell_env(name)
+        # An option set in the environment is named as the variable; one given on the command
+        # line, or missing altogether, as the flag.
+        return spell_env(name) if name in from_env else spell_flag(name)
 
     return values, spell
