@@ -96,6 +96,13 @@ SAMPLES: Tuple[Sample, ...] = (
         "Forwarded sabotage",
         True,
     ),
+    Sample(
+        "ingress",
+        "10.244.2.15",
+        (("X-Forwarded-For", "192.168.0.12"),),
+        "192.168.0.12",
+        "pre-ingress",
+    ),
     Sample("cloudflare", "172.70.1.1", (("CF-Connecting-IP", CLIENT),), CLIENT, "edge sets it"),
     Sample(
         "cloudflare",
