@@ -786,8 +786,9 @@ def test_cli_several_files_and_yaml() -> None:
 def test_cli_help_has_an_example() -> None:
     out = _cli("--help")
     assert out.returncode == 0
-    assert "kubectl get svc,ingress,ingressclass,configmap,deploy,ds -A -o json | realip doctor -" in (
-        out.stdout
+    assert (
+        "kubectl get svc,ingress,ingressclass,configmap,deploy,ds -A -o json | realip doctor -"
+        in (out.stdout)
     )
     assert "--json" in out.stdout and "exit status" in out.stdout
 

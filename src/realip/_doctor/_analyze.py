@@ -47,7 +47,7 @@ from realip._doctor._report import (
     howto,
 )
 
-READ_KINDS = ("Service", "Ingress", "Gateway", "HTTPRoute") + WORKLOAD_KINDS
+READ_KINDS = ("Service", "Ingress", "Gateway", "HTTPRoute", *WORKLOAD_KINDS)
 """The kinds that can make an entry; an input with none of them is refused."""
 
 _GKE_INGRESS_HINTS = (
@@ -229,9 +229,9 @@ def analyze(objects: Iterable[Mapping[str, Any]]) -> Report:
                 )
 
     for w in world.workloads:
-        entry = analyze_workload(world, w, via)
-        if entry is not None:
-            edge_entries.append(entry)
+        tunnel = analyze_workload(world, w, via)
+        if tunnel is not None:
+            edge_entries.append(tunnel)
 
     for svc in world.services:
         reason = _skip_reason(svc)
@@ -306,11 +306,12 @@ def _gke_hints(world: _World, ing: Obj) -> bool:
     if any(k.startswith(_GKE_INGRESS_HINTS) for k in ing.annotations):
         return True
     backends = set(ctl.ingress_backends(ing))
-    for svc in world.services:
-        if svc.namespace == ing.namespace and svc.name in backends:
-            if any(k.startswith(_GKE_SERVICE_HINTS) for k in svc.annotations):
-                return True
-    return False
+    return any(
+        svc.namespace == ing.namespace
+        and svc.name in backends
+        and any(k.startswith(_GKE_SERVICE_HINTS) for k in svc.annotations)
+        for svc in world.services
+    )
 
 
 def analyze_ingress(
@@ -375,8 +376,10 @@ def analyze_ingress(
             )
         )
         client, more, out = ngx.verdict(nginx_front, cfg)
-    elif controller == "ingress.k8s.aws/alb" or lower == "alb" or (
-        controller is not None and controller.endswith("alibabacloud.com/alb")
+    elif (
+        controller == "ingress.k8s.aws/alb"
+        or lower == "alb"
+        or (controller is not None and controller.endswith("alibabacloud.com/alb"))
     ):
         alibaba = (controller or "").endswith("alibabacloud.com/alb") or ctl.is_alibaba_class(
             cls, world.classes
@@ -399,7 +402,11 @@ def analyze_ingress(
     elif controller is not None and controller in ctl.CONTROLLERS:
         known = ctl.CONTROLLERS[controller]
         if known.lb:
-            client, out, topology = PRESERVED, settings(LB_HTTP, "<your Application Gateway subnet>"), LB_HTTP
+            client, out, topology = (
+                PRESERVED,
+                settings(LB_HTTP, "<your Application Gateway subnet>"),
+                LB_HTTP,
+            )
             more = [
                 Finding(
                     INFO,
@@ -552,7 +559,15 @@ def analyze_backend_service(svc: Obj, front: Front, vias: Sequence[_Via]) -> Ent
                 )
             )
     return Entry(
-        "Service", svc.namespace, svc.name, "app", service_summary(svc), topology, client, findings, out
+        "Service",
+        svc.namespace,
+        svc.name,
+        "app",
+        service_summary(svc),
+        topology,
+        client,
+        findings,
+        out,
     )
 
 

@@ -11,7 +11,17 @@ from dataclasses import dataclass, field
 from typing import Dict, List, Mapping, Optional, Tuple
 
 from realip._doctor._objects import Obj, etp, external_ips, parse_bool, s, service_type
-from realip._doctor._report import BAD, ERROR, INFO, LOST, PRESERVED, UNKNOWN, WARNING, Finding, howto
+from realip._doctor._report import (
+    BAD,
+    ERROR,
+    INFO,
+    LOST,
+    PRESERVED,
+    UNKNOWN,
+    WARNING,
+    Finding,
+    howto,
+)
 from realip._topologies import TOPOLOGY_SPECS
 
 
@@ -213,10 +223,7 @@ def _flag(value: Optional[str]) -> bool:
     """An on/off annotation: true, "*", a port list or "on" mean on."""
     if value is None:
         return False
-    text = value.strip().lower()
-    if text in ("", "false", "off", "0", "no"):
-        return False
-    return True
+    return value.strip().lower() not in ("", "false", "off", "0", "no")
 
 
 # -- Alibaba Cloud --------------------------------------------------------------------------

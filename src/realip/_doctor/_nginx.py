@@ -208,7 +208,9 @@ def _key_meanings(cfg: NginxConfig, data: Mapping[str, str]) -> List[Finding]:
         )
     out.append(
         Finding(
-            INFO, "nginx-use-forwarded-headers", f"{shown('use-forwarded-headers', 'false')}: {text}"
+            INFO,
+            "nginx-use-forwarded-headers",
+            f"{shown('use-forwarded-headers', 'false')}: {text}",
         )
     )
     if cfg.full_chain:
@@ -286,7 +288,10 @@ def controller_verdict(front: Front, cfg: NginxConfig) -> Tuple[str, List[Findin
     if front.kind == PROXY_PROTOCOL:
         # The generic advice about decoding does not apply: ingress-nginx is the decoder.
         findings = [f for f in findings if f.code != "proxy-protocol"]
-        if cfg.use_proxy_protocol:
+        if cfg.use_proxy_protocol and cfg.use_forwarded_headers and cfg.trusts_everyone():
+            client = SPOOFABLE
+            findings.append(_pp_forwarded_everyone())
+        elif cfg.use_proxy_protocol:
             client = PRESERVED
             findings.append(
                 Finding(
@@ -351,6 +356,24 @@ def _lost_whatever_lb_finding() -> Finding:
     )
 
 
+def _pp_forwarded_everyone() -> Finding:
+    # nginx.tmpl: with use-proxy-protocol the realip module uses the PROXY source, believed
+    # from every proxy-real-ip-cidr entry; with use-forwarded-headers the X-Forwarded-* maps
+    # trust the incoming headers. With the default 0.0.0.0/0 both come from any peer.
+    return Finding(
+        ERROR,
+        "nginx-proxy-protocol-trusts-everyone",
+        "use-proxy-protocol and use-forwarded-headers are on and proxy-real-ip-cidr "
+        "is 0.0.0.0/0 (the default): ingress-nginx believes the client address and "
+        "X-Forwarded-* headers of any peer, so whoever reaches ingress-nginx without "
+        "the load balancer (the controller's NodePort, another pod) picks the "
+        "address the app sees",
+        "set proxy-real-ip-cidr to your load balancer's range (plus the node CIDR "
+        "under externalTrafficPolicy: Cluster); drop use-forwarded-headers unless an "
+        "HTTP proxy sits in front of ingress-nginx",
+    )
+
+
 def _pp_unverified(front: Front) -> Finding:
     check = front.how_to_check or (
         "check the load balancer's settings, or look at what ingress-nginx logs for a request"
@@ -363,9 +386,7 @@ def _pp_unverified(front: Front) -> Finding:
     )
 
 
-def verdict(
-    front: Optional[Front], cfg: NginxConfig
-) -> Tuple[str, List[Finding], Dict[str, str]]:
+def verdict(front: Optional[Front], cfg: NginxConfig) -> Tuple[str, List[Finding], Dict[str, str]]:
     """What the app behind ingress-nginx gets, given what reaches the controller."""
     findings: List[Finding] = []
     kind = front.kind if front is not None else None
@@ -430,20 +451,7 @@ def verdict(
         # that reaches the controller without the load balancer (a NodePort, another pod) write
         # its own PROXY header.
         if cfg.trusts_everyone() and cfg.use_forwarded_headers:
-            findings.append(
-                Finding(
-                    ERROR,
-                    "nginx-proxy-protocol-trusts-everyone",
-                    "use-proxy-protocol and use-forwarded-headers are on and proxy-real-ip-cidr "
-                    "is 0.0.0.0/0 (the default): ingress-nginx believes the client address and "
-                    "X-Forwarded-* headers of any peer, so whoever reaches ingress-nginx without "
-                    "the load balancer (the controller's NodePort, another pod) picks the "
-                    "address the app sees",
-                    "set proxy-real-ip-cidr to your load balancer's range (plus the node CIDR "
-                    "under externalTrafficPolicy: Cluster); drop use-forwarded-headers unless an "
-                    "HTTP proxy sits in front of ingress-nginx",
-                )
-            )
+            findings.append(_pp_forwarded_everyone())
             return SPOOFABLE, findings, out_settings
         if cfg.trusts_everyone():
             findings.append(

@@ -19,6 +19,7 @@ UNKNOWN = "unknown"
 NOT_APPLICABLE = "n/a"
 BAD = (LOST, SPOOFABLE)
 
+
 def howto(page: str) -> str:
     """A pointer to a page of realip's documentation (a path under docs/)."""
     return f"see docs/{page} in the realip documentation"

@@ -1,0 +1,366 @@
+"""``realip doctor`` on the upstream projects' own manifests (tests/data/doctor/real/).
+
+Each row names the file, the object doctor must judge, the verdict, and the upstream sentence or
+template line the verdict rests on. Every file records where it came from in its header.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+from typing import Any, Dict, List
+
+import pytest
+
+from realip import TOPOLOGIES
+from realip._doctor import LOST, PRESERVED, SPOOFABLE, UNKNOWN, analyze, parse_objects, run
+
+pytest.importorskip("yaml", reason="the corpus is YAML; install PyYAML (pip install pyyaml)")
+
+REAL = Path(__file__).parent / "data" / "doctor" / "real"
+FIXTURES = Path(__file__).parent / "data" / "doctor"
+
+# file, kind, namespace, name, topology, client IP, error codes, upstream basis
+CORPUS = [
+    (
+        "ingress-nginx-do.yaml",
+        "Service",
+        "ingress-nginx",
+        "ingress-nginx-controller",
+        "lb-tcp-proxy",
+        PRESERVED,
+        [],
+        # Item 1. digitalocean-cloud-controller-manager annotations.md: do-loadbalancer-enable-
+        # proxy-protocol turns PROXY protocol on; ingress-nginx's own DO manifest pairs it with
+        # use-proxy-protocol: "true" (nginx.tmpl: "real_ip_header proxy_protocol").
+    ),
+    (
+        "ingress-nginx-scw.yaml",
+        "Service",
+        "ingress-nginx",
+        "ingress-nginx-controller",
+        "lb-tcp-proxy",
+        PRESERVED,
+        [],
+        # Item 1. Scaleway CCM docs: scw-loadbalancer-proxy-protocol-v2 "can enable the PROXY
+        # protocol V2. The possible values are false, true or *".
+    ),
+    (
+        "hetzner-proxy-protocol.yaml",
+        "Ingress",
+        "default",
+        "hello-ingress",
+        "ingress",
+        PRESERVED,
+        [],
+        # Item 1. hcloud CCM internal/annotation/load_balancer.go: LBSvcProxyProtocol
+        # "load-balancer.hetzner.cloud/uses-proxyprotocol" makes the LB services use it.
+    ),
+    (
+        "hetzner-tutorial.yaml",
+        "Ingress",
+        "default",
+        "hello-ingress",
+        "ingress",
+        LOST,
+        ["controller-loses-client-ip"],
+        # Item 5/10. The chart's default policy is Cluster (kubernetes.io "Using Source IP":
+        # NodePort/LoadBalancer traffic is "source NAT'd by default"); without PROXY protocol or
+        # use-forwarded-headers ingress-nginx forwards "X-Forwarded-For $remote_addr" (nginx.tmpl).
+    ),
+    (
+        "hetzner-tutorial.yaml",
+        "Service",
+        "ingress-nginx",
+        "ingress-nginx-controller",
+        "lb-tcp",
+        LOST,
+        ["snat"],
+        # Same basis: SNAT under Cluster, worded as the resolver words it.
+    ),
+    (
+        "aws-lbc-echoserver.yaml",
+        "Service",
+        "echoserver",
+        "echoserver",
+        "lb-http",
+        PRESERVED,
+        [],
+        # Item 2. AWS LBC docs, target-type: "instance mode will route traffic to all ec2
+        # instances within cluster on NodePort opened for your service"; node addresses are in the
+        # VPC range lb-http trusts, and the ALB appends the client to X-Forwarded-For.
+    ),
+    (
+        "aws-lbc-echoserver.yaml",
+        "Ingress",
+        "echoserver",
+        "echoserver",
+        "lb-http",
+        PRESERVED,
+        [],
+        # Item 2, same basis.
+    ),
+    (
+        "aws-lbc-2048.yaml",
+        "Service",
+        "game-2048",
+        "service-2048",
+        "lb-http",
+        PRESERVED,
+        [],
+        # Item 2. target-type: ip: "ip mode will route traffic directly to the pod IP".
+    ),
+    (
+        "ingress-nginx-do-forwarded-headers.yaml",
+        "Service",
+        "ingress-nginx",
+        "ingress-nginx-controller",
+        "lb-tcp-proxy",
+        SPOOFABLE,
+        ["nginx-proxy-protocol-trusts-everyone"],
+        # Item 3. nginx.tmpl realip section: "set_real_ip_from {{ $trusted_ip }}" for each
+        # proxy-real-ip-cidr entry (default 0.0.0.0/0), and with UseForwardedHeaders the
+        # X-Forwarded-* maps take the incoming headers: any peer is believed.
+    ),
+    (
+        "gke-gateway-gxlb.yaml",
+        "Gateway",
+        "default",
+        "external-http",
+        "lb-http",
+        PRESERVED,
+        [],
+        # Item 4. GKE GatewayClass gke-l7-gxlb is a global external Application Load Balancer;
+        # Google docs: GFE traffic comes from 35.191.0.0/16, 130.211.0.0/22 and, for IPv6,
+        # 2600:2d00:1:1::/64, and appends "<client>,<load balancer>" to X-Forwarded-For.
+    ),
+    (
+        "cloudflared.yaml",
+        "Deployment",
+        "default",
+        "cloudflared",
+        "cloudflare",
+        PRESERVED,
+        [],
+        # Item 4. The tunnel's ingress rules send "service: http://web-service:80" from the
+        # cloudflared pod; Cloudflare puts the visitor in CF-Connecting-IP.
+    ),
+    (
+        "ingress-nginx-oracle.yaml",
+        "Service",
+        "ingress-nginx",
+        "ingress-nginx-controller",
+        "lb-tcp",
+        LOST,
+        ["oci-lb-tcp-proxy"],
+        # Item 5. OCI CCM load-balancer annotations: the default type is the (proxy) Load
+        # Balancer; a Network Load Balancer with is-preserve-source keeps the client address.
+    ),
+    (
+        "ingress-nginx-do-http.yaml",
+        "Service",
+        "ingress-nginx",
+        "ingress-nginx-controller",
+        "lb-http",
+        PRESERVED,
+        [],
+        # Item 5. DO annotations.md: do-loadbalancer-protocol "Options are tcp, http and https";
+        # DO docs: HTTP listeners add X-Forwarded-For.
+    ),
+    (
+        "ingress-nginx-aws-nlb.yaml",
+        "Service",
+        "ingress-nginx",
+        "ingress-nginx-controller",
+        "lb-tcp",
+        PRESERVED,
+        [],
+        # AWS docs: an NLB with instance targets keeps the client IP; externalTrafficPolicy: Local.
+    ),
+    (
+        "ingress-nginx-kind.yaml",
+        "Service",
+        "ingress-nginx",
+        "ingress-nginx-controller",
+        "nodeport-local",
+        PRESERVED,
+        [],
+        # Item 8. The kind manifest gives the controller "hostPort: 80" and "hostPort: 443": a
+        # hostPort is a DNAT on the node straight to the pod, not kube-proxy's Service path.
+    ),
+]
+
+
+def _errors(entry: object) -> List[str]:
+    return [f.code for f in getattr(entry, "findings") if f.level == "error"]
+
+
+@pytest.mark.parametrize(
+    ("name", "kind", "ns", "obj", "topology", "client", "codes"),
+    CORPUS,
+    ids=[f"{c[0]}:{c[1]}/{c[3]}" for c in CORPUS],
+)
+def test_corpus_verdicts(
+    name: str, kind: str, ns: str, obj: str, topology: str, client: str, codes: List[str]
+) -> None:
+    report = analyze(parse_objects((REAL / name).read_text()))
+    entry = report.find(kind, ns, obj)
+    assert (entry.topology, entry.client_ip, _errors(entry)) == (topology, client, codes)
+    assert entry.topology in TOPOLOGIES
+    for f in entry.findings:
+        assert "seed" not in f.message
+        if f.level == "error":
+            assert f.fix, f.code
+
+
+def test_every_corpus_file_has_a_row_and_a_source_header() -> None:
+    files = {p.name for p in REAL.glob("*.yaml")}
+    assert files == {c[0] for c in CORPUS}
+    for name in files:
+        head = (REAL / name).read_text().splitlines()[:3]
+        assert head[0].startswith("# Source: "), name
+        assert any("Licence" in line for line in (REAL / name).read_text().splitlines()[:8]), name
+
+
+def _run(*files: str, as_json: bool = True, together: bool = False) -> int:
+    return run(argparse.Namespace(files=list(files), json=as_json, together=together))
+
+
+def _single_codes(paths: List[Path]) -> List[int]:
+    codes = []
+    for path in paths:
+        codes.append(_run(str(path)))
+    return codes
+
+
+@pytest.mark.parametrize("which", ["corpus", "fixtures"])
+def test_all_files_at_once_exit_with_the_worst_single_verdict(
+    which: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Issue 13 item 9: a LOST verdict must never disappear when files are read together.
+    paths = sorted(REAL.glob("*.yaml")) if which == "corpus" else sorted(FIXTURES.glob("*.json"))
+    paths = [p for p in paths if p.name != "pods.json"]  # unreadable alone (exit 2): no Service
+    singles = _single_codes(paths)
+    capsys.readouterr()
+    assert 1 in singles and 0 in singles
+    assert _run(*map(str, paths)) == max(singles)
+    assert _run(*map(str, reversed(paths))) == max(singles)
+    data = json.loads(capsys.readouterr().out.split("\n}\n")[-2] + "\n}")
+    assert data["exit_code"] == max(singles)
+    assert len(data["files"]) == len(paths)
+
+
+def test_files_stay_apart_in_the_report(capsys: pytest.CaptureFixture[str]) -> None:
+    a, b = FIXTURES / "nodeport-cluster.json", FIXTURES / "pod-to-pod.json"
+    for order in ((a, b), (b, a)):
+        assert _run(*map(str, order)) == 1
+        data = json.loads(capsys.readouterr().out)
+        assert [f["file"] for f in data["files"]] == [str(p) for p in order]
+        verdicts = {f["file"]: f["entries"][0]["client_ip"] for f in data["files"]}
+        assert verdicts == {str(a): LOST, str(b): PRESERVED}
+
+
+def test_together_refuses_the_same_object_twice(capsys: pytest.CaptureFixture[str]) -> None:
+    a, b = FIXTURES / "nodeport-cluster.json", FIXTURES / "pod-to-pod.json"
+    assert _run(str(a), str(b), together=True) == 2
+    assert "Service shop/shop is in both" in capsys.readouterr().err
+
+
+def test_unknown_verdicts_say_how_to_find_out() -> None:
+    hetzner = analyze(parse_objects((REAL / "hetzner-tutorial.yaml").read_text()))
+    ctrl = hetzner.find("Service", "ingress-nginx", "ingress-nginx-controller")
+    warn = next(f for f in ctrl.findings if f.code == "hetzner-no-proxy-protocol")
+    assert warn.level == "warning" and warn.fix is None and "realip serve" in warn.message
+
+
+def _svc(annotations: Dict[str, str], etp: str = "Local", **spec: Any) -> Dict[str, Any]:
+    body: Dict[str, Any] = {"type": "LoadBalancer", "externalTrafficPolicy": etp}
+    body.update(spec)
+    return {
+        "kind": "Service",
+        "metadata": {"name": "shop", "namespace": "shop", "annotations": annotations},
+        "spec": body,
+    }
+
+
+def test_alibaba_eni_backend_type_alone_reaches_the_alibaba_analysis() -> None:
+    # Item 7: cloud-provider-alibaba-cloud: backend-type "eni" mounts pod ENIs directly.
+    key = "service.beta.kubernetes.io/alibaba-cloud-loadbalancer-backend-type"
+    entry = analyze([_svc({key: "eni"}, etp="Cluster")]).entries[0]
+    assert (entry.client_ip, _errors(entry)) == (PRESERVED, [])
+    assert "alibaba-eni-backend" in entry.codes()
+
+
+def test_alibaba_nlb_preserve_client_ip_off_loses_it() -> None:
+    key = "service.beta.kubernetes.io/alibaba-cloud-loadbalancer-preserve-client-ip-enabled"
+    entry = analyze([_svc({key: "false"}, loadBalancerClass="alibabacloud.com/nlb")]).entries[0]
+    assert (entry.client_ip, _errors(entry)) == (LOST, ["alibaba-nlb-client-ip-not-preserved"])
+
+
+def test_alibaba_http_listener_under_cluster_keeps_the_client_in_xff() -> None:
+    # Item 10: not "lost": the client stays in X-Forwarded-For; trust the nodes as well.
+    key = "service.beta.kubernetes.io/alibaba-cloud-loadbalancer-protocol-port"
+    entry = analyze([_svc({key: "http:80"}, etp="Cluster")]).entries[0]
+    assert (entry.topology, entry.client_ip, _errors(entry)) == ("lb-http", PRESERVED, [])
+    assert entry.settings["REALIP_LB_CIDRS"] == "100.64.0.0/10,<your node CIDR>"
+
+
+def test_external_ips_are_not_pod_to_pod() -> None:
+    # Item 8: kube-proxy answers on externalIPs and applies externalTrafficPolicy to them.
+    svc = _svc({}, etp="Cluster", type="ClusterIP", externalIPs=["198.51.100.7"])
+    entry = analyze([svc]).entries[0]
+    assert (entry.topology, entry.client_ip) == ("nodeport-cluster", LOST)
+
+
+def _ingress(cls: str) -> Dict[str, Any]:
+    return {
+        "kind": "Ingress",
+        "metadata": {"name": "web", "namespace": "shop"},
+        "spec": {
+            "ingressClassName": cls,
+            "rules": [{"http": {"paths": [{"backend": {"service": {"name": "web"}}}]}}],
+        },
+    }
+
+
+def _class(name: str, controller: str, **spec: Any) -> Dict[str, Any]:
+    body: Dict[str, Any] = {"controller": controller}
+    body.update(spec)
+    return {"kind": "IngressClass", "metadata": {"name": name}, "spec": body}
+
+
+@pytest.mark.parametrize(
+    ("controller", "code"),
+    [
+        ("traefik.io/ingress-controller", "controller-header"),
+        ("istio.io/ingress-controller", "controller-header"),
+        ("haproxy.org/ingress-controller", "controller-header"),
+        ("projectcontour.io/contour", "controller-header"),
+        ("nginx.org/ingress-controller", "controller-header"),
+        ("azure/application-gateway", "agic"),
+        ("ingresses.networking.alibabacloud.com/alb", "alibaba-alb"),
+    ],
+)
+def test_ingress_class_objects_name_the_controller(controller: str, code: str) -> None:
+    # Item 6: the IngressClass's spec.controller decides, not the class name.
+    report = analyze([_class("edge", controller), _ingress("edge")])
+    entry = report.find("Ingress", "shop", "web")
+    assert code in entry.codes()
+    assert entry.client_ip == PRESERVED and _errors(entry) == []
+
+
+def test_unknown_controller_is_a_warning_with_a_way_to_find_out() -> None:
+    report = analyze([_class("edge", "example.com/edge"), _ingress("edge")])
+    entry = report.find("Ingress", "shop", "web")
+    assert (entry.client_ip, _errors(entry)) == (UNKNOWN, [])
+    warn = next(f for f in entry.findings if f.code == "ingress-controller-unknown")
+    assert warn.level == "warning" and "realip serve" in warn.message
+
+
+def test_traefik_behind_a_cluster_policy_service_loses_it() -> None:
+    svc = _svc({}, etp="Cluster", type="NodePort")
+    svc["metadata"].update(name="traefik", labels={"app.kubernetes.io/name": "traefik"})
+    report = analyze([svc, _class("traefik", "traefik.io/ingress-controller"), _ingress("traefik")])
+    entry = report.find("Ingress", "shop", "web")
+    assert (entry.client_ip, _errors(entry)) == (LOST, ["controller-loses-client-ip"])
