@@ -14,7 +14,16 @@ from typing import Any, Dict, List
 import pytest
 
 from realip import TOPOLOGIES
-from realip._doctor import LOST, PRESERVED, SPOOFABLE, UNKNOWN, analyze, parse_objects, run
+from realip._doctor import (
+    LOST,
+    PRESERVED,
+    SPOOFABLE,
+    UNKNOWN,
+    Entry,
+    analyze,
+    parse_objects,
+    run,
+)
 
 pytest.importorskip("yaml", reason="the corpus is YAML; install PyYAML (pip install pyyaml)")
 
@@ -192,8 +201,8 @@ CORPUS = [
 ]
 
 
-def _errors(entry: object) -> List[str]:
-    return [f.code for f in getattr(entry, "findings") if f.level == "error"]
+def _errors(entry: Entry) -> List[str]:
+    return [f.code for f in entry.findings if f.level == "error"]
 
 
 @pytest.mark.parametrize(
