@@ -198,6 +198,92 @@ CORPUS = [
         # Item 8. The kind manifest gives the controller "hostPort: 80" and "hostPort: 443": a
         # hostPort is a DNAT on the node straight to the pod, not kube-proxy's Service path.
     ),
+    (
+        "contour.yaml",
+        "Service",
+        "projectcontour",
+        "envoy",
+        "lb-tcp",
+        LOST,
+        ["aws-elb-tcp"],
+        # Item 6. Contour's own comment on this Service: in TCP mode "the remote IP address of all
+        # connections will appear to be the internal address of the ELB" (Classic ELB, no type).
+    ),
+    (
+        "haproxy-ingress.yaml",
+        "Service",
+        "haproxy-controller",
+        "haproxy-kubernetes-ingress",
+        "nodeport-cluster",
+        LOST,
+        ["snat"],
+        # Item 6. A NodePort Service with the default Cluster policy: "source NAT'd by default"
+        # (kubernetes.io "Using Source IP").
+    ),
+    (
+        "agic-aspnetapp.yaml",
+        "Ingress",
+        "default",
+        "aspnetapp",
+        "lb-http",
+        PRESERVED,
+        [],
+        # Item 6. Class azure/application-gateway: Application Gateway adds X-Forwarded-For
+        # (Azure docs, "Application Gateway ... inserts X-Forwarded-For").
+    ),
+    (
+        "gke-ingress-neg.yaml",
+        "Service",
+        "default",
+        "foo",
+        "lb-http",
+        PRESERVED,
+        [],
+        # Google docs: the external Application Load Balancer appends "<client>,<LB IP>" to
+        # X-Forwarded-For; NEG backends are reached from the GFE ranges directly.
+    ),
+    (
+        "gke-ingress-no-class.yaml",
+        "Ingress",
+        "default",
+        "foo-external",
+        "lb-http",
+        PRESERVED,
+        [],
+        # Item 6. No class, a cloud.google.com/neg backend: GKE's Ingress controller takes it.
+    ),
+    (
+        "alibaba-alb.yaml",
+        "Ingress",
+        "default",
+        "cafe-ingress",
+        "lb-http",
+        PRESERVED,
+        [],
+        # Item 7. usage-alb.md: alb.ingress.kubernetes.io/vswitch-ids and address-type are
+        # Alibaba's ALB Ingress annotations: described as Alibaba, not AWS (checked below).
+    ),
+    (
+        "istio-gateway-chart.yaml",
+        "Service",
+        "istio-ingress",
+        "istio-ingressgateway",
+        "lb-tcp",
+        UNKNOWN,
+        [],
+        # Item 5/6. No provider annotation: the Kubernetes source-IP tutorial warns some cloud
+        # load balancers are proxies, so doctor says it can't tell (a warning, no fix).
+    ),
+    (
+        "alibaba-eni-backend.yaml",
+        "Service",
+        "shop",
+        "shop",
+        "lb-tcp",
+        PRESERVED,
+        [],
+        # Item 7. backend-type: eni mounts pods directly; kube-proxy's SNAT is not in the path.
+    ),
 ]
 
 
@@ -276,6 +362,12 @@ def test_together_refuses_the_same_object_twice(capsys: pytest.CaptureFixture[st
     assert "Service shop/shop is in both" in capsys.readouterr().err
 
 
+def test_alibaba_alb_is_not_described_as_aws() -> None:
+    report = analyze(parse_objects((REAL / "alibaba-alb.yaml").read_text()))
+    entry = report.find("Ingress", "default", "cafe-ingress")
+    assert "alibaba-alb" in entry.codes() and "aws-alb" not in entry.codes()
+
+
 def test_unknown_verdicts_say_how_to_find_out() -> None:
     hetzner = analyze(parse_objects((REAL / "hetzner-tutorial.yaml").read_text()))
     ctrl = hetzner.find("Service", "ingress-nginx", "ingress-nginx-controller")
@@ -302,8 +394,8 @@ def test_alibaba_eni_backend_type_alone_reaches_the_alibaba_analysis() -> None:
 
 
 def test_alibaba_nlb_preserve_client_ip_off_loses_it() -> None:
-    key = "service.beta.kubernetes.io/alibaba-cloud-loadbalancer-preserve-client-ip-enabled"
-    entry = analyze([_svc({key: "false"}, loadBalancerClass="alibabacloud.com/nlb")]).entries[0]
+    key = "service.beta.kubernetes.io/alibaba-cloud-loadbalancer-preserve-client-ip"
+    entry = analyze([_svc({key: "off"}, loadBalancerClass="alibabacloud.com/nlb")]).entries[0]
     assert (entry.client_ip, _errors(entry)) == (LOST, ["alibaba-nlb-client-ip-not-preserved"])
 
 

@@ -125,6 +125,18 @@ def _host_path(world: _World, svc: Obj, front: Front, who: str) -> Front:
         return front
     w = hosted[0]
     how = "hostNetwork: true" if host_network(w) else f"hostPort {', '.join(host_ports(w))}"
+    if service_type(svc) == "LoadBalancer":
+        # The load balancer is the documented way in (e.g. Contour's envoy DaemonSet has
+        # hostPorts and a LoadBalancer Service); the node ports are a side door.
+        front.findings.append(
+            Finding(
+                INFO,
+                "host-port-also",
+                f"{w.kind} {w.ref} also uses {how}: clients that connect to a node's address "
+                "directly reach the pod with their own address as the peer",
+            )
+        )
+        return front
     # Kubernetes docs (Services, "hostPort"/"hostNetwork"; CNI portmap plugin): a hostPort is a
     # DNAT on the node straight to the pod, and a hostNetwork pod listens on the node's own
     # addresses; neither goes through kube-proxy's Service SNAT.
@@ -357,6 +369,9 @@ def analyze_ingress(
             )
             cls = "nginx"
     controller, from_object = ctl.controller_of_class(cls, world.classes)
+    if controller and controller.startswith("haproxy.org/ingress-controller"):
+        # haproxytech names its controller "haproxy.org/ingress-controller/<class>".
+        controller = "haproxy.org/ingress-controller"
     lower = cls.lower()
     topology = INGRESS
     edge = False
@@ -381,8 +396,10 @@ def analyze_ingress(
         or lower == "alb"
         or (controller is not None and controller.endswith("alibabacloud.com/alb"))
     ):
-        alibaba = (controller or "").endswith("alibabacloud.com/alb") or ctl.is_alibaba_class(
-            cls, world.classes
+        alibaba = (
+            (controller or "").endswith("alibabacloud.com/alb")
+            or ctl.is_alibaba_class(cls, world.classes)
+            or ctl.has_alibaba_alb_annotations(ing)
         )
         client, more, out, topology = ctl.alb_verdict(ing, alibaba)
         edge = True

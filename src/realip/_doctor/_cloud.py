@@ -270,8 +270,10 @@ def alibaba_front(svc: Obj, who: str) -> Front:
     # mounts pod ENIs as backends instead of nodes.
     eni = any(ann.get(k, "").strip().lower() == "eni" for k in _ALI_BACKEND_TYPES)
     proxy = (_ali(ann, "loadbalancer-proxy-protocol") or "").strip().lower() == "on"
-    # NLB server groups keep the client IP by default; the annotation can turn that off.
-    preserve_text = _ali(ann, "loadbalancer-preserve-client-ip-enabled")
+    # ACK "Configure NLB instances by using annotations": the server-group annotation
+    # alibaba-cloud-loadbalancer-preserve-client-ip (CCM >= 2.5.0) turns client IP
+    # preservation on or off.
+    preserve_text = _ali(ann, "loadbalancer-preserve-client-ip")
     listeners: List[Tuple[str, str]] = []
     protocol_port = _ali(ann, "loadbalancer-protocol-port")
     if protocol_port is not None:
@@ -341,7 +343,7 @@ def alibaba_front(svc: Obj, who: str) -> Front:
             Finding(
                 ERROR,
                 "alibaba-nlb-client-ip-not-preserved",
-                f"alibaba-cloud-loadbalancer-preserve-client-ip-enabled: {preserve_text!r}: the "
+                f"alibaba-cloud-loadbalancer-preserve-client-ip: {preserve_text!r}: the "
                 "NLB's server group does not keep the client address, so the pods see the NLB's "
                 "and nothing carries the client's",
                 'set alibaba-cloud-loadbalancer-preserve-client-ip-enabled: "true", or enable '

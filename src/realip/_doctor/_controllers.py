@@ -335,6 +335,21 @@ def is_alibaba_class(cls: str, classes: Sequence[Obj]) -> bool:
     return False
 
 
+# cloud-provider-alibaba-cloud docs/usage-alb.md: ALB Ingresses carry
+# alb.ingress.kubernetes.io/address-type, /vswitch-ids and /albconfig.name, which the AWS Load
+# Balancer Controller does not define.
+_ALIBABA_ALB_ANNOTATIONS = (
+    "alb.ingress.kubernetes.io/vswitch-ids",
+    "alb.ingress.kubernetes.io/address-type",
+    "alb.ingress.kubernetes.io/albconfig.name",
+)
+
+
+def has_alibaba_alb_annotations(ing: Obj) -> bool:
+    """True when an 'alb' Ingress uses annotations only Alibaba Cloud's ALB controller reads."""
+    return any(k in ing.annotations for k in _ALIBABA_ALB_ANNOTATIONS)
+
+
 def controller_service(ctrl: Controller, services: Sequence[Obj]) -> Optional[Obj]:
     """The controller's own LoadBalancer/NodePort Service, recognised by its labels or name."""
     for svc in services:
