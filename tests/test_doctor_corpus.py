@@ -466,3 +466,125 @@ def test_traefik_behind_a_cluster_policy_service_loses_it() -> None:
     report = analyze([svc, _class("traefik", "traefik.io/ingress-controller"), _ingress("traefik")])
     entry = report.find("Ingress", "shop", "web")
     assert (entry.client_ip, _errors(entry)) == (LOST, ["controller-loses-client-ip"])
+
+
+def _f5(annotations: Dict[str, str], data: Dict[str, str]) -> Entry:
+    svc = _svc(annotations, etp="Local")
+    svc["metadata"].update(name="nginx-ingress", namespace="nginx-ingress")
+    svc["metadata"]["labels"] = {"app": "nginx-ingress"}
+    cm = {"kind": "ConfigMap", "metadata": {"name": "nginx-config", "namespace": "nginx-ingress"}}
+    cm["data"] = data
+    objects = [svc, cm, _class("nginx", "nginx.org/ingress-controller"), _ingress("nginx")]
+    return analyze(objects).find("Ingress", "shop", "web")
+
+
+_NLB_PP = {
+    "service.beta.kubernetes.io/aws-load-balancer-type": "nlb",
+    "service.beta.kubernetes.io/aws-load-balancer-proxy-protocol": "*",
+}
+
+
+@pytest.mark.parametrize(
+    ("annotations", "data", "client", "codes"),
+    [
+        # nginx.ingress.tmpl: "real_ip_header {{$server.RealIPHeader}}" must be proxy_protocol for
+        # $remote_addr (appended to X-Forwarded-For) to be the PROXY source.
+        (
+            _NLB_PP,
+            {"proxy-protocol": "True", "real-ip-header": "proxy_protocol"},
+            PRESERVED,
+            [],
+        ),
+        (_NLB_PP, {"proxy-protocol": "True"}, LOST, ["f5-proxy-protocol-not-used"]),
+        (_NLB_PP, {}, LOST, ["proxy-protocol-mismatch"]),
+        # "proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for": after realip took the
+        # address from a header anyone writes, the appended entry is the client's choice.
+        (
+            {"service.beta.kubernetes.io/aws-load-balancer-type": "nlb"},
+            {"real-ip-header": "X-Forwarded-For", "set-real-ip-from": "0.0.0.0/0"},
+            SPOOFABLE,
+            ["f5-trusts-everyone"],
+        ),
+        (
+            {"service.beta.kubernetes.io/alibaba-cloud-loadbalancer-protocol-port": "http:80"},
+            {},
+            PRESERVED,
+            [],
+        ),
+    ],
+)
+def test_f5_nginx_configmap_keys(
+    annotations: Dict[str, str], data: Dict[str, str], client: str, codes: List[str]
+) -> None:
+    entry = _f5(annotations, data)
+    assert (entry.client_ip, _errors(entry)) == (client, codes)
+    assert "controller-header" in entry.codes()
+
+
+def test_f5_behind_an_http_lb_trusts_the_lb_range() -> None:
+    key = "service.beta.kubernetes.io/alibaba-cloud-loadbalancer-protocol-port"
+    entry = _f5({key: "http:80"}, {})
+    assert entry.settings["REALIP_LB_CIDRS"] == "100.64.0.0/10"
+
+
+def test_httproute_v1_gives_its_backend_the_gateway_verdict() -> None:
+    gw = {
+        "kind": "Gateway",
+        "metadata": {"name": "ext", "namespace": "infra"},
+        "spec": {"gatewayClassName": "gke-l7-global-external-managed"},
+        "status": {"addresses": [{"type": "IPAddress", "value": "34.1.2.3"}]},
+    }
+    route = {
+        "kind": "HTTPRoute",
+        "metadata": {"name": "web", "namespace": "shop"},
+        "spec": {
+            "parentRefs": [{"name": "ext", "namespace": "infra"}],
+            "rules": [{"backendRefs": [{"name": "web", "port": 80}]}],
+        },
+    }
+    app = {"kind": "Service", "metadata": {"name": "web", "namespace": "shop"}, "spec": {}}
+    report = analyze([gw, route, app])
+    entry = report.find("Service", "shop", "web")
+    assert (entry.topology, entry.client_ip) == ("lb-http", PRESERVED)
+    assert entry.settings["REALIP_LB_CIDRS"].endswith(",34.1.2.3")
+    assert "2600:2d00:1:1::/64" in entry.settings["REALIP_LB_CIDRS"]
+
+
+def test_unknown_gateway_class_is_a_warning() -> None:
+    gw = {"kind": "Gateway", "metadata": {"name": "g"}, "spec": {"gatewayClassName": "acme"}}
+    entry = analyze([gw]).entries[0]
+    assert (entry.client_ip, _errors(entry)) == (UNKNOWN, [])
+    assert "gateway-class-unknown" in entry.codes()
+
+
+def test_cloudflared_routes_its_services_to_the_cloudflare_topology() -> None:
+    objects = parse_objects((REAL / "cloudflared.yaml").read_text())
+    objects.append(
+        {"kind": "Service", "metadata": {"name": "web-service", "namespace": "default"}, "spec": {}}
+    )
+    entry = analyze(objects).find("Service", "default", "web-service")
+    assert (entry.topology, entry.client_ip) == ("cloudflare", PRESERVED)
+    assert entry.settings == {
+        "REALIP_TOPOLOGY": "cloudflare",
+        "REALIP_POD_CIDRS": "<your pod CIDR>",
+    }
+    assert "CF-Connecting-IP" in entry.findings[0].message
+
+
+def test_host_network_daemonset_keeps_the_client_behind_a_nodeport() -> None:
+    svc = _svc({}, etp="Cluster", type="NodePort", selector={"app": "edge"})
+    ds = {
+        "kind": "DaemonSet",
+        "metadata": {"name": "edge", "namespace": "shop"},
+        "spec": {
+            "template": {
+                "metadata": {"labels": {"app": "edge"}},
+                "spec": {"hostNetwork": True, "containers": [{"name": "edge"}]},
+            }
+        },
+    }
+    entry = analyze([svc, ds]).find("Service", "shop", "shop")
+    assert (entry.topology, entry.client_ip, _errors(entry)) == ("nodeport-local", PRESERVED, [])
+    assert "host-port" in entry.codes()
+    # The Service's own SNAT stays visible, as a warning for clients that use the NodePort.
+    assert any(f.code == "snat" and f.level == "warning" for f in entry.findings)

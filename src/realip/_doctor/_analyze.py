@@ -30,6 +30,7 @@ from realip._doctor._objects import (
     etp,
     host_network,
     host_ports,
+    s,
     selects,
     service_summary,
     service_type,
@@ -169,11 +170,18 @@ def analyze(objects: Iterable[Mapping[str, Any]]) -> Report:
     world = _World([Obj.of(o) for o in objects if isinstance(o, Mapping)])
     notes = world.notes
 
-    # ingress-nginx: its Services and ConfigMap.
-    nginx_services = [s for s in world.services if ngx.is_service(s)]
-    nginx_fronts = [s for s in nginx_services if _is_nginx_front(s)]
+    # ingress-nginx: its Services and ConfigMap. F5's controller (IngressClass controller
+    # nginx.org/ingress-controller) labels its Service app: nginx-ingress, as old ingress-nginx
+    # charts did; when F5's controller is in the input, that label means F5.
+    f5 = any(s(ic.spec.get("controller")) == "nginx.org/ingress-controller" for ic in world.classes)
+    nginx_services = [
+        svc
+        for svc in world.services
+        if ngx.is_service(svc) and not (f5 and svc.labels.get("app") == "nginx-ingress")
+    ]
+    nginx_fronts = [svc for svc in nginx_services if _is_nginx_front(svc)]
     nginx_cms = [c for c in world.configmaps if ngx.is_configmap(c)]
-    controller_ns = {s.namespace for s in nginx_fronts}
+    controller_ns = {svc.namespace for svc in nginx_fronts}
     nginx_cms.sort(
         key=lambda c: (c.namespace not in controller_ns, c.name not in ngx.CONFIGMAP_NAMES)
     )
@@ -191,7 +199,7 @@ def analyze(objects: Iterable[Mapping[str, Any]]) -> Report:
         if ctrl.lb or name == "k8s.io/ingress-nginx":
             continue
         svc = ctl.controller_service(ctrl, world.services)
-        if svc is not None and not ngx.is_related(svc):
+        if svc is not None and svc not in nginx_services:
             other_ctrl_services[svc.key] = ctrl
 
     fronts: Dict[Tuple[str, str], Front] = {}
@@ -203,11 +211,11 @@ def analyze(objects: Iterable[Mapping[str, Any]]) -> Report:
         )
         fronts[svc.key] = _host_path(world, svc, service_front(svc, who), who)
 
-    nginx_front = _worst([fronts[s.key] for s in nginx_fronts])
+    nginx_front = _worst([fronts[svc.key] for svc in nginx_fronts])
     if len(nginx_fronts) > 1:
         notes.append(
             "several ingress-nginx controller Services found ("
-            + ", ".join(s.ref for s in nginx_fronts)
+            + ", ".join(svc.ref for svc in nginx_fronts)
             + "); Ingresses are judged by the one that loses the client IP, if any"
         )
 
@@ -416,6 +424,16 @@ def analyze_ingress(
     elif controller == "k8s.io/ingress-gce" or lower in ("gce", "gce-internal"):
         client, more, out, topology = ctl.gce_verdict(ing, lower == "gce-internal")
         edge = True
+    elif controller == "nginx.org/ingress-controller":
+        known = ctl.CONTROLLERS[controller]
+        svc = ctl.controller_service(known, world.services)
+        front = fronts.get(svc.key) if svc is not None else None
+        f5_cms = [c for c in world.configmaps if ctl.is_f5_configmap(c)]
+        client, more, out = ctl.f5_verdict(
+            front.kind if front else None,
+            front.lb_cidrs if front else None,
+            f5_cms[0] if f5_cms else None,
+        )
     elif controller is not None and controller in ctl.CONTROLLERS:
         known = ctl.CONTROLLERS[controller]
         if known.lb:

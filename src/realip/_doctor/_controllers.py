@@ -584,3 +584,139 @@ def cloudflared_targets(workload: Obj, configmaps: Sequence[Obj]) -> List[Tuple[
                 if key not in found:
                     found.append(key)
     return found
+
+
+# -- F5 NGINX Ingress Controller (nginx.org) ------------------------------------------------
+
+F5_CONFIG_KEYS = ("proxy-protocol", "real-ip-header", "set-real-ip-from", "real-ip-recursive")
+"""The nginx.org ConfigMap keys that decide the client address (none of them is ingress-nginx's)."""
+
+
+def is_f5_configmap(cm: Obj) -> bool:
+    """A ConfigMap of F5's NGINX Ingress Controller: it sets one of the nginx.org realip keys."""
+    return any(k in cm.data for k in F5_CONFIG_KEYS)
+
+
+def _f5_cidrs_everyone(cidrs: str) -> bool:
+    return any(c.strip() in ("0.0.0.0/0", "::/0") for c in cidrs.split(","))
+
+
+def f5_verdict(
+    front_kind: Optional[str], lb_cidrs: Optional[str], cm: Optional[Obj]
+) -> Tuple[str, List[Finding], Dict[str, str]]:
+    """What the app behind F5's NGINX Ingress Controller receives.
+
+    nginx/kubernetes-ingress internal/configs/version1/nginx.ingress.tmpl: "listen {{$port}}
+    {{if $server.ProxyProtocol}} proxy_protocol{{end}}", "set_real_ip_from", "real_ip_header",
+    "real_ip_recursive on", and for every location "proxy_set_header X-Forwarded-For
+    $proxy_add_x_forwarded_for": it appends $remote_addr (after the realip module) to whatever
+    X-Forwarded-For arrived.
+    """
+    from realip._doctor._cloud import HTTP, PROXIED, PROXY_PROTOCOL, SNAT, UNKNOWN_LB
+    from realip._doctor._report import ERROR, LOST, SPOOFABLE
+
+    data = cm.data if cm is not None else {}
+    pp = data.get("proxy-protocol", "").strip().lower() == "true"
+    header = data.get("real-ip-header", "").strip()
+    trusted = data.get("set-real-ip-from", "").strip()
+    out = settings(INGRESS)
+    where = f"ConfigMap {cm.ref}" if cm is not None else "its defaults"
+    findings = [
+        Finding(
+            INFO,
+            "controller-header",
+            "F5 NGINX Ingress Controller (nginx.org): appends the address it settled on to "
+            f"X-Forwarded-For ($proxy_add_x_forwarded_for), read from {where}; the app sees the "
+            f"controller pod as its peer ({howto('how-to/ingress.md')})",
+        )
+    ]
+    if front_kind in (SNAT, PROXIED):
+        findings.append(
+            Finding(
+                ERROR,
+                "controller-loses-client-ip",
+                "the controller's Service already loses the client IP (see its entry)",
+                "fix the controller Service first (externalTrafficPolicy: Local on that Service, "
+                'or PROXY protocol on the load balancer with proxy-protocol: "True")',
+            )
+        )
+        return LOST, findings, out
+    if header and header.lower() != "proxy_protocol" and _f5_cidrs_everyone(trusted or ""):
+        findings.append(
+            Finding(
+                ERROR,
+                "f5-trusts-everyone",
+                f"real-ip-header: {header} with set-real-ip-from {trusted}: nginx takes the client "
+                "address from a header any peer writes, and appends that address to "
+                "X-Forwarded-For, so the rightmost entry the app sees is the client's choice",
+                "set set-real-ip-from to your load balancer's range only",
+            )
+        )
+        return SPOOFABLE, findings, out
+    if front_kind == PROXY_PROTOCOL:
+        if not pp:
+            findings.append(
+                Finding(
+                    ERROR,
+                    "proxy-protocol-mismatch",
+                    "the load balancer sends PROXY protocol headers but the controller does not "
+                    'expect them (proxy-protocol is not "True"): every request fails',
+                    'set proxy-protocol: "True", real-ip-header: "proxy_protocol" and '
+                    "set-real-ip-from: <the load balancer's range> in its ConfigMap",
+                )
+            )
+            return LOST, findings, out
+        if header.lower() != "proxy_protocol":
+            findings.append(
+                Finding(
+                    ERROR,
+                    "f5-proxy-protocol-not-used",
+                    'proxy-protocol is "True" but real-ip-header is not proxy_protocol: nginx '
+                    "accepts the PROXY header but keeps the load balancer's (or node's) address "
+                    "as $remote_addr and appends that to X-Forwarded-For",
+                    'set real-ip-header: "proxy_protocol" and set-real-ip-from: <the load '
+                    "balancer's range> in its ConfigMap",
+                )
+            )
+            return LOST, findings, out
+        findings.append(
+            Finding(
+                INFO,
+                "f5-proxy-protocol",
+                "the controller decodes PROXY protocol and appends the client to X-Forwarded-For",
+            )
+        )
+        return PRESERVED, findings, out
+    if pp and front_kind is not None and front_kind != UNKNOWN_LB:
+        findings.append(
+            Finding(
+                ERROR,
+                "proxy-protocol-mismatch",
+                'proxy-protocol is "True" but the load balancer does not send PROXY headers: '
+                "every request is rejected",
+                'enable PROXY protocol on the load balancer, or remove proxy-protocol: "True"',
+            )
+        )
+        return LOST, findings, out
+    if front_kind == UNKNOWN_LB:
+        findings.append(
+            Finding(
+                WARNING,
+                "controller-lb-unknown",
+                "doctor can't tell what the load balancer in front of the controller does to the "
+                "client address (see the controller Service's entry)",
+            )
+        )
+        return UNKNOWN, findings, out
+    if front_kind == HTTP:
+        # The load balancer appended the client; the controller appends the load balancer.
+        out = settings(INGRESS, lb_cidrs or "<the load balancer range>")
+        findings.append(
+            Finding(
+                INFO,
+                "f5-behind-http-lb",
+                "X-Forwarded-For reaches the app as '<client>, <load balancer>': realip trusts "
+                "the load balancer's range as well as the pods",
+            )
+        )
+    return PRESERVED, findings, out
