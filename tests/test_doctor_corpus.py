@@ -588,3 +588,59 @@ def test_host_network_daemonset_keeps_the_client_behind_a_nodeport() -> None:
     assert "host-port" in entry.codes()
     # The Service's own SNAT stays visible, as a warning for clients that use the NodePort.
     assert any(f.code == "snat" and f.level == "warning" for f in entry.findings)
+
+
+def _traefik(annotations: Dict[str, str], container_args: List[str]) -> Dict[str, Entry]:
+    svc = _svc(annotations, etp="Local", selector={"app.kubernetes.io/name": "traefik"})
+    svc["metadata"].update(name="traefik", labels={"app.kubernetes.io/name": "traefik"})
+    deploy = {
+        "kind": "Deployment",
+        "metadata": {"name": "traefik", "namespace": "shop"},
+        "spec": {
+            "template": {
+                "metadata": {"labels": {"app.kubernetes.io/name": "traefik"}},
+                "spec": {"containers": [{"name": "traefik", "args": container_args}]},
+            }
+        },
+    }
+    report = analyze(
+        [svc, deploy, _class("traefik", "traefik.io/ingress-controller"), _ingress("traefik")]
+    )
+    return {
+        "ingress": report.find("Ingress", "shop", "web"),
+        "controller": report.find("Service", "shop", "traefik"),
+    }
+
+
+_DO_PP = {"service.beta.kubernetes.io/do-loadbalancer-enable-proxy-protocol": "true"}
+_ELB_HTTP = {"service.beta.kubernetes.io/aws-load-balancer-backend-protocol": "http"}
+
+
+@pytest.mark.parametrize(
+    ("annotations", "container_args", "client"),
+    [
+        # Traefik docs (EntryPoints): proxyProtocol.trustedIPs makes it decode PROXY headers.
+        (_DO_PP, ["--entryPoints.web.proxyProtocol.trustedIPs=10.0.0.0/8"], PRESERVED),
+        (_DO_PP, ["--entryPoints.web.address=:8000"], UNKNOWN),
+        # forwardedHeaders.trustedIPs makes it keep the load balancer's X-Forwarded-For; without
+        # it Traefik replaces the header, and the setting may live in a file doctor can't see.
+        (_ELB_HTTP, ["--entryPoints.web.forwardedHeaders.trustedIPs=10.0.0.0/8"], PRESERVED),
+        (_ELB_HTTP, [], UNKNOWN),
+    ],
+)
+def test_traefik_settings_come_from_its_arguments(
+    annotations: Dict[str, str], container_args: List[str], client: str
+) -> None:
+    got = _traefik(annotations, container_args)
+    assert (got["ingress"].client_ip, _errors(got["ingress"])) == (client, [])
+    assert got["controller"].role == "ingress-controller"
+
+
+def test_appending_controller_behind_an_http_lb_trusts_the_lb_range() -> None:
+    # Envoy (Contour) appends the peer: the app sees '<client>, <load balancer>'.
+    svc = _svc(_ELB_HTTP, etp="Local", selector={"app": "envoy"})
+    svc["metadata"].update(name="envoy", labels={"app": "envoy"})
+    report = analyze([svc, _class("contour", "projectcontour.io/contour"), _ingress("contour")])
+    entry = report.find("Ingress", "shop", "web")
+    assert (entry.client_ip, _errors(entry)) == (PRESERVED, [])
+    assert entry.settings["REALIP_LB_CIDRS"] == "<your VPC CIDR>"

@@ -262,7 +262,8 @@ def analyze(objects: Iterable[Mapping[str, Any]]) -> Report:
         if svc in nginx_fronts:
             entries.append(_nginx_controller_entry(svc, front, cfg))
         elif svc.key in other_ctrl_services:
-            entries.append(_controller_entry(svc, front, other_ctrl_services[svc.key]))
+            ctrl = other_ctrl_services[svc.key]
+            entries.append(_controller_entry(svc, front, ctrl, _evidence(world, ctrl, svc)))
         elif svc.key in via:
             entries.append(analyze_backend_service(svc, front, via[svc.key]))
         else:
@@ -454,8 +455,10 @@ def analyze_ingress(
         else:
             svc = ctl.controller_service(known, world.services)
             front = fronts.get(svc.key) if svc is not None else None
-            client, more = ctl.generic_verdict(known, front.kind if front else None, False)
-            out = settings(INGRESS)
+            evidence = _evidence(world, known, svc)
+            client, more, out = ctl.generic_verdict(
+                known, front.kind if front else None, front.lb_cidrs if front else None, evidence
+            )
     else:
         client, out = UNKNOWN, settings(INGRESS)
         more = [ctl.unknown_controller(cls, controller)]
@@ -472,6 +475,17 @@ def analyze_ingress(
         out,
     )
     return entry, edge
+
+
+def _evidence(world: _World, ctrl: ctl.Controller, svc: Optional[Obj]) -> ctl.Evidence:
+    if svc is None:
+        return ctl.Evidence()
+    # The controller's own pods, and (Contour) the controller Deployment beside its Envoys.
+    workloads = world.workloads_of(svc) + [
+        w for w in world.workloads if w.namespace == svc.namespace and w.name == ctrl.key
+    ]
+    cms = [c for c in world.configmaps if c.namespace == svc.namespace]
+    return ctl.controller_evidence(ctrl, workloads, cms)
 
 
 def analyze_gateway(gw: Obj) -> Entry:
@@ -630,7 +644,9 @@ def _nginx_controller_entry(svc: Obj, front: Front, cfg: ngx.NginxConfig) -> Ent
     )
 
 
-def _controller_entry(svc: Obj, front: Front, ctrl: ctl.Controller) -> Entry:
+def _controller_entry(
+    svc: Obj, front: Front, ctrl: ctl.Controller, evidence: ctl.Evidence
+) -> Entry:
     findings = list(front.findings)
     findings.insert(
         0,
@@ -641,7 +657,18 @@ def _controller_entry(svc: Obj, front: Front, ctrl: ctl.Controller) -> Entry:
             f"behind it ({howto('how-to/ingress.md')})",
         ),
     )
-    if front.kind == PROXY_PROTOCOL:
+    if front.kind == PROXY_PROTOCOL and evidence.decodes_proxy_protocol:
+        findings = [f for f in findings if f.code != "proxy-protocol"]
+        findings.append(
+            Finding(
+                INFO,
+                "controller-proxy-protocol",
+                f"the load balancer sends PROXY protocol and {ctrl.name} decodes it "
+                f"({ctrl.proxy_protocol}, set in {evidence.where})",
+            )
+        )
+        client = PRESERVED
+    elif front.kind == PROXY_PROTOCOL:
         findings = [f for f in findings if f.code != "proxy-protocol"]
         findings.append(
             Finding(

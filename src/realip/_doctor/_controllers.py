@@ -18,7 +18,7 @@ from realip._doctor._cloud import (
     VPC_CIDR,
     settings,
 )
-from realip._doctor._objects import Obj, d, images, lst, s
+from realip._doctor._objects import Obj, args, d, images, lst, s
 from realip._doctor._report import INFO, PRESERVED, UNKNOWN, WARNING, Finding, howto
 
 INGRESS_CLASS_ANNOTATION = "kubernetes.io/ingress.class"
@@ -41,6 +41,8 @@ class Controller:
     """Label (key, value) pairs or ("name", NAME) that mark its own Service."""
     lb: bool = False
     """True when the controller is itself a cloud HTTP load balancer (no Service of its own)."""
+    appends: bool = False
+    """True when it appends its peer to X-Forwarded-For and keeps what arrived."""
 
 
 # Controller names as IngressClass spec.controller spells them.
@@ -64,6 +66,7 @@ CONTROLLERS: Dict[str, Controller] = {
         "set-real-ip-from / real-ip-header in its ConfigMap (nothing by default)",
         'proxy-protocol: "true" in its ConfigMap (nginx.org keys)',
         (("app", "nginx-ingress"), ("app.kubernetes.io/name", "nginx-ingress")),
+        appends=True,
     ),
     # traefik/traefik-helm-chart: IngressClass controller "traefik.io/ingress-controller";
     # Traefik docs (entrypoints): forwardedHeaders.trustedIPs, default none: X-Forwarded-* from
@@ -86,6 +89,7 @@ CONTROLLERS: Dict[str, Controller] = {
         "gatewayTopology.numTrustedProxies (0 by default)",
         "a PROXY_PROTOCOL listener filter (EnvoyFilter) or gatewayTopology.proxyProtocol",
         (("istio", "ingressgateway"), ("app", "istio-ingressgateway")),
+        appends=True,
     ),
     # haproxytech/kubernetes-ingress docs (configuration keys): "forwarded-for" is enabled by
     # default and adds X-Forwarded-For with the client address ("option forwardfor").
@@ -96,6 +100,7 @@ CONTROLLERS: Dict[str, Controller] = {
         "src-ip-header / proxy-protocol config keys (nothing by default)",
         "the proxy-protocol config key (a list of trusted sources)",
         (("app.kubernetes.io/name", "kubernetes-ingress"), ("run", "haproxy-ingress")),
+        appends=True,
     ),
     # projectcontour/contour examples/render/contour.yaml: Envoy behind a LoadBalancer
     # Service; Contour's xff_num_trusted_hops is 0 by default ("num-trusted-hops" setting), so
@@ -107,6 +112,7 @@ CONTROLLERS: Dict[str, Controller] = {
         "num-trusted-hops / xff_num_trusted_hops (0 by default)",
         "contour serve --use-proxy-protocol",
         (("app", "envoy"), ("app.kubernetes.io/name", "envoy"), ("name", "envoy")),
+        appends=True,
     ),
     # Azure/application-gateway-kubernetes-ingress: Application Gateway (a cloud HTTP proxy)
     # appends the client address (with its port) to X-Forwarded-For and connects from its subnet.
@@ -363,13 +369,54 @@ def controller_service(ctrl: Controller, services: Sequence[Obj]) -> Optional[Ob
     return None
 
 
+@dataclass(frozen=True)
+class Evidence:
+    """What the controller's own arguments and ConfigMap say (only what they say for sure)."""
+
+    decodes_proxy_protocol: Optional[bool] = None
+    believes_lb_header: Optional[bool] = None
+    where: str = ""
+
+
+def controller_evidence(ctrl: Controller, workloads: Sequence[Obj], cms: Sequence[Obj]) -> Evidence:
+    """Read the settings the controller's docs name, from its workloads' args and ConfigMaps."""
+    flat = [a.lower() for w in workloads for a in args(w)]
+    where = ", ".join(f"{w.kind} {w.ref}" for w in workloads)
+    pp: Optional[bool] = None
+    lb: Optional[bool] = None
+    if ctrl.key == "traefik":
+        # Traefik docs (EntryPoints): --entryPoints.<name>.proxyProtocol.trustedIPs / .insecure
+        # and --entryPoints.<name>.forwardedHeaders.trustedIPs / .insecure.
+        if any("proxyprotocol.trustedips" in a or "proxyprotocol.insecure" in a for a in flat):
+            pp = True
+        if any(
+            "forwardedheaders.trustedips" in a or "forwardedheaders.insecure" in a for a in flat
+        ):
+            lb = True
+    elif ctrl.key == "contour":
+        # Contour docs (Enabling PROXY protocol): "contour serve --use-proxy-protocol".
+        if any(a.startswith("--use-proxy-protocol") for a in flat):
+            pp = True
+    elif ctrl.key == "haproxy":
+        # haproxytech ConfigMap keys: "proxy-protocol" lists the sources it decodes it from.
+        found = [c for c in cms if "proxy-protocol" in c.data]
+        if found:
+            pp = True
+            where = ", ".join(f"ConfigMap {c.ref}" for c in found)
+    return Evidence(pp, lb, where)
+
+
 def generic_verdict(
-    ctrl: Controller, front_kind: Optional[str], front_findings_bad: bool
-) -> Tuple[str, List[Finding]]:
-    """What the app behind a controller other than ingress-nginx gets."""
+    ctrl: Controller,
+    front_kind: Optional[str],
+    lb_cidrs: Optional[str],
+    evidence: Evidence,
+) -> Tuple[str, List[Finding], Dict[str, str]]:
+    """What the app behind a controller other than ingress-nginx (or F5's) gets."""
     from realip._doctor._cloud import HTTP, PROXIED, PROXY_PROTOCOL, SNAT, UNKNOWN_LB
     from realip._doctor._report import ERROR, LOST
 
+    out = settings(INGRESS)
     header = Finding(
         INFO,
         "controller-header",
@@ -378,50 +425,109 @@ def generic_verdict(
         f"({howto('how-to/ingress.md')})",
     )
     if front_kind in (SNAT, PROXIED):
-        return LOST, [
-            header,
-            Finding(
-                ERROR,
-                "controller-loses-client-ip",
-                f"the {ctrl.name} Service already loses the client IP (see its entry): the "
-                "controller sees a node or load-balancer address and passes that on",
-                "fix the controller Service first (externalTrafficPolicy: Local on that Service, "
-                f"or PROXY protocol on the load balancer with {ctrl.proxy_protocol})",
-            ),
-        ]
+        return (
+            LOST,
+            [
+                header,
+                Finding(
+                    ERROR,
+                    "controller-loses-client-ip",
+                    f"the {ctrl.name} Service already loses the client IP (see its entry): the "
+                    "controller sees a node or load-balancer address and passes that on",
+                    "fix the controller Service first (externalTrafficPolicy: Local on that "
+                    f"Service, or PROXY protocol on the load balancer with {ctrl.proxy_protocol})",
+                ),
+            ],
+            out,
+        )
     if front_kind == PROXY_PROTOCOL:
-        return UNKNOWN, [
-            header,
-            Finding(
-                WARNING,
-                "controller-proxy-protocol-unverified",
-                f"the load balancer sends PROXY protocol: {ctrl.name} must decode it "
-                f"({ctrl.proxy_protocol}); doctor can't see that setting in these objects, so "
-                "check it in the controller's configuration (Helm values or arguments)",
-            ),
-        ]
+        if evidence.decodes_proxy_protocol:
+            return (
+                PRESERVED,
+                [
+                    header,
+                    Finding(
+                        INFO,
+                        "controller-proxy-protocol",
+                        f"the load balancer sends PROXY protocol and {ctrl.name} decodes it "
+                        f"({ctrl.proxy_protocol}, set in {evidence.where})",
+                    ),
+                ],
+                out,
+            )
+        return (
+            UNKNOWN,
+            [
+                header,
+                Finding(
+                    WARNING,
+                    "controller-proxy-protocol-unverified",
+                    f"the load balancer sends PROXY protocol: {ctrl.name} must decode it "
+                    f"({ctrl.proxy_protocol}); doctor can't see that setting in these objects, so "
+                    "check it in the controller's configuration (Helm values, arguments or "
+                    "config file), or every request fails",
+                ),
+            ],
+            out,
+        )
     if front_kind == HTTP:
-        return UNKNOWN, [
-            header,
-            Finding(
-                WARNING,
-                "controller-trust-unverified",
-                f"an HTTP load balancer sits in front of {ctrl.name}: the client survives only if "
-                f"the controller believes the load balancer's X-Forwarded-For ({ctrl.trusts}); "
-                "doctor can't see that setting here; otherwise give realip the load balancer's "
-                "range in REALIP_LB_CIDRS when the controller appends instead",
-            ),
-        ]
+        if ctrl.appends:
+            # The load balancer appended the client, the controller appends the load balancer.
+            return (
+                PRESERVED,
+                [
+                    header,
+                    Finding(
+                        INFO,
+                        "controller-appends",
+                        "X-Forwarded-For reaches the app as '<client>, <load balancer>': realip "
+                        "trusts the load balancer's range as well as the pods",
+                    ),
+                ],
+                settings(INGRESS, lb_cidrs or "<the load balancer range>"),
+            )
+        if evidence.believes_lb_header:
+            return (
+                PRESERVED,
+                [
+                    header,
+                    Finding(
+                        INFO,
+                        "controller-believes-lb",
+                        f"{ctrl.name} believes the load balancer's X-Forwarded-For ({ctrl.trusts}, "
+                        f"set in {evidence.where}) and passes the client on",
+                    ),
+                ],
+                out,
+            )
+        return (
+            UNKNOWN,
+            [
+                header,
+                Finding(
+                    WARNING,
+                    "controller-trust-unverified",
+                    f"an HTTP load balancer sits in front of {ctrl.name}: the client survives only "
+                    f"if the controller believes the load balancer's X-Forwarded-For "
+                    f"({ctrl.trusts}); doctor can't see that setting in these objects",
+                ),
+            ],
+            out,
+        )
     if front_kind == UNKNOWN_LB:
-        return UNKNOWN, [
-            header,
-            Finding(
-                WARNING,
-                "controller-lb-unknown",
-                f"doctor can't tell what the load balancer in front of {ctrl.name} does to the "
-                "client address (see the controller Service's entry)",
-            ),
-        ]
+        return (
+            UNKNOWN,
+            [
+                header,
+                Finding(
+                    WARNING,
+                    "controller-lb-unknown",
+                    f"doctor can't tell what the load balancer in front of {ctrl.name} does to the "
+                    "client address (see the controller Service's entry)",
+                ),
+            ],
+            out,
+        )
     findings = [header]
     if front_kind is None:
         findings.append(
@@ -432,7 +538,7 @@ def generic_verdict(
                 "directly (a LoadBalancer or NodePort Service with externalTrafficPolicy: Local)",
             )
         )
-    return PRESERVED, findings
+    return PRESERVED, findings, out
 
 
 def unknown_controller(cls: str, controller: Optional[str]) -> Finding:
