@@ -644,3 +644,18 @@ def test_appending_controller_behind_an_http_lb_trusts_the_lb_range() -> None:
     entry = report.find("Ingress", "shop", "web")
     assert (entry.client_ip, _errors(entry)) == (PRESERVED, [])
     assert entry.settings["REALIP_LB_CIDRS"] == "<your VPC CIDR>"
+
+
+def test_files_stay_apart_in_the_text_report(capsys: pytest.CaptureFixture[str]) -> None:
+    a, b = FIXTURES / "nodeport-cluster.json", REAL / "istio-gateway-chart.yaml"
+    assert _run(str(b), str(a), as_json=False) == 1
+    text = capsys.readouterr().out
+    # Each file's entries sit under its own heading, in the order given.
+    assert text.index(f"== {b} ==") < text.index("Service istio-ingress/istio-ingressgateway")
+    assert text.index("Service istio-ingress/istio-ingressgateway") < text.index(f"== {a} ==")
+    assert text.index(f"== {a} ==") < text.index("Service shop/shop")
+    assert text.rstrip().endswith(f"Overall: the client IP is lost or forgeable in {a}.")
+    assert _run(str(b), as_json=False) == 0
+    assert "doctor cannot tell for: Service istio-ingress/istio-ingressgateway" in (
+        capsys.readouterr().out
+    )

@@ -145,7 +145,9 @@ def snat_finding(who: str, after: str) -> Finding:
         "node's IP instead of the client's; which requests keep their client IP depends on the "
         f"node they hit ({howto('how-to/nodeport.md')})",
         "set externalTrafficPolicy: Local on that Service to keep the client IP (only nodes "
-        f"running a pod then take traffic); then use REALIP_TOPOLOGY={after}",
+        "running a pod then take traffic)"
+        # realip runs behind an ingress controller, not in it: no topology for its Service.
+        + ("" if who == "the ingress controller" else f"; then use REALIP_TOPOLOGY={after}"),
     )
 
 

@@ -206,8 +206,18 @@ class MultiReport:
             out.append("")
             out.append(report.render())
         bad = [r.source or "?" for r in self.reports if r.loses_client_ip]
+        unknown = [
+            r.source or "?"
+            for r in self.reports
+            if not r.loses_client_ip and any(e.client_ip == UNKNOWN for e in r.entries)
+        ]
         if bad:
             out.append(f"Overall: the client IP is lost or forgeable in {', '.join(bad)}.")
+        elif unknown:
+            out.append(
+                "Overall: no file loses the client IP for certain; doctor can't tell for some "
+                f"objects in {', '.join(unknown)}."
+            )
         else:
             out.append("Overall: no file loses the client IP.")
         return "\n".join(out) + "\n"
