@@ -659,3 +659,10 @@ def test_files_stay_apart_in_the_text_report(capsys: pytest.CaptureFixture[str])
     assert "doctor cannot tell for: Service istio-ingress/istio-ingressgateway" in (
         capsys.readouterr().out
     )
+
+
+@pytest.mark.parametrize("name", sorted(p.name for p in REAL.glob("*.yaml")))
+def test_yaml_and_json_give_the_same_report(name: str) -> None:
+    objects = parse_objects((REAL / name).read_text())
+    as_json = parse_objects(json.dumps({"kind": "List", "items": objects}))
+    assert analyze(as_json).as_dict() == analyze(objects).as_dict()
