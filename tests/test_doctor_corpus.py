@@ -284,6 +284,28 @@ CORPUS = [
         [],
         # Item 7. backend-type: eni mounts pods directly; kube-proxy's SNAT is not in the path.
     ),
+    (
+        "ingress-nginx-cloud.yaml",
+        "Service",
+        "ingress-nginx",
+        "ingress-nginx-controller",
+        "lb-tcp",
+        UNKNOWN,
+        [],
+        # Item 5. The generic "cloud" manifest names no provider: the source-IP tutorial warns
+        # some cloud load balancers are proxies, so doctor can't tell (warning, no fix).
+    ),
+    (
+        "ingress-nginx-baremetal.yaml",
+        "Service",
+        "ingress-nginx",
+        "ingress-nginx-controller",
+        "nodeport-cluster",
+        LOST,
+        ["snat"],
+        # ingress-nginx's bare-metal docs: a NodePort Service with the default Cluster policy
+        # SNATs ("source NAT'd by default", kubernetes.io "Using Source IP").
+    ),
 ]
 
 
