@@ -306,6 +306,17 @@ CORPUS = [
         # ingress-nginx's bare-metal docs: a NodePort Service with the default Cluster policy
         # SNATs ("source NAT'd by default", kubernetes.io "Using Source IP").
     ),
+    (
+        "ingress-nginx-exoscale.yaml",
+        "Service",
+        "ingress-nginx",
+        "ingress-nginx-controller",
+        "lb-tcp",
+        UNKNOWN,
+        [],
+        # Item 5. Exoscale annotations doctor has no documented rule for: unknown, with how to
+        # find out (a warning, never an error with a fix).
+    ),
 ]
 
 
