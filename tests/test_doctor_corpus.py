@@ -317,6 +317,18 @@ CORPUS = [
         # Item 5. Exoscale annotations doctor has no documented rule for: unknown, with how to
         # find out (a warning, never an error with a fix).
     ),
+    (
+        "traefik-chart.yaml",
+        "Service",
+        "traefik",
+        "traefik",
+        "lb-tcp",
+        UNKNOWN,
+        [],
+        # Item 6. The chart's Service is a LoadBalancer with no provider annotation and the
+        # default (Cluster) policy: doctor can't tell what the load balancer does, and warns that
+        # Cluster SNATs a pass-through load balancer's traffic.
+    ),
 ]
 
 
