@@ -45,7 +45,8 @@ VPC_CIDR = "<your VPC CIDR>"
 LB_RANGE = "<the load balancer's address range>"
 
 # Alibaba Cloud SLB/CLB forwards from 100.64.0.0/10 (Alibaba Cloud CLB FAQ, "the CLB instance
-# uses the 100.64.0.0/10 CIDR block to communicate with backend servers"). The same shared
+# uses the 100.64.0.0/10 CIDR block to communicate with backend servers"; checked 2026-11-30,
+# and a reserved block, RFC 6598, so it does not drift). The same shared
 # address space is also used by Tencent Cloud and Volcengine load balancers and often by EKS pod
 # ranges, so doctor never infers "Alibaba" from an address alone, only from annotations.
 ALIBABA_SLB_RANGE = "100.64.0.0/10"
