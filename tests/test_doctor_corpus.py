@@ -9,7 +9,7 @@ from __future__ import annotations
 import argparse
 import json
 from pathlib import Path
-from typing import Any, Dict, List
+from typing import Any, Dict, List, Optional
 
 import pytest
 
@@ -711,3 +711,25 @@ def test_yaml_and_json_give_the_same_report(name: str) -> None:
     objects = parse_objects((REAL / name).read_text())
     as_json = parse_objects(json.dumps({"kind": "List", "items": objects}))
     assert analyze(as_json).as_dict() == analyze(objects).as_dict()
+
+
+@pytest.mark.parametrize(
+    ("preserve", "etp", "client", "codes"),
+    [
+        # OCI docs: an NLB "is a non-proxy load balancing solution"; is-preserve-source keeps
+        # the client address, but "if externalTrafficPolicy is set to Cluster, client IP
+        # addresses are not preserved regardless".
+        ("true", "Local", PRESERVED, []),
+        ("true", "Cluster", LOST, ["snat"]),
+        ("false", "Local", LOST, ["oci-nlb-source-not-preserved"]),
+        (None, "Local", UNKNOWN, []),
+    ],
+)
+def test_oci_network_load_balancer(
+    preserve: Optional[str], etp: str, client: str, codes: List[str]
+) -> None:
+    ann = {"oci.oraclecloud.com/load-balancer-type": "nlb"}
+    if preserve is not None:
+        ann["oci-network-load-balancer.oraclecloud.com/is-preserve-source"] = preserve
+    entry = analyze([_svc(ann, etp=etp)]).entries[0]
+    assert (entry.client_ip, _errors(entry)) == (client, codes)

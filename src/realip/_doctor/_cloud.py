@@ -711,13 +711,17 @@ def hetzner_front(svc: Obj, who: str) -> Front:
 def oci_front(svc: Obj, who: str) -> Front:
     """Oracle Cloud (OCI) load balancers and network load balancers."""
     ann = svc.annotations
-    # oci-cloud-controller-manager docs/load-balancer-annotations.md: the default is the
-    # (proxy) Load Balancer; oci.oraclecloud.com/load-balancer-type: "nlb" picks a Network Load
-    # Balancer, which keeps the source with is-preserve-source: "true".
+    # OCI docs ("Provisioning OCI Network Load Balancers for Kubernetes Services"): a network
+    # load balancer, picked with oci.oraclecloud.com/load-balancer-type: "nlb", "is a non-proxy
+    # load balancing solution"; its is-preserve-source annotation keeps the client address, but
+    # "if externalTrafficPolicy is set to Cluster, client IP addresses are not preserved
+    # regardless" (release note, 2022-08-17). The default type is the (proxy) Load Balancer.
     lb_type = ann.get("oci.oraclecloud.com/load-balancer-type", "").strip().lower()
     if lb_type == "nlb":
-        preserve = ann.get("oci-network-load-balancer.oraclecloud.com/is-preserve-source", "")
-        if parse_bool(preserve) is True or (not preserve and etp(svc) == "Local"):
+        preserve = parse_bool(
+            ann.get("oci-network-load-balancer.oraclecloud.com/is-preserve-source", "")
+        )
+        if preserve is True:
             front = Front(
                 DIRECT,
                 LB_TCP,
@@ -725,8 +729,8 @@ def oci_front(svc: Obj, who: str) -> Front:
                     Finding(
                         INFO,
                         "oci-nlb",
-                        "OCI Network Load Balancer preserving the source address: the client's "
-                        "address arrives as the peer",
+                        'OCI Network Load Balancer with is-preserve-source: "true": a non-proxy '
+                        "load balancer, the client's address arrives as the peer",
                     )
                 ],
                 None,
@@ -734,13 +738,32 @@ def oci_front(svc: Obj, who: str) -> Front:
             )
             apply_etp(svc, front, who)
             return front
-        return _unknown_proxy_front(
+        if preserve is False:
+            return Front(
+                PROXIED,
+                LB_TCP,
+                [
+                    Finding(
+                        ERROR,
+                        "oci-nlb-source-not-preserved",
+                        'is-preserve-source: "false": the OCI Network Load Balancer replaces the '
+                        "client address, and nothing carries it",
+                        'set oci-network-load-balancer.oraclecloud.com/is-preserve-source: "true" '
+                        "with externalTrafficPolicy: Local",
+                    )
+                ],
+                None,
+                "oci",
+            )
+        front = _unknown_proxy_front(
             "oci",
             "OCI Network Load Balancer without is-preserve-source",
             "oci-nlb-preserve-unknown",
             'set oci-network-load-balancer.oraclecloud.com/is-preserve-source: "true" with '
             "externalTrafficPolicy: Local to keep the client address",
         )
+        apply_etp(svc, front, who)
+        return front
     backend = ann.get(_SVC + "oci-load-balancer-backend-protocol", "").strip().upper()
     if backend == "HTTP":
         front = _http_front(
