@@ -733,3 +733,18 @@ def test_oci_network_load_balancer(
         ann["oci-network-load-balancer.oraclecloud.com/is-preserve-source"] = preserve
     entry = analyze([_svc(ann, etp=etp)]).entries[0]
     assert (entry.client_ip, _errors(entry)) == (client, codes)
+
+
+@pytest.mark.parametrize("etp", ["Local", "Cluster"])
+def test_proxy_protocol_to_the_app_recommends_lb_tcp_proxy(etp: str) -> None:
+    # lb-tcp-proxy's spec: PROXY headers accepted from lb_cidrs, and node_cidrs under Cluster
+    # (kube-proxy's SNAT changes the packet's source, not the PROXY header inside the stream).
+    entry = analyze([_svc(_DO_PP, etp=etp)]).entries[0]
+    assert (entry.topology, entry.client_ip, _errors(entry)) == ("lb-tcp-proxy", PRESERVED, [])
+    expected = {
+        "REALIP_TOPOLOGY": "lb-tcp-proxy",
+        "REALIP_LB_CIDRS": "<the load balancer's address range>",
+    }
+    if etp == "Cluster":
+        expected["REALIP_NODE_CIDRS"] = "<your node CIDR>"
+    assert entry.settings == expected
