@@ -8,7 +8,9 @@ import sys
 from typing import Any, Dict, List, Optional, Tuple
 
 from realip._doctor._analyze import READ_KINDS, analyze
-from realip._doctor._objects import KUBECTL_COMMAND, DoctorInputError, parse_objects
+from realip._doctor._controllers import is_f5_configmap
+from realip._doctor._nginx import is_configmap as is_nginx_configmap
+from realip._doctor._objects import KUBECTL_COMMAND, DoctorInputError, Obj, parse_objects
 from realip._doctor._report import MultiReport, Report
 
 _EPILOG = f"""\
@@ -84,6 +86,10 @@ def _read(path: str) -> str:
 def _nothing_to_read(objects: List[Dict[str, Any]]) -> Optional[str]:
     kinds = {o["kind"] for o in objects}
     if kinds & set(READ_KINDS):
+        return None
+    # An ingress controller's ConfigMap on its own still gets its keys explained.
+    views = [Obj.of(o) for o in objects if o["kind"] == "ConfigMap"]
+    if any(is_nginx_configmap(v) or is_f5_configmap(v) for v in views):
         return None
     return (
         "nothing doctor reads in the input: no Service, Ingress, Gateway or workload "

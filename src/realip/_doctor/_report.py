@@ -161,7 +161,9 @@ class Report:
             out.append("")
         bad = [e.ref for e in self.entries if e.loses_client_ip]
         unknown = [e.ref for e in self.entries if e.client_ip == UNKNOWN]
-        if bad:
+        if not self.entries:
+            out.append("Nothing in this input for doctor to judge.")
+        elif bad:
             out.append(f"The client IP is lost or forgeable at: {', '.join(bad)}.")
         elif unknown:
             out.append(
