@@ -748,3 +748,16 @@ def test_proxy_protocol_to_the_app_recommends_lb_tcp_proxy(etp: str) -> None:
     if etp == "Cluster":
         expected["REALIP_NODE_CIDRS"] = "<your node CIDR>"
     assert entry.settings == expected
+
+
+def test_a_configmap_only_file_is_explained_and_an_empty_one_noted(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    docs = Path(__file__).parent.parent / "docs" / "kubernetes"
+    files = [docs / "00-namespace.yaml", docs / "ingress-nginx.yaml", FIXTURES / "pod-to-pod.json"]
+    assert _run(*map(str, files)) == 0
+    data = json.loads(capsys.readouterr().out)
+    namespace, configmap, pods = data["files"]
+    assert namespace["entries"] == [] and "nothing doctor reads" in namespace["notes"][0]
+    assert [e["kind"] for e in configmap["entries"]] == ["ConfigMap"]
+    assert pods["entries"][0]["client_ip"] == PRESERVED
