@@ -761,3 +761,27 @@ def test_a_configmap_only_file_is_explained_and_an_empty_one_noted(
     assert namespace["entries"] == [] and "nothing doctor reads" in namespace["notes"][0]
     assert [e["kind"] for e in configmap["entries"]] == ["ConfigMap"]
     assert pods["entries"][0]["client_ip"] == PRESERVED
+
+
+@pytest.mark.parametrize(
+    ("config", "client"), [('{"gatewayTopology": {"proxyProtocol": {}}}', PRESERVED), ("", UNKNOWN)]
+)
+def test_istio_gateway_proxy_protocol_from_its_pod_annotation(config: str, client: str) -> None:
+    labels = {"app": "istio-ingressgateway", "istio": "ingressgateway"}
+    svc = _svc(_DO_PP, etp="Local", selector=labels)
+    svc["metadata"].update(name="istio-ingressgateway", labels=labels)
+    pod_meta: Dict[str, Any] = {"labels": labels}
+    if config:
+        pod_meta["annotations"] = {"proxy.istio.io/config": config}
+    deploy = {
+        "kind": "Deployment",
+        "metadata": {"name": "istio-ingressgateway", "namespace": "shop"},
+        "spec": {
+            "template": {"metadata": pod_meta, "spec": {"containers": [{"name": "istio-proxy"}]}}
+        },
+    }
+    report = analyze(
+        [svc, deploy, _class("istio", "istio.io/ingress-controller"), _ingress("istio")]
+    )
+    entry = report.find("Ingress", "shop", "web")
+    assert (entry.client_ip, _errors(entry)) == (client, [])

@@ -18,7 +18,7 @@ from realip._doctor._cloud import (
     VPC_CIDR,
     settings,
 )
-from realip._doctor._objects import Obj, args, d, images, lst, s
+from realip._doctor._objects import Obj, args, d, images, lst, s, strmap
 from realip._doctor._report import INFO, PRESERVED, UNKNOWN, WARNING, Finding, howto
 
 INGRESS_CLASS_ANNOTATION = "kubernetes.io/ingress.class"
@@ -393,6 +393,18 @@ def controller_evidence(ctrl: Controller, workloads: Sequence[Obj], cms: Sequenc
             "forwardedheaders.trustedips" in a or "forwardedheaders.insecure" in a for a in flat
         ):
             lb = True
+    elif ctrl.key == "istio":
+        # Istio docs (Configuring Gateway Network Topology): the pod annotation
+        # proxy.istio.io/config with gatewayTopology: {proxyProtocol: {}} makes the gateway
+        # decode PROXY protocol.
+        configs = [
+            strmap(d(d(w.spec.get("template")).get("metadata")).get("annotations")).get(
+                "proxy.istio.io/config", ""
+            )
+            for w in workloads
+        ]
+        if any("proxyprotocol" in c.replace("_", "").lower() for c in configs):
+            pp = True
     elif ctrl.key == "contour":
         # Contour docs (Enabling PROXY protocol): "contour serve --use-proxy-protocol".
         if any(a.startswith("--use-proxy-protocol") for a in flat):
