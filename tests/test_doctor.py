@@ -114,14 +114,18 @@ CASES = [
         {"REALIP_TOPOLOGY": "lb-tcp"},
     ),
     (
+        # Was lb-tcp/unknown before the lb-tcp-proxy topology existed: realip now decodes it.
         "lb-proxy-protocol-alibaba.json",
         "Service",
         "shop",
         "shop",
-        "lb-tcp",
-        UNKNOWN,
+        "lb-tcp-proxy",
+        PRESERVED,
         [],
-        {"REALIP_TOPOLOGY": "lb-tcp"},
+        {
+            "REALIP_TOPOLOGY": "lb-tcp-proxy",
+            "REALIP_LB_CIDRS": "<the load balancer's address range>",
+        },
     ),
     (
         "aws-nlb-ip-targets.json",
@@ -164,12 +168,14 @@ CASES = [
         {"REALIP_TOPOLOGY": "lb-tcp"},
     ),
     (
+        # Was "preserved": the controller's load balancer has no annotation doctor knows, and
+        # assuming a pass-through was wrong (issue 13, item 5); now an honest "unknown".
         "ingress-nginx.json",
         "Ingress",
         "shop",
         "shop",
         "ingress",
-        PRESERVED,
+        UNKNOWN,
         [],
         {"REALIP_TOPOLOGY": "ingress", "REALIP_POD_CIDRS": "<your pod CIDR>"},
     ),
@@ -287,9 +293,15 @@ def test_every_fixture_is_covered_by_a_case() -> None:
 def test_snat_finding_names_the_policy_and_the_fix() -> None:
     entry = report_of("nodeport-cluster.json").find("Service", "shop", "shop")
     snat = finding(entry, "snat")
-    assert "externalTrafficPolicy is Cluster on this NodePort Service" in snat.message
+    # Worded like the resolver's SNAT warning, so the two tools say the same thing.
+    assert "externalTrafficPolicy: Cluster SNATs a request to a node address before the app" in (
+        snat.message
+    )
     assert "node's IP instead of the client's" in snat.message
-    assert snat.fix.startswith("set spec.externalTrafficPolicy: Local")
+    assert "seed" not in snat.message
+    assert snat.fix.startswith(
+        "set externalTrafficPolicy: Local on that Service to keep the client IP"
+    )
     assert snat.fix.endswith("REALIP_TOPOLOGY=nodeport-local")
     lb = report_of("lb-cluster-alibaba.json").find("Service", "shop", "shop")
     assert finding(lb, "snat").fix.endswith("REALIP_TOPOLOGY=lb-tcp")
@@ -402,7 +414,8 @@ def test_aws_variants() -> None:
             )
         ]
     )
-    assert pp_v2.client_ip == UNKNOWN
+    # realip decodes PROXY protocol itself now (lb-tcp-proxy): no longer "unknown".
+    assert (pp_v2.topology, pp_v2.client_ip) == ("lb-tcp-proxy", PRESERVED)
     assert "proxy_protocol_v2.enabled=true" in finding(pp_v2, "proxy-protocol").message
     nlb_ip = report_of("aws-nlb-ip-targets.json").find("Service", "shop", "shop")
     assert (
@@ -418,10 +431,15 @@ def test_gcp_internal_passthrough() -> None:
     assert errors(entry) == ["snat"]
 
 
-def test_unknown_load_balancer_is_assumed_layer_4() -> None:
+def test_unknown_load_balancer_is_unknown_not_assumed_layer_4() -> None:
+    # Was "assumed layer 4, preserved": the Kubernetes source-IP tutorial warns some cloud load
+    # balancers are proxies, so doctor now says it can't tell, and how to find out.
     entry = _only([_shop_lb({"example.com/owner": "team-a"})])
-    assert (entry.topology, entry.client_ip) == ("lb-tcp", PRESERVED)
-    assert "lb-http" in finding(entry, "lb-assumed-l4").message
+    assert (entry.topology, entry.client_ip) == ("lb-tcp", UNKNOWN)
+    warn = finding(entry, "lb-unknown")
+    assert warn.level == "warning" and warn.fix is None
+    assert "realip serve" in warn.message and "proxies" in warn.message
+    assert errors(entry) == []
 
 
 # -- ingress-nginx ----------------------------------------------------------------------
@@ -534,11 +552,20 @@ def test_forwarded_for_header_must_match_what_the_lb_writes() -> None:
     assert errors(ing) == ["nginx-wrong-header"]
 
 
-def test_use_proxy_protocol_without_a_proxy_protocol_lb() -> None:
+def test_use_proxy_protocol_behind_an_unknown_lb_is_a_warning_not_an_error() -> None:
+    # Was an ERROR telling the user to turn use-proxy-protocol off (issue 13, item 1): with a
+    # load balancer doctor does not know, that advice would break a working cluster.
     report = _nginx_case("ingress-nginx.json", {"use-proxy-protocol": "true"})
-    assert errors(report.find("Ingress", "shop", "shop")) == ["proxy-protocol-mismatch"]
+    ing = report.find("Ingress", "shop", "shop")
+    assert (ing.client_ip, errors(ing)) == (UNKNOWN, [])
+    assert "can't tell whether" in finding(ing, "proxy-protocol-unverified").message
     ctrl = report.find("Service", "ingress-nginx", "ingress-nginx-controller")
-    assert (ctrl.client_ip, errors(ctrl)) == (LOST, ["proxy-protocol-mismatch"])
+    assert (ctrl.client_ip, errors(ctrl)) == (UNKNOWN, [])
+
+
+def test_use_proxy_protocol_with_a_known_lb_without_it_is_a_mismatch() -> None:
+    report = _nginx_case("ingress-slb-http-trusted.json", {"use-proxy-protocol": "true"})
+    assert errors(report.find("Ingress", "shop", "shop")) == ["proxy-protocol-mismatch"]
 
 
 def test_proxy_protocol_agreement() -> None:
@@ -558,8 +585,8 @@ def test_bad_configmap_values_are_reported() -> None:
     cm = report.find("ConfigMap", "ingress-nginx", "ingress-nginx-controller")
     assert "'yes' is not a boolean" in finding(cm, "nginx-bad-boolean").message
     assert "'bogus' is not a CIDR" in finding(cm, "nginx-bad-cidr").message
-    # "yes" falls back to false, as in ingress-nginx.
-    assert report.find("Ingress", "shop", "shop").client_ip == PRESERVED
+    # "yes" falls back to false, as in ingress-nginx (the LB itself is unknown).
+    assert report.find("Ingress", "shop", "shop").client_ip == UNKNOWN
 
 
 def test_ingress_without_controller_service_or_configmap() -> None:
@@ -591,11 +618,14 @@ def test_aws_alb_ingress() -> None:
 
 def test_gke_ingress_trusts_front_ends_and_its_own_address() -> None:
     entry = _only([_ingress("gce")])
-    assert entry.settings["REALIP_LB_CIDRS"] == "35.191.0.0/16,130.211.0.0/22,47.96.12.34"
+    # Google's IPv6 front-end ranges were missing (issue 13, range data).
+    assert entry.settings["REALIP_LB_CIDRS"] == (
+        "35.191.0.0/16,130.211.0.0/22,2600:2d00:1:1::/64,2600:2d00:1:b029::/64,47.96.12.34"
+    )
 
 
 def test_unknown_ingress_controller() -> None:
-    entry = _only([_ingress("traefik")])
+    entry = _only([_ingress("acme-edge")])
     assert (entry.topology, entry.client_ip) == ("ingress", UNKNOWN)
     assert finding(entry, "ingress-controller-unknown").level == "warning"
 
@@ -667,7 +697,7 @@ def test_render_and_json_agree() -> None:
     report = report_of("ingress-controller-cluster.json")
     text = report.render()
     assert "client IP: LOST" in text
-    assert "fix: set spec.externalTrafficPolicy: Local" in text
+    assert "fix: set externalTrafficPolicy: Local on that Service" in text
     assert text.rstrip().endswith("Service shop/shop, Ingress shop/shop.")
     data = report.as_dict()
     assert data["exit_code"] == 1 and data["loses_client_ip"] is True
@@ -688,7 +718,7 @@ def test_run_exit_codes(capsys: pytest.CaptureFixture[str]) -> None:
     assert _run(str(DATA / "nodeport-local.json")) == 0
     assert _run(str(DATA / "nodeport-cluster.json")) == 1
     assert _run(str(DATA / "pods.json")) == 2
-    assert "no Service or Ingress in the input (found: Pod)" in capsys.readouterr().err
+    assert "no Service, Ingress, Gateway or workload (found: Pod)" in capsys.readouterr().err
     assert _run(str(DATA / "does-not-exist.json")) == 2
     assert "cannot read" in capsys.readouterr().err
 
@@ -707,7 +737,7 @@ def _cli(*args: str, stdin: Optional[str] = None) -> subprocess.CompletedProcess
 
 
 def test_cli_exit_0_when_the_client_ip_survives() -> None:
-    out = _cli(str(DATA / "ingress-nginx.json"))
+    out = _cli(str(DATA / "nodeport-local.json"))
     assert out.returncode == 0, out.stderr
     assert "The client IP survives every path in this input." in out.stdout
 
@@ -756,7 +786,10 @@ def test_cli_several_files_and_yaml() -> None:
 def test_cli_help_has_an_example() -> None:
     out = _cli("--help")
     assert out.returncode == 0
-    assert "kubectl get svc,ingress,configmap -A -o json | realip doctor -" in out.stdout
+    assert (
+        "kubectl get svc,ingress,ingressclass,configmap,deploy,ds -A -o json | realip doctor -"
+        in (out.stdout)
+    )
     assert "--json" in out.stdout and "exit status" in out.stdout
 
 

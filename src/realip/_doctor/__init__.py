@@ -1,0 +1,74 @@
+"""``realip doctor``: read Kubernetes objects and say whether the client IP reaches the app.
+
+    kubectl get svc,ingress,ingressclass,configmap,deploy,ds -A -o json | realip doctor -
+
+For every Service, Ingress, Gateway and Cloudflare Tunnel connector it reports the topology the
+object implies (the names of :data:`realip.TOPOLOGIES`), whether the client's address survives
+the path, what the load balancer annotations and the ingress controller change, and the
+``REALIP_*`` settings that fit. Where the input does not say (a load balancer or controller
+doctor does not know) it says what is unknown and how to find out.
+
+The package follows the concerns: ``_objects`` (reading input), ``_report`` (findings and
+output), ``_cloud`` (kube-proxy and cloud load balancers), ``_nginx`` (ingress-nginx),
+``_controllers`` (other controllers, Gateway API, tunnels), ``_analyze`` (one ``analyze_*`` per
+object kind) and ``_cli``. :func:`analyze` is pure (objects in, :class:`Report` out);
+:func:`run` does the I/O.
+"""
+
+from __future__ import annotations
+
+from realip._doctor._analyze import (
+    analyze,
+    analyze_backend_service,
+    analyze_gateway,
+    analyze_ingress,
+    analyze_service,
+    analyze_workload,
+)
+from realip._doctor._cli import add_parser, run
+from realip._doctor._cloud import GOOGLE_FRONT_END_RANGES, GOOGLE_FRONT_END_RANGES_DATE
+from realip._doctor._nginx import NGINX_KEYS
+from realip._doctor._objects import KUBECTL_COMMAND, DoctorInputError, parse_objects
+from realip._doctor._report import (
+    ERROR,
+    INFO,
+    LOST,
+    NOT_APPLICABLE,
+    PRESERVED,
+    SPOOFABLE,
+    UNKNOWN,
+    WARNING,
+    Entry,
+    Finding,
+    MultiReport,
+    Report,
+)
+
+__all__ = [
+    "ERROR",
+    "GOOGLE_FRONT_END_RANGES",
+    "GOOGLE_FRONT_END_RANGES_DATE",
+    "INFO",
+    "KUBECTL_COMMAND",
+    "LOST",
+    "NGINX_KEYS",
+    "NOT_APPLICABLE",
+    "PRESERVED",
+    "SPOOFABLE",
+    "UNKNOWN",
+    "WARNING",
+    "DoctorInputError",
+    "Entry",
+    "Finding",
+    "MultiReport",
+    "Report",
+    "add_parser",
+    "analyze",
+    "analyze_backend_service",
+    "analyze_gateway",
+    "analyze_ingress",
+    "analyze_service",
+    "analyze_workload",
+    "parse_objects",
+    "run",
+]

@@ -1,0 +1,696 @@
+"""The analysis: objects in, a :class:`Report` out, with one ``analyze_*`` per object kind."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Dict, Iterable, List, Mapping, Optional, Sequence, Tuple
+
+from realip._doctor import _controllers as ctl
+from realip._doctor import _nginx as ngx
+from realip._doctor._cloud import (
+    CLOUDFLARE,
+    DIRECT,
+    HTTP,
+    INGRESS,
+    INTERNAL,
+    LB_HTTP,
+    NODE_CIDR,
+    NODEPORT_LOCAL,
+    PROXY_PROTOCOL,
+    UNKNOWN_LB,
+    VPC_CIDR,
+    Front,
+    service_front,
+    settings,
+    snat_finding,
+)
+from realip._doctor._objects import (
+    WORKLOAD_KINDS,
+    Obj,
+    etp,
+    host_network,
+    host_ports,
+    s,
+    selects,
+    service_summary,
+    service_type,
+)
+from realip._doctor._report import (
+    BAD,
+    INFO,
+    NOT_APPLICABLE,
+    PRESERVED,
+    UNKNOWN,
+    WARNING,
+    Entry,
+    Finding,
+    Report,
+    howto,
+)
+
+READ_KINDS = ("Service", "Ingress", "Gateway", "HTTPRoute", *WORKLOAD_KINDS)
+"""The kinds that can make an entry; an input with none of them is refused."""
+
+_GKE_INGRESS_HINTS = (
+    "kubernetes.io/ingress.global-static-ip-name",
+    "networking.gke.io/",
+    "ingress.gcp.kubernetes.io/",
+)
+_GKE_SERVICE_HINTS = ("cloud.google.com/neg", "cloud.google.com/backend-config")
+
+
+@dataclass
+class _Via:
+    """Something in front of an app Service: an Ingress, a Gateway route or a tunnel."""
+
+    entry: Entry
+    edge_lb: bool = False
+    """True when the thing in front is a cloud HTTP load balancer that may use NodePorts."""
+
+
+@dataclass
+class _World:
+    """All objects of one input, indexed once."""
+
+    objs: List[Obj]
+    services: List[Obj] = field(default_factory=list)
+    ingresses: List[Obj] = field(default_factory=list)
+    configmaps: List[Obj] = field(default_factory=list)
+    classes: List[Obj] = field(default_factory=list)
+    gateways: List[Obj] = field(default_factory=list)
+    routes: List[Obj] = field(default_factory=list)
+    workloads: List[Obj] = field(default_factory=list)
+    notes: List[str] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        for o in self.objs:
+            if o.kind == "Service":
+                self.services.append(o)
+            elif o.kind == "Ingress":
+                self.ingresses.append(o)
+            elif o.kind == "ConfigMap":
+                self.configmaps.append(o)
+            elif o.kind == "IngressClass":
+                self.classes.append(o)
+            elif o.kind == "Gateway":
+                self.gateways.append(o)
+            elif o.kind == "HTTPRoute":
+                self.routes.append(o)
+            elif o.kind in WORKLOAD_KINDS:
+                self.workloads.append(o)
+
+    def workloads_of(self, svc: Obj) -> List[Obj]:
+        return [w for w in self.workloads if selects(svc, w)]
+
+
+def _skip_reason(svc: Obj) -> Optional[str]:
+    if service_type(svc) == "ExternalName":
+        return "ExternalName (a DNS alias, no traffic passes through it)"
+    if svc.key == ("default", "kubernetes"):
+        return "the API server"
+    if ngx.is_related(svc) and not _is_nginx_front(svc):
+        return "an internal Service of ingress-nginx (webhook, metrics); clients do not use it"
+    if svc.namespace == "kube-system" and not _is_nginx_front(svc):
+        return "a kube-system component"
+    return None
+
+
+def _is_nginx_front(svc: Obj) -> bool:
+    return ngx.is_service(svc) and service_type(svc) in ("LoadBalancer", "NodePort")
+
+
+def _host_path(world: _World, svc: Obj, front: Front, who: str) -> Front:
+    """Pods on hostNetwork or with hostPort take traffic on the node itself: no kube-proxy."""
+    hosted = [w for w in world.workloads_of(svc) if host_network(w) or host_ports(w)]
+    if not hosted:
+        return front
+    w = hosted[0]
+    how = "hostNetwork: true" if host_network(w) else f"hostPort {', '.join(host_ports(w))}"
+    if service_type(svc) == "LoadBalancer":
+        # The load balancer is the documented way in (e.g. Contour's envoy DaemonSet has
+        # hostPorts and a LoadBalancer Service); the node ports are a side door.
+        front.findings.append(
+            Finding(
+                INFO,
+                "host-port-also",
+                f"{w.kind} {w.ref} also uses {how}: clients that connect to a node's address "
+                "directly reach the pod with their own address as the peer",
+            )
+        )
+        return front
+    # Kubernetes docs (Services, "hostPort"/"hostNetwork"; CNI portmap plugin): a hostPort is a
+    # DNAT on the node straight to the pod, and a hostNetwork pod listens on the node's own
+    # addresses; neither goes through kube-proxy's Service SNAT.
+    findings = [
+        Finding(
+            INFO,
+            "host-port",
+            f"{w.kind} {w.ref} uses {how}: clients that connect to a node's address reach the pod "
+            "there directly, with their own address as the peer (kube-proxy is not in that path)",
+        )
+    ]
+    for f in front.findings:
+        if f.level == "error":
+            findings.append(
+                Finding(
+                    WARNING,
+                    f.code,
+                    f"only for clients that use the Service ({service_type(svc)}) instead of the "
+                    f"node port: {f.message}",
+                    f.fix,
+                )
+            )
+        else:
+            findings.append(f)
+    return Front(DIRECT, NODEPORT_LOCAL, findings, None, "host-port")
+
+
+def analyze(objects: Iterable[Mapping[str, Any]]) -> Report:
+    """Analyze Kubernetes objects (dicts as kubectl prints them) into a :class:`Report`."""
+    world = _World([Obj.of(o) for o in objects if isinstance(o, Mapping)])
+    notes = world.notes
+
+    # ingress-nginx: its Services and ConfigMap. F5's controller (IngressClass controller
+    # nginx.org/ingress-controller) labels its Service app: nginx-ingress, as old ingress-nginx
+    # charts did; when F5's controller is in the input, that label means F5.
+    f5 = any(s(ic.spec.get("controller")) == "nginx.org/ingress-controller" for ic in world.classes)
+    nginx_services = [
+        svc
+        for svc in world.services
+        if ngx.is_service(svc) and not (f5 and svc.labels.get("app") == "nginx-ingress")
+    ]
+    nginx_fronts = [svc for svc in nginx_services if _is_nginx_front(svc)]
+    nginx_cms = [c for c in world.configmaps if ngx.is_configmap(c)]
+    controller_ns = {svc.namespace for svc in nginx_fronts}
+    nginx_cms.sort(
+        key=lambda c: (c.namespace not in controller_ns, c.name not in ngx.CONFIGMAP_NAMES)
+    )
+    cfg = ngx.read_config(nginx_cms[0] if nginx_cms else None)
+    if len(nginx_cms) > 1:
+        notes.append(
+            f"several ingress-nginx ConfigMaps found; using {nginx_cms[0].ref} "
+            f"(also seen: {', '.join(c.ref for c in nginx_cms[1:])})"
+        )
+    has_nginx = bool(nginx_services or nginx_cms)
+
+    # Other controllers' Services, found by the controllers the input names.
+    other_ctrl_services: Dict[Tuple[str, str], ctl.Controller] = {}
+    for name, ctrl in ctl.CONTROLLERS.items():
+        if ctrl.lb or name == "k8s.io/ingress-nginx":
+            continue
+        svc = ctl.controller_service(ctrl, world.services)
+        if svc is not None and svc not in nginx_services:
+            other_ctrl_services[svc.key] = ctrl
+
+    fronts: Dict[Tuple[str, str], Front] = {}
+    for svc in world.services:
+        who = (
+            "the ingress controller"
+            if (svc in nginx_fronts or svc.key in other_ctrl_services)
+            else "the app"
+        )
+        fronts[svc.key] = _host_path(world, svc, service_front(svc, who), who)
+
+    nginx_front = _worst([fronts[svc.key] for svc in nginx_fronts])
+    if len(nginx_fronts) > 1:
+        notes.append(
+            "several ingress-nginx controller Services found ("
+            + ", ".join(svc.ref for svc in nginx_fronts)
+            + "); Ingresses are judged by the one that loses the client IP, if any"
+        )
+
+    entries: List[Entry] = []
+    via: Dict[Tuple[str, str], List[_Via]] = {}
+    edge_entries: List[Entry] = []
+
+    for ing in world.ingresses:
+        entry, edge = analyze_ingress(world, ing, cfg, has_nginx, nginx_front, fronts)
+        edge_entries.append(entry)
+        for backend in ctl.ingress_backends(ing):
+            via.setdefault((ing.namespace, backend), []).append(_Via(entry, edge))
+
+    gateway_entries: Dict[Tuple[str, str], Entry] = {}
+    for gw in world.gateways:
+        entry = analyze_gateway(gw)
+        gateway_entries[gw.key] = entry
+        edge_entries.append(entry)
+    for route in world.routes:
+        for parent in ctl.route_parents(route):
+            gw_entry = gateway_entries.get(parent)
+            if gw_entry is None:
+                notes.append(
+                    f"HTTPRoute {route.ref} attaches to Gateway {parent[0]}/{parent[1]}, which is "
+                    "not in the input"
+                )
+                continue
+            for backend in ctl.route_backends(route):
+                via.setdefault((route.namespace, backend), []).append(
+                    _Via(gw_entry, gw_entry.topology == LB_HTTP)
+                )
+
+    for w in world.workloads:
+        tunnel = analyze_workload(world, w, via)
+        if tunnel is not None:
+            edge_entries.append(tunnel)
+
+    for svc in world.services:
+        reason = _skip_reason(svc)
+        if reason is not None:
+            notes.append(f"skipped Service {svc.ref}: {reason}")
+            continue
+        front = fronts[svc.key]
+        if svc in nginx_fronts:
+            entries.append(_nginx_controller_entry(svc, front, cfg))
+        elif svc.key in other_ctrl_services:
+            ctrl = other_ctrl_services[svc.key]
+            entries.append(_controller_entry(svc, front, ctrl, _evidence(world, ctrl, svc)))
+        elif svc.key in via:
+            entries.append(analyze_backend_service(svc, front, via[svc.key]))
+        else:
+            entries.append(analyze_service(svc, front))
+    entries.extend(edge_entries)
+    if cfg.source is not None:
+        cm = cfg.source
+        entries.append(
+            Entry(
+                "ConfigMap",
+                cm.namespace,
+                cm.name,
+                "ingress-nginx-config",
+                "ingress-nginx configuration",
+                None,
+                NOT_APPLICABLE,
+                list(cfg.findings),
+            )
+        )
+    elif world.ingresses and has_nginx:
+        notes.append("no ingress-nginx ConfigMap in the input: assuming its defaults")
+    if not world.services and not world.ingresses and not world.gateways:
+        notes.append("the input has no Service, Ingress or Gateway")
+    for ing in world.ingresses:
+        missing = [b for b in ctl.ingress_backends(ing) if (ing.namespace, b) not in fronts]
+        if missing and world.services:
+            notes.append(
+                f"Ingress {ing.ref} routes to Services not in the input: " + ", ".join(missing)
+            )
+    return Report(entries, notes)
+
+
+def _worst(fronts: Sequence[Front]) -> Optional[Front]:
+    # Judge Ingresses by the controller Service that does worst: one lossy path is enough.
+    ranked = sorted(
+        fronts,
+        key=lambda f: (f.client_ip not in BAD, f.kind != UNKNOWN_LB, f.kind != PROXY_PROTOCOL),
+    )
+    return ranked[0] if ranked else None
+
+
+# -- per kind -------------------------------------------------------------------------------
+
+
+def analyze_service(svc: Obj, front: Front) -> Entry:
+    """A Service that nothing in the input fronts: the app takes its traffic itself."""
+    return Entry(
+        "Service",
+        svc.namespace,
+        svc.name,
+        "app",
+        service_summary(svc),
+        front.topology,
+        front.client_ip,
+        list(front.findings),
+        front.app_settings(),
+    )
+
+
+def _gke_hints(world: _World, ing: Obj) -> bool:
+    if any(k.startswith(_GKE_INGRESS_HINTS) for k in ing.annotations):
+        return True
+    backends = set(ctl.ingress_backends(ing))
+    return any(
+        svc.namespace == ing.namespace
+        and svc.name in backends
+        and any(k.startswith(_GKE_SERVICE_HINTS) for k in svc.annotations)
+        for svc in world.services
+    )
+
+
+def analyze_ingress(
+    world: _World,
+    ing: Obj,
+    cfg: ngx.NginxConfig,
+    has_nginx: bool,
+    nginx_front: Optional[Front],
+    fronts: Mapping[Tuple[str, str], Front],
+) -> Tuple[Entry, bool]:
+    """One Ingress: find its controller, then what the app behind it receives."""
+    cls = ctl.ingress_class(ing)
+    findings: List[Finding] = []
+    if not cls:
+        default = ctl.default_class(world.classes)
+        if default is not None:
+            cls = default.name
+            findings.append(
+                Finding(
+                    INFO,
+                    "ingress-class-default",
+                    f"no ingressClassName: the cluster's default IngressClass {cls!r} applies",
+                )
+            )
+        elif _gke_hints(world, ing):
+            cls = "gce"
+            findings.append(
+                Finding(
+                    INFO,
+                    "ingress-class-gke",
+                    "no ingressClassName, and GKE annotations on the Ingress or its Services: "
+                    "GKE's own Ingress controller takes Ingresses without a class",
+                )
+            )
+        elif has_nginx:
+            findings.append(
+                Finding(
+                    INFO,
+                    "ingress-class-assumed",
+                    "no ingressClassName: assuming the default class is the ingress-nginx "
+                    "controller found in this input",
+                )
+            )
+            cls = "nginx"
+    controller, from_object = ctl.controller_of_class(cls, world.classes)
+    if controller and controller.startswith("haproxy.org/ingress-controller"):
+        # haproxytech names its controller "haproxy.org/ingress-controller/<class>".
+        controller = "haproxy.org/ingress-controller"
+    lower = cls.lower()
+    topology = INGRESS
+    edge = False
+    if controller == "k8s.io/ingress-nginx" or (
+        controller is None and lower and "nginx" in lower and has_nginx
+    ):
+        client, more, out = ngx.verdict(nginx_front, cfg)
+    elif controller is None and lower == "nginx":
+        findings.append(
+            Finding(
+                WARNING,
+                "ingress-class-ambiguous",
+                "class 'nginx' is used by both ingress-nginx (kubernetes/ingress-nginx) and F5's "
+                "NGINX Ingress Controller (nginx.org), which treat X-Forwarded-For differently; "
+                "include the IngressClass objects (`kubectl get ingressclass -o json`) so doctor "
+                "can tell; assuming ingress-nginx",
+            )
+        )
+        client, more, out = ngx.verdict(nginx_front, cfg)
+    elif (
+        controller == "ingress.k8s.aws/alb"
+        or lower == "alb"
+        or (controller is not None and controller.endswith("alibabacloud.com/alb"))
+    ):
+        alibaba = (
+            (controller or "").endswith("alibabacloud.com/alb")
+            or ctl.is_alibaba_class(cls, world.classes)
+            or ctl.has_alibaba_alb_annotations(ing)
+        )
+        client, more, out, topology = ctl.alb_verdict(ing, alibaba)
+        edge = True
+        if not from_object and not alibaba:
+            more.append(
+                Finding(
+                    INFO,
+                    "ingress-class-alb-assumed-aws",
+                    "class 'alb' without its IngressClass: assuming the AWS Load Balancer "
+                    "Controller; Alibaba Cloud's ALB Ingress uses the same class name (both "
+                    "append the client to X-Forwarded-For)",
+                )
+            )
+    elif controller == "k8s.io/ingress-gce" or lower in ("gce", "gce-internal"):
+        client, more, out, topology = ctl.gce_verdict(ing, lower == "gce-internal")
+        edge = True
+    elif controller == "nginx.org/ingress-controller":
+        known = ctl.CONTROLLERS[controller]
+        svc = ctl.controller_service(known, world.services)
+        front = fronts.get(svc.key) if svc is not None else None
+        f5_cms = [c for c in world.configmaps if ctl.is_f5_configmap(c)]
+        client, more, out = ctl.f5_verdict(
+            front.kind if front else None,
+            front.lb_cidrs if front else None,
+            f5_cms[0] if f5_cms else None,
+        )
+    elif controller is not None and controller in ctl.CONTROLLERS:
+        known = ctl.CONTROLLERS[controller]
+        if known.lb:
+            client, out, topology = (
+                PRESERVED,
+                settings(LB_HTTP, "<your Application Gateway subnet>"),
+                LB_HTTP,
+            )
+            more = [
+                Finding(
+                    INFO,
+                    "agic",
+                    f"{known.name}: {known.header}; it connects to the pods from its own subnet, "
+                    f"so trust that subnet ({howto('how-to/load-balancer.md')})",
+                )
+            ]
+            edge = True
+        else:
+            svc = ctl.controller_service(known, world.services)
+            front = fronts.get(svc.key) if svc is not None else None
+            evidence = _evidence(world, known, svc)
+            client, more, out = ctl.generic_verdict(
+                known, front.kind if front else None, front.lb_cidrs if front else None, evidence
+            )
+    else:
+        client, out = UNKNOWN, settings(INGRESS)
+        more = [ctl.unknown_controller(cls, controller)]
+    findings.extend(more)
+    entry = Entry(
+        "Ingress",
+        ing.namespace,
+        ing.name,
+        "ingress",
+        ctl.ingress_summary(ing),
+        topology,
+        client,
+        findings,
+        out,
+    )
+    return entry, edge
+
+
+def _evidence(world: _World, ctrl: ctl.Controller, svc: Optional[Obj]) -> ctl.Evidence:
+    if svc is None:
+        return ctl.Evidence()
+    # The controller's own pods, and (Contour) the controller Deployment beside its Envoys.
+    workloads = world.workloads_of(svc) + [
+        w for w in world.workloads if w.namespace == svc.namespace and w.name == ctrl.key
+    ]
+    cms = [c for c in world.configmaps if c.namespace == svc.namespace]
+    return ctl.controller_evidence(ctrl, workloads, cms)
+
+
+def analyze_gateway(gw: Obj) -> Entry:
+    """One Gateway API Gateway, judged by its class."""
+    client, findings, out, topology = ctl.gateway_verdict(gw)
+    return Entry(
+        "Gateway",
+        gw.namespace,
+        gw.name,
+        "gateway",
+        f"gatewayClassName {ctl.gateway_class(gw) or '(none)'}",
+        topology,
+        client,
+        findings,
+        out,
+    )
+
+
+def analyze_workload(
+    world: _World, w: Obj, via: Dict[Tuple[str, str], List[_Via]]
+) -> Optional[Entry]:
+    """A workload doctor has something to say about: a Cloudflare Tunnel connector."""
+    if not ctl.is_cloudflared(w):
+        return None
+    targets = ctl.cloudflared_targets(w, world.configmaps)
+    shown = ", ".join(f"{ns}/{name}" for ns, name in targets) or "(not found in the input)"
+    # Cloudflare docs (HTTP request headers): Cloudflare sends the visitor's address in
+    # CF-Connecting-IP, and a tunnel delivers the request from the cloudflared pod.
+    entry = Entry(
+        w.kind,
+        w.namespace,
+        w.name,
+        "tunnel",
+        "Cloudflare Tunnel connector (cloudflared)",
+        CLOUDFLARE,
+        PRESERVED,
+        [
+            Finding(
+                INFO,
+                "cloudflared",
+                "cloudflared opens the connection to the app Services itself, so the app sees the "
+                "cloudflared pod as its peer and the visitor in CF-Connecting-IP; apps behind it "
+                "use REALIP_TOPOLOGY=cloudflare with the pod CIDR trusted, not pod-to-pod "
+                f"(Services it routes to: {shown}; {howto('how-to/cdn.md')})",
+            )
+        ],
+        settings(CLOUDFLARE) | {"REALIP_POD_CIDRS": "<your pod CIDR>"},
+    )
+    for key in targets:
+        via.setdefault(key, []).append(_Via(entry))
+    return entry
+
+
+def analyze_backend_service(svc: Obj, front: Front, vias: Sequence[_Via]) -> Entry:
+    """A Service that an Ingress, a Gateway route or a tunnel sends traffic to."""
+    first = vias[0].entry
+    names = ", ".join(f"{v.entry.kind} {v.entry.namespace}/{v.entry.name}" for v in vias)
+    clients = [v.entry.client_ip for v in vias]
+    client = next((c for c in clients if c in BAD), None) or (
+        UNKNOWN if UNKNOWN in clients else PRESERVED
+    )
+    # The app runs one configuration; take the first front's (they rarely differ).
+    topology = first.topology or INGRESS
+    out = dict(first.settings)
+    peer = {
+        INGRESS: "the ingress controller pod",
+        CLOUDFLARE: "the cloudflared pod",
+    }.get(topology, "the load balancer (or a node in front of it)")
+    header = "CF-Connecting-IP" if topology == CLOUDFLARE else "X-Forwarded-For"
+    findings = [
+        Finding(
+            INFO,
+            "behind-ingress",
+            f"external clients reach this Service through {names}: the app sees {peer} as the "
+            f"peer and the client in {header} (see that entry); pods calling it directly appear "
+            "as themselves",
+        )
+    ]
+    if front.kind == HTTP and front.lb_cidrs and topology == INGRESS:
+        out["REALIP_LB_CIDRS"] = front.lb_cidrs
+    edge_lb = any(v.edge_lb for v in vias)
+    if front.kind != INTERNAL:
+        problems = [f for f in front.findings if f.level != INFO]
+        if edge_lb and service_type(svc) == "NodePort":
+            # AWS LBC docs: in instance mode the ALB "route[s] traffic to all ec2 instances within
+            # cluster on NodePort opened for your service"; a SNAT'ed node address is in the VPC
+            # (or, on GKE, add the node CIDR), and the client stays in X-Forwarded-For.
+            findings.append(
+                Finding(
+                    INFO,
+                    "nodeport-for-load-balancer",
+                    f"NodePort (externalTrafficPolicy: {etp(svc)}) is how the load balancer reaches "
+                    "the pods in instance mode: kube-proxy may SNAT its connection to a node "
+                    "address, but the client stays in X-Forwarded-For; the node addresses must be "
+                    "trusted too (the VPC CIDR covers them on AWS)",
+                )
+            )
+            lb = out.get("REALIP_LB_CIDRS")
+            if etp(svc) != "Local" and lb is not None and VPC_CIDR not in lb:
+                out["REALIP_LB_CIDRS"] = f"{lb},{NODE_CIDR}"
+        elif problems:
+            findings.append(
+                Finding(
+                    INFO,
+                    "also-exposed",
+                    f"it is also exposed directly as {service_type(svc)}, and that path has "
+                    "problems of its own:",
+                )
+            )
+            findings.extend(problems)
+            if front.client_ip in BAD:
+                client = front.client_ip
+        else:
+            findings.append(
+                Finding(
+                    INFO,
+                    "also-exposed",
+                    f"it is also exposed directly as {service_type(svc)} ({front.topology}); the "
+                    "settings below cover that path too",
+                )
+            )
+    return Entry(
+        "Service",
+        svc.namespace,
+        svc.name,
+        "app",
+        service_summary(svc),
+        topology,
+        client,
+        findings,
+        out,
+    )
+
+
+def _nginx_controller_entry(svc: Obj, front: Front, cfg: ngx.NginxConfig) -> Entry:
+    client, findings = ngx.controller_verdict(front, cfg)
+    findings.insert(
+        0,
+        Finding(
+            INFO,
+            "ingress-controller",
+            "the ingress-nginx controller's Service: the client's address must survive here for "
+            "every Ingress behind it, so it needs externalTrafficPolicy: Local (or PROXY protocol "
+            f"on both ends) ({howto('how-to/ingress.md')})",
+        ),
+    )
+    return Entry(
+        "Service",
+        svc.namespace,
+        svc.name,
+        "ingress-controller",
+        service_summary(svc),
+        front.topology,
+        client,
+        findings,
+    )
+
+
+def _controller_entry(
+    svc: Obj, front: Front, ctrl: ctl.Controller, evidence: ctl.Evidence
+) -> Entry:
+    findings = list(front.findings)
+    findings.insert(
+        0,
+        Finding(
+            INFO,
+            "ingress-controller",
+            f"the {ctrl.name} Service: the client's address must survive here for every route "
+            f"behind it ({howto('how-to/ingress.md')})",
+        ),
+    )
+    if front.kind == PROXY_PROTOCOL and evidence.decodes_proxy_protocol:
+        findings = [f for f in findings if f.code != "proxy-protocol"]
+        findings.append(
+            Finding(
+                INFO,
+                "controller-proxy-protocol",
+                f"the load balancer sends PROXY protocol and {ctrl.name} decodes it "
+                f"({ctrl.proxy_protocol}, set in {evidence.where})",
+            )
+        )
+        client = PRESERVED
+    elif front.kind == PROXY_PROTOCOL:
+        findings = [f for f in findings if f.code != "proxy-protocol"]
+        findings.append(
+            Finding(
+                WARNING,
+                "controller-proxy-protocol-unverified",
+                f"the load balancer sends PROXY protocol: {ctrl.name} must decode it "
+                f"({ctrl.proxy_protocol}); doctor can't see that setting in these objects",
+            )
+        )
+        client = UNKNOWN
+    else:
+        client = front.client_ip
+    return Entry(
+        "Service",
+        svc.namespace,
+        svc.name,
+        "ingress-controller",
+        service_summary(svc),
+        front.topology,
+        client,
+        findings,
+    )
+
+
+__all__ = ["READ_KINDS", "analyze", "snat_finding"]

@@ -1,0 +1,925 @@
+"""What a Service's own path does to the client address: kube-proxy and cloud load balancers.
+
+Each provider function reads the annotations its cloud controller documents and returns a
+:class:`Front`: how requests reach the pods behind the Service. A provider doctor does not know
+gives an honest "unknown" with a way to find out, never a guess dressed as a verdict.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Dict, List, Mapping, Optional, Tuple
+
+from realip._doctor._objects import Obj, etp, external_ips, parse_bool, s, service_type
+from realip._doctor._report import (
+    BAD,
+    ERROR,
+    INFO,
+    LOST,
+    PRESERVED,
+    UNKNOWN,
+    WARNING,
+    Finding,
+    howto,
+)
+from realip._topologies import TOPOLOGY_SPECS
+
+
+def _topology(name: str) -> str:
+    # The names come from the core's table; a rename there fails here at import, not silently.
+    return TOPOLOGY_SPECS[name].name
+
+
+POD_TO_POD = _topology("pod-to-pod")
+NODEPORT_LOCAL = _topology("nodeport-local")
+NODEPORT_CLUSTER = _topology("nodeport-cluster")
+LB_TCP = _topology("lb-tcp")
+LB_TCP_PROXY = _topology("lb-tcp-proxy")
+LB_HTTP = _topology("lb-http")
+INGRESS = _topology("ingress")
+CLOUDFLARE = _topology("cloudflare")
+
+POD_CIDR = "<your pod CIDR>"
+NODE_CIDR = "<your node CIDR>"
+VPC_CIDR = "<your VPC CIDR>"
+LB_RANGE = "<the load balancer's address range>"
+
+# Alibaba Cloud SLB/CLB forwards from 100.64.0.0/10 (Alibaba Cloud CLB FAQ, "the CLB instance
+# uses the 100.64.0.0/10 CIDR block to communicate with backend servers"; checked 2026-11-30,
+# and a reserved block, RFC 6598, so it does not drift). The same shared
+# address space is also used by Tencent Cloud and Volcengine load balancers and often by EKS pod
+# ranges, so doctor never infers "Alibaba" from an address alone, only from annotations.
+ALIBABA_SLB_RANGE = "100.64.0.0/10"
+
+# Google Front End ranges. Source: Google Cloud load-balancing firewall-rules page ("Firewall
+# rules" for external Application Load Balancers), checked 2026-11-30: requests come from
+# 130.211.0.0/22 and 35.191.0.0/16, and for IPv6 traffic to the backends from 2600:2d00:1:1::/64;
+# health checks from 35.191.0.0/16, 130.211.0.0/22 and 2600:2d00:1:b029::/64.
+GOOGLE_FRONT_END_RANGES_DATE = "2026-11-30"
+GOOGLE_FRONT_END_RANGES: Tuple[str, ...] = (
+    "35.191.0.0/16",
+    "130.211.0.0/22",
+    "2600:2d00:1:1::/64",
+    "2600:2d00:1:b029::/64",
+)
+
+# Front kinds: how a request reaches the pods behind a Service.
+INTERNAL = "internal"  # ClusterIP: from other pods
+DIRECT = "direct"  # the peer is the client
+SNAT = "snat"  # the peer is a node: the client is gone
+PROXIED = "proxied"  # an L4 proxy opened its own connection: the client is gone
+HTTP = "http"  # an L7 load balancer: peer = LB, client in X-Forwarded-For
+PROXY_PROTOCOL = "proxy-protocol"  # a PROXY header carries the client
+UNKNOWN_LB = "unknown-lb"  # a load balancer doctor cannot read
+
+_SVC = "service.beta.kubernetes.io/"
+_ALI_PREFIXES = (_SVC + "alibaba-cloud-", _SVC + "alicloud-")
+_ALI_NLB_CLASS = "alibabacloud.com/nlb"
+_ALI_BACKEND_TYPES = (_SVC + "backend-type", _SVC + "alibaba-cloud-loadbalancer-backend-type")
+_AWS_PREFIX = _SVC + "aws-load-balancer-"
+_AWS_NLB_CLASS = "service.k8s.aws/nlb"
+_GCP_RBS = "cloud.google.com/l4-rbs"
+_GCP_LB_TYPE = ("networking.gke.io/load-balancer-type", "cloud.google.com/load-balancer-type")
+_DO_PREFIX = _SVC + "do-loadbalancer-"
+_SCW_PREFIX = _SVC + "scw-loadbalancer-"
+_HCLOUD_PREFIX = "load-balancer.hetzner.cloud/"
+_OCI_PREFIXES = (_SVC + "oci-load-balancer-", "oci.oraclecloud.com/", "oci-network-load-balancer.")
+_AZURE_PREFIX = _SVC + "azure-"
+_METALLB_PREFIX = "metallb.universe.tf/"
+
+
+@dataclass
+class Front:
+    """How requests reach the pods of one Service, and what that does to the client address."""
+
+    kind: str
+    topology: str
+    findings: List[Finding] = field(default_factory=list)
+    lb_cidrs: Optional[str] = None
+    provider: Optional[str] = None
+    how_to_check: Optional[str] = None
+    via_nodes: bool = False
+    """True under externalTrafficPolicy: Cluster: a node address may be the peer."""
+
+    @property
+    def client_ip(self) -> str:
+        """The verdict for an app that reads this Service's traffic directly."""
+        if self.kind in (SNAT, PROXIED):
+            return LOST
+        if self.kind == UNKNOWN_LB:
+            return UNKNOWN
+        return PRESERVED
+
+    def app_settings(self) -> Dict[str, str]:
+        """The ``REALIP_*`` settings for an app that takes this Service's traffic itself."""
+        out = settings(self.topology, self.lb_cidrs)
+        if self.topology == LB_TCP_PROXY and self.via_nodes:
+            # lb-tcp-proxy's spec: PROXY headers are accepted from node_cidrs under Cluster.
+            out["REALIP_NODE_CIDRS"] = NODE_CIDR
+        return out
+
+
+def settings(topology: str, lb_cidrs: Optional[str] = None) -> Dict[str, str]:
+    """The ``REALIP_*`` environment for a topology, with placeholders to fill in."""
+    out = {"REALIP_TOPOLOGY": topology}
+    spec = TOPOLOGY_SPECS[topology]
+    if "node_cidrs" in spec.requires:
+        out["REALIP_NODE_CIDRS"] = NODE_CIDR
+    if "pod_cidrs" in spec.requires:
+        out["REALIP_POD_CIDRS"] = POD_CIDR
+    if "lb_cidrs" in spec.trusts and (lb_cidrs is not None or "lb_cidrs" in spec.requires):
+        out["REALIP_LB_CIDRS"] = lb_cidrs or LB_RANGE
+    return out
+
+
+def snat_finding(who: str, after: str) -> Finding:
+    """The SNAT error, worded like the resolver's own warning about a SNAT'ed request."""
+    # kubernetes.io "Using Source IP" tutorial: with the Cluster policy "packets sent to
+    # Services with Type=NodePort are source NAT'd by default", and Local "only proxies requests
+    # to local endpoints, never forwards traffic to other nodes and thereby preserves the
+    # original source IP address".
+    return Finding(
+        ERROR,
+        "snat",
+        f"externalTrafficPolicy: Cluster SNATs a request to a node address before {who} "
+        "Service whenever kube-proxy forwards it to a pod on another node, so the app sees that "
+        "node's IP instead of the client's; which requests keep their client IP depends on the "
+        f"node they hit ({howto('how-to/nodeport.md')})",
+        "set externalTrafficPolicy: Local on that Service to keep the client IP (only nodes "
+        "running a pod then take traffic)"
+        # realip runs behind an ingress controller, not in it: no topology for its Service.
+        + ("" if who == "the ingress controller" else f"; then use REALIP_TOPOLOGY={after}"),
+    )
+
+
+def proxy_protocol_finding(what: str) -> Finding:
+    """The LB sends PROXY headers: something must decode them before the app."""
+    return Finding(
+        WARNING,
+        "proxy-protocol",
+        f"{what}. A plain HTTP server answers such connections with 400; realip decodes the "
+        "header itself with REALIP_TOPOLOGY=lb-tcp-proxy (PROXY headers accepted only from "
+        "REALIP_LB_CIDRS), or a proxy in front of the app must decode it",
+        "run the app with REALIP_TOPOLOGY=lb-tcp-proxy and REALIP_LB_CIDRS=<the load "
+        "balancer's range>, or decode it in front of the app (nginx `listen ... proxy_protocol` "
+        "with `real_ip_header proxy_protocol`, HAProxy `accept-proxy`, gunicorn "
+        "--proxy-protocol), or turn PROXY protocol off",
+    )
+
+
+def apply_etp(svc: Obj, front: Front, who: str = "the app") -> None:
+    """Apply externalTrafficPolicy to a front that goes through kube-proxy."""
+    if etp(svc) == "Local":
+        front.findings.append(
+            Finding(
+                INFO,
+                "etp-local",
+                "externalTrafficPolicy: Local: only nodes running a pod of this Service take "
+                "traffic and they deliver it without SNAT, so the source address is kept",
+            )
+        )
+        return
+    front.via_nodes = True
+    if front.kind == PROXY_PROTOCOL:
+        # The PROXY header is inside the TCP stream: kube-proxy's SNAT changes the packet
+        # source, not the payload, so lb-tcp-proxy is right under Cluster (its spec says so).
+        front.findings.append(
+            Finding(
+                INFO,
+                "etp-cluster-proxy-protocol",
+                "externalTrafficPolicy is Cluster, so kube-proxy may SNAT the connection to a "
+                "node address, but the client's address travels inside the PROXY header and "
+                "survives (trust the node CIDR as a PROXY sender too)",
+            )
+        )
+        return
+    if front.kind == HTTP:
+        # The client is in X-Forwarded-For; only the peer changes from the LB to a node.
+        front.findings.append(
+            Finding(
+                INFO,
+                "etp-cluster-http",
+                "externalTrafficPolicy is Cluster: kube-proxy may SNAT the load balancer's "
+                "connection to a node address, but the client stays in X-Forwarded-For; trust "
+                "the node CIDR as well as the load balancer's range",
+            )
+        )
+        if front.lb_cidrs is not None and front.lb_cidrs != VPC_CIDR:
+            front.lb_cidrs = f"{front.lb_cidrs},{NODE_CIDR}"
+        return
+    if front.kind == DIRECT:
+        front.findings.append(snat_finding(who, front.topology))
+        front.kind = SNAT
+    elif front.kind == UNKNOWN_LB:
+        front.findings.append(
+            Finding(
+                WARNING,
+                "etp-cluster-unknown-lb",
+                "externalTrafficPolicy is Cluster: if this load balancer passes the client "
+                "address through, kube-proxy still SNATs requests that it forwards to another "
+                f"node; {snat_finding(who, front.topology).fix}",
+            )
+        )
+
+
+def _flag(value: Optional[str]) -> bool:
+    """An on/off annotation: true, "*", a port list or "on" mean on."""
+    if value is None:
+        return False
+    return value.strip().lower() not in ("", "false", "off", "0", "no")
+
+
+# -- Alibaba Cloud --------------------------------------------------------------------------
+
+
+def _ali(ann: Mapping[str, str], suffix: str) -> Optional[str]:
+    for prefix in _ALI_PREFIXES:
+        if prefix + suffix in ann:
+            return ann[prefix + suffix]
+    return None
+
+
+def _parse_protocol_ports(text: str) -> Tuple[List[Tuple[str, str]], List[str]]:
+    listeners: List[Tuple[str, str]] = []
+    bad: List[str] = []
+    for item in text.split(","):
+        item = item.strip()
+        if not item:
+            continue
+        proto, sep, port = item.partition(":")
+        if not sep or not port.strip().isdigit() or not proto.strip():
+            bad.append(item)
+            continue
+        listeners.append((proto.strip().lower(), port.strip()))
+    return listeners, bad
+
+
+def _is_alibaba(svc: Obj) -> bool:
+    ann = svc.annotations
+    return (
+        s(svc.spec.get("loadBalancerClass")) == _ALI_NLB_CLASS
+        or any(k.startswith(_ALI_PREFIXES) for k in ann)
+        or any(k in ann for k in _ALI_BACKEND_TYPES)
+    )
+
+
+def alibaba_front(svc: Obj, who: str) -> Front:
+    """Alibaba Cloud CLB (SLB) and NLB, from the cloud-provider-alibaba-cloud annotations."""
+    ann = svc.annotations
+    findings: List[Finding] = []
+    nlb = s(svc.spec.get("loadBalancerClass")) == _ALI_NLB_CLASS
+    product = "Alibaba Cloud NLB" if nlb else "Alibaba Cloud SLB (CLB)"
+    # cloud-provider-alibaba-cloud docs/usage: "backend-type: eni" (or the prefixed form)
+    # mounts pod ENIs as backends instead of nodes.
+    eni = any(ann.get(k, "").strip().lower() == "eni" for k in _ALI_BACKEND_TYPES)
+    proxy = (_ali(ann, "loadbalancer-proxy-protocol") or "").strip().lower() == "on"
+    # ACK "Configure NLB instances by using annotations": the server-group annotation
+    # alibaba-cloud-loadbalancer-preserve-client-ip (CCM >= 2.5.0) turns client IP
+    # preservation on or off.
+    preserve_text = _ali(ann, "loadbalancer-preserve-client-ip")
+    listeners: List[Tuple[str, str]] = []
+    protocol_port = _ali(ann, "loadbalancer-protocol-port")
+    if protocol_port is not None:
+        listeners, bad = _parse_protocol_ports(protocol_port)
+        if bad:
+            findings.append(
+                Finding(
+                    WARNING,
+                    "alibaba-protocol-port-unreadable",
+                    f"alibaba-cloud-loadbalancer-protocol-port {protocol_port!r}: cannot read "
+                    f"{', '.join(repr(b) for b in bad)}; expected entries like 'http:80,https:443'",
+                )
+            )
+    l7 = [f"{p}:{port}" for p, port in listeners if p in ("http", "https")]
+    l4 = [f"{p}:{port}" for p, port in listeners if p not in ("http", "https")]
+    if eni:
+        findings.append(
+            Finding(
+                INFO,
+                "alibaba-eni-backend",
+                f"backend-type: eni: the {product} sends straight to the pods' ENI addresses "
+                "(Terway), so kube-proxy and externalTrafficPolicy are not in the path",
+            )
+        )
+    if l7 and not nlb:
+        front = Front(HTTP, LB_HTTP, findings, ALIBABA_SLB_RANGE, "alibaba")
+        findings.append(
+            Finding(
+                INFO,
+                "alibaba-http-listener",
+                f"alibaba-cloud-loadbalancer-protocol-port {protocol_port!r}: HTTP/HTTPS listener "
+                f"({', '.join(l7)}): the SLB terminates HTTP, connects to the backends from "
+                f"{ALIBABA_SLB_RANGE} and appends the client to X-Forwarded-For, so the app "
+                f"reads X-Forwarded-For and trusts that range ({howto('how-to/load-balancer.md')})",
+            )
+        )
+        if l4:
+            findings.append(
+                Finding(
+                    INFO,
+                    "alibaba-mixed-listeners",
+                    f"TCP/UDP listeners ({', '.join(l4)}) pass the client through as the peer; the "
+                    f"lb-http settings still work for them because a client is never in "
+                    f"{ALIBABA_SLB_RANGE}",
+                )
+            )
+        if proxy:
+            findings.append(
+                Finding(
+                    INFO,
+                    "alibaba-proxy-protocol-l4-only",
+                    "alibaba-cloud-loadbalancer-proxy-protocol: on applies to the TCP/UDP "
+                    "listeners only; the HTTP listeners still use X-Forwarded-For",
+                )
+            )
+    elif proxy:
+        front = Front(PROXY_PROTOCOL, LB_TCP_PROXY, findings, LB_RANGE, "alibaba")
+        findings.append(
+            proxy_protocol_finding(
+                f"alibaba-cloud-loadbalancer-proxy-protocol: on: the {product} sends a PROXY "
+                "protocol header with the client's address at the start of every TCP connection"
+            )
+        )
+    elif nlb and preserve_text is not None and not _flag(preserve_text):
+        front = Front(PROXIED, LB_TCP, findings, None, "alibaba")
+        findings.append(
+            Finding(
+                ERROR,
+                "alibaba-nlb-client-ip-not-preserved",
+                f"alibaba-cloud-loadbalancer-preserve-client-ip: {preserve_text!r}: the "
+                "NLB's server group does not keep the client address, so the pods see the NLB's "
+                "and nothing carries the client's",
+                'set alibaba-cloud-loadbalancer-preserve-client-ip-enabled: "true", or enable '
+                "PROXY protocol and use REALIP_TOPOLOGY=lb-tcp-proxy",
+            )
+        )
+    else:
+        front = Front(DIRECT, LB_TCP, findings, None, "alibaba")
+        shown = f" ({', '.join(l4)})" if l4 else " (the default when no protocol-port is set)"
+        findings.append(
+            Finding(
+                INFO,
+                "alibaba-tcp-listener",
+                f"{product} TCP listener{shown}: layer-4 pass-through, the client's address "
+                "arrives as the peer and no header is added",
+            )
+        )
+    if not eni:
+        apply_etp(svc, front, who)
+    return front
+
+
+# -- AWS ------------------------------------------------------------------------------------
+
+
+def _aws_attributes(text: str) -> Dict[str, str]:
+    attrs: Dict[str, str] = {}
+    for item in text.split(","):
+        key, sep, value = item.partition("=")
+        if sep:
+            attrs[key.strip()] = value.strip().lower()
+    return attrs
+
+
+def aws_front(svc: Obj, who: str) -> Front:
+    """AWS NLB (in-tree or AWS Load Balancer Controller) and Classic ELB."""
+    ann = svc.annotations
+    findings: List[Finding] = []
+    lb_type = ann.get(_AWS_PREFIX + "type", "").strip().lower()
+    lb_class = s(svc.spec.get("loadBalancerClass"))
+    attrs = _aws_attributes(ann.get(_AWS_PREFIX + "target-group-attributes", ""))
+    # AWS LBC docs (guide/service/annotations): aws-load-balancer-proxy-protocol: "*" is the
+    # only value; target-group-attributes proxy_protocol_v2.enabled=true does the same per group.
+    proxy = ann.get(_AWS_PREFIX + "proxy-protocol", "").strip() == "*" or (
+        attrs.get("proxy_protocol_v2.enabled") == "true"
+    )
+    if lb_class == _AWS_NLB_CLASS or lb_type in ("external", "nlb-ip"):
+        target = (
+            "ip"
+            if lb_type == "nlb-ip"
+            else (ann.get(_AWS_PREFIX + "nlb-target-type", "").strip().lower() or "instance")
+        )
+        # ELB docs: client IP preservation is on by default for instance targets and off for
+        # IP targets over TCP/TLS; preserve_client_ip.enabled overrides it.
+        default_preserve = target != "ip"
+        preserve_text = attrs.get("preserve_client_ip.enabled")
+        preserve = default_preserve if preserve_text is None else preserve_text == "true"
+        how = "" if preserve_text is None else f" (preserve_client_ip.enabled={preserve_text})"
+        findings.append(
+            Finding(
+                INFO,
+                "aws-nlb",
+                f"AWS Network Load Balancer from the AWS Load Balancer Controller, {target} targets"
+                f"{how}: layer 4, no X-Forwarded-For",
+            )
+        )
+        if proxy:
+            front = Front(PROXY_PROTOCOL, LB_TCP_PROXY, findings, VPC_CIDR, "aws")
+            findings.append(
+                proxy_protocol_finding(
+                    'PROXY protocol v2 is on (aws-load-balancer-proxy-protocol: "*" or '
+                    "proxy_protocol_v2.enabled=true): the NLB prepends a PROXY header with the "
+                    "client's address to every connection"
+                )
+            )
+        elif not preserve:
+            front = Front(PROXIED, LB_TCP, findings, None, "aws")
+            findings.append(
+                Finding(
+                    ERROR,
+                    "aws-nlb-client-ip-not-preserved",
+                    f"client IP preservation is off for these {target} targets (AWS's default for "
+                    "IP targets over TCP/TLS): the pods see the NLB's private address, and nothing "
+                    "carries the client's",
+                    "add preserve_client_ip.enabled=true to service.beta.kubernetes.io/"
+                    "aws-load-balancer-target-group-attributes (then REALIP_TOPOLOGY=lb-tcp), or "
+                    "enable PROXY protocol and use REALIP_TOPOLOGY=lb-tcp-proxy",
+                )
+            )
+        else:
+            front = Front(DIRECT, LB_TCP, findings, None, "aws")
+        if target == "ip":
+            findings.append(
+                Finding(
+                    INFO,
+                    "aws-ip-targets",
+                    "IP targets: the NLB sends straight to pod IPs, so kube-proxy and "
+                    "externalTrafficPolicy are not in the path",
+                )
+            )
+        else:
+            apply_etp(svc, front, who)
+        return front
+    if lb_type == "nlb":
+        findings.append(
+            Finding(
+                INFO,
+                "aws-nlb",
+                "AWS Network Load Balancer (in-tree controller, instance targets): layer-4 "
+                "pass-through, the client's address arrives as the peer, no X-Forwarded-For",
+            )
+        )
+        if proxy:
+            front = Front(PROXY_PROTOCOL, LB_TCP_PROXY, findings, VPC_CIDR, "aws")
+            findings.append(
+                proxy_protocol_finding(
+                    'aws-load-balancer-proxy-protocol: "*": the load balancer prepends a PROXY '
+                    "header with the client's address to every connection"
+                )
+            )
+        else:
+            front = Front(DIRECT, LB_TCP, findings, None, "aws")
+        apply_etp(svc, front, who)
+        return front
+    # No type annotation on AWS: the in-tree controller builds a Classic ELB.
+    backend = ann.get(_AWS_PREFIX + "backend-protocol", "").strip().lower() or "tcp"
+    if backend in ("http", "https"):
+        findings.append(
+            Finding(
+                INFO,
+                "aws-elb-http",
+                f"Classic ELB with aws-load-balancer-backend-protocol: {backend}: the ELB "
+                "terminates HTTP and appends the client to X-Forwarded-For; it connects from "
+                "addresses in your VPC, and so do the nodes when kube-proxy forwards, so trust the "
+                "VPC CIDR",
+            )
+        )
+        return Front(HTTP, LB_HTTP, findings, VPC_CIDR, "aws")
+    if proxy:
+        findings.append(
+            Finding(
+                INFO,
+                "aws-elb-tcp",
+                f"Classic ELB with a {backend.upper()} listener: the ELB opens its own connection "
+                "to the nodes",
+            )
+        )
+        findings.append(
+            proxy_protocol_finding(
+                'aws-load-balancer-proxy-protocol: "*": the ELB prepends a PROXY protocol v1 '
+                "header with the client's address to every connection"
+            )
+        )
+        return Front(PROXY_PROTOCOL, LB_TCP_PROXY, findings, VPC_CIDR, "aws")
+    findings.append(
+        Finding(
+            ERROR,
+            "aws-elb-tcp",
+            f"Classic ELB with a {backend.upper()} listener (no aws-load-balancer-type annotation, "
+            "so the in-tree controller builds a Classic ELB): the ELB opens its own connection to "
+            "the nodes, the app sees the ELB's address and nothing carries the client's",
+            "use an NLB (service.beta.kubernetes.io/aws-load-balancer-type: nlb, with "
+            "externalTrafficPolicy: Local), or set aws-load-balancer-backend-protocol: http to get "
+            "X-Forwarded-For (then REALIP_TOPOLOGY=lb-http), or enable "
+            'aws-load-balancer-proxy-protocol: "*" and use REALIP_TOPOLOGY=lb-tcp-proxy',
+        )
+    )
+    return Front(PROXIED, LB_TCP, findings, None, "aws")
+
+
+# -- Google Cloud ---------------------------------------------------------------------------
+
+
+def gcp_front(svc: Obj, who: str) -> Front:
+    """GKE passthrough Network Load Balancers (they are not proxies)."""
+    ann = svc.annotations
+    internal = any(ann.get(key, "").strip().lower() == "internal" for key in _GCP_LB_TYPE)
+    if internal:
+        what = "GKE internal passthrough Network Load Balancer"
+    elif ann.get(_GCP_RBS, "").strip().lower() == "enabled":
+        what = (
+            "GKE backend service-based external passthrough Network Load Balancer "
+            f"({_GCP_RBS}: enabled)"
+        )
+    else:
+        what = "GKE passthrough Network Load Balancer"
+    # GKE docs (LoadBalancer Service concepts): passthrough NLBs deliver packets with the
+    # client's source address unchanged.
+    front = Front(
+        DIRECT,
+        LB_TCP,
+        [
+            Finding(
+                INFO,
+                "gcp-passthrough",
+                f"{what}: not a proxy, packets keep the client's source address and no header is "
+                "added",
+            )
+        ],
+        None,
+        "gcp",
+    )
+    apply_etp(svc, front, who)
+    return front
+
+
+# -- DigitalOcean, Scaleway, Hetzner, OCI, Azure, MetalLB -------------------------------------
+
+
+def _http_front(provider: str, what: str, code: str, lb_cidrs: str) -> Front:
+    return Front(
+        HTTP,
+        LB_HTTP,
+        [Finding(INFO, code, what + f" ({howto('how-to/load-balancer.md')})")],
+        lb_cidrs,
+        provider,
+    )
+
+
+def _unknown_proxy_front(provider: str, what: str, code: str, check: str) -> Front:
+    return Front(
+        UNKNOWN_LB,
+        LB_TCP,
+        [Finding(WARNING, code, f"{what}; {check}")],
+        None,
+        provider,
+        check,
+    )
+
+
+def _pp_front(provider: str, what: str, lb_cidrs: str = LB_RANGE) -> Front:
+    return Front(PROXY_PROTOCOL, LB_TCP_PROXY, [proxy_protocol_finding(what)], lb_cidrs, provider)
+
+
+def digitalocean_front(svc: Obj, who: str) -> Front:
+    """DigitalOcean load balancers (digitalocean-cloud-controller-manager annotations)."""
+    ann = svc.annotations
+    # docs/controllers/services/annotations.md: do-loadbalancer-enable-proxy-protocol "true"
+    # turns PROXY protocol on; do-loadbalancer-protocol is tcp (default), http, https, http2.
+    pp = parse_bool(ann.get(_DO_PREFIX + "enable-proxy-protocol", "")) is True
+    protocol = ann.get(_DO_PREFIX + "protocol", "").strip().lower() or "tcp"
+    lb_type = ann.get(_DO_PREFIX + "type", "").strip().upper()
+    if pp:
+        front = _pp_front(
+            "digitalocean",
+            'do-loadbalancer-enable-proxy-protocol: "true": the DigitalOcean load balancer sends '
+            "a PROXY protocol v1 header with the client's address",
+        )
+        if lb_type == "REGIONAL_NETWORK":
+            front.findings.append(
+                Finding(
+                    WARNING,
+                    "do-network-lb-ignores-proxy-protocol",
+                    "do-loadbalancer-type: REGIONAL_NETWORK: network load balancers pass the "
+                    "client address through and do not send PROXY headers, whatever "
+                    "enable-proxy-protocol says; check the load balancer's settings in the "
+                    "DigitalOcean control panel",
+                )
+            )
+    elif protocol in ("http", "https", "http2", "http3"):
+        # DigitalOcean docs: the load balancer adds X-Forwarded-For when entry and target
+        # protocols are HTTP (or HTTPS with a certificate, not passthrough).
+        front = _http_front(
+            "digitalocean",
+            f"do-loadbalancer-protocol: {protocol}: the DigitalOcean load balancer terminates "
+            "HTTP and appends the client to X-Forwarded-For; it connects from addresses in your "
+            "VPC",
+            "do-http-listener",
+            VPC_CIDR,
+        )
+    elif lb_type == "REGIONAL_NETWORK":
+        front = Front(
+            DIRECT,
+            LB_TCP,
+            [
+                Finding(
+                    INFO,
+                    "do-network-lb",
+                    "do-loadbalancer-type: REGIONAL_NETWORK: a network load balancer, layer-4 "
+                    "pass-through; the client's address arrives as the peer",
+                )
+            ],
+            None,
+            "digitalocean",
+        )
+    else:
+        front = _unknown_proxy_front(
+            "digitalocean",
+            "DigitalOcean load balancer with a TCP listener and no PROXY protocol: a regional "
+            "(proxy) load balancer opens its own connection, so the pods see its address; a "
+            "REGIONAL_NETWORK one passes the client through, and the default type depends on "
+            "the DOKS version",
+            "do-unknown-type",
+            "check the load balancer's type in the DigitalOcean control panel, or set "
+            'do-loadbalancer-enable-proxy-protocol: "true" and decode PROXY protocol',
+        )
+    apply_etp(svc, front, who)
+    return front
+
+
+def scaleway_front(svc: Obj, who: str) -> Front:
+    """Scaleway load balancers (scaleway-cloud-controller-manager annotations)."""
+    ann = svc.annotations
+    # docs/loadbalancer-annotations.md: scw-loadbalancer-proxy-protocol-v1/-v2 take "false",
+    # "true", "*" or a comma-separated list of Service ports.
+    for version in ("v2", "v1"):
+        value = ann.get(_SCW_PREFIX + "proxy-protocol-" + version)
+        if _flag(value):
+            front = _pp_front(
+                "scaleway",
+                f"scw-loadbalancer-proxy-protocol-{version}: {value!r}: the Scaleway load "
+                f"balancer sends a PROXY protocol {version} header with the client's address",
+            )
+            apply_etp(svc, front, who)
+            return front
+    front = _unknown_proxy_front(
+        "scaleway",
+        "Scaleway load balancer without PROXY protocol: Scaleway load balancers proxy TCP "
+        "connections, so the pods may see the load balancer's address",
+        "scw-no-proxy-protocol",
+        "look at the peer address the app logs (`realip serve` prints it), or set "
+        'scw-loadbalancer-proxy-protocol-v2: "true" and decode PROXY protocol',
+    )
+    apply_etp(svc, front, who)
+    return front
+
+
+def hetzner_front(svc: Obj, who: str) -> Front:
+    """Hetzner Cloud load balancers (hcloud-cloud-controller-manager annotations)."""
+    ann = svc.annotations
+    # internal/annotation/load_balancer.go: LBSvcProxyProtocol "load-balancer.hetzner.cloud/
+    # uses-proxyprotocol" ("Default: false"); LBSvcProtocol "load-balancer.hetzner.cloud/
+    # protocol" is tcp, http or https.
+    if parse_bool(ann.get(_HCLOUD_PREFIX + "uses-proxyprotocol", "")) is True:
+        front = _pp_front(
+            "hetzner",
+            'load-balancer.hetzner.cloud/uses-proxyprotocol: "true": the Hetzner Cloud load '
+            "balancer sends a PROXY protocol header with the client's address",
+        )
+    elif ann.get(_HCLOUD_PREFIX + "protocol", "").strip().lower() in ("http", "https"):
+        front = _http_front(
+            "hetzner",
+            "load-balancer.hetzner.cloud/protocol: http(s): the Hetzner Cloud load balancer "
+            "terminates HTTP and adds X-Forwarded-For; it connects from its private network "
+            "address (use-private-ip) or its public one",
+            "hetzner-http-listener",
+            LB_RANGE,
+        )
+    else:
+        front = _unknown_proxy_front(
+            "hetzner",
+            "Hetzner Cloud load balancer with a TCP service and no PROXY protocol: the load "
+            "balancer opens its own connection to the nodes, so the pods may see its address",
+            "hetzner-no-proxy-protocol",
+            "look at the peer address the app logs (`realip serve` prints it), or set "
+            'load-balancer.hetzner.cloud/uses-proxyprotocol: "true" and decode PROXY protocol',
+        )
+    apply_etp(svc, front, who)
+    return front
+
+
+def oci_front(svc: Obj, who: str) -> Front:
+    """Oracle Cloud (OCI) load balancers and network load balancers."""
+    ann = svc.annotations
+    # OCI docs ("Provisioning OCI Network Load Balancers for Kubernetes Services"): a network
+    # load balancer, picked with oci.oraclecloud.com/load-balancer-type: "nlb", "is a non-proxy
+    # load balancing solution"; its is-preserve-source annotation keeps the client address, but
+    # "if externalTrafficPolicy is set to Cluster, client IP addresses are not preserved
+    # regardless" (release note, 2022-08-17). The default type is the (proxy) Load Balancer.
+    lb_type = ann.get("oci.oraclecloud.com/load-balancer-type", "").strip().lower()
+    if lb_type == "nlb":
+        preserve = parse_bool(
+            ann.get("oci-network-load-balancer.oraclecloud.com/is-preserve-source", "")
+        )
+        if preserve is True:
+            front = Front(
+                DIRECT,
+                LB_TCP,
+                [
+                    Finding(
+                        INFO,
+                        "oci-nlb",
+                        'OCI Network Load Balancer with is-preserve-source: "true": a non-proxy '
+                        "load balancer, the client's address arrives as the peer",
+                    )
+                ],
+                None,
+                "oci",
+            )
+            apply_etp(svc, front, who)
+            return front
+        if preserve is False:
+            return Front(
+                PROXIED,
+                LB_TCP,
+                [
+                    Finding(
+                        ERROR,
+                        "oci-nlb-source-not-preserved",
+                        'is-preserve-source: "false": the OCI Network Load Balancer replaces the '
+                        "client address, and nothing carries it",
+                        'set oci-network-load-balancer.oraclecloud.com/is-preserve-source: "true" '
+                        "with externalTrafficPolicy: Local",
+                    )
+                ],
+                None,
+                "oci",
+            )
+        front = _unknown_proxy_front(
+            "oci",
+            "OCI Network Load Balancer without is-preserve-source",
+            "oci-nlb-preserve-unknown",
+            'set oci-network-load-balancer.oraclecloud.com/is-preserve-source: "true" with '
+            "externalTrafficPolicy: Local to keep the client address",
+        )
+        apply_etp(svc, front, who)
+        return front
+    backend = ann.get(_SVC + "oci-load-balancer-backend-protocol", "").strip().upper()
+    if backend == "HTTP":
+        front = _http_front(
+            "oci",
+            "oci-load-balancer-backend-protocol: HTTP: the OCI load balancer terminates HTTP "
+            "and adds X-Forwarded-For; it connects from its subnet",
+            "oci-http-listener",
+            "<the load balancer's subnet>",
+        )
+        apply_etp(svc, front, who)
+        return front
+    front = Front(
+        PROXIED,
+        LB_TCP,
+        [
+            Finding(
+                ERROR,
+                "oci-lb-tcp-proxy",
+                "OCI Load Balancer (the default type) with a TCP listener: it is a proxy that "
+                "opens its own connection to the backends, so the app sees the load balancer's "
+                "address and nothing carries the client's",
+                'use a Network Load Balancer (oci.oraclecloud.com/load-balancer-type: "nlb" with '
+                'oci-network-load-balancer.oraclecloud.com/is-preserve-source: "true" and '
+                "externalTrafficPolicy: Local), or oci-load-balancer-backend-protocol: HTTP and "
+                "REALIP_TOPOLOGY=lb-http",
+            )
+        ],
+        None,
+        "oci",
+    )
+    return front
+
+
+def azure_front(svc: Obj, who: str) -> Front:
+    """Azure Load Balancer (AKS): a layer-4 pass-through."""
+    # AKS docs ("Use a public standard load balancer"): Azure Load Balancer is layer 4 and
+    # keeps the client source IP with externalTrafficPolicy: Local.
+    front = Front(
+        DIRECT,
+        LB_TCP,
+        [
+            Finding(
+                INFO,
+                "azure-lb",
+                "Azure Load Balancer: layer-4 pass-through, the client's address arrives as "
+                "the peer and no header is added",
+            )
+        ],
+        None,
+        "azure",
+    )
+    apply_etp(svc, front, who)
+    return front
+
+
+def metallb_front(svc: Obj, who: str) -> Front:
+    """MetalLB (L2 or BGP): addresses routed to nodes, no proxy in the path."""
+    # metallb.universe.tf docs ("Usage", traffic policies): with Local, "the client's source
+    # IP address is preserved"; with Cluster it is SNAT'ed like a NodePort.
+    front = Front(
+        DIRECT,
+        LB_TCP,
+        [
+            Finding(
+                INFO,
+                "metallb",
+                "MetalLB: the address is routed to a node and kube-proxy delivers it; no proxy "
+                "is in the path",
+            )
+        ],
+        None,
+        "metallb",
+    )
+    apply_etp(svc, front, who)
+    return front
+
+
+def unknown_lb_front(svc: Obj, who: str) -> Front:
+    """A LoadBalancer Service whose provider doctor cannot tell from the input."""
+    # kubernetes.io "Using Source IP" tutorial, Type=LoadBalancer: some cloud providers' load
+    # balancers are proxies, and then the source IP is the load balancer's, whatever the policy.
+    check = (
+        "check your provider's documentation for whether its load balancer passes the client "
+        "address through, adds X-Forwarded-For, or can send PROXY protocol; or look at the peer "
+        "address the app sees (`realip serve` prints it and the headers)"
+    )
+    front = _unknown_proxy_front(
+        "unknown",
+        "no load-balancer annotation doctor knows: it cannot tell whether this load balancer "
+        "passes the client address through (REALIP_TOPOLOGY=lb-tcp), proxies the connection "
+        "(the app then sees the load balancer's address), adds X-Forwarded-For "
+        "(REALIP_TOPOLOGY=lb-http) or sends PROXY protocol (REALIP_TOPOLOGY=lb-tcp-proxy); the "
+        "Kubernetes source-IP tutorial warns that some cloud load balancers are proxies",
+        "lb-unknown",
+        check,
+    )
+    apply_etp(svc, front, who)
+    return front
+
+
+def service_front(svc: Obj, who: str = "the app") -> Front:
+    """How requests reach the pods behind one Service, from its type, policy and annotations."""
+    stype = service_type(svc)
+    if stype == "NodePort" or (stype == "ClusterIP" and external_ips(svc)):
+        what = "NodePort" if stype == "NodePort" else "externalIPs"
+        if etp(svc) == "Local":
+            return Front(
+                DIRECT,
+                NODEPORT_LOCAL,
+                [
+                    Finding(
+                        INFO,
+                        "etp-local",
+                        f"{what} with externalTrafficPolicy: Local: clients must hit a node running "
+                        "a pod of this Service, and that node delivers the packet with the "
+                        "client's address as the peer",
+                    )
+                ],
+            )
+        return Front(SNAT, NODEPORT_CLUSTER, [snat_finding(who, NODEPORT_LOCAL)])
+    if stype == "LoadBalancer":
+        ann = svc.annotations
+        lb_class = s(svc.spec.get("loadBalancerClass"))
+        if _is_alibaba(svc):
+            return alibaba_front(svc, who)
+        if lb_class == _AWS_NLB_CLASS or any(k.startswith(_AWS_PREFIX) for k in ann):
+            return aws_front(svc, who)
+        if _GCP_RBS in ann or any(k in ann for k in _GCP_LB_TYPE):
+            return gcp_front(svc, who)
+        if any(k.startswith(_DO_PREFIX) for k in ann):
+            return digitalocean_front(svc, who)
+        if any(k.startswith(_SCW_PREFIX) for k in ann):
+            return scaleway_front(svc, who)
+        if any(k.startswith(_HCLOUD_PREFIX) for k in ann):
+            return hetzner_front(svc, who)
+        if any(k.startswith(_OCI_PREFIXES) for k in ann):
+            return oci_front(svc, who)
+        if any(k.startswith(_AZURE_PREFIX) for k in ann):
+            return azure_front(svc, who)
+        if any(k.startswith(_METALLB_PREFIX) for k in ann):
+            return metallb_front(svc, who)
+        return unknown_lb_front(svc, who)
+    return Front(
+        INTERNAL,
+        POD_TO_POD,
+        [
+            Finding(
+                INFO,
+                "cluster-ip",
+                "ClusterIP: reachable from inside the cluster only; the peer is the calling pod's IP "
+                "and no proxy header is added",
+            )
+        ],
+    )
+
+
+def is_bad(front: Front) -> bool:
+    """True when the front loses the client address for certain."""
+    return front.client_ip in BAD

@@ -1,0 +1,840 @@
+"""Ingress controllers, Gateway API classes and tunnels: who writes which header, whom it trusts.
+
+A controller is named by its IngressClass's ``spec.controller`` when the input has the
+IngressClass, and only then guessed from the class name. Each entry cites the upstream document
+that says which header the controller writes and which peers it believes by default.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Dict, List, Optional, Sequence, Tuple
+
+from realip._doctor._cloud import (
+    GOOGLE_FRONT_END_RANGES,
+    INGRESS,
+    LB_HTTP,
+    VPC_CIDR,
+    settings,
+)
+from realip._doctor._objects import Obj, args, d, images, lst, s, strmap
+from realip._doctor._report import INFO, PRESERVED, UNKNOWN, WARNING, Finding, howto
+
+INGRESS_CLASS_ANNOTATION = "kubernetes.io/ingress.class"
+DEFAULT_CLASS_ANNOTATION = "ingressclass.kubernetes.io/is-default-class"
+
+
+@dataclass(frozen=True)
+class Controller:
+    """What doctor knows about one ingress controller."""
+
+    key: str
+    name: str
+    header: str
+    """Which header it writes for the app, and how (appends / replaces)."""
+    trusts: str
+    """Which peers it believes by default, and the setting that changes that."""
+    proxy_protocol: str
+    """How it is told to decode PROXY protocol."""
+    service_hints: Tuple[Tuple[str, str], ...] = ()
+    """Label (key, value) pairs or ("name", NAME) that mark its own Service."""
+    lb: bool = False
+    """True when the controller is itself a cloud HTTP load balancer (no Service of its own)."""
+    appends: bool = False
+    """True when it appends its peer to X-Forwarded-For and keeps what arrived."""
+
+
+# Controller names as IngressClass spec.controller spells them.
+CONTROLLERS: Dict[str, Controller] = {
+    # kubernetes/ingress-nginx deploy/static/provider/*/deploy.yaml: "controller: k8s.io/ingress-nginx".
+    "k8s.io/ingress-nginx": Controller(
+        "ingress-nginx",
+        "ingress-nginx",
+        "X-Forwarded-For replaced by the client it decided on (nginx.tmpl)",
+        "proxy-real-ip-cidr (default 0.0.0.0/0), used only with use-forwarded-headers",
+        'use-proxy-protocol: "true" in its ConfigMap',
+    ),
+    # nginx/kubernetes-ingress (F5 NGINX Ingress Controller): IngressClass controller
+    # "nginx.org/ingress-controller"; its templates set "proxy_set_header X-Forwarded-For
+    # $proxy_add_x_forwarded_for" (appends), and the ConfigMap keys proxy-protocol,
+    # real-ip-header, set-real-ip-from, real-ip-recursive configure nginx's realip module.
+    "nginx.org/ingress-controller": Controller(
+        "f5-nginx",
+        "F5 NGINX Ingress Controller (nginx.org)",
+        "appends the peer it received the connection from to X-Forwarded-For",
+        "set-real-ip-from / real-ip-header in its ConfigMap (nothing by default)",
+        'proxy-protocol: "true" in its ConfigMap (nginx.org keys)',
+        (("app", "nginx-ingress"), ("app.kubernetes.io/name", "nginx-ingress")),
+        appends=True,
+    ),
+    # traefik/traefik-helm-chart: IngressClass controller "traefik.io/ingress-controller";
+    # Traefik docs (entrypoints): forwardedHeaders.trustedIPs, default none: X-Forwarded-* from
+    # other peers are removed and X-Forwarded-For is set to the peer.
+    "traefik.io/ingress-controller": Controller(
+        "traefik",
+        "Traefik",
+        "X-Forwarded-For: the peer, after removing what untrusted peers sent",
+        "entryPoints.<name>.forwardedHeaders.trustedIPs (none by default)",
+        "entryPoints.<name>.proxyProtocol.trustedIPs",
+        (("app.kubernetes.io/name", "traefik"),),
+    ),
+    # istio/istio manifests/charts/gateway: Envoy with use_remote_address; meshConfig
+    # defaultConfig.gatewayTopology.numTrustedProxies (default 0) says how many X-Forwarded-For
+    # hops it believes; it appends the address it received the connection from.
+    "istio.io/ingress-controller": Controller(
+        "istio",
+        "Istio ingress gateway (Envoy)",
+        "appends the peer it received the connection from to X-Forwarded-For",
+        "gatewayTopology.numTrustedProxies (0 by default)",
+        "a PROXY_PROTOCOL listener filter (EnvoyFilter) or gatewayTopology.proxyProtocol",
+        (("istio", "ingressgateway"), ("app", "istio-ingressgateway")),
+        appends=True,
+    ),
+    # haproxytech/kubernetes-ingress docs (configuration keys): "forwarded-for" is enabled by
+    # default and adds X-Forwarded-For with the client address ("option forwardfor").
+    "haproxy.org/ingress-controller": Controller(
+        "haproxy",
+        "HAProxy Kubernetes Ingress Controller (haproxytech)",
+        "adds X-Forwarded-For with the peer it received (forwarded-for, on by default)",
+        "src-ip-header / proxy-protocol config keys (nothing by default)",
+        "the proxy-protocol config key (a list of trusted sources)",
+        (("app.kubernetes.io/name", "kubernetes-ingress"), ("run", "haproxy-ingress")),
+        appends=True,
+    ),
+    # projectcontour/contour examples/render/contour.yaml: Envoy behind a LoadBalancer
+    # Service; Contour's xff_num_trusted_hops is 0 by default ("num-trusted-hops" setting), so
+    # Envoy appends the downstream address to X-Forwarded-For.
+    "projectcontour.io/contour": Controller(
+        "contour",
+        "Contour (Envoy)",
+        "appends the peer it received the connection from to X-Forwarded-For",
+        "num-trusted-hops / xff_num_trusted_hops (0 by default)",
+        "contour serve --use-proxy-protocol",
+        (("app", "envoy"), ("app.kubernetes.io/name", "envoy"), ("name", "envoy")),
+        appends=True,
+    ),
+    # Azure/application-gateway-kubernetes-ingress: Application Gateway (a cloud HTTP proxy)
+    # appends the client address (with its port) to X-Forwarded-For and connects from its subnet.
+    "azure/application-gateway": Controller(
+        "agic",
+        "Azure Application Gateway (AGIC)",
+        "appends the client to X-Forwarded-For (as ip:port)",
+        "n/a: it is the edge",
+        "n/a",
+        lb=True,
+    ),
+    # aws-load-balancer-controller: IngressClass controller "ingress.k8s.aws/alb".
+    "ingress.k8s.aws/alb": Controller(
+        "aws-alb",
+        "AWS Application Load Balancer",
+        "appends the client to X-Forwarded-For",
+        "n/a: it is the edge",
+        "n/a",
+        lb=True,
+    ),
+    # Alibaba Cloud ALB Ingress: IngressClass controller "ingresses.networking.alibabacloud.com/alb".
+    "ingresses.networking.alibabacloud.com/alb": Controller(
+        "alibaba-alb",
+        "Alibaba Cloud ALB",
+        "appends the client to X-Forwarded-For",
+        "n/a: it is the edge",
+        "n/a",
+        lb=True,
+    ),
+    "k8s.io/ingress-gce": Controller(
+        "gce",
+        "GKE Ingress (external Application Load Balancer)",
+        "appends '<client>, <load balancer IP>' to X-Forwarded-For",
+        "n/a: it is the edge",
+        "n/a",
+        lb=True,
+    ),
+}
+
+# Class names seen without an IngressClass object, mapped to a controller (best effort).
+CLASS_NAMES: Dict[str, str] = {
+    "traefik": "traefik.io/ingress-controller",
+    "istio": "istio.io/ingress-controller",
+    "haproxy": "haproxy.org/ingress-controller",
+    "contour": "projectcontour.io/contour",
+    "azure/application-gateway": "azure/application-gateway",
+    "azure-application-gateway": "azure/application-gateway",
+    "gce": "k8s.io/ingress-gce",
+}
+
+
+def ingress_class(ing: Obj) -> str:
+    """The class an Ingress asks for (ingressClassName, else the legacy annotation)."""
+    return (
+        s(ing.spec.get("ingressClassName")) or ing.annotations.get(INGRESS_CLASS_ANNOTATION, "")
+    ).strip()
+
+
+def ingress_backends(ing: Obj) -> List[str]:
+    """The Service names an Ingress routes to (v1 and v1beta1 spellings)."""
+    names: List[str] = []
+
+    def add(backend: object) -> None:
+        backend = d(backend)
+        name = s(d(backend.get("service")).get("name")) or s(backend.get("serviceName"))
+        if name and name not in names:
+            names.append(name)
+
+    add(ing.spec.get("defaultBackend"))
+    add(ing.spec.get("backend"))
+    for rule in lst(ing.spec.get("rules")):
+        for path in lst(d(d(rule).get("http")).get("paths")):
+            add(d(path).get("backend"))
+    return names
+
+
+def ingress_summary(ing: Obj) -> str:
+    """One line: class, hosts, backends."""
+    cls = ingress_class(ing) or "no class"
+    hosts = [s(d(r).get("host")) for r in lst(ing.spec.get("rules"))]
+    hosts = [h for h in hosts if h]
+    backends = ingress_backends(ing)
+    parts = [f"class {cls}"]
+    if hosts:
+        parts.append("hosts " + ", ".join(hosts))
+    if backends:
+        parts.append("-> " + ", ".join(backends))
+    return ", ".join(parts)
+
+
+def lb_addresses(obj: Obj) -> List[str]:
+    """``status.loadBalancer.ingress[].ip`` (Ingress) or ``status.addresses[].value`` (Gateway)."""
+    found = []
+    for item in lst(d(obj.status.get("loadBalancer")).get("ingress")):
+        ip = s(d(item).get("ip"))
+        if ip:
+            found.append(ip)
+    for item in lst(obj.status.get("addresses")):
+        value = s(d(item).get("value"))
+        if value and d(item).get("type", "IPAddress") == "IPAddress":
+            found.append(value)
+    return found
+
+
+def _alb_target(ing: Obj) -> str:
+    return ing.annotations.get("alb.ingress.kubernetes.io/target-type", "").strip().lower() or (
+        "instance"
+    )
+
+
+def alb_verdict(ing: Obj, alibaba: bool) -> Tuple[str, List[Finding], Dict[str, str], str]:
+    """An Application Load Balancer Ingress (AWS or Alibaba Cloud)."""
+    if alibaba:
+        return (
+            PRESERVED,
+            [
+                Finding(
+                    INFO,
+                    "alibaba-alb",
+                    "Alibaba Cloud ALB Ingress: the ALB terminates HTTP, appends the client to "
+                    "X-Forwarded-For and connects to the backends from its vSwitches in your VPC; "
+                    f"trust the VPC CIDR ({howto('how-to/load-balancer.md')})",
+                )
+            ],
+            settings(LB_HTTP, VPC_CIDR),
+            LB_HTTP,
+        )
+    target = _alb_target(ing)
+    # aws-load-balancer-controller docs (guide/ingress/annotations, target-type): "instance
+    # mode will route traffic to all ec2 instances within cluster on NodePort opened for your
+    # service" (so kube-proxy may SNAT to a node address, which is inside the VPC); "ip mode
+    # will route traffic directly to the pod IP".
+    via = (
+        "straight to pod IPs"
+        if target == "ip"
+        else "to the Service's NodePort, so kube-proxy may SNAT it to a node address, which is "
+        "also in the VPC range these settings trust"
+    )
+    return (
+        PRESERVED,
+        [
+            Finding(
+                INFO,
+                "aws-alb",
+                f"AWS Application Load Balancer (alb.ingress.kubernetes.io/target-type: {target}): "
+                f"it terminates HTTP, appends the client to X-Forwarded-For and forwards {via}; "
+                f"trust the VPC CIDR ({howto('how-to/load-balancer.md')})",
+            )
+        ],
+        settings(LB_HTTP, VPC_CIDR),
+        LB_HTTP,
+    )
+
+
+def _google_ranges(obj: Obj, what: str) -> str:
+    addresses = lb_addresses(obj)
+    ranges = ",".join(GOOGLE_FRONT_END_RANGES) + "".join(f",{a}" for a in addresses)
+    if not addresses:
+        ranges += f",<the {what}'s load balancer IP>"
+    return ranges
+
+
+def gce_verdict(
+    ing: Obj, internal: bool, what: str = "Ingress"
+) -> Tuple[str, List[Finding], Dict[str, str], str]:
+    """GKE's own Ingress / Gateway: a Google Application Load Balancer."""
+    if internal:
+        return (
+            PRESERVED,
+            [
+                Finding(
+                    INFO,
+                    "gce-internal-alb",
+                    "GKE internal (or regional) Application Load Balancer: Envoy proxies in your "
+                    "proxy-only subnet append the client to X-Forwarded-For; trust that subnet",
+                )
+            ],
+            settings(LB_HTTP, "<your proxy-only subnet>"),
+            LB_HTTP,
+        )
+    ranges = _google_ranges(ing, what)
+    # Google Cloud docs (external Application Load Balancer, "X-Forwarded-For header"): the
+    # load balancer appends "<client-ip>,<load-balancer-ip>" to X-Forwarded-For.
+    return (
+        PRESERVED,
+        [
+            Finding(
+                INFO,
+                "gce-alb",
+                "Google external Application Load Balancer: Google Front Ends connect from "
+                f"{', '.join(GOOGLE_FRONT_END_RANGES)} and append '<client>, <load balancer IP>' "
+                "to X-Forwarded-For, so both the front-end ranges and the load balancer's own "
+                "address must be trusted (with instance-group backends kube-proxy may also SNAT "
+                "to a node: add your node CIDR then)",
+            )
+        ],
+        settings(LB_HTTP, ranges),
+        LB_HTTP,
+    )
+
+
+def controller_of_class(cls: str, classes: Sequence[Obj]) -> Tuple[Optional[str], bool]:
+    """The controller name for a class, and whether it came from an IngressClass object."""
+    for ic in classes:
+        if ic.name == cls:
+            return s(ic.spec.get("controller")), True
+    return CLASS_NAMES.get(cls.lower()), False
+
+
+def default_class(classes: Sequence[Obj]) -> Optional[Obj]:
+    """The IngressClass marked as the cluster default, if any."""
+    for ic in classes:
+        if ic.annotations.get(DEFAULT_CLASS_ANNOTATION, "").strip().lower() == "true":
+            return ic
+    return None
+
+
+def is_alibaba_class(cls: str, classes: Sequence[Obj]) -> bool:
+    """True when an 'alb' class belongs to Alibaba Cloud's ALB Ingress controller."""
+    for ic in classes:
+        if ic.name == cls:
+            params = d(ic.spec.get("parameters"))
+            return s(ic.spec.get("controller")).endswith("alibabacloud.com/alb") or s(
+                params.get("apiGroup")
+            ).endswith("alibabacloud.com")
+    return False
+
+
+# cloud-provider-alibaba-cloud docs/usage-alb.md: ALB Ingresses carry
+# alb.ingress.kubernetes.io/address-type, /vswitch-ids and /albconfig.name, which the AWS Load
+# Balancer Controller does not define.
+_ALIBABA_ALB_ANNOTATIONS = (
+    "alb.ingress.kubernetes.io/vswitch-ids",
+    "alb.ingress.kubernetes.io/address-type",
+    "alb.ingress.kubernetes.io/albconfig.name",
+)
+
+
+def has_alibaba_alb_annotations(ing: Obj) -> bool:
+    """True when an 'alb' Ingress uses annotations only Alibaba Cloud's ALB controller reads."""
+    return any(k in ing.annotations for k in _ALIBABA_ALB_ANNOTATIONS)
+
+
+def controller_service(ctrl: Controller, services: Sequence[Obj]) -> Optional[Obj]:
+    """The controller's own LoadBalancer/NodePort Service, recognised by its labels or name."""
+    for svc in services:
+        if s(svc.spec.get("type")) not in ("LoadBalancer", "NodePort"):
+            continue
+        for key, value in ctrl.service_hints:
+            if (key == "name" and svc.name == value) or svc.labels.get(key) == value:
+                return svc
+        if ctrl.key in svc.name:
+            return svc
+    return None
+
+
+@dataclass(frozen=True)
+class Evidence:
+    """What the controller's own arguments and ConfigMap say (only what they say for sure)."""
+
+    decodes_proxy_protocol: Optional[bool] = None
+    believes_lb_header: Optional[bool] = None
+    where: str = ""
+
+
+def controller_evidence(ctrl: Controller, workloads: Sequence[Obj], cms: Sequence[Obj]) -> Evidence:
+    """Read the settings the controller's docs name, from its workloads' args and ConfigMaps."""
+    flat = [a.lower() for w in workloads for a in args(w)]
+    where = ", ".join(f"{w.kind} {w.ref}" for w in workloads)
+    pp: Optional[bool] = None
+    lb: Optional[bool] = None
+    if ctrl.key == "traefik":
+        # Traefik docs (EntryPoints): --entryPoints.<name>.proxyProtocol.trustedIPs / .insecure
+        # and --entryPoints.<name>.forwardedHeaders.trustedIPs / .insecure.
+        if any("proxyprotocol.trustedips" in a or "proxyprotocol.insecure" in a for a in flat):
+            pp = True
+        if any(
+            "forwardedheaders.trustedips" in a or "forwardedheaders.insecure" in a for a in flat
+        ):
+            lb = True
+    elif ctrl.key == "istio":
+        # Istio docs (Configuring Gateway Network Topology): the pod annotation
+        # proxy.istio.io/config with gatewayTopology: {proxyProtocol: {}} makes the gateway
+        # decode PROXY protocol.
+        configs = [
+            strmap(d(d(w.spec.get("template")).get("metadata")).get("annotations")).get(
+                "proxy.istio.io/config", ""
+            )
+            for w in workloads
+        ]
+        if any("proxyprotocol" in c.replace("_", "").lower() for c in configs):
+            pp = True
+    elif ctrl.key == "contour":
+        # Contour docs (Enabling PROXY protocol): "contour serve --use-proxy-protocol".
+        if any(a.startswith("--use-proxy-protocol") for a in flat):
+            pp = True
+    elif ctrl.key == "haproxy":
+        # haproxytech ConfigMap keys: "proxy-protocol" lists the sources it decodes it from.
+        found = [c for c in cms if "proxy-protocol" in c.data]
+        if found:
+            pp = True
+            where = ", ".join(f"ConfigMap {c.ref}" for c in found)
+    return Evidence(pp, lb, where)
+
+
+def generic_verdict(
+    ctrl: Controller,
+    front_kind: Optional[str],
+    lb_cidrs: Optional[str],
+    evidence: Evidence,
+) -> Tuple[str, List[Finding], Dict[str, str]]:
+    """What the app behind a controller other than ingress-nginx (or F5's) gets."""
+    from realip._doctor._cloud import HTTP, PROXIED, PROXY_PROTOCOL, SNAT, UNKNOWN_LB
+    from realip._doctor._report import ERROR, LOST
+
+    out = settings(INGRESS)
+    header = Finding(
+        INFO,
+        "controller-header",
+        f"{ctrl.name}: {ctrl.header}; it believes forwarded headers from: {ctrl.trusts}. The "
+        "app sees the controller pod as its peer and reads X-Forwarded-For trusting the pod CIDR "
+        f"({howto('how-to/ingress.md')})",
+    )
+    if front_kind in (SNAT, PROXIED):
+        return (
+            LOST,
+            [
+                header,
+                Finding(
+                    ERROR,
+                    "controller-loses-client-ip",
+                    f"the {ctrl.name} Service already loses the client IP (see its entry): the "
+                    "controller sees a node or load-balancer address and passes that on",
+                    "fix the controller Service first (externalTrafficPolicy: Local on that "
+                    f"Service, or PROXY protocol on the load balancer with {ctrl.proxy_protocol})",
+                ),
+            ],
+            out,
+        )
+    if front_kind == PROXY_PROTOCOL:
+        if evidence.decodes_proxy_protocol:
+            return (
+                PRESERVED,
+                [
+                    header,
+                    Finding(
+                        INFO,
+                        "controller-proxy-protocol",
+                        f"the load balancer sends PROXY protocol and {ctrl.name} decodes it "
+                        f"({ctrl.proxy_protocol}, set in {evidence.where})",
+                    ),
+                ],
+                out,
+            )
+        return (
+            UNKNOWN,
+            [
+                header,
+                Finding(
+                    WARNING,
+                    "controller-proxy-protocol-unverified",
+                    f"the load balancer sends PROXY protocol: {ctrl.name} must decode it "
+                    f"({ctrl.proxy_protocol}); doctor can't see that setting in these objects, so "
+                    "check it in the controller's configuration (Helm values, arguments or "
+                    "config file), or every request fails",
+                ),
+            ],
+            out,
+        )
+    if front_kind == HTTP:
+        if ctrl.appends:
+            # The load balancer appended the client, the controller appends the load balancer.
+            return (
+                PRESERVED,
+                [
+                    header,
+                    Finding(
+                        INFO,
+                        "controller-appends",
+                        "X-Forwarded-For reaches the app as '<client>, <load balancer>': realip "
+                        "trusts the load balancer's range as well as the pods",
+                    ),
+                ],
+                settings(INGRESS, lb_cidrs or "<the load balancer range>"),
+            )
+        if evidence.believes_lb_header:
+            return (
+                PRESERVED,
+                [
+                    header,
+                    Finding(
+                        INFO,
+                        "controller-believes-lb",
+                        f"{ctrl.name} believes the load balancer's X-Forwarded-For ({ctrl.trusts}, "
+                        f"set in {evidence.where}) and passes the client on",
+                    ),
+                ],
+                out,
+            )
+        return (
+            UNKNOWN,
+            [
+                header,
+                Finding(
+                    WARNING,
+                    "controller-trust-unverified",
+                    f"an HTTP load balancer sits in front of {ctrl.name}: the client survives only "
+                    f"if the controller believes the load balancer's X-Forwarded-For "
+                    f"({ctrl.trusts}); doctor can't see that setting in these objects",
+                ),
+            ],
+            out,
+        )
+    if front_kind == UNKNOWN_LB:
+        return (
+            UNKNOWN,
+            [
+                header,
+                Finding(
+                    WARNING,
+                    "controller-lb-unknown",
+                    f"doctor can't tell what the load balancer in front of {ctrl.name} does to the "
+                    "client address (see the controller Service's entry)",
+                ),
+            ],
+            out,
+        )
+    findings = [header]
+    if front_kind is None:
+        findings.append(
+            Finding(
+                INFO,
+                "controller-service-not-found",
+                f"the {ctrl.name} Service is not in this input; assuming clients reach it "
+                "directly (a LoadBalancer or NodePort Service with externalTrafficPolicy: Local)",
+            )
+        )
+    return PRESERVED, findings, out
+
+
+def unknown_controller(cls: str, controller: Optional[str]) -> Finding:
+    """A controller doctor does not know: say so, and how to find out."""
+    named = f"controller {controller!r}" if controller else f"class {cls or '(none)'!r}"
+    return Finding(
+        WARNING,
+        "ingress-controller-unknown",
+        f"ingress {named}: doctor does not know this controller, so it can't tell which header "
+        "it writes or which peers it believes. Find out from its documentation (look for "
+        "'X-Forwarded-For', 'trusted proxies' or 'real IP'), or run `realip serve` behind it "
+        "and read the headers it forwards; then check that its own Service keeps the client IP "
+        "(externalTrafficPolicy: Local)",
+    )
+
+
+# -- Gateway API ---------------------------------------------------------------------------
+
+# GKE docs ("GatewayClass capabilities"): the gke-l7-* classes are Google Cloud Application Load
+# Balancers; global/classic external ones are fronted by Google Front Ends, regional and
+# internal ones by Envoy proxies in a proxy-only subnet.
+GKE_EXTERNAL_CLASSES = (
+    "gke-l7-gxlb",
+    "gke-l7-global-external-managed",
+    "gke-l7-gxlb-mc",
+    "gke-l7-global-external-managed-mc",
+)
+GKE_PROXY_SUBNET_CLASSES = (
+    "gke-l7-rilb",
+    "gke-l7-regional-external-managed",
+    "gke-l7-rilb-mc",
+    "gke-l7-regional-external-managed-mc",
+    "gke-l7-cross-regional-internal-managed-mc",
+)
+# Gateway classes run by in-cluster proxies doctor knows by name (their docs name these).
+GATEWAY_PROXIES = {
+    "istio": "istio.io/ingress-controller",
+    "contour": "projectcontour.io/contour",
+    "traefik": "traefik.io/ingress-controller",
+}
+
+
+def gateway_class(gw: Obj) -> str:
+    """``spec.gatewayClassName``."""
+    return s(gw.spec.get("gatewayClassName")).strip()
+
+
+def route_parents(route: Obj) -> List[Tuple[str, str]]:
+    """The Gateways an HTTPRoute attaches to, as (namespace, name): v1 and v1alpha1 forms."""
+    found = []
+    for ref in lst(route.spec.get("parentRefs")):
+        ref = d(ref)
+        found.append((s(ref.get("namespace")) or route.namespace, s(ref.get("name"))))
+    for ref in lst(d(route.spec.get("gateways")).get("gatewayRefs")):
+        ref = d(ref)
+        found.append((s(ref.get("namespace")) or route.namespace, s(ref.get("name"))))
+    return [p for p in found if p[1]]
+
+
+def route_backends(route: Obj) -> List[str]:
+    """The Service names an HTTPRoute sends to: v1 backendRefs and v1alpha1 forwardTo."""
+    names: List[str] = []
+    for rule in lst(route.spec.get("rules")):
+        rule = d(rule)
+        for ref in lst(rule.get("backendRefs")):
+            ref = d(ref)
+            if s(ref.get("kind")) in ("", "Service"):
+                names.append(s(ref.get("name")))
+        for ref in lst(rule.get("forwardTo")):
+            names.append(s(d(ref).get("serviceName")))
+    out: List[str] = []
+    for n in names:
+        if n and n not in out:
+            out.append(n)
+    return out
+
+
+def gateway_verdict(gw: Obj) -> Tuple[str, List[Finding], Dict[str, str], str]:
+    """A Gateway: Google load balancers, known in-cluster proxies, or unknown."""
+    cls = gateway_class(gw)
+    if cls in GKE_EXTERNAL_CLASSES:
+        return gce_verdict(gw, False, "Gateway")
+    if cls in GKE_PROXY_SUBNET_CLASSES:
+        return gce_verdict(gw, True, "Gateway")
+    controller = GATEWAY_PROXIES.get(cls)
+    if controller is not None:
+        ctrl = CONTROLLERS[controller]
+        return (
+            PRESERVED,
+            [
+                Finding(
+                    INFO,
+                    "gateway-proxy",
+                    f"gatewayClassName {cls!r}: {ctrl.name} runs in the cluster and {ctrl.header}; "
+                    "the app sees its pod as the peer. Check its own Service keeps the client IP "
+                    "(externalTrafficPolicy: Local)",
+                )
+            ],
+            settings(INGRESS),
+            INGRESS,
+        )
+    return (
+        UNKNOWN,
+        [
+            Finding(
+                WARNING,
+                "gateway-class-unknown",
+                f"gatewayClassName {cls or '(none)'!r}: doctor does not know this Gateway "
+                "implementation, so it can't tell whether a cloud load balancer or an in-cluster "
+                "proxy carries the traffic, or which header it writes. Look up the GatewayClass "
+                "(`kubectl get gatewayclass -o yaml`, spec.controllerName) and its documentation, "
+                "or run `realip serve` behind it and read the headers",
+            )
+        ],
+        settings(INGRESS),
+        INGRESS,
+    )
+
+
+# -- Cloudflare Tunnel --------------------------------------------------------------------
+
+_CLOUDFLARED_SERVICE = re.compile(r"service:\s*(?:https?|h2c|tcp)://([A-Za-z0-9.-]+?)(?::\d+)?\s")
+
+
+def is_cloudflared(workload: Obj) -> bool:
+    """A cloudflared Deployment/DaemonSet (Cloudflare Tunnel connector)."""
+    return any("cloudflared" in img.rsplit("/", 1)[-1] for img in images(workload))
+
+
+def cloudflared_targets(workload: Obj, configmaps: Sequence[Obj]) -> List[Tuple[str, str]]:
+    """Services named in the tunnel's ingress rules, as (namespace, name)."""
+    # cloudflare/argo-tunnel-examples named-tunnel-k8s/cloudflared.yaml: the config.yaml in a
+    # ConfigMap has ingress rules "service: http://web-service:80".
+    found: List[Tuple[str, str]] = []
+    mounted = set()
+    pod = d(d(workload.spec.get("template")).get("spec"))
+    for vol in lst(pod.get("volumes")):
+        name = s(d(d(vol).get("configMap")).get("name"))
+        if name:
+            mounted.add(name)
+    for cm in configmaps:
+        if cm.namespace != workload.namespace or cm.name not in mounted:
+            continue
+        for text in cm.data.values():
+            for host in _CLOUDFLARED_SERVICE.findall(text + "\n"):
+                parts = host.split(".")
+                ns = parts[1] if len(parts) > 1 and parts[1] != "svc" else workload.namespace
+                key = (ns, parts[0])
+                if key not in found:
+                    found.append(key)
+    return found
+
+
+# -- F5 NGINX Ingress Controller (nginx.org) ------------------------------------------------
+
+F5_CONFIG_KEYS = ("proxy-protocol", "real-ip-header", "set-real-ip-from", "real-ip-recursive")
+"""The nginx.org ConfigMap keys that decide the client address (none of them is ingress-nginx's)."""
+
+
+def is_f5_configmap(cm: Obj) -> bool:
+    """A ConfigMap of F5's NGINX Ingress Controller: it sets one of the nginx.org realip keys."""
+    return any(k in cm.data for k in F5_CONFIG_KEYS)
+
+
+def _f5_cidrs_everyone(cidrs: str) -> bool:
+    return any(c.strip() in ("0.0.0.0/0", "::/0") for c in cidrs.split(","))
+
+
+def f5_verdict(
+    front_kind: Optional[str], lb_cidrs: Optional[str], cm: Optional[Obj]
+) -> Tuple[str, List[Finding], Dict[str, str]]:
+    """What the app behind F5's NGINX Ingress Controller receives.
+
+    nginx/kubernetes-ingress internal/configs/version1/nginx.ingress.tmpl: "listen {{$port}}
+    {{if $server.ProxyProtocol}} proxy_protocol{{end}}", "set_real_ip_from", "real_ip_header",
+    "real_ip_recursive on", and for every location "proxy_set_header X-Forwarded-For
+    $proxy_add_x_forwarded_for": it appends $remote_addr (after the realip module) to whatever
+    X-Forwarded-For arrived.
+    """
+    from realip._doctor._cloud import HTTP, PROXIED, PROXY_PROTOCOL, SNAT, UNKNOWN_LB
+    from realip._doctor._report import ERROR, LOST, SPOOFABLE
+
+    data = cm.data if cm is not None else {}
+    pp = data.get("proxy-protocol", "").strip().lower() == "true"
+    header = data.get("real-ip-header", "").strip()
+    trusted = data.get("set-real-ip-from", "").strip()
+    out = settings(INGRESS)
+    where = f"ConfigMap {cm.ref}" if cm is not None else "its defaults"
+    findings = [
+        Finding(
+            INFO,
+            "controller-header",
+            "F5 NGINX Ingress Controller (nginx.org): appends the address it settled on to "
+            f"X-Forwarded-For ($proxy_add_x_forwarded_for), read from {where}; the app sees the "
+            f"controller pod as its peer ({howto('how-to/ingress.md')})",
+        )
+    ]
+    if front_kind in (SNAT, PROXIED):
+        findings.append(
+            Finding(
+                ERROR,
+                "controller-loses-client-ip",
+                "the controller's Service already loses the client IP (see its entry)",
+                "fix the controller Service first (externalTrafficPolicy: Local on that Service, "
+                'or PROXY protocol on the load balancer with proxy-protocol: "True")',
+            )
+        )
+        return LOST, findings, out
+    if header and header.lower() != "proxy_protocol" and _f5_cidrs_everyone(trusted or ""):
+        findings.append(
+            Finding(
+                ERROR,
+                "f5-trusts-everyone",
+                f"real-ip-header: {header} with set-real-ip-from {trusted}: nginx takes the client "
+                "address from a header any peer writes, and appends that address to "
+                "X-Forwarded-For, so the rightmost entry the app sees is the client's choice",
+                "set set-real-ip-from to your load balancer's range only",
+            )
+        )
+        return SPOOFABLE, findings, out
+    if front_kind == PROXY_PROTOCOL:
+        if not pp:
+            findings.append(
+                Finding(
+                    ERROR,
+                    "proxy-protocol-mismatch",
+                    "the load balancer sends PROXY protocol headers but the controller does not "
+                    'expect them (proxy-protocol is not "True"): every request fails',
+                    'set proxy-protocol: "True", real-ip-header: "proxy_protocol" and '
+                    "set-real-ip-from: <the load balancer's range> in its ConfigMap",
+                )
+            )
+            return LOST, findings, out
+        if header.lower() != "proxy_protocol":
+            findings.append(
+                Finding(
+                    ERROR,
+                    "f5-proxy-protocol-not-used",
+                    'proxy-protocol is "True" but real-ip-header is not proxy_protocol: nginx '
+                    "accepts the PROXY header but keeps the load balancer's (or node's) address "
+                    "as $remote_addr and appends that to X-Forwarded-For",
+                    'set real-ip-header: "proxy_protocol" and set-real-ip-from: <the load '
+                    "balancer's range> in its ConfigMap",
+                )
+            )
+            return LOST, findings, out
+        findings.append(
+            Finding(
+                INFO,
+                "f5-proxy-protocol",
+                "the controller decodes PROXY protocol and appends the client to X-Forwarded-For",
+            )
+        )
+        return PRESERVED, findings, out
+    if pp and front_kind is not None and front_kind != UNKNOWN_LB:
+        findings.append(
+            Finding(
+                ERROR,
+                "proxy-protocol-mismatch",
+                'proxy-protocol is "True" but the load balancer does not send PROXY headers: '
+                "every request is rejected",
+                'enable PROXY protocol on the load balancer, or remove proxy-protocol: "True"',
+            )
+        )
+        return LOST, findings, out
+    if front_kind == UNKNOWN_LB:
+        findings.append(
+            Finding(
+                WARNING,
+                "controller-lb-unknown",
+                "doctor can't tell what the load balancer in front of the controller does to the "
+                "client address (see the controller Service's entry)",
+            )
+        )
+        return UNKNOWN, findings, out
+    if front_kind == HTTP:
+        # The load balancer appended the client; the controller appends the load balancer.
+        out = settings(INGRESS, lb_cidrs or "<the load balancer range>")
+        findings.append(
+            Finding(
+                INFO,
+                "f5-behind-http-lb",
+                "X-Forwarded-For reaches the app as '<client>, <load balancer>': realip trusts "
+                "the load balancer's range as well as the pods",
+            )
+        )
+    return PRESERVED, findings, out

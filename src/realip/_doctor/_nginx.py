@@ -1,0 +1,652 @@
+"""ingress-nginx: its ConfigMap keys, and what the app behind it receives.
+
+Every rule cites the part of ingress-nginx's ``rootfs/etc/nginx/template/nginx.tmpl`` or its
+ConfigMap documentation (docs/user-guide/nginx-configuration/configmap.md) it rests on.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from dataclasses import dataclass, field
+from typing import Dict, List, Mapping, Optional, Tuple
+
+from realip._doctor._cloud import (
+    HTTP,
+    INGRESS,
+    PROXIED,
+    PROXY_PROTOCOL,
+    SNAT,
+    UNKNOWN_LB,
+    Front,
+    settings,
+)
+from realip._doctor._objects import Obj, parse_bool
+from realip._doctor._report import (
+    ERROR,
+    INFO,
+    LOST,
+    PRESERVED,
+    SPOOFABLE,
+    UNKNOWN,
+    WARNING,
+    Finding,
+    howto,
+)
+
+NGINX_KEYS = (
+    "use-forwarded-headers",
+    "compute-full-forwarded-for",
+    "forwarded-for-header",
+    "proxy-real-ip-cidr",
+    "use-proxy-protocol",
+    "enable-real-ip",
+)
+"""The ingress-nginx ConfigMap keys that decide which address reaches the app."""
+
+CONFIGMAP_NAMES = ("ingress-nginx-controller", "nginx-configuration", "nginx-ingress-controller")
+_NOT_CONFIG = ("tcp-services", "udp-services", "ingress-controller-leader")
+SERVICE_NAMES = (
+    "ingress-nginx",
+    "ingress-nginx-controller",
+    "nginx-ingress-lb",
+    "nginx-ingress-controller",
+)
+_APP_LABELS = ("ingress-nginx", "nginx-ingress", "nginx-ingress-lb")
+
+
+@dataclass
+class NginxConfig:
+    """The ingress-nginx ConfigMap keys doctor reads, with ingress-nginx's defaults."""
+
+    source: Optional[Obj]
+    use_forwarded_headers: bool = False
+    compute_full: bool = False
+    forwarded_for_header: str = "X-Forwarded-For"
+    # configmap.md: proxy-real-ip-cidr defaults to "0.0.0.0/0".
+    real_ip_cidrs: Tuple[str, ...] = ("0.0.0.0/0",)
+    use_proxy_protocol: bool = False
+    enable_real_ip: bool = False
+    findings: List[Finding] = field(default_factory=list)
+
+    @property
+    def reads_header(self) -> bool:
+        """nginx.tmpl: ``real_ip_header {{ $cfg.ForwardedForHeader }}`` unless PROXY protocol."""
+        return (self.use_forwarded_headers or self.enable_real_ip) and not self.use_proxy_protocol
+
+    @property
+    def full_chain(self) -> bool:
+        """nginx.tmpl builds $full_x_forwarded_for only with both keys on."""
+        return self.use_forwarded_headers and self.compute_full
+
+    def trusts_everyone(self) -> bool:
+        """proxy-real-ip-cidr contains a /0: set_real_ip_from believes every peer."""
+        for text in self.real_ip_cidrs:
+            try:
+                if ipaddress.ip_network(text, strict=False).prefixlen == 0:
+                    return True
+            except ValueError:
+                continue
+        return False
+
+    def trusts(self, cidrs: str) -> Optional[bool]:
+        """Whether proxy-real-ip-cidr covers every range in ``cidrs``; None if unknowable."""
+        try:
+            wanted = [ipaddress.ip_network(c.strip(), strict=False) for c in cidrs.split(",")]
+        except ValueError:
+            return None
+        trusted = []
+        for text in self.real_ip_cidrs:
+            try:
+                trusted.append(ipaddress.ip_network(text, strict=False))
+            except ValueError:
+                continue
+        return all(
+            any(
+                w.version == t.version
+                and int(t.network_address) <= int(w.network_address)
+                and int(w.broadcast_address) <= int(t.broadcast_address)
+                for t in trusted
+            )
+            for w in wanted
+        )
+
+
+def is_configmap(cm: Obj) -> bool:
+    """True for ingress-nginx's main ConfigMap (not tcp-services, leader election, ...)."""
+    if cm.name in _NOT_CONFIG:
+        return False
+    if cm.name in CONFIGMAP_NAMES:
+        return True
+    return cm.labels.get("app.kubernetes.io/name") == "ingress-nginx" and (
+        cm.labels.get("app.kubernetes.io/component", "controller") == "controller"
+    )
+
+
+def is_related(svc: Obj) -> bool:
+    """True for any Service of an ingress-nginx install (controller, webhook, metrics)."""
+    if svc.name in SERVICE_NAMES:
+        return True
+    if svc.labels.get("app.kubernetes.io/name") == "ingress-nginx":
+        return svc.labels.get("app.kubernetes.io/component", "controller") == "controller"
+    return svc.labels.get("app") in _APP_LABELS
+
+
+def is_service(svc: Obj) -> bool:
+    """True for the ingress-nginx controller's own Service."""
+    if svc.name.endswith(("-admission", "-metrics")):
+        return False
+    return is_related(svc)
+
+
+def read_config(cm: Optional[Obj]) -> NginxConfig:
+    """Read the ConfigMap (or ingress-nginx's defaults when there is none)."""
+    cfg = NginxConfig(cm)
+    if cm is None:
+        return cfg
+    data = cm.data
+    for key, attr in (
+        ("use-forwarded-headers", "use_forwarded_headers"),
+        ("compute-full-forwarded-for", "compute_full"),
+        ("use-proxy-protocol", "use_proxy_protocol"),
+        ("enable-real-ip", "enable_real_ip"),
+    ):
+        if key in data:
+            value = parse_bool(data[key])
+            if value is None:
+                cfg.findings.append(
+                    Finding(
+                        WARNING,
+                        "nginx-bad-boolean",
+                        f"{key}: {data[key]!r} is not a boolean ingress-nginx understands; it "
+                        "falls back to false",
+                        f'write {key}: "true" or "false"',
+                    )
+                )
+            else:
+                setattr(cfg, attr, value)
+    header = data.get("forwarded-for-header", "").strip()
+    if header:
+        cfg.forwarded_for_header = header
+    if "proxy-real-ip-cidr" in data:
+        cidrs = tuple(c.strip() for c in data["proxy-real-ip-cidr"].split(",") if c.strip())
+        bad = []
+        for text in cidrs:
+            try:
+                ipaddress.ip_network(text, strict=False)
+            except ValueError:
+                bad.append(text)
+        if bad:
+            cfg.findings.append(
+                Finding(
+                    WARNING,
+                    "nginx-bad-cidr",
+                    f"proxy-real-ip-cidr: {', '.join(repr(b) for b in bad)} is not a CIDR; nginx "
+                    "refuses a configuration with an invalid set_real_ip_from",
+                    "list CIDRs separated by commas, e.g. 100.64.0.0/10,10.0.0.0/8",
+                )
+            )
+        cfg.real_ip_cidrs = cidrs or ("0.0.0.0/0",)
+    cfg.findings.extend(_key_meanings(cfg, data))
+    return cfg
+
+
+def _key_meanings(cfg: NginxConfig, data: Mapping[str, str]) -> List[Finding]:
+    def shown(key: str, default: str) -> str:
+        return f"{key}: {data[key]!r}" if key in data else f"{key}: {default!r} (default)"
+
+    out = []
+    if cfg.use_forwarded_headers:
+        text = (
+            "ingress-nginx believes X-Forwarded-For/-Proto/-Host from whoever connects "
+            "(within proxy-real-ip-cidr): right behind an HTTP load balancer, a spoofing "
+            "hole when clients connect directly"
+        )
+    else:
+        text = (
+            "ingress-nginx ignores incoming X-Forwarded-* and sends the app X-Forwarded-For: "
+            "<its own peer>; right when clients or a layer-4 load balancer connect to it"
+        )
+    out.append(
+        Finding(
+            INFO,
+            "nginx-use-forwarded-headers",
+            f"{shown('use-forwarded-headers', 'false')}: {text}",
+        )
+    )
+    if cfg.full_chain:
+        text = (
+            "X-Forwarded-For reaching the app is the incoming list plus the address "
+            "ingress-nginx received the connection from; realip must trust every proxy in "
+            "that list (REALIP_LB_CIDRS)"
+        )
+    elif cfg.compute_full:
+        text = 'has no effect without use-forwarded-headers: "true"'
+    else:
+        text = (
+            "X-Forwarded-For reaching the app holds one address: the one ingress-nginx "
+            "decided is the client"
+        )
+    out.append(
+        Finding(
+            INFO,
+            "nginx-compute-full-forwarded-for",
+            f"{shown('compute-full-forwarded-for', 'false')}: {text}",
+        )
+    )
+    # nginx.tmpl: real_ip_header {{ $cfg.ForwardedForHeader }}, and the incoming value of that
+    # header is passed on as X-Original-Forwarded-For.
+    out.append(
+        Finding(
+            INFO,
+            "nginx-forwarded-for-header",
+            f"{shown('forwarded-for-header', 'X-Forwarded-For')}: the header ingress-nginx reads "
+            "the client from when use-forwarded-headers or enable-real-ip is on; the app still "
+            "receives X-Forwarded-For (and the incoming value of this header as "
+            "X-Original-Forwarded-For), so realip keeps reading X-Forwarded-For",
+        )
+    )
+    if cfg.trusts_everyone():
+        text = (
+            "nginx trusts every peer to set the client address (set_real_ip_from "
+            "0.0.0.0/0); only safe if nothing but your load balancer can reach ingress-nginx"
+        )
+    else:
+        text = (
+            "only these peers may set the client address (set_real_ip_from); it must "
+            "cover your load balancer's range"
+        )
+    out.append(
+        Finding(
+            INFO, "nginx-proxy-real-ip-cidr", f"{shown('proxy-real-ip-cidr', '0.0.0.0/0')}: {text}"
+        )
+    )
+    if cfg.use_proxy_protocol:
+        text = (
+            "ingress-nginx expects a PROXY protocol header on every connection and takes "
+            "the client from it; the load balancer must send one"
+        )
+    else:
+        text = "connections are plain HTTP/TLS; a load balancer must not send PROXY headers"
+    out.append(
+        Finding(INFO, "nginx-use-proxy-protocol", f"{shown('use-proxy-protocol', 'false')}: {text}")
+    )
+    if cfg.enable_real_ip:
+        text = (
+            "turns on nginx's realip module with forwarded-for-header and "
+            "proxy-real-ip-cidr, even without use-forwarded-headers"
+        )
+    else:
+        text = "the realip module is on only with use-forwarded-headers or use-proxy-protocol"
+    out.append(Finding(INFO, "nginx-enable-real-ip", f"{shown('enable-real-ip', 'false')}: {text}"))
+    return out
+
+
+def controller_verdict(front: Front, cfg: NginxConfig) -> Tuple[str, List[Finding]]:
+    """The controller Service's own verdict once ingress-nginx's PROXY setting is known."""
+    findings = list(front.findings)
+    client = front.client_ip
+    if front.kind == PROXY_PROTOCOL:
+        # The generic advice about decoding does not apply: ingress-nginx is the decoder.
+        findings = [f for f in findings if f.code != "proxy-protocol"]
+        if cfg.use_proxy_protocol and cfg.use_forwarded_headers and cfg.trusts_everyone():
+            client = SPOOFABLE
+            findings.append(_pp_forwarded_everyone())
+        elif cfg.use_proxy_protocol:
+            client = PRESERVED
+            findings.append(
+                Finding(
+                    INFO,
+                    "proxy-protocol-decoded",
+                    "the load balancer sends PROXY headers and ingress-nginx decodes them "
+                    '(use-proxy-protocol: "true")',
+                )
+            )
+        else:
+            client = LOST
+            findings.append(
+                Finding(
+                    ERROR,
+                    "proxy-protocol-mismatch",
+                    "the load balancer sends PROXY headers but ingress-nginx does not expect them "
+                    "(use-proxy-protocol is off): every request fails with 400",
+                    'set use-proxy-protocol: "true" in the ingress-nginx ConfigMap',
+                )
+            )
+    elif front.kind == UNKNOWN_LB and cfg.use_proxy_protocol:
+        findings.append(_pp_unverified(front))
+    elif front.kind == UNKNOWN_LB and lost_whatever_lb(front, cfg):
+        client = LOST
+        findings = [f for f in findings if f.code != "etp-cluster-unknown-lb"]
+        findings.append(_lost_whatever_lb_finding())
+    elif cfg.use_proxy_protocol and client == PRESERVED:
+        client = LOST
+        findings.append(
+            Finding(
+                ERROR,
+                "proxy-protocol-mismatch",
+                'ingress-nginx expects PROXY headers (use-proxy-protocol: "true") but this '
+                "load balancer does not send them: every request is rejected",
+                'enable PROXY protocol on the load balancer, or set use-proxy-protocol: "false"',
+            )
+        )
+    return client, findings
+
+
+def lost_whatever_lb(front: Front, cfg: NginxConfig) -> bool:
+    """Under Cluster, with no header or PROXY decoding, every kind of load balancer loses it.
+
+    A pass-through load balancer is SNAT'ed by kube-proxy, a TCP proxy replaces the address,
+    and an HTTP load balancer's X-Forwarded-For is replaced by ingress-nginx unless
+    use-forwarded-headers is on (nginx.tmpl: "proxy_set_header X-Forwarded-For $remote_addr").
+    """
+    return front.via_nodes and not cfg.reads_header and not cfg.use_proxy_protocol
+
+
+def _lost_whatever_lb_finding() -> Finding:
+    return Finding(
+        ERROR,
+        "snat",
+        "externalTrafficPolicy: Cluster SNATs a request to a node address before the ingress "
+        "controller Service whenever kube-proxy forwards it to a pod on another node; doctor "
+        "does not know this load balancer, but whatever it is, ingress-nginx (without "
+        "use-forwarded-headers or use-proxy-protocol) then forwards a node or load-balancer "
+        f"address ({howto('how-to/nodeport.md')})",
+        "set externalTrafficPolicy: Local on that Service to keep the client IP (only nodes "
+        "running a controller pod then take traffic)",
+    )
+
+
+def _pp_forwarded_everyone() -> Finding:
+    # nginx.tmpl: with use-proxy-protocol the realip module uses the PROXY source, believed
+    # from every proxy-real-ip-cidr entry; with use-forwarded-headers the X-Forwarded-* maps
+    # trust the incoming headers. With the default 0.0.0.0/0 both come from any peer.
+    return Finding(
+        ERROR,
+        "nginx-proxy-protocol-trusts-everyone",
+        "use-proxy-protocol and use-forwarded-headers are on and proxy-real-ip-cidr "
+        "is 0.0.0.0/0 (the default): ingress-nginx believes the client address and "
+        "X-Forwarded-* headers of any peer, so whoever reaches ingress-nginx without "
+        "the load balancer (the controller's NodePort, another pod) picks the "
+        "address the app sees",
+        "set proxy-real-ip-cidr to your load balancer's range (plus the node CIDR "
+        "under externalTrafficPolicy: Cluster); drop use-forwarded-headers unless an "
+        "HTTP proxy sits in front of ingress-nginx",
+    )
+
+
+def _pp_unverified(front: Front) -> Finding:
+    check = front.how_to_check or (
+        "check the load balancer's settings, or look at what ingress-nginx logs for a request"
+    )
+    return Finding(
+        WARNING,
+        "proxy-protocol-unverified",
+        'ingress-nginx expects a PROXY header on every connection (use-proxy-protocol: "true"), '
+        f"and doctor can't tell whether this load balancer sends PROXY protocol; {check}",
+    )
+
+
+def verdict(front: Optional[Front], cfg: NginxConfig) -> Tuple[str, List[Finding], Dict[str, str]]:
+    """What the app behind ingress-nginx gets, given what reaches the controller."""
+    findings: List[Finding] = []
+    kind = front.kind if front is not None else None
+    lb_cidrs = front.lb_cidrs if front is not None else None
+    where = ("ConfigMap " + "/".join(cfg.source.key)) if cfg.source is not None else "defaults"
+    out_settings = settings(INGRESS)
+
+    if kind in (SNAT, PROXIED):
+        findings.append(
+            Finding(
+                ERROR,
+                "controller-loses-client-ip",
+                "the ingress controller's Service already loses the client IP (see its entry): "
+                "ingress-nginx sees a node or load-balancer address and passes that on",
+                "fix the controller Service first (externalTrafficPolicy: Local on that Service, "
+                "or PROXY protocol on both the load balancer and ingress-nginx)",
+            )
+        )
+        return LOST, findings, out_settings
+    if kind == PROXY_PROTOCOL and not cfg.use_proxy_protocol:
+        findings.append(
+            Finding(
+                ERROR,
+                "proxy-protocol-mismatch",
+                f"the load balancer sends PROXY protocol headers but ingress-nginx ({where}) does "
+                "not expect them: nginx reads the PROXY line as a broken request and answers 400",
+                'set use-proxy-protocol: "true" in the ingress-nginx ConfigMap',
+            )
+        )
+        return LOST, findings, out_settings
+    if cfg.use_proxy_protocol and kind != PROXY_PROTOCOL:
+        if kind is None or kind == UNKNOWN_LB:
+            findings.append(
+                _pp_unverified(front)
+                if front is not None
+                else Finding(
+                    WARNING,
+                    "proxy-protocol-unverified",
+                    "use-proxy-protocol is on and the controller's Service is not in this input: "
+                    "make sure whatever is in front of ingress-nginx sends PROXY headers, or "
+                    "every request fails",
+                )
+            )
+            if kind == UNKNOWN_LB:
+                return UNKNOWN, findings, out_settings
+        else:
+            findings.append(
+                Finding(
+                    ERROR,
+                    "proxy-protocol-mismatch",
+                    "use-proxy-protocol is on but the controller's load balancer does not send "
+                    "PROXY headers: nginx waits for one and rejects every request",
+                    "enable PROXY protocol on the load balancer (annotation on the controller "
+                    'Service), or set use-proxy-protocol: "false"',
+                )
+            )
+            return LOST, findings, out_settings
+    if cfg.use_proxy_protocol:
+        # nginx.tmpl realip section: with UseProxyProtocol, "real_ip_header proxy_protocol;"
+        # and "set_real_ip_from {{ $trusted_ip }}" for each proxy-real-ip-cidr entry. The PROXY
+        # source is believed from any peer in that list; the default 0.0.0.0/0 lets any peer
+        # that reaches the controller without the load balancer (a NodePort, another pod) write
+        # its own PROXY header.
+        if cfg.trusts_everyone() and cfg.use_forwarded_headers:
+            findings.append(_pp_forwarded_everyone())
+            return SPOOFABLE, findings, out_settings
+        if cfg.trusts_everyone():
+            findings.append(
+                Finding(
+                    WARNING,
+                    "nginx-proxy-protocol-any-sender",
+                    "proxy-real-ip-cidr is 0.0.0.0/0 (the default): ingress-nginx believes a "
+                    "PROXY header from any peer, so a client that reaches the controller without "
+                    "the load balancer (its NodePort, another pod) can write its own address; "
+                    "fine while only the load balancer can reach it",
+                    "set proxy-real-ip-cidr to the load balancer's range (plus the node CIDR "
+                    "under externalTrafficPolicy: Cluster)",
+                )
+            )
+        findings.append(
+            Finding(
+                INFO,
+                "nginx-proxy-protocol",
+                "ingress-nginx takes the client from the PROXY header and sends it on in "
+                "X-Forwarded-For",
+            )
+        )
+        return PRESERVED, findings, out_settings
+
+    if kind == UNKNOWN_LB and front is not None and lost_whatever_lb(front, cfg):
+        findings.append(
+            Finding(
+                ERROR,
+                "controller-loses-client-ip",
+                "the ingress controller's Service already loses the client IP (see its entry): "
+                "ingress-nginx sees a node or load-balancer address and passes that on",
+                "fix the controller Service first (externalTrafficPolicy: Local on that Service)",
+            )
+        )
+        return LOST, findings, out_settings
+    if kind == UNKNOWN_LB:
+        check = front.how_to_check if front is not None else None
+        findings.append(
+            Finding(
+                WARNING,
+                "controller-lb-unknown",
+                "doctor can't tell what the controller's load balancer does to the client "
+                "address (see the controller Service's entry): if it passes the client through, "
+                "ingress-nginx forwards it; if it proxies, every request appears to come from "
+                f"the load balancer; {check or 'check your provider documentation'}",
+            )
+        )
+        return UNKNOWN, findings, out_settings
+
+    if kind == HTTP:
+        header = cfg.forwarded_for_header.lower()
+        if not cfg.reads_header:
+            findings.append(
+                Finding(
+                    ERROR,
+                    "nginx-ignores-lb-header",
+                    "an HTTP load balancer in front of ingress-nginx puts the client in "
+                    "X-Forwarded-For, but use-forwarded-headers is off: ingress-nginx replaces it "
+                    "with the load balancer's own address",
+                    f'set use-forwarded-headers: "true" and proxy-real-ip-cidr: '
+                    f'"{lb_cidrs or "<the load balancer range>"}" in the ingress-nginx ConfigMap',
+                )
+            )
+            return LOST, findings, out_settings
+        if header != "x-forwarded-for":
+            findings.append(
+                Finding(
+                    ERROR,
+                    "nginx-wrong-header",
+                    f"ingress-nginx reads the client from {cfg.forwarded_for_header}, but the load "
+                    "balancer writes X-Forwarded-For: nginx keeps the load balancer's address",
+                    "remove forwarded-for-header (default X-Forwarded-For)",
+                )
+            )
+            return LOST, findings, out_settings
+        covered = cfg.trusts(lb_cidrs) if lb_cidrs else None
+        if covered is False:
+            findings.append(
+                Finding(
+                    ERROR,
+                    "nginx-lb-not-trusted",
+                    f"proxy-real-ip-cidr ({', '.join(cfg.real_ip_cidrs)}) does not cover the load "
+                    f"balancer's range {lb_cidrs}: nginx ignores its X-Forwarded-For and keeps the "
+                    "load balancer's address",
+                    f"add {lb_cidrs} to proxy-real-ip-cidr",
+                )
+            )
+            return LOST, findings, out_settings
+        if cfg.full_chain:
+            out_settings = settings(INGRESS, lb_cidrs or "<the load balancer range>")
+            findings.append(
+                Finding(
+                    INFO,
+                    "nginx-full-chain",
+                    "X-Forwarded-For reaches the app as '<what the client sent>, <client>, <load "
+                    "balancer>' (the load balancer appended the client, ingress-nginx the load "
+                    "balancer): realip must trust the load balancer's range as well as the pods",
+                )
+            )
+            if cfg.trusts_everyone():
+                findings.append(
+                    _spoofable_addr_warning(
+                        "realip is not fooled: it walks X-Forwarded-For from the right, where "
+                        "ingress-nginx appended the load balancer's address and the load balancer "
+                        "appended the client's"
+                    )
+                )
+            return PRESERVED, findings, out_settings
+        if cfg.trusts_everyone():
+            findings.append(_spoofable_error(lb_cidrs or "<your load balancer range>"))
+            return SPOOFABLE, findings, out_settings
+        findings.append(
+            Finding(
+                INFO,
+                "nginx-trusted-lb",
+                "ingress-nginx trusts only the load balancer's range and passes the client on in "
+                "X-Forwarded-For",
+            )
+        )
+        return PRESERVED, findings, out_settings
+
+    # Clients (or a pass-through load balancer) connect to ingress-nginx directly.
+    if kind is None:
+        findings.append(
+            Finding(
+                INFO,
+                "controller-service-not-found",
+                "the ingress controller's Service is not in this input; assuming clients reach "
+                "ingress-nginx directly (a LoadBalancer or NodePort Service with "
+                "externalTrafficPolicy: Local)",
+            )
+        )
+    if cfg.reads_header and cfg.trusts_everyone():
+        if cfg.full_chain:
+            findings.append(
+                _spoofable_addr_warning(
+                    "realip is not fooled: ingress-nginx appends the real peer to the right of "
+                    "X-Forwarded-For, which is where realip looks"
+                )
+            )
+            return PRESERVED, findings, out_settings
+        findings.append(_spoofable_error(None))
+        return SPOOFABLE, findings, out_settings
+    if cfg.reads_header:
+        findings.append(
+            Finding(
+                INFO,
+                "nginx-forwarded-headers-unneeded",
+                "use-forwarded-headers/enable-real-ip is on but nothing in front of ingress-nginx "
+                "adds X-Forwarded-For; harmless while proxy-real-ip-cidr excludes clients",
+            )
+        )
+    else:
+        findings.append(
+            Finding(
+                INFO,
+                "nginx-peer-forwarded",
+                "ingress-nginx sends the app X-Forwarded-For: <the address that connected to it>, "
+                f"dropping whatever the client sent ({howto('how-to/ingress.md')})",
+            )
+        )
+    return PRESERVED, findings, out_settings
+
+
+def _spoofable_error(lb_cidrs: Optional[str]) -> Finding:
+    if lb_cidrs is None:
+        fix = (
+            'set use-forwarded-headers: "false" (nothing in front of ingress-nginx writes '
+            'X-Forwarded-For), or compute-full-forwarded-for: "true" so the real peer is '
+            "appended for realip to find"
+        )
+    else:
+        fix = (
+            f'set proxy-real-ip-cidr: "{lb_cidrs}" (only your load balancer), or '
+            'compute-full-forwarded-for: "true" so the real peer is appended for realip to find'
+        )
+    # nginx.tmpl: "real_ip_recursive on;" with set_real_ip_from 0.0.0.0/0 walks past every
+    # entry, ending at the leftmost, and the app gets "X-Forwarded-For $remote_addr".
+    return Finding(
+        ERROR,
+        "nginx-trusts-everyone",
+        "use-forwarded-headers (or enable-real-ip) is on and proxy-real-ip-cidr trusts every "
+        "address (default 0.0.0.0/0): with real_ip_recursive nginx takes the leftmost "
+        "X-Forwarded-For entry, which the client writes, and forwards only that to the app. Any "
+        "client can pick its address.",
+        fix,
+    )
+
+
+def _spoofable_addr_warning(why_ok: str) -> Finding:
+    return Finding(
+        WARNING,
+        "nginx-remote-addr-spoofable",
+        "proxy-real-ip-cidr trusts every address, so nginx's own $remote_addr and X-Real-IP "
+        f"(used by its logs, allow-lists and rate limits) are whatever the client sends; "
+        f"{why_ok}",
+        "set proxy-real-ip-cidr to your load balancer's range only",
+    )
