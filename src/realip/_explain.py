@@ -89,10 +89,10 @@ def describe(resolver: Resolver) -> str:
     if resolver.topology:
         parts.append(f"topology {resolver.topology}")
     if _proxy_protocol(resolver):
-        labels = ", ".join(dict.fromkeys(label for label, _ in resolver.networks.entries))
+        senders = ", ".join(dict.fromkeys(label for label, _ in resolver.networks.entries))
         parts.append(
             "client = the PROXY protocol header's source, which the server decodes and reports as "
-            f"the peer; only [{labels}] may send that header (headers not read)"
+            f"the peer; only [{senders}] may send that header (headers not read)"
         )
     elif resolver.header is None:
         parts.append("client = peer address (headers not read)")

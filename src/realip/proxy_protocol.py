@@ -553,11 +553,17 @@ def encode(header: ProxyHeader) -> bytes:
     For v2, a CRC32C TLV in ``header.tlvs`` gets its value computed (whatever it held).
     Raises :class:`ProxyProtocolError` for a header that cannot be written.
     """
+    if header.version not in (1, 2):
+        raise ProxyProtocolError(f"unknown PROXY protocol version {header.version!r}")
+    try:
+        data = _encode_v1(header) if header.version == 1 else _encode_v2(header)
+    except ProxyProtocolError:
+        raise
+    except (OSError, ValueError, TypeError, OverflowError) as exc:
+        raise ProxyProtocolError(f"{header!r} cannot be written: {exc}") from None
     if header.version == 1:
-        return _encode_v1(header)
-    if header.version == 2:
-        return _encode_v2(header)
-    raise ProxyProtocolError(f"unknown PROXY protocol version {header.version!r}")
+        _parse_v1(data)  # a v1 line is text: check what was formatted into it
+    return data
 
 
 def _encode_v1(h: ProxyHeader) -> bytes:

@@ -24,8 +24,9 @@ it in front of an asyncio protocol (``realip.uvicorn`` uses them).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
-from typing import Any, NamedTuple, Optional, Tuple
+from typing import Any, Dict, NamedTuple, Optional, Tuple
 
 from realip.proxy_protocol import (
     DEFAULT_MAX_SIZE,
@@ -43,6 +44,8 @@ __all__ = [
     "ProxyConnection",
     "ProxyPolicy",
     "ProxyProtocolMixin",
+    "accept_socket",
+    "header_report",
 ]
 
 DEFAULT_HEADER_TIMEOUT = 10.0
@@ -119,6 +122,14 @@ class ProxyPolicy:
             f"untrusted={self.untrusted!r})"
         )
 
+    def describe(self) -> str:
+        """One line for logs and banners."""
+        who = ", ".join(dict.fromkeys(label for label, _ in self.resolver.networks.entries))
+        return (
+            f"PROXY protocol {'required' if self.required else 'optional'} from [{who}], "
+            f"other peers {'refused' if self.untrusted == 'refuse' else 'served as themselves'}"
+        )
+
     def connection(self, peer: Any) -> ProxyConnection:
         """The per-connection state for a new connection from ``peer`` (``(host, port)``)."""
         return ProxyConnection(self, peer)
@@ -190,6 +201,67 @@ class ProxyConnection:
         self._buffer = b""
         self.decision = decision
         return decision
+
+
+def accept_socket(sock: Any, policy: ProxyPolicy, peer: Any = None) -> Decision:
+    """Decide a blocking socket's PROXY header and consume exactly its bytes from the socket.
+
+    For thread-per-connection servers (``realip serve``, socketserver): the bytes are peeked
+    (``MSG_PEEK``) until the policy decides, then only the header is read, so the HTTP parser
+    finds the request where it starts. Waits at most ``policy.timeout`` overall; ``decision.rest``
+    is always empty here (the bytes stay in the socket).
+    """
+    import socket as _socket
+    import time
+
+    if peer is None:
+        try:
+            peer = sock.getpeername()
+        except OSError:
+            peer = None
+    state = policy.connection(peer)
+    if state.decision is not None:
+        return state.decision
+    deadline = time.monotonic() + policy.timeout
+    previous = sock.gettimeout()
+    seen = b""
+    try:
+        while True:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                return state._refuse(f"{_show(state.peer)} sent nothing decisive in time")
+            sock.settimeout(left)
+            try:
+                data = sock.recv(policy.max_size, _socket.MSG_PEEK)
+            except (OSError, ValueError) as exc:
+                return state._refuse(f"{_show(state.peer)}: {type(exc).__name__} while waiting")
+            if not data:
+                return state._refuse(f"{_show(state.peer)} closed before a request")
+            if data == seen:
+                # Nothing new yet: MSG_PEEK returns at once while bytes are queued.
+                time.sleep(0.005)
+                continue
+            seen = data
+            fresh = ProxyConnection(policy, peer)
+            decision = fresh.feed(data)
+            if decision is None:
+                if len(data) >= policy.max_size:
+                    return state._refuse(f"{_show(state.peer)}: PROXY header too long")
+                continue
+            if decision.accepted and decision.header is not None:
+                _drain(sock, decision.header.size)
+            return decision._replace(rest=b"")
+    finally:
+        with contextlib.suppress(OSError):
+            sock.settimeout(previous)
+
+
+def _drain(sock: Any, count: int) -> None:
+    while count > 0:
+        chunk = sock.recv(count)
+        if not chunk:
+            raise OSError("connection closed inside the PROXY header")
+        count -= len(chunk)
 
 
 class _SocketView:
@@ -349,3 +421,90 @@ def _peer_of(transport: Any) -> Peer:
     return (
         (str(peer[0]), int(peer[1])) if isinstance(peer, (tuple, list)) and len(peer) >= 2 else None
     )
+
+
+def header_report(header: Optional[ProxyHeader]) -> Optional[Dict[str, Any]]:
+    """A PROXY header as a JSON-ready dict (for ``realip serve``'s report), or None."""
+    if header is None:
+        return None
+    out: Dict[str, Any] = {
+        "version": header.version,
+        "command": header.command,
+        "family": header.family,
+        "transport": header.transport,
+        "source": header.source,
+        "source_port": header.source_port,
+        "destination": header.destination,
+        "destination_port": header.destination_port,
+        "size": header.size,
+        "tlvs": [
+            {"type": f"0x{t.type:02X}", "name": t.name, "hex": t.value[:256].hex()}
+            for t in header.tlvs
+        ],
+    }
+    named: Dict[str, Any] = {
+        "alpn": header.alpn.decode("ascii", "backslashreplace") if header.alpn else None,
+        "authority": header.authority,
+        "crc32c": f"0x{header.crc32c:08X}" if header.crc32c is not None else None,
+        "unique_id": header.unique_id.decode("ascii", "backslashreplace")
+        if header.unique_id
+        else None,
+        "aws_vpce_id": header.aws_vpce_id,
+        "azure_link_id": header.azure_link_id,
+        "gcp_psc_id": header.gcp_psc_id,
+        "netns": header.netns,
+    }
+    ssl = header.ssl
+    if ssl is not None:
+        named["ssl"] = {
+            "client": ssl.client,
+            "verify": ssl.verify,
+            "version": ssl.version,
+            "cipher": ssl.cipher,
+            "cn": ssl.cn,
+        }
+    out.update({k: v for k, v in named.items() if v is not None})
+    return out
+
+
+# -- realip serve ------------------------------------------------------------------------------
+
+
+def add_serve_options(parser: Any) -> None:
+    """Add ``--proxy-protocol`` to the ``realip serve`` argument parser."""
+    parser.add_argument(
+        "--proxy-protocol",
+        nargs="?",
+        const="required",
+        choices=("required", "optional"),
+        default=None,
+        help="decode a PROXY protocol (v1/v2) header at the start of each connection, from the "
+        "peers the configuration trusts (e.g. --topology lb-tcp-proxy --lb-cidrs ...); "
+        "'optional' also serves trusted peers that send none (default: required)",
+    )
+
+
+def serve_policy(args: Any, resolver: Resolver) -> Optional[ProxyPolicy]:
+    """The policy ``realip serve``'s options ask for, or None without ``--proxy-protocol``."""
+    mode = getattr(args, "proxy_protocol", None)
+    if mode is None:
+        return None
+    return ProxyPolicy(resolver, required=mode == "required")
+
+
+def serve_accept(handler: Any, policy: ProxyPolicy) -> bool:
+    """Run the policy on a ``socketserver`` handler's connection; False when refused.
+
+    An accepted header replaces ``handler.client_address`` and is kept as
+    ``handler.proxy_header``; a refusal is logged through ``handler.server.log_line``.
+    """
+    decision = accept_socket(handler.connection, policy, handler.client_address)
+    handler.proxy_header = decision.header
+    if not decision.accepted:
+        log = getattr(handler.server, "log_line", None)
+        if log is not None:
+            log(f"refused: {decision.reason}")
+        return False
+    if decision.peer is not None:
+        handler.client_address = decision.peer
+    return True
