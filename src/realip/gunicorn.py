@@ -68,7 +68,7 @@ def pre_request(worker: Any, req: Any) -> None:
     peer = getattr(req, "peer_addr", None)
     host = peer[0] if isinstance(peer, (tuple, list)) and peer else None
     if host is not None and _env_resolver().trusts(host):
-        from gunicorn.http.errors import ForbiddenProxyRequest
+        from gunicorn.http.errors import ForbiddenProxyRequest  # type: ignore[import-untyped]
 
         worker.log.warning(
             "realip: %s is a trusted load balancer but sent no PROXY header; refused "
