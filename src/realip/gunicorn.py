@@ -2,11 +2,12 @@
 
 gunicorn (22+) decodes PROXY v1 and v2 itself (``--proxy-protocol``, from the addresses in
 ``--proxy-allow-from``) and puts the client in ``REMOTE_ADDR``, where realip's WSGI middleware
-finds it. Two gaps remain, measured with gunicorn 27.0.1 behind a real haproxy: on a keep-alive
+finds it. Three gaps remain, measured with gunicorn 27.0.1 behind a real haproxy: on a keep-alive
 connection of the default ``gthread`` worker only the *first* request gets the client (the
-following ones show the load balancer), and a trusted peer that sends no header is served as if
-it were the client, where the specification says a receiver must not guess. Load this module as
-gunicorn configuration to close both, with the trusted ranges taken from ``REALIP_*``::
+following ones show the load balancer); a trusted peer that sends no header is served as if it
+were the client, where the specification says a receiver must not guess; and a LOCAL header (a
+health check) leaves ``REMOTE_ADDR`` empty instead of the real peer. Load this module as gunicorn
+configuration to close them, with the trusted ranges taken from ``REALIP_*``::
 
     REALIP_TOPOLOGY=lb-tcp-proxy REALIP_LB_CIDRS=10.0.0.0/16 \\
         gunicorn -c python:realip.gunicorn app:app
@@ -56,14 +57,15 @@ def pre_request(worker: Any, req: Any) -> None:
     connection from a trusted load balancer that sent no header (403, connection closed)."""
     # Every request of one connection shares its unreader; the header comes on the first.
     carrier = getattr(req, "unreader", None)
-    info = getattr(req, "proxy_protocol_info", None)
+    info = getattr(req, "proxy_protocol_info", None) or getattr(
+        carrier, "realip_proxy_protocol_info", None
+    )
     if info:
         if carrier is not None:
             carrier.realip_proxy_protocol_info = info
-        return
-    carried = getattr(carrier, "realip_proxy_protocol_info", None)
-    if carried:
-        req.proxy_protocol_info = carried
+        # LOCAL (a health check) and UNSPEC carry no address: the spec says to use the real
+        # endpoints, where gunicorn would set REMOTE_ADDR to None.
+        req.proxy_protocol_info = info if info.get("client_addr") else None
         return
     peer = getattr(req, "peer_addr", None)
     host = peer[0] if isinstance(peer, (tuple, list)) and peer else None
