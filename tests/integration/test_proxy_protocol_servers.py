@@ -11,6 +11,7 @@ import http.client
 import importlib.util
 import io
 import json
+import os
 import socket
 import subprocess
 import sys
@@ -195,10 +196,7 @@ def test_serve_cli_needs_a_trusted_sender() -> None:
         capture_output=True,
         text=True,
         timeout=60,
-        env={
-            "PATH": "/usr/bin:/bin",
-            **{k: v for k, v in __import__("os").environ.items() if k == "PYTHONPATH"},
-        },
+        env={k: v for k, v in os.environ.items() if not k.startswith("REALIP_")},
     )
     assert done.returncode == 2
     assert "PROXY protocol needs the load balancer's addresses to be trusted" in done.stderr
@@ -271,3 +269,24 @@ def test_gunicorn_hook(monkeypatch: pytest.MonkeyPatch) -> None:
     direct = _req(None, _Unreader(), CLIENT)
     rg.pre_request(worker, direct)  # an untrusted direct peer is served as itself
     assert direct.proxy_protocol_info is None
+
+
+def test_doctor_points_proxy_protocol_load_balancers_at_lb_tcp_proxy() -> None:
+    from pathlib import Path
+
+    data = Path(__file__).parent.parent / "data" / "doctor" / "lb-proxy-protocol-alibaba.json"
+    done = subprocess.run(
+        [sys.executable, "-m", "realip", "doctor", "--json", str(data)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={k: v for k, v in os.environ.items() if not k.startswith("REALIP_")},
+    )
+    report = json.loads(done.stdout)
+    findings = [
+        f for e in report["entries"] for f in e["findings"] if f["code"] == "proxy-protocol"
+    ]
+    assert findings, report
+    assert "REALIP_TOPOLOGY=lb-tcp-proxy" in findings[0]["fix"]
+    assert "realip.uvicorn:H11ProxyProtocol" in findings[0]["fix"]
+    assert "cannot see the PROXY header" not in findings[0]["message"]
