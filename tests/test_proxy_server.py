@@ -43,7 +43,7 @@ TABLE: List[Tuple[str, str, bytes, bool, str, Tuple[bool, Optional[str], str]]] 
     ("lb-v2", LB, V2 + HTTP, True, "direct", (True, "2001:db8::9", "PROXY v2")),
     ("snat-node-v2", NODE, V2 + HTTP, True, "direct", (True, "2001:db8::9", "PROXY v2")),
     ("lb-local", LB, V2_LOCAL + HTTP, True, "direct", (True, LB, "LOCAL header")),
-    ("lb-unknown", LB, V1_UNKNOWN + HTTP, True, "direct", (True, LB, "peer is kept")),
+    ("lb-unknown", LB, V1_UNKNOWN + HTTP, True, "direct", (True, LB, "without a client: peer kept")),
     ("lb-no-header-required", LB, HTTP, True, "direct", (False, None, "sent no PROXY header")),
     ("lb-no-header-optional", LB, HTTP, False, "direct", (True, LB, "trusted, no PROXY header")),
     ("lb-malformed", LB, BROKEN + HTTP, True, "direct", (False, None, "invalid PROXY header")),

@@ -70,6 +70,13 @@ class Decision(NamedTuple):
     """One sentence for logs."""
 
 
+def _peer_tuple(peer: Any) -> Peer:
+    # (host, port) of an AF_INET/AF_INET6 peer name (which has 2 or 4 items); None otherwise.
+    if isinstance(peer, (tuple, list)) and len(peer) >= 2 and isinstance(peer[1], int):
+        return (str(peer[0]), peer[1])
+    return None
+
+
 def _show(peer: Any) -> str:
     if isinstance(peer, (tuple, list)) and peer:
         host = str(peer[0])
@@ -142,11 +149,7 @@ class ProxyConnection:
 
     def __init__(self, policy: ProxyPolicy, peer: Any) -> None:
         self.policy = policy
-        self.peer: Peer = (
-            (str(peer[0]), int(peer[1]))
-            if isinstance(peer, (tuple, list)) and len(peer) >= 2
-            else None
-        )
+        self.peer: Peer = _peer_tuple(peer)
         self.trusted = policy.resolver.trusts(self.peer[0] if self.peer else None)
         self._buffer = b""
         self.decision: Optional[Decision] = None
@@ -194,7 +197,8 @@ class ProxyConnection:
                     return None
                 client = header.client
                 if client is None:
-                    peer, why = self.peer, f"{header.command} header, the peer is kept"
+                    peer = self.peer
+                    why = f"v{header.version} {header.command} header without a client: peer kept"
                 else:
                     peer, why = client, f"PROXY v{header.version} from {shown}"
                 decision = Decision(True, peer, header, buf[header.size :], why)
@@ -419,10 +423,7 @@ class ProxyProtocolMixin:
 
 
 def _peer_of(transport: Any) -> Peer:
-    peer = transport.get_extra_info("peername")
-    return (
-        (str(peer[0]), int(peer[1])) if isinstance(peer, (tuple, list)) and len(peer) >= 2 else None
-    )
+    return _peer_tuple(transport.get_extra_info("peername"))
 
 
 def header_report(header: Optional[ProxyHeader]) -> Optional[Dict[str, Any]]:
