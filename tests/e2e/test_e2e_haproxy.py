@@ -5,7 +5,8 @@ Layout (each on its own loopback address, so the trust rules see real peers)::
     client 127.0.0.5 --> haproxy 127.0.0.6 ==source 127.0.0.7, send-proxy(-v2)==> apps 127.0.0.4
 
 The apps run the ``lb-tcp-proxy`` topology trusting only 127.0.0.7 (haproxy's source address):
-uvicorn with realip.uvicorn's protocol classes (h11 and httptools), gunicorn with its own
+uvicorn with realip.uvicorn's protocol classes (h11 with wsproto websockets, httptools with the
+websockets library), gunicorn with its own
 ``--proxy-protocol`` plus ``-c python:realip.gunicorn``, and ``realip serve --proxy-protocol``.
 Each must show the client (127.0.0.5) in the app's answer and in its access log, on every
 request of a keep-alive connection and over websockets; a client that writes its own PROXY
@@ -116,7 +117,7 @@ def _skip_unsupported(server: str, version: str) -> None:
         )
 
 
-def _uvicorn(port: int, protocol: str) -> List[str]:
+def _uvicorn(port: int, protocol: str, ws: str) -> List[str]:
     return [
         sys.executable,
         "-m",
@@ -130,6 +131,9 @@ def _uvicorn(port: int, protocol: str) -> List[str]:
         str(port),
         "--http",
         f"realip.uvicorn:{protocol}",
+        # Both websocket implementations get the proxied transport on upgrade.
+        "--ws",
+        ws,
         # uvicorn's own X-Forwarded-For handling would hide what realip does.
         "--no-proxy-headers",
         "--log-level",
@@ -188,19 +192,22 @@ def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
     if binary is None:
         pytest.skip(INSTALL_HAPROXY)
     pytest.importorskip("httptools", reason="uvicorn's httptools protocol needs httptools")
+    pytest.importorskip(
+        "wsproto", reason="uvicorn --ws wsproto needs wsproto (pip install wsproto)"
+    )
     log_dir = tmp_path_factory.mktemp("haproxy-lab")
     env = _env()
     ports = {name: free_port(APP_IP) for name in (*SERVERS, "serve")}
     services = {
         "uvicorn-h11": Service(
             "uvicorn-h11",
-            _uvicorn(ports["uvicorn-h11"], "H11ProxyProtocol"),
+            _uvicorn(ports["uvicorn-h11"], "H11ProxyProtocol", "wsproto"),
             log_dir=log_dir,
             env=env,
         ),
         "uvicorn-httptools": Service(
             "uvicorn-httptools",
-            _uvicorn(ports["uvicorn-httptools"], "HttpToolsProxyProtocol"),
+            _uvicorn(ports["uvicorn-httptools"], "HttpToolsProxyProtocol", "websockets"),
             log_dir=log_dir,
             env=env,
         ),
