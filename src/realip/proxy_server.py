@@ -23,10 +23,9 @@ it in front of an asyncio protocol (``realip.uvicorn`` uses them).
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import logging
-from typing import Any, Dict, NamedTuple, Optional, Tuple
+from typing import TYPE_CHECKING, Any, Dict, NamedTuple, Optional, Tuple
 
 from realip.proxy_protocol import (
     DEFAULT_MAX_SIZE,
@@ -36,6 +35,9 @@ from realip.proxy_protocol import (
     parse,
 )
 from realip.resolver import Resolver
+
+if TYPE_CHECKING:  # asyncio is imported where it is used: realip serve never needs it
+    import asyncio
 
 __all__ = [
     "DEFAULT_HEADER_TIMEOUT",
@@ -354,6 +356,8 @@ class ProxyProtocolMixin:
         if self._realip_pending.decision is not None:
             self._realip_decide(self._realip_pending.decision)
             return
+        import asyncio
+
         loop = asyncio.get_running_loop()
         self._realip_timer = loop.call_later(policy.timeout, self._realip_timeout)
 
