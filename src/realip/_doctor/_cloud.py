@@ -160,10 +160,12 @@ def proxy_protocol_finding(what: str) -> Finding:
         f"{what}. A plain HTTP server answers such connections with 400; realip decodes the "
         "header itself with REALIP_TOPOLOGY=lb-tcp-proxy (PROXY headers accepted only from "
         "REALIP_LB_CIDRS), or a proxy in front of the app must decode it",
-        "run the app with REALIP_TOPOLOGY=lb-tcp-proxy and REALIP_LB_CIDRS=<the load "
-        "balancer's range>, or decode it in front of the app (nginx `listen ... proxy_protocol` "
-        "with `real_ip_header proxy_protocol`, HAProxy `accept-proxy`, gunicorn "
-        "--proxy-protocol), or turn PROXY protocol off",
+        "decode it in the app's server with REALIP_TOPOLOGY=lb-tcp-proxy and REALIP_LB_CIDRS="
+        "<the load balancer's source range> (plus REALIP_NODE_CIDRS under externalTrafficPolicy: "
+        "Cluster): uvicorn --http realip.uvicorn:H11ProxyProtocol, gunicorn --proxy-protocol via "
+        "-c python:realip.gunicorn, realip serve --proxy-protocol; or decode it in front of the "
+        "app (nginx `listen ... proxy_protocol` with `real_ip_header proxy_protocol`, HAProxy "
+        "`accept-proxy`) and use that hop's topology; or turn PROXY protocol off",
     )
 
 
