@@ -28,6 +28,7 @@ TOPOLOGY_FILES = {
     "nodeport-cluster.yaml": ("nodeport-cluster", "NodePort", "Cluster"),
     "nodeport-local.yaml": ("nodeport-local", "NodePort", "Local"),
     "lb-tcp.yaml": ("lb-tcp", "LoadBalancer", "Local"),
+    "lb-tcp-proxy.yaml": ("lb-tcp-proxy", "LoadBalancer", "Local"),
     "lb-http.yaml": ("lb-http", "LoadBalancer", "Local"),
     "ingress.yaml": ("ingress", "ClusterIP", None),
 }

@@ -98,3 +98,15 @@ def test_every_topology_with_a_node_hop_accepts_node_cidrs_and_the_rest_refuse()
 def test_node_ranges_inside_a_trusted_range_are_cut_out_of_the_trust() -> None:
     ingress = resolver("ingress")
     assert ingress.trusts(INGRESS_POD) and not ingress.trusts(CNI0)
+
+
+def test_lb_tcp_proxy_marks_the_load_balancer_as_its_own_answer() -> None:
+    # The LB as the peer means no PROXY header was decoded (a LOCAL health check, or a server
+    # without PROXY support): marked, and refused with require_header.
+    lenient = Resolver.for_topology("lb-tcp-proxy", lb_cidrs=LBS)
+    assert lenient.resolve(LB).proxy_as_client is True
+    assert lenient.resolve(CLIENT).proxy_as_client is False
+    strict = Resolver.for_topology("lb-tcp-proxy", lb_cidrs=LBS, require_header=True)
+    result = strict.resolve(LB)
+    assert result.client_ip is None and "PROXY" in result.reason
+    assert strict.resolve(CLIENT).client_ip == CLIENT

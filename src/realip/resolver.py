@@ -71,6 +71,11 @@ _LIST_HEADERS = (XFF, FORWARDED)
 _PEER, _LIST, _SINGLE = 0, 1, 2
 _UNTRUSTED_PEER = "the peer is the client: it is not a trusted proxy, so headers are ignored"
 _PEER_ONLY = "the peer is the client: this configuration reads no header"
+_PROXY_SENDER = (
+    "the peer is a trusted PROXY protocol sender, so no PROXY header was decoded for this "
+    "connection (a LOCAL health check, or a server that does not decode PROXY protocol): its "
+    "own address is the answer (proxy_as_client)"
+)
 
 RemoteAddr = Union[str, Tuple[Any, ...], Sequence[Any], None]
 
@@ -565,6 +570,10 @@ class Resolver:
                 if len(peer_memo) < _MEMO_SIZE:
                     peer_memo[remote_addr] = peer  # type: ignore[index]
         if kind == _PEER:
+            if peer is not None and self._bounds and bisect_right(self._bounds, peer[0]) & 1:
+                # lb-tcp-proxy: the load balancer itself is the peer, so no PROXY header was
+                # decoded for this connection (a LOCAL health check, or a server without it).
+                return self._peer_result(peer, remote_addr, _PROXY_SENDER, True)
             return self._peer_result(peer, remote_addr, _PEER_ONLY)
         if value is None:
             if self._hops is not None:
@@ -679,15 +688,24 @@ class Resolver:
         # ``trusted``: the peer is a trusted proxy that forwarded no client (no/empty header).
         if trusted and self._require:
             shown = peer[1] if peer is not None else str(raw or "unix socket")[:64]
+            if self._kind == _PEER:
+                why_none = (
+                    f"the trusted PROXY protocol sender {shown} is the peer: no PROXY header was "
+                    "decoded for this connection, and require_header is set (fail closed)"
+                )
+            else:
+                why_none = (
+                    f"the trusted proxy {shown} forwarded no client ({self._header} missing or "
+                    "empty) and require_header is set (fail closed): a server or proxy on the "
+                    "way may have stripped the header (waitress does unless "
+                    "clear_untrusted_proxy_headers=False; a client's 'Connection: "
+                    f"{self._header}' makes hop-by-hop stripping proxies drop it)"
+                )
             return _new(
                 None,
                 self._header or REMOTE_ADDR,
                 (peer[1] if peer is not None else "unix",),
-                f"the trusted proxy {shown} forwarded no client ({self._header} missing or empty) "
-                "and require_header is set (fail closed): a server or proxy on the way may have "
-                "stripped the header (waitress "
-                "does unless clear_untrusted_proxy_headers=False; a client's 'Connection: "
-                f"{self._header}' makes hop-by-hop stripping proxies drop it)",
+                why_none,
                 False,
                 peer[1] if peer is not None else None,
             )
