@@ -17,7 +17,7 @@ import ipaddress
 # The C module behind ``socket``: the same functions, without the ~2 ms that importing
 # ``socket`` (selectors, enum) adds to ``import realip``.
 from _socket import AF_INET, AF_INET6, inet_ntop, inet_pton
-from typing import Optional, Tuple, Union
+from typing import Optional, Tuple
 
 V6_OFFSET = 1 << 32
 """Added to an IPv6 address's value to make its key."""
@@ -138,8 +138,3 @@ def canonical(text: str) -> Optional[str]:
     """Canonical form of ``text`` if it is an address (port, brackets, zone dropped), or None."""
     parsed = parse_ip(text)
     return None if parsed is None else parsed[1]
-
-
-def to_ip_address(text: str) -> Union[ipaddress.IPv4Address, ipaddress.IPv6Address]:
-    """The ``ipaddress`` object of a canonical address string."""
-    return ipaddress.ip_address(text)

@@ -15,13 +15,6 @@ from realip._addresses import V6_OFFSET, Address, to_key
 from realip._errors import ConfigError
 
 Network = Union[ipaddress.IPv4Network, ipaddress.IPv6Network]
-NetworkInput = Union[
-    str,
-    ipaddress.IPv4Address,
-    ipaddress.IPv6Address,
-    ipaddress.IPv4Network,
-    ipaddress.IPv6Network,
-]
 
 UNIX = "unix"
 """Preset that trusts peers on a Unix socket (they have no IP address)."""
