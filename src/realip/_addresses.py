@@ -12,8 +12,6 @@ whether it arrived over a dual-stack socket or not.
 
 from __future__ import annotations
 
-import ipaddress
-
 # The C module behind ``socket``: the same functions, without the ~2 ms that importing
 # ``socket`` (selectors, enum) adds to ``import realip``.
 from _socket import AF_INET, AF_INET6, inet_ntop, inet_pton
@@ -110,6 +108,9 @@ def key_text(key: int) -> str:
     text = _inet_ntop(_AF_INET6, value.to_bytes(16, "big"))
     if "." in text:
         # glibc writes ::a.b.c.d for IPv4-compatible addresses; ipaddress (and RFC 5952) use hex.
+        # Rare enough to import ipaddress here rather than at ``import realip``.
+        import ipaddress
+
         return str(ipaddress.IPv6Address(value))
     return text
 

@@ -7,9 +7,23 @@ the length of a header a client may have padded.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping as _Mapping
-from typing import Any, Iterable, Iterator, List, Mapping, Optional, Tuple, Union, overload
+from typing import (
+    TYPE_CHECKING,
+    Any,
+    Callable,
+    Iterable,
+    Iterator,
+    List,
+    Mapping,
+    Optional,
+    Tuple,
+    Union,
+    overload,
+)
+
+if TYPE_CHECKING:
+    import re
 
 HeaderValue = Union[str, bytes]
 Headers = Union[Mapping[str, str], Mapping[bytes, bytes], Iterable[Tuple[HeaderValue, HeaderValue]]]
@@ -24,10 +38,9 @@ OWS = r"[ \t]*"
 # value is taken leniently up to ';' (proxies do send for=1.2.3.4:80 unquoted); it still has
 # to be an address afterwards.
 UNQUOTED_VALUE = r'[^";, \t]+'
-FORWARDED_PAIR = re.compile(
-    rf"{OWS}({TOKEN}){OWS}={OWS}(?:({QUOTED_STRING})|({UNQUOTED_VALUE})){OWS}(?:;|\Z)"
-)
-_QUOTED_PAIR = re.compile(r"\\(.)", re.DOTALL)
+FORWARDED_PAIR = rf"{OWS}({TOKEN}){OWS}={OWS}(?:({QUOTED_STRING})|({UNQUOTED_VALUE})){OWS}(?:;|\Z)"
+"""One ``name=value`` pair of a Forwarded element and its ``;``, as a regular expression."""
+
 MAX_ITEMS = 32
 """How many non-empty list items (from the right) anything in realip looks at before it gives
 up; also the largest ``trusted_hops``."""
@@ -56,10 +69,33 @@ def skip_empty_run(value: Any, start: int, separators: Any) -> int:
     return end
 
 
+# Compiled on the first Forwarded element parsed: most apps never read Forwarded, and neither
+# ``re`` nor compiling the pattern belongs in the cost of ``import realip``.
+# (Two threads racing here compile the same pattern twice; either result is the same.)
+_pair_match: Optional[Callable[[str, int, int], Optional[re.Match[str]]]] = None
+_unescape: Optional[Callable[[str, str], str]] = None
+
+
+def _forwarded_pair_matcher() -> Callable[[str, int, int], Optional[re.Match[str]]]:
+    global _pair_match
+    if _pair_match is None:
+        import re
+
+        _pair_match = re.compile(FORWARDED_PAIR).match
+    return _pair_match
+
+
 def unquote(quoted: str) -> str:
     """Value of a quoted-string (surrounding quotes included), backslash escapes undone."""
     inner = quoted[1:-1]
-    return _QUOTED_PAIR.sub(r"\1", inner) if "\\" in inner else inner
+    if "\\" not in inner:
+        return inner
+    global _unescape
+    if _unescape is None:
+        import re
+
+        _unescape = re.compile(r"\\(.)", re.DOTALL).sub
+    return _unescape(r"\1", inner)
 
 
 def forwarded_params(element: str) -> Optional[List[Tuple[str, str]]]:
@@ -71,7 +107,7 @@ def forwarded_params(element: str) -> Optional[List[Tuple[str, str]]]:
     pairs: List[Tuple[str, str]] = []
     pos = 0
     end = len(element.rstrip(BLANKS))
-    match = FORWARDED_PAIR.match
+    match = _pair_match or _forwarded_pair_matcher()
     while pos < end:
         m = match(element, pos, end)
         if m is None or len(pairs) == MAX_PAIRS:
