@@ -12,10 +12,11 @@ import ipaddress
 from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
 from urllib.parse import parse_qs
 
+from realip._addresses import parse_ip
 from realip._explain import PROXY_HEADERS, describe, explain
 from realip._headers import lookup
 from realip._networks import PRESETS
-from realip._topologies import CLOUDFLARE_RANGES
+from realip._topologies import CLOUDFLARE_RANGES, topology_spec
 from realip._version import __version__
 from realip.resolver import Resolver, Result
 
@@ -86,6 +87,52 @@ def _peer_class(ip: IPAddress) -> str:
     return "public"
 
 
+def _trust_advice(resolver: Resolver, ranges: str) -> str:
+    """How to trust ``ranges`` under this configuration (a topology refuses trusted_proxies)."""
+    if resolver.topology is None:
+        return f"REALIP_TRUSTED_PROXIES={ranges}"
+    spec = topology_spec(resolver.topology)
+    if not spec.trusts:
+        return (
+            f"topology {spec.name} reads no header, so it trusts no proxy; pick the topology "
+            "that matches the proxy in front (see `realip demo`)"
+        )
+    options = " or ".join(f"REALIP_{option.upper()}" for option in spec.trusts)
+    return (
+        f"add {ranges} to {options} (topology {spec.name} trusts those; "
+        "REALIP_TRUSTED_PROXIES cannot be combined with a topology)"
+    )
+
+
+def _key(text: str) -> int:
+    parsed = parse_ip(text)
+    return parsed[0] if parsed is not None else -1
+
+
+def _cni_notes(resolver: Resolver, peer: Optional[str], result: Result) -> List[str]:
+    """A trusted address that looks like a node's CNI gateway, not a pod (see suggest)."""
+    seen: Dict[str, str] = {}
+    for role, text in (("peer", peer), ("client", result.client_ip)):
+        ip = _ip(text)
+        if ip is None or ip.version != 4 or str(ip) in seen or _peer_class(ip) != "private":
+            continue
+        # flannel's cni0 / flannel.1 and Calico's tunl0 take the .0 or .1 of each node's slice
+        # of the pod CIDR; such an address inside the trusted (pod) ranges is a node.
+        if int(ip) & 0xFF in (0, 1) and resolver.trusted_hops is None and resolver.trusts(str(ip)):
+            if _key(str(ip)) in resolver.snat_networks:
+                continue
+            seen[str(ip)] = role
+    return [
+        f"the {role} {address} looks like a node's CNI address (the .0/.1 gateway of a "
+        "per-node /24 inside the pod CIDR: flannel's cni0 or flannel.1, Calico's tunl0), so a "
+        "node, not a pod, sent this request on (kube-proxy SNAT or a hostNetwork proxy); give "
+        f"those per-node ranges as node_cidrs (REALIP_NODE_CIDRS, e.g. "
+        f"{ipaddress.ip_network(f'{address}/24', strict=False)}) so realip can tell nodes "
+        "from pods"
+        for address, role in seen.items()
+    ]
+
+
 def suggest(
     peer: Optional[str], headers: HeaderPairs, resolver: Resolver, result: Result
 ) -> List[str]:
@@ -106,7 +153,7 @@ def suggest(
     if ip is None:
         out.append(
             "there is no peer IP address (a Unix socket?): if a proxy listens on the other end "
-            "of the socket, trust it with REALIP_TRUSTED_PROXIES=unix"
+            "of the socket, trust it: " + _trust_advice(resolver, "unix")
         )
         return out
     kind = _peer_class(ip)
@@ -114,7 +161,12 @@ def suggest(
         out.append(
             f"the peer {ip} is loopback: a proxy on the same host or in the same pod (a sidecar "
             "such as Envoy or Istio) or `kubectl port-forward` (which always shows 127.0.0.1). "
-            "If a local proxy forwards to the app, trust it: REALIP_TRUSTED_PROXIES=loopback"
+            + (
+                "The current configuration already trusts it"
+                if resolver.trusted_hops is None and resolver.trusts(str(ip))
+                else "If a local proxy forwards to the app, trust it: "
+                + _trust_advice(resolver, "loopback")
+            )
         )
     elif kind in ("private", "link-local"):
         if xff is not None:
@@ -139,7 +191,7 @@ def suggest(
             out.append(
                 f"the peer {ip} is a private address and sent {', '.join(singles)}: a proxy "
                 f"that writes a single-address header; set REALIP_HEADER={singles[0]} and trust "
-                f"the proxy with REALIP_TRUSTED_PROXIES=<its range, which contains {ip}>"
+                f"the proxy: {_trust_advice(resolver, f'<its range, which contains {ip}>')}"
             )
         else:
             out.append(
@@ -186,8 +238,8 @@ def suggest(
             out.append(
                 f"the peer {ip} is a public address and sent {sent}: either the client wrote it "
                 f"(a spoofing attempt, which realip ignores unless {ip} is trusted) or a CDN or "
-                "proxy with public addresses is in front; trust only its published ranges "
-                "(REALIP_TRUSTED_PROXIES)"
+                "proxy with public addresses is in front; trust only its published ranges: "
+                + _trust_advice(resolver, "<the published ranges>")
             )
         else:
             out.append(
@@ -196,6 +248,7 @@ def suggest(
                 "Local, or a pass-through TCP load balancer): REALIP_TOPOLOGY=nodeport-local or "
                 "lb-tcp"
             )
+    out.extend(_cni_notes(resolver, peer, result))
     repeated = sum(1 for name, _ in headers if name.strip().lower() == "x-forwarded-for")
     if repeated > 1:
         out.append(
