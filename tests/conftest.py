@@ -6,8 +6,8 @@ Locally the default profile keeps a full run quick.
 
 Django is configured once here, minimally; each Django test overrides what it needs
 (``REALIP``, ``MIDDLEWARE``, the URLconf). The URLconf module lives in tests/integration,
-which that folder's conftest puts on ``sys.path``; Django imports it only when a test resolves
-a URL.
+which pyproject.toml puts on pytest's ``pythonpath``; Django imports it only when a test
+resolves a URL.
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ import django
 import pytest
 from django.conf import settings as django_settings
 from hypothesis import settings
+from support.environment import realip_settings
 
 settings.register_profile("ci", max_examples=2000, deadline=None)
 settings.register_profile("dev", max_examples=100, deadline=None)
@@ -46,10 +47,13 @@ with warnings.catch_warnings():
 
 @pytest.fixture(autouse=True)
 def _clean_realip_environment(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    """No REALIP_* variable from the outside, and no process default cached across tests."""
+    """No REALIP_* variable from the outside, and no process default cached across tests.
+
+    The harness's own RIP_TEST_* variables stay (see support/environment.py).
+    """
     from realip.request import reset_default_resolver
 
-    for var in [v for v in os.environ if v.startswith("REALIP_")]:
+    for var in realip_settings(os.environ):
         monkeypatch.delenv(var)
     reset_default_resolver()
     yield

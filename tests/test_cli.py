@@ -186,6 +186,9 @@ def test_no_command_prints_help_and_exits_2() -> None:
 def test_console_script_is_installed() -> None:
     script = os.path.join(os.path.dirname(sys.executable), "realip")
     if not os.path.exists(script):
-        pytest.skip("realip console script not installed next to this interpreter")
+        pytest.skip(
+            "the realip console script is not installed next to this interpreter: "
+            "pip install -e . (or pip install .) in this environment"
+        )
     out = subprocess.run([script, "--version"], capture_output=True, text=True, timeout=60)
     assert out.returncode == 0 and out.stdout.startswith("realip ")

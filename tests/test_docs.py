@@ -209,7 +209,7 @@ def test_python_block_runs(block: Block) -> None:
         pytest.skip(f"no-run: {block.skip}")
     missing = _missing(block.requires)
     if missing:
-        pytest.skip(f"requires {', '.join(missing)}, which is not installed")
+        pytest.skip(f"requires {', '.join(missing)}, which is not installed: pip install '.[test]'")
     page = PAGES[block.path]
     index = page.blocks.index(block)
     earlier_failures = []

@@ -458,31 +458,32 @@ def test_cli_serves_and_stops_on_sigterm() -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith("REALIP_")}
     env["REALIP_TOPOLOGY"] = "lb-http"
     env["REALIP_LB_CIDRS"] = "127.0.0.0/8"
-    proc = subprocess.Popen(
+    # The with block closes the stderr pipe too (an open one is a ResourceWarning at exit).
+    with subprocess.Popen(
         [PYTHON, "-m", "realip", "serve", "--host", "127.0.0.1", "--port", "0"],
         stderr=subprocess.PIPE,
         text=True,
         env=env,
-    )
-    try:
-        assert proc.stderr is not None
-        first = proc.stderr.readline()
-        match = re.search(r"listening on http://127\.0\.0\.1:(\d+)/ \(topology lb-http", first)
-        assert match, first
-        conn = http.client.HTTPConnection("127.0.0.1", int(match.group(1)), timeout=5)
-        conn.request("GET", "/", headers={"X-Forwarded-For": "203.0.113.9"})
-        report = json.loads(conn.getresponse().read())
-        conn.close()
-        assert report["resolution"]["client_ip"] == "203.0.113.9"
-        proc.send_signal(signal.SIGTERM)
-        assert proc.wait(10) == 0
-        rest = proc.stderr.read()
-        assert '"GET / HTTP/1.1" 200 client=203.0.113.9' in rest
-        assert "stopped" in rest and "Traceback" not in rest
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
+    ) as proc:
+        try:
+            assert proc.stderr is not None
+            first = proc.stderr.readline()
+            match = re.search(r"listening on http://127\.0\.0\.1:(\d+)/ \(topology lb-http", first)
+            assert match, first
+            conn = http.client.HTTPConnection("127.0.0.1", int(match.group(1)), timeout=5)
+            conn.request("GET", "/", headers={"X-Forwarded-For": "203.0.113.9"})
+            report = json.loads(conn.getresponse().read())
+            conn.close()
+            assert report["resolution"]["client_ip"] == "203.0.113.9"
+            proc.send_signal(signal.SIGTERM)
+            assert proc.wait(10) == 0
+            rest = proc.stderr.read()
+            assert '"GET / HTTP/1.1" 200 client=203.0.113.9' in rest
+            assert "stopped" in rest and "Traceback" not in rest
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
 
 
 def test_cli_configuration_error_exits_2() -> None:

@@ -12,12 +12,10 @@ whether it arrived over a dual-stack socket or not.
 
 from __future__ import annotations
 
-import ipaddress
-
 # The C module behind ``socket``: the same functions, without the ~2 ms that importing
 # ``socket`` (selectors, enum) adds to ``import realip``.
 from _socket import AF_INET, AF_INET6, inet_ntop, inet_pton
-from typing import Optional, Tuple, Union
+from typing import Optional, Tuple
 
 V6_OFFSET = 1 << 32
 """Added to an IPv6 address's value to make its key."""
@@ -110,6 +108,9 @@ def key_text(key: int) -> str:
     text = _inet_ntop(_AF_INET6, value.to_bytes(16, "big"))
     if "." in text:
         # glibc writes ::a.b.c.d for IPv4-compatible addresses; ipaddress (and RFC 5952) use hex.
+        # Rare enough to import ipaddress here rather than at ``import realip``.
+        import ipaddress
+
         return str(ipaddress.IPv6Address(value))
     return text
 
@@ -138,8 +139,3 @@ def canonical(text: str) -> Optional[str]:
     """Canonical form of ``text`` if it is an address (port, brackets, zone dropped), or None."""
     parsed = parse_ip(text)
     return None if parsed is None else parsed[1]
-
-
-def to_ip_address(text: str) -> Union[ipaddress.IPv4Address, ipaddress.IPv6Address]:
-    """The ``ipaddress`` object of a canonical address string."""
-    return ipaddress.ip_address(text)

@@ -30,6 +30,15 @@ PROXY_HEADERS: Tuple[str, ...] = (
 )
 """Headers that proxies commonly write about the client, shown by explain and serve."""
 
+FORWARDING_HEADERS: Tuple[str, ...] = (
+    "forwarded",
+    "x-real-ip",
+    "cf-connecting-ip",
+    "x-forwarded-for",
+)
+"""Headers realip can read the client from; one that arrived instead of the configured one is
+the most common misconfiguration, so explain names it."""
+
 
 class Explanation:
     """A :class:`~realip.Result` with the steps that led to it and the warnings that apply."""
@@ -128,7 +137,11 @@ def explain(resolver: Resolver, remote_addr: Any, headers: Optional[Headers]) ->
             note = _trust_note(resolver, hop)
             steps.append(f"{where} {shown}: trusted ({note}), keep walking left")
     elif header is not None and result.source == "remote_addr" and result.peer is not None:
-        steps.append(f"peer {peer_shown}: not trusted, so no header is read")
+        if resolver.trusted_hops is None and resolver.trusts(remote_addr):
+            note = _trust_note(resolver, result.peer)
+            steps.append(f"peer {peer_shown}: trusted ({note}), but no {header} header arrived")
+        else:
+            steps.append(f"peer {peer_shown}: not trusted, so no header is read")
     else:
         steps.append(f"peer {peer_shown}")
     if result.client_ip is not None:
@@ -160,6 +173,18 @@ def explain(resolver: Resolver, remote_addr: Any, headers: Optional[Headers]) ->
         warnings.append(
             f"{header} arrived from {result.peer}, which is not trusted: if {result.peer} is your "
             "proxy, add its range to the trusted proxies; otherwise the header is spoofed"
+        )
+    others = [name for name in FORWARDING_HEADERS if name != header and name in seen]
+    if header is not None and header not in seen and others:
+        warnings.append(
+            f"{header} did not arrive, but {', '.join(others)} did: if your proxy writes "
+            f"{others[0]}, read it with header={others[0]!r} (REALIP_HEADER={others[0]}, "
+            f"--header {others[0]})"
+            + (
+                "; behind Cloudflare, REALIP_TOPOLOGY=cloudflare reads it"
+                if others[0] == "cf-connecting-ip" and resolver.topology != "cloudflare"
+                else ""
+            )
         )
     if header is not None and result.proxies and header in seen and result.client_ip:
         total = _count_items(seen[header])

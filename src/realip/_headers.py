@@ -7,8 +7,22 @@ the length of a header a client may have padded.
 
 from __future__ import annotations
 
-import re
-from typing import Any, Iterable, Iterator, List, Mapping, Optional, Tuple, Union, overload
+from typing import (
+    TYPE_CHECKING,
+    Any,
+    Callable,
+    Iterable,
+    Iterator,
+    List,
+    Mapping,
+    Optional,
+    Tuple,
+    Union,
+    overload,
+)
+
+if TYPE_CHECKING:
+    import re
 
 HeaderValue = Union[str, bytes]
 Headers = Union[Mapping[str, str], Mapping[bytes, bytes], Iterable[Tuple[HeaderValue, HeaderValue]]]
@@ -26,9 +40,9 @@ OWS = r"[ \t]*"
 # value is taken leniently up to ';' (proxies do send for=1.2.3.4:80 unquoted); it still has
 # to be an address afterwards.
 UNQUOTED_VALUE = r'[^";, \t]+'
-FORWARDED_PAIR = re.compile(
-    rf"{OWS}({TOKEN}){OWS}={OWS}(?:({QUOTED_STRING})|({UNQUOTED_VALUE})){OWS}(?:;|\Z)"
-)
+FORWARDED_PAIR = rf"{OWS}({TOKEN}){OWS}={OWS}(?:({QUOTED_STRING})|({UNQUOTED_VALUE})){OWS}(?:;|\Z)"
+"""One ``name=value`` pair of a Forwarded element and its ``;``, as a regular expression."""
+
 MAX_ITEMS = 32
 """How many non-empty list items (from the right) anything in realip looks at before it gives
 up; also the largest ``trusted_hops``."""
@@ -65,6 +79,21 @@ def skip_empty_run(value: Any, start: int, separators: Any) -> int:
     return end
 
 
+# Compiled on the first Forwarded element parsed: most apps never read Forwarded, and neither
+# ``re`` nor compiling the pattern belongs in the cost of ``import realip``.
+# (Two threads racing here compile the same pattern twice; either result is the same.)
+_pair_match: Optional[Callable[[str, int, int], Optional[re.Match[str]]]] = None
+
+
+def _forwarded_pair_matcher() -> Callable[[str, int, int], Optional[re.Match[str]]]:
+    global _pair_match
+    if _pair_match is None:
+        import re
+
+        _pair_match = re.compile(FORWARDED_PAIR).match
+    return _pair_match
+
+
 def unquote(quoted: str) -> str:
     """Value of a quoted-string (surrounding quotes included), backslash escapes undone."""
     inner = quoted[1:-1]
@@ -87,7 +116,7 @@ def forwarded_params(element: str) -> Optional[List[Tuple[str, str]]]:
     end = len(element.rstrip(BLANKS))
     if end > MAX_ELEMENT:
         return None
-    match = FORWARDED_PAIR.match
+    match = _pair_match or _forwarded_pair_matcher()
     while pos < end:
         m = match(element, pos, end)
         if m is None or len(pairs) == MAX_PAIRS:

@@ -7,21 +7,18 @@ so trusting a cloud provider's thousand published ranges costs about the same as
 
 from __future__ import annotations
 
-import ipaddress
 from bisect import bisect_right
-from typing import Dict, Iterable, List, Sequence, Tuple, Union
+from typing import TYPE_CHECKING, Dict, Iterable, List, Sequence, Tuple, Union
 
 from realip._addresses import V6_OFFSET, Address, to_key
 from realip._errors import ConfigError
 
-Network = Union[ipaddress.IPv4Network, ipaddress.IPv6Network]
-NetworkInput = Union[
-    str,
-    ipaddress.IPv4Address,
-    ipaddress.IPv6Address,
-    ipaddress.IPv4Network,
-    ipaddress.IPv6Network,
-]
+if TYPE_CHECKING:
+    # ipaddress is imported where configuration is parsed, not by ``import realip``: requests
+    # never need it.
+    import ipaddress
+
+    Network = Union[ipaddress.IPv4Network, ipaddress.IPv6Network]
 
 UNIX = "unix"
 """Preset that trusts peers on a Unix socket (they have no IP address)."""
@@ -35,10 +32,17 @@ PRESETS: Dict[str, Tuple[str, ...]] = {
 }
 """Named groups of CIDRs accepted in ``trusted_proxies``."""
 
-_MAPPED = ipaddress.IPv6Network("::ffff:0:0/96")
+
+def _mapped() -> ipaddress.IPv6Network:
+    # ::ffff:0:0/96; also the placeholder network of the 'unix' preset, which has no range.
+    import ipaddress
+
+    return ipaddress.IPv6Network("::ffff:0:0/96")
 
 
 def _parse_one(entry: str) -> Network:
+    import ipaddress
+
     text = entry.strip()
     if "%" in text:
         raise ConfigError(
@@ -63,10 +67,12 @@ def _parse_one(entry: str) -> Network:
 
 
 def _check_mapped(entry: object, network: Network) -> None:
+    import ipaddress
+
     if (
         isinstance(network, ipaddress.IPv6Network)
         and network.prefixlen >= 96
-        and (network.subnet_of(_MAPPED))
+        and (network.subnet_of(_mapped()))
     ):
         v4 = ipaddress.IPv4Network(
             (int(network.network_address) & 0xFFFFFFFF, network.prefixlen - 96)
@@ -84,6 +90,8 @@ def parse_networks(entries: Iterable[object]) -> Tuple[Tuple[str, Network], ...]
     A string may hold several entries separated by commas or whitespace. Raises
     :class:`ConfigError` naming the first bad entry.
     """
+    import ipaddress
+
     if isinstance(entries, (str, bytes)):
         entries = [entries]
     parsed: List[Tuple[str, Network]] = []
@@ -95,7 +103,7 @@ def parse_networks(entries: Iterable[object]) -> Tuple[Tuple[str, Network], ...]
                 name = word.lower()
                 if name in PRESETS:
                     if name == UNIX:
-                        parsed.append((UNIX, _MAPPED))
+                        parsed.append((UNIX, _mapped()))
                     else:
                         parsed.extend((name, ipaddress.ip_network(c)) for c in PRESETS[name])
                     continue

@@ -19,10 +19,6 @@ from pathlib import Path
 from typing import Iterator, Optional
 
 import pytest
-
-# The harness module sits next to this file; make it importable in any pytest import mode.
-if str(Path(__file__).parent) not in sys.path:
-    sys.path.insert(0, str(Path(__file__).parent))
 from e2e_harness import (
     APP_IP,
     NGINX_IP,
@@ -37,7 +33,8 @@ from e2e_harness import (
 
 APPS_DIR = Path(__file__).parent / "apps"
 INSTALL_NGINX = (
-    "nginx is not installed: install it with `apt-get install nginx-light` (Debian/Ubuntu)"
+    "nginx is not installed: install it with `apt-get install nginx-light` (Debian/Ubuntu), "
+    "or point RIP_TEST_NGINX at an nginx binary"
 )
 
 
@@ -163,8 +160,8 @@ class Nginx:
 
 
 def _find_nginx() -> Optional[str]:
-    """REALIP_TEST_NGINX if set, else nginx on PATH, else Debian's /usr/sbin/nginx."""
-    override = os.environ.get("REALIP_TEST_NGINX")
+    """RIP_TEST_NGINX if set (the autouse clean-up clears REALIP_* only), else nginx on PATH, else Debian's /usr/sbin/nginx."""
+    override = os.environ.get("RIP_TEST_NGINX")
     candidates = [override] if override else [shutil.which("nginx"), "/usr/sbin/nginx"]
     for candidate in candidates:
         if candidate and os.path.isfile(candidate) and os.access(candidate, os.X_OK):

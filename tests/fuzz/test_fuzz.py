@@ -6,7 +6,7 @@
   replacement for coverage-guided fuzzing where atheris is not installed: it is not coverage
   guided, but it shrinks a failure to a minimal input and runs everywhere.
 * When atheris is installed (``pip install -e '.[fuzz]'``), each target is fuzzed by libFuzzer
-  for a bounded time: ``REALIP_FUZZ_SECONDS`` per target, default 7 s in CI (``CI`` set) and
+  for a bounded time: ``RIP_TEST_FUZZ_SECONDS`` per target, default 7 s in CI (``CI`` set) and
   2 s otherwise; ``0`` skips it. Inputs it finds go to a scratch folder, never into the repo.
 """
 
@@ -145,7 +145,7 @@ def test_hypothesis_fuzz_proxy_protocol(data: bytes) -> None:
 
 
 def _fuzz_seconds() -> int:
-    configured = os.environ.get("REALIP_FUZZ_SECONDS")
+    configured = os.environ.get("RIP_TEST_FUZZ_SECONDS")
     if configured is not None:
         return int(configured)
     return 7 if os.environ.get("CI") else 2
@@ -160,7 +160,7 @@ def test_atheris_bounded_run(target: str, tmp_path: Path) -> None:
         )
     seconds = _fuzz_seconds()
     if seconds <= 0:
-        pytest.skip("REALIP_FUZZ_SECONDS=0")
+        pytest.skip("RIP_TEST_FUZZ_SECONDS=0")
     scratch = tmp_path / "new"
     scratch.mkdir()
     command = [

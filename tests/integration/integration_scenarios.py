@@ -18,6 +18,9 @@ from unittest import mock
 
 # FastAPI resolves endpoint annotations from the module's globals (annotations are strings here).
 from fastapi import Request
+from support.asgi import asgi_scope as _asgi_scope
+from support.observed import Observed
+from support.wsgi import wsgi_environ as _wsgi_environ
 
 import realip
 from realip import Resolver
@@ -150,14 +153,6 @@ def _used_cidrs(topology: str) -> Dict[str, List[str]]:
     # node_cidrs are refused where no node hop lies in the path (pod-to-pod).
     used = TOPOLOGY_SPECS[topology].options
     return {k: v for k, v in CIDRS.items() if k in used}
-
-
-@dataclass
-class Observed:
-    """Every place one framework exposed the client IP, plus the SNAT flag of the result."""
-
-    ips: dict[str, Optional[str]]
-    snat: bool
 
 
 Runner = Callable[[str, str, "tuple[tuple[str, str], ...]"], Observed]
@@ -412,41 +407,19 @@ def run_aiohttp_request(topology: str, peer: str, headers: tuple[tuple[str, str]
 
 def wsgi_environ(peer: str, headers: tuple[tuple[str, str], ...]) -> dict[str, Any]:
     """An environ as a WSGI server builds it (repeated headers joined with commas)."""
-    environ: dict[str, Any] = {
-        "REQUEST_METHOD": "GET",
-        "PATH_INFO": "/ip",
-        "REMOTE_ADDR": peer,
-        "wsgi.url_scheme": "http",
-    }
-    for name, value in headers:
-        key = "HTTP_" + name.upper().replace("-", "_")
-        environ[key] = f"{environ[key]},{value}" if key in environ else value
-    return environ
-
-
-def asgi_scope(
-    peer: Optional[str], headers: tuple[tuple[str, str], ...], kind: str = "http"
-) -> dict[str, Any]:
-    """An ASGI ``http`` (or ``websocket``) scope as a server builds it."""
-    return {
-        "type": kind,
-        "asgi": {"version": "3.0"},
-        "http_version": "1.1",
-        "scheme": "ws" if kind == "websocket" else "http",
-        "method": "GET",
-        "path": "/ip",
-        "raw_path": b"/ip",
-        "query_string": b"",
-        "root_path": "",
-        "headers": [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in headers],
-        "client": (peer, 50123) if peer is not None else None,
-        "server": ("10.244.2.2", 8000),
-    }
+    return _wsgi_environ(peer, headers, path="/ip")
 
 
 def run_wsgi_environ(topology: str, peer: str, headers: tuple[tuple[str, str], ...]) -> Observed:
     result = realip.get_result(wsgi_environ(peer, headers), topology_resolver(topology))
     return Observed({"get_client_ip(environ, resolver)": result.client_ip}, result.snat)
+
+
+def asgi_scope(
+    peer: Optional[str], headers: tuple[tuple[str, str], ...], kind: str = "http"
+) -> dict[str, Any]:
+    """An ASGI ``http`` (or ``websocket``) scope for ``/ip``, as a server builds it."""
+    return _asgi_scope(peer, headers, kind, path="/ip")
 
 
 def run_asgi_scope(topology: str, peer: str, headers: tuple[tuple[str, str], ...]) -> Observed:

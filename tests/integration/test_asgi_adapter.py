@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import copy
 from typing import Any, Optional
 
@@ -10,6 +9,7 @@ import pytest
 from fastapi import FastAPI, Request, WebSocket
 from integration_scenarios import asgi_scope, starlette_client, starlette_get
 from starlette.testclient import TestClient
+from support.asgi import call_asgi
 
 import realip
 from realip import Resolver, Result
@@ -32,18 +32,7 @@ class Recorder:
             await send({"type": "http.response.body", "body": b""})
 
 
-def call(app: Any, scope: dict[str, Any]) -> list[dict[str, Any]]:
-    """One ASGI call with an empty request body; returns the messages the app sent."""
-    sent: list[dict[str, Any]] = []
-
-    async def receive() -> dict[str, Any]:
-        return {"type": "http.request", "body": b"", "more_body": False}
-
-    async def send(message: dict[str, Any]) -> None:
-        sent.append(message)
-
-    asyncio.run(app(scope, receive, send))
-    return sent
+call = call_asgi
 
 
 def through(resolver: Resolver, scope: dict[str, Any], **kwargs: Any) -> dict[str, Any]:

@@ -14,7 +14,6 @@ itself saw (``REMOTE_ADDR``, ``scope["client"]``, ``request.client_ip``).
 
 from __future__ import annotations
 
-import asyncio
 import ipaddress
 import json
 import warnings
@@ -23,8 +22,11 @@ from functools import cache
 from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 
 from fuzz_targets import environ_for, scope_for
+from support.asgi import asgi_scope, run_asgi_app
+from support.observed import Observed
+from support.wsgi import run_wsgi_app
 
-from realip import RealIPWarning, Resolver, Result, get_client_ip, get_result
+from realip import RealIPWarning, Resolver, get_client_ip, get_result
 from realip._topologies import TOPOLOGY_SPECS
 from realip.asgi import RealIPMiddleware as ASGIMiddleware
 from realip.proxy_protocol import PROXY, ProxyHeader, encode
@@ -254,14 +256,6 @@ def deployments() -> List[Deployment]:
 # -- adapters ---------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class Observed:
-    """What one adapter produced: the stored result and the address the app saw."""
-
-    result: Result
-    app_ip: Optional[str]
-
-
 def _plain_wsgi_app(environ: Dict[str, Any], start_response: Any) -> List[bytes]:
     start_response("200 OK", [("Content-Type", "text/plain")])
     return [str(environ.get("REMOTE_ADDR")).encode()]
@@ -273,56 +267,15 @@ async def _plain_asgi_app(scope: Any, receive: Any, send: Any) -> None:
     await send({"type": "http.response.body", "body": str(client and client[0]).encode()})
 
 
-def run_wsgi_app(app: Any, environ: Dict[str, Any]) -> Tuple[str, bytes]:
-    """Call a WSGI app like a server: the status line and the whole body."""
-    status: List[str] = []
-
-    def start_response(line: str, headers: Any, exc_info: Any = None) -> None:
-        status.append(line)
-
-    body = b"".join(app(environ, start_response))
-    return status[0], body
-
-
-def run_asgi_app(app: Any, scope: Dict[str, Any]) -> Tuple[int, bytes]:
-    """Drive an ASGI app on an asyncio event loop, like a server: the status and the body."""
-    sent: List[Dict[str, Any]] = []
-
-    async def receive() -> Dict[str, Any]:
-        return {"type": "http.request", "body": b"", "more_body": False}
-
-    async def send(message: Dict[str, Any]) -> None:
-        sent.append(message)
-
-    asyncio.run(_call(app, scope, receive, send))
-    status = next(m["status"] for m in sent if m["type"] == "http.response.start")
-    body = b"".join(m.get("body", b"") for m in sent if m["type"] == "http.response.body")
-    return status, body
-
-
-async def _call(app: Any, scope: Any, receive: Any, send: Any) -> None:
-    await app(scope, receive, send)
-
-
 def http_scope(peer: Optional[str], lines: Sequence[Tuple[str, str]]) -> Dict[str, Any]:
     """A complete ASGI http scope as a server builds it."""
-    return dict(
-        scope_for(peer, lines),
-        asgi={"version": "3.0"},
-        http_version="1.1",
-        method="GET",
-        scheme="http",
-        path="/",
-        raw_path=b"/",
-        query_string=b"",
-        server=("127.0.0.1", 8000),
-    )
+    return asgi_scope(peer, lines)
 
 
 def adapter_resolve(resolver: Resolver, peer: Optional[str], lines: Lines) -> Observed:
     """The core: header lines as given (names in the client's case)."""
     result = resolver.resolve(peer, list(lines))
-    return Observed(result, result.client_ip)
+    return Observed.of(result, result.client_ip)
 
 
 def adapter_wsgi(resolver: Resolver, peer: Optional[str], lines: Lines) -> Observed:
@@ -337,7 +290,7 @@ def adapter_wsgi(resolver: Resolver, peer: Optional[str], lines: Lines) -> Obser
     status, body = run_wsgi_app(WSGIMiddleware(app, resolver), environ)
     assert status == "200 OK"
     assert body.decode() == str(stored.get("REMOTE_ADDR"))
-    return Observed(stored["realip.result"], stored.get("REMOTE_ADDR"))
+    return Observed.of(stored["realip.result"], stored.get("REMOTE_ADDR"))
 
 
 def adapter_asgi(resolver: Resolver, peer: Optional[str], lines: Lines) -> Observed:
@@ -353,7 +306,7 @@ def adapter_asgi(resolver: Resolver, peer: Optional[str], lines: Lines) -> Obser
     client = seen.get("client")
     app_ip = client[0] if client else None
     assert body.decode() == str(app_ip)
-    return Observed(seen["realip.result"], app_ip)
+    return Observed.of(seen["realip.result"], app_ip)
 
 
 @cache
@@ -390,7 +343,7 @@ def adapter_django(resolver: Resolver, peer: Optional[str], lines: Lines) -> Obs
     assert seen["client_ip"] == request.client_ip
     result = request.META["realip.result"]
     assert request.client_ip == result.client_ip
-    return Observed(result, remote_addr)
+    return Observed.of(result, remote_addr)
 
 
 def adapter_get_client_ip_environ(
@@ -398,13 +351,13 @@ def adapter_get_client_ip_environ(
 ) -> Observed:
     """realip.get_client_ip / get_result on a WSGI environ."""
     environ = environ_for(peer, lines)
-    return Observed(get_result(environ, resolver), get_client_ip(environ, resolver))
+    return Observed.of(get_result(environ, resolver), get_client_ip(environ, resolver))
 
 
 def adapter_get_client_ip_scope(resolver: Resolver, peer: Optional[str], lines: Lines) -> Observed:
     """realip.get_client_ip / get_result on an ASGI scope."""
     scope = scope_for(peer, lines)
-    return Observed(get_result(scope, resolver), get_client_ip(scope, resolver))
+    return Observed.of(get_result(scope, resolver), get_client_ip(scope, resolver))
 
 
 ADAPTERS: Dict[str, Callable[[Resolver, Optional[str], Lines], Observed]] = {

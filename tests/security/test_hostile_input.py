@@ -23,12 +23,14 @@ from django.urls import path
 from flask import Flask
 from flask import request as flask_request
 from fuzz_targets import check_result
-from security_support import http_scope, run_asgi_app, run_wsgi_app
+from security_support import http_scope
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 from starlette.testclient import TestClient
+from support.asgi import run_asgi_app
+from support.wsgi import run_wsgi_app, wsgi_environ
 
 import realip
 from realip import Resolver, Result
@@ -200,19 +202,7 @@ def run_core(case: Hostile) -> Tuple[int, Dict[str, Any], Result]:
 
 
 def _environ(case: Hostile) -> Dict[str, Any]:
-    environ: Dict[str, Any] = {
-        "REQUEST_METHOD": "GET",
-        "PATH_INFO": "/",
-        "SERVER_NAME": "x",
-        "SERVER_PORT": "80",
-        "wsgi.url_scheme": "http",
-    }
-    if case.peer is not None:
-        environ["REMOTE_ADDR"] = case.peer
-    for name, value in case.text_lines():
-        key = "HTTP_" + name.upper().replace("-", "_")
-        environ[key] = value if key not in environ else f"{environ[key]},{value}"
-    return environ
+    return wsgi_environ(case.peer, case.text_lines(), SERVER_NAME="x", SERVER_PORT="80")
 
 
 def _wsgi_reporter(environ: Dict[str, Any], start_response: Any) -> List[bytes]:

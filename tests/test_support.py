@@ -1,0 +1,64 @@
+"""The shared test helpers in tests/support behave like the servers they stand in for."""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+import pytest
+from support.asgi import asgi_scope, run_asgi_app
+from support.environment import HARNESS_PREFIX, realip_settings
+from support.wsgi import run_wsgi_app, wsgi_environ
+
+from realip import Resolver
+from realip.asgi import RealIPMiddleware as ASGIMiddleware
+from realip.wsgi import RealIPMiddleware as WSGIMiddleware
+
+TRUST = Resolver(trusted_proxies=["10.0.0.0/8"])
+LINES = [("X-Forwarded-For", "6.6.6.6"), ("x-forwarded-for", "203.0.113.9")]
+
+
+def test_clean_up_clears_realip_settings_but_not_harness_knobs() -> None:
+    names = ["REALIP_TOPOLOGY", "REALIP_TRUSTED_PROXIES", "RIP_TEST_NGINX", "PATH", "XREALIP_A"]
+    assert realip_settings(names) == ["REALIP_TOPOLOGY", "REALIP_TRUSTED_PROXIES"]
+    assert realip_settings([HARNESS_PREFIX + "ANYTHING"]) == []
+
+
+def test_harness_knobs_survive_the_autouse_fixture(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Set in the shell, RIP_TEST_NGINX reaches the e2e fixtures; nothing named REALIP_* does.
+    assert not [name for name in os.environ if name.startswith("REALIP_")]
+    monkeypatch.setenv("RIP_TEST_NGINX", "/nonexistent/nginx")
+    assert realip_settings(os.environ) == []
+
+
+def test_wsgi_environ_joins_repeated_headers_like_a_server() -> None:
+    environ = wsgi_environ("10.0.0.1", LINES, SERVER_NAME="x")
+    assert environ["HTTP_X_FORWARDED_FOR"] == "6.6.6.6,203.0.113.9"
+    assert (environ["REMOTE_ADDR"], environ["SERVER_NAME"]) == ("10.0.0.1", "x")
+    assert "REMOTE_ADDR" not in wsgi_environ(None, [])
+
+
+def test_asgi_scope_keeps_lines_apart_as_lower_case_bytes() -> None:
+    scope = asgi_scope("10.0.0.1", LINES, "websocket", path="/ip")
+    assert scope["headers"] == [
+        (b"x-forwarded-for", b"6.6.6.6"),
+        (b"x-forwarded-for", b"203.0.113.9"),
+    ]
+    assert (scope["type"], scope["scheme"], scope["raw_path"]) == ("websocket", "ws", b"/ip")
+    assert asgi_scope(None, [])["client"] is None
+    assert asgi_scope("10.0.0.1", [("X-A", "\u2603")])["headers"] == [(b"x-a", "\u2603".encode())]
+
+
+def test_drivers_return_what_the_middleware_made_of_the_request() -> None:
+    def wsgi_app(environ: Any, start_response: Any) -> Any:
+        start_response("200 OK", [])
+        return [environ["REMOTE_ADDR"].encode()]
+
+    async def asgi_app(scope: Any, receive: Any, send: Any) -> None:
+        await send({"type": "http.response.start", "status": 201, "headers": []})
+        await send({"type": "http.response.body", "body": scope["client"][0].encode()})
+
+    wsgi = run_wsgi_app(WSGIMiddleware(wsgi_app, TRUST), wsgi_environ("10.0.0.1", LINES))
+    asgi = run_asgi_app(ASGIMiddleware(asgi_app, TRUST), asgi_scope("10.0.0.1", LINES))
+    assert wsgi == ("200 OK", b"203.0.113.9")
+    assert asgi == (201, b"203.0.113.9")
