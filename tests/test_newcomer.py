@@ -230,3 +230,24 @@ def test_cli_explain_names_the_header_that_arrived() -> None:
         "-H", "X-Real-IP: 203.0.113.9",
     )  # fmt: skip
     assert "x-forwarded-for did not arrive, but x-real-ip did" in out
+
+
+@pytest.mark.parametrize(
+    ("args", "needle"),
+    [
+        (["--port", "99999"], "99999 is not a port"),
+        (["--port=-1"], "-1 is not a port"),
+        (["--port", "http"], "'http' is not a port number"),
+        (["--timeout", "0"], "positive number"),
+        (["--timeout", "nan"], "positive number"),
+    ],
+)
+def test_serve_checks_port_and_timeout_like_every_option(args: List[str], needle: str) -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "realip", "serve", *args],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 2, done.stderr
+    assert needle in done.stderr and "Traceback" not in done.stderr

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import re
 from typing import Callable, Optional
 
 # A mention of another option in a message: each front end shows it in its own spelling.
-_PLACEHOLDER = re.compile(
+# (A pattern, compiled when an error is raised: ``import realip`` does not load ``re``.)
+_PLACEHOLDER = (
     r"\$(topology|trusted_proxies|header|trusted_hops|pod_cidrs|node_cidrs|lb_cidrs"
     r"|require_header)\b"
 )
@@ -35,8 +35,10 @@ class ConfigError(ValueError):
         """The message without the option's name; ``$name`` marks a mention of an option."""
         self.option = option
         """The keyword name of the option at fault, or None when no single option is."""
+        import re
+
         other = mention or spell
-        text = _PLACEHOLDER.sub(lambda m: other(m.group(1)), detail)
+        text = re.sub(_PLACEHOLDER, lambda m: other(m.group(1)), detail)
         super().__init__(f"{spell(option)}: {text}" if option else text)
 
     def respell(

@@ -307,6 +307,27 @@ docs/kubernetes/ has manifests that run it in every Kubernetes topology.
 """
 
 
+def _port(text: str) -> int:
+    # Checked like every other option: a bad port is a usage error, not a traceback from bind().
+    try:
+        port = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a port number") from None
+    if not 0 <= port <= 65535:
+        raise argparse.ArgumentTypeError(f"{port} is not a port: use 1-65535 (0 picks a free one)")
+    return port
+
+
+def _seconds(text: str) -> float:
+    try:
+        seconds = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds") from None
+    if not 0 < seconds < 86400:
+        raise argparse.ArgumentTypeError(f"{text} seconds: use a positive number below 86400")
+    return seconds
+
+
 def add_parser(subparsers: Any) -> None:
     """Register the ``serve`` subcommand on an ``argparse`` subparsers object."""
     from realip.cli import add_config_options
@@ -325,10 +346,12 @@ def add_parser(subparsers: Any) -> None:
         default="0.0.0.0",
         help="address to listen on (default 0.0.0.0; '::' for IPv6 and IPv4)",
     )
-    parser.add_argument("--port", type=int, default=8080, help="port (default 8080)")
+    parser.add_argument(
+        "--port", type=_port, default=8080, help="port (default 8080; 0 picks a free one)"
+    )
     parser.add_argument(
         "--timeout",
-        type=float,
+        type=_seconds,
         default=DEFAULT_TIMEOUT,
         metavar="SECONDS",
         help=f"close connections silent this long (default {DEFAULT_TIMEOUT:g})",

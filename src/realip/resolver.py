@@ -7,13 +7,13 @@ the per-request walk and never raises on request input.
 
 from __future__ import annotations
 
-import ipaddress
 import os
 import sys
 import warnings
 from bisect import bisect_right
 from contextlib import contextmanager
 from typing import (
+    TYPE_CHECKING,
     Any,
     Dict,
     Iterable,
@@ -26,6 +26,9 @@ from typing import (
     Tuple,
     Union,
 )
+
+if TYPE_CHECKING:
+    import ipaddress
 
 from realip._addresses import _AF_INET, _from_bytes, _inet_pton, parse_ip
 from realip._errors import ConfigError, RealIPWarning
@@ -113,6 +116,8 @@ class Result(NamedTuple):
     @property
     def ip_address(self) -> Union[ipaddress.IPv4Address, ipaddress.IPv6Address, None]:
         """``client_ip`` as an ``ipaddress`` object, built on demand."""
+        import ipaddress  # on demand: the per-request path never needs it
+
         return None if self.client_ip is None else ipaddress.ip_address(self.client_ip)
 
     @property

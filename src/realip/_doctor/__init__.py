@@ -27,7 +27,6 @@ from realip._doctor._analyze import (
 )
 from realip._doctor._cli import add_parser, run
 from realip._doctor._cloud import GOOGLE_FRONT_END_RANGES, GOOGLE_FRONT_END_RANGES_DATE
-from realip._doctor._nginx import NGINX_KEYS
 from realip._doctor._objects import KUBECTL_COMMAND, DoctorInputError, parse_objects
 from realip._doctor._report import (
     ERROR,
@@ -51,7 +50,6 @@ __all__ = [
     "INFO",
     "KUBECTL_COMMAND",
     "LOST",
-    "NGINX_KEYS",
     "NOT_APPLICABLE",
     "PRESERVED",
     "SPOOFABLE",

@@ -33,16 +33,6 @@ from realip._doctor._report import (
     howto,
 )
 
-NGINX_KEYS = (
-    "use-forwarded-headers",
-    "compute-full-forwarded-for",
-    "forwarded-for-header",
-    "proxy-real-ip-cidr",
-    "use-proxy-protocol",
-    "enable-real-ip",
-)
-"""The ingress-nginx ConfigMap keys that decide which address reaches the app."""
-
 CONFIGMAP_NAMES = ("ingress-nginx-controller", "nginx-configuration", "nginx-ingress-controller")
 _NOT_CONFIG = ("tcp-services", "udp-services", "ingress-controller-leader")
 SERVICE_NAMES = (
