@@ -1,0 +1,360 @@
+"""The lab's paths: every topology in realip.TOPOLOGIES, the Cluster-policy variants, and the
+requests sent along each (a legitimate one and spoofing attempts), with what must come out.
+
+Expectations are named by role (``"c1"``, ``"lb"``, the SNAT source of a node for its CNI) and
+turned into addresses by the cluster's address plan, so a row says *who* the pod must see, not
+a number typed by hand.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Callable, Dict, List, Optional, Tuple
+
+from . import cluster as c
+from . import manifests
+
+FORGED = "198.18.0.66"
+"""The address a spoofing client claims to be (RFC 2544 benchmark range; no lab member has it)."""
+
+SPOOFS: Tuple[Tuple[str, Tuple[Tuple[str, str], ...]], ...] = (
+    ("forged X-Forwarded-For", (("X-Forwarded-For", FORGED),)),
+    ("forged Forwarded", (("Forwarded", f"for={FORGED}"),)),
+    ("forged X-Real-IP", (("X-Real-IP", FORGED),)),
+)
+CF_SPOOF = ("forged CF-Connecting-IP", (("CF-Connecting-IP", FORGED),))
+
+ISSUE_17 = (
+    "issue 17: a node address arriving through the proxy (in X-Forwarded-For) or as the peer of "
+    "a topology other than nodeport-cluster is not flagged as SNAT yet"
+)
+PROXY_MISSING = (
+    "lb-tcp-proxy needs realip's PROXY protocol server integration (branch `proxy`), not merged "
+    "into the lab yet"
+)
+
+FLANNEL_NODE_ADDRS = [f"{c.flannel_addr(n)}/32" for n in c.NODES] + [
+    f"{c.cni0_addr(n)}/32" for n in c.NODES
+]
+NODE_CIDRS_IIP = [c.NODE_NET, c.NODE_NET6]
+NODE_CIDRS_FLANNEL = NODE_CIDRS_IIP + FLANNEL_NODE_ADDRS
+CLOUDFLARE_CIDRS = "173.245.48.0/20,103.21.244.0/22,162.158.0.0/15,104.16.0.0/13"
+
+
+@dataclass
+class Request:
+    """One request along a path: who sends it, the headers, and who realip must name."""
+
+    kind: str
+    sender: str
+    headers: Tuple[Tuple[str, str], ...] = ()
+    host: str = ""
+    port: int = 0
+    v6: bool = False
+    expect_peer: str = ""
+    expect_client: Optional[str] = ""
+    expect_snat: bool = False
+    snat_xfail: Optional[str] = None
+
+
+@dataclass
+class Path:
+    """One way a request reaches an app, and what realip and doctor must make of it."""
+
+    id: str
+    topology: str
+    title: str
+    server: str
+    app_key: str
+    requests: List[Request]
+    manifest: Dict[str, Any]
+    doctor_topology: Optional[str]
+    doctor_entry: str = "app"
+    lost: bool = False
+    """Whether the client's address is lost on this path (doctor must say ``lost``)."""
+    skip: Optional[str] = None
+    note: str = ""
+    order: int = 0
+    extra: Dict[str, Any] = field(default_factory=dict)
+
+
+def define(cl: c.Cluster, *, proxy_protocol: bool) -> List[Path]:
+    """Register every app, Service and listener the paths need; return the paths."""
+    paths: List[Path] = []
+    a = cl.addr
+
+    def add(
+        pid: str,
+        topology: str,
+        title: str,
+        server: str,
+        app: c.App,
+        sender: str,
+        host: str,
+        port: int,
+        *,
+        peer: str,
+        client: Optional[str],
+        snat: bool = False,
+        manifest: Dict[str, Any],
+        doctor_topology: Optional[str],
+        doctor_entry: str = "app",
+        lost: bool = False,
+        v6: bool = False,
+        spoofs: Tuple[Any, ...] = SPOOFS,
+        bypass: Optional[Tuple[str, str, int, str]] = None,
+        snat_xfail: Optional[str] = None,
+        skip: Optional[str] = None,
+        note: str = "",
+    ) -> None:
+        def req(kind: str, headers: Tuple[Tuple[str, str], ...]) -> Request:
+            return Request(kind, sender, headers, host, port, v6, peer, client, snat, snat_xfail)
+
+        requests = [req("legitimate", ())] + [req(k, h) for k, h in spoofs]
+        if bypass is not None:
+            who, bhost, bport, bpeer = bypass
+            requests.append(
+                Request(
+                    "bypass: straight to the NodePort with forged headers",
+                    who,
+                    (("X-Forwarded-For", FORGED), ("CF-Connecting-IP", FORGED)),
+                    bhost,
+                    bport,
+                    False,
+                    bpeer,
+                    a(who),
+                )
+            )
+        paths.append(
+            Path(pid, topology, title, server, app.key, requests, manifest, doctor_topology,
+                 doctor_entry, lost, skip, note, len(paths))
+        )
+
+    node1, node2 = a("node1"), a("node2")
+    # -- pod-to-pod ---------------------------------------------------------------------------
+    for server in c.SERVERS:
+        app = cl.app("p2p", "app", server, {"name": "pod-to-pod"})
+        add("pod-to-pod", "pod-to-pod", "pod on node2 -> pod on node1 (flannel)", server, app,
+            "cpod", a("app"), app.port, peer=a("cpod"), client=a("cpod"),
+            manifest=manifests.app_service("ClusterIP", None), doctor_topology="pod-to-pod")
+    # -- NodePort -----------------------------------------------------------------------------
+    for server in c.SERVERS:
+        app = cl.app("npl", "app", server, {"name": "nodeport-local"})
+        svc = cl.nodeport(app, "Local")
+        add("nodeport-local", "nodeport-local", "client -> node1:NodePort (Local) -> pod",
+            server, app, "c1", node1, svc.nodeport, peer=a("c1"), client=a("c1"),
+            manifest=manifests.app_service("NodePort", "Local"), doctor_topology="nodeport-local")
+    if cl.ip6:
+        app = cl.app("npl", "app", "uvicorn", {"name": "nodeport-local"}, v6=True)
+        svc = cl.nodeport(app, "Local")
+        add("nodeport-local-v6", "nodeport-local", "IPv6 client -> node1:NodePort (Local)",
+            "uvicorn", app, "c1", c.NODES["node1"][1], svc.nodeport, peer=a("c1", True),
+            client=a("c1", True), v6=True,
+            manifest=manifests.app_service("NodePort", "Local"), doctor_topology="nodeport-local")
+    npc_flannel = {"name": "nodeport-cluster", "node_cidrs": NODE_CIDRS_FLANNEL}
+    for server in c.SERVERS:
+        app = cl.app("npc", "app", server, npc_flannel)
+        svc = cl.nodeport(app, "Cluster")
+        add("nodeport-cluster", "nodeport-cluster",
+            "client -> node2:NodePort (Cluster) -> pod on node1, flannel",
+            server, app, "c1", node2, svc.nodeport, peer=c.flannel_addr("node2"),
+            client=c.flannel_addr("node2"), snat=True, lost=True,
+            manifest=manifests.app_service("NodePort", "Cluster"),
+            doctor_topology="nodeport-cluster",
+            note="node_cidrs lists flannel's per-node addresses (flannel.1, cni0) besides the "
+            "InternalIP range")
+    app = cl.app("npc", "app", "uvicorn", npc_flannel)
+    svc = cl.nodeport(app, "Cluster")
+    add("nodeport-cluster-same-node", "nodeport-cluster",
+        "client -> node1:NodePort (Cluster), pod on node1, flannel", "uvicorn", app, "c1",
+        node1, svc.nodeport, peer=c.cni0_addr("node1"), client=c.cni0_addr("node1"), snat=True,
+        lost=True, manifest=manifests.app_service("NodePort", "Cluster"),
+        doctor_topology="nodeport-cluster",
+        note="kube-proxy masquerades every external Cluster-policy request, even to a local pod: "
+        "the pod sees cni0")
+    iip = cl.app("npc-iip", "app", "uvicorn", {"name": "nodeport-cluster", "node_cidrs": NODE_CIDRS_IIP})
+    svc = cl.nodeport(iip, "Cluster")
+    add("nodeport-cluster-flannel-internalip", "nodeport-cluster",
+        "as above, node_cidrs = InternalIP range only", "uvicorn", iip, "c1", node2,
+        svc.nodeport, peer=c.flannel_addr("node2"), client=c.flannel_addr("node2"), snat=False,
+        lost=True, manifest=manifests.app_service("NodePort", "Cluster"),
+        doctor_topology="nodeport-cluster",
+        note="pitfall: with flannel the SNAT source is flannel.1's address, inside the pod CIDR; "
+        "node_cidrs from `kubectl get nodes -o wide` alone misses it")
+    vpc = cl.app("npc-vpc", "vapp", "uvicorn", {"name": "nodeport-cluster", "node_cidrs": NODE_CIDRS_IIP})
+    svc = cl.nodeport(vpc, "Cluster")
+    add("nodeport-cluster-vpc", "nodeport-cluster",
+        "client -> node2:NodePort (Cluster) -> pod on node1, VPC CNI", "uvicorn", vpc, "c1",
+        node2, svc.nodeport, peer=node2, client=node2, snat=True, lost=True,
+        manifest=manifests.app_service("NodePort", "Cluster"), doctor_topology="nodeport-cluster")
+    if cl.ip6:
+        app = cl.app("npc", "app", "uvicorn", npc_flannel, v6=True)
+        svc = cl.nodeport(app, "Cluster")
+        add("nodeport-cluster-v6", "nodeport-cluster",
+            "IPv6 client -> node2:NodePort (Cluster) -> pod on node1", "uvicorn", app, "c1",
+            c.NODES["node2"][1], svc.nodeport, peer=a("node2", True),
+            client=a("node2", True), snat=True, lost=True, v6=True,
+            manifest=manifests.app_service("NodePort", "Cluster"),
+            doctor_topology="nodeport-cluster")
+    # -- LoadBalancer, TCP listener -------------------------------------------------------------
+    for server in c.SERVERS:
+        app = cl.app("lbt", "app", server, {"name": "lb-tcp"})
+        svc = cl.nodeport(app, "Local")
+        fe = cl.frontend("edge", "tcp", "node1", svc)
+        add("lb-tcp", "lb-tcp", "client -> LB (TCP, pass-through) -> node1 (Local) -> pod",
+            server, app, "c1", c.VIP, fe.port, peer=a("c1"), client=a("c1"),
+            manifest=manifests.app_service("LoadBalancer", "Local", "tcp:80"),
+            doctor_topology="lb-tcp", bypass=("c2", node1, svc.nodeport, a("c2")),
+            skip=None if cl.tproxy else "no TPROXY in this kernel: " + "; ".join(cl.notes))
+    app = cl.app("lbt-cluster", "app", "uvicorn", {"name": "lb-tcp", "node_cidrs": NODE_CIDRS_FLANNEL})
+    svc = cl.nodeport(app, "Cluster")
+    fe = cl.frontend("edge", "tcp", "node2", svc)
+    add("lb-tcp-cluster", "lb-tcp", "client -> LB (TCP) -> node2 (Cluster) -> pod on node1",
+        "uvicorn", app, "c1", c.VIP, fe.port, peer=c.flannel_addr("node2"),
+        client=c.flannel_addr("node2"), snat=True, lost=True, snat_xfail=ISSUE_17,
+        manifest=manifests.app_service("LoadBalancer", "Cluster", "tcp:80"),
+        doctor_topology="lb-tcp", skip=None if cl.tproxy else "no TPROXY in this kernel")
+    # -- LoadBalancer, TCP listener with PROXY protocol ----------------------------------------
+    for mode in ("proxy-v1", "proxy-v2"):
+        for server in c.SERVERS if proxy_protocol else ("uvicorn",):
+            spec = {"name": "lb-tcp-proxy", "lb_cidrs": [c.LB_CIDR]}
+            if not proxy_protocol:
+                add(f"lb-tcp-{mode}", "lb-tcp-proxy", f"client -> LB (TCP, PROXY {mode[-2:]}) -> node1 (Local) -> pod",
+                    server, cl.app("lbt", "app", server, {"name": "lb-tcp"}), "c1", c.VIP, 0,
+                    peer=a("lb"), client=a("c1"),
+                    manifest=manifests.app_service("LoadBalancer", "Local", "tcp:80:proxy"),
+                    doctor_topology="lb-tcp-proxy", skip=PROXY_MISSING)
+                continue
+            app = cl.app("lbp", "app", server, spec)
+            svc = cl.nodeport(app, "Local")
+            fe = cl.frontend("edge", mode, "node1", svc)
+            add(f"lb-tcp-{mode}", "lb-tcp-proxy",
+                f"client -> LB (TCP, PROXY {mode[-2:]}) -> node1 (Local) -> pod", server, app,
+                "c1", c.VIP, fe.port, peer=a("lb"), client=a("c1"),
+                manifest=manifests.app_service("LoadBalancer", "Local", "tcp:80:proxy"),
+                doctor_topology="lb-tcp-proxy")
+    # -- LoadBalancer, HTTP listener -----------------------------------------------------------
+    lbh = {"name": "lb-http", "lb_cidrs": [c.LB_CIDR]}
+    for server in c.SERVERS:
+        app = cl.app("lbh", "app", server, lbh)
+        svc = cl.nodeport(app, "Local")
+        fe = cl.frontend("edge", "http", "node1", svc)
+        add("lb-http", "lb-http", "client -> LB (HTTP, adds X-Forwarded-For) -> node1 (Local) -> pod",
+            server, app, "c1", c.VIP, fe.port, peer=a("lb"), client=a("c1"),
+            manifest=manifests.app_service("LoadBalancer", "Local", "http:80"),
+            doctor_topology="lb-http", bypass=("c2", node1, svc.nodeport, a("c2")))
+    app = cl.app("lbh", "app", "uvicorn", lbh)
+    svc = cl.nodeport(app, "Local")
+    fe = cl.frontend("edge", "http", "node1", svc)
+    if cl.ip6:
+        add("lb-http-v6", "lb-http", "IPv6 client -> LB (HTTP) -> node1 (Local) -> pod",
+            "uvicorn", app, "c1", c.VIP6, fe.port, peer=a("lb"), client=a("c1", True), v6=True,
+            manifest=manifests.app_service("LoadBalancer", "Local", "http:80"),
+            doctor_topology="lb-http")
+    app = cl.app("lbh-cluster", "app", "uvicorn", dict(lbh, node_cidrs=NODE_CIDRS_FLANNEL))
+    svc = cl.nodeport(app, "Cluster")
+    fe = cl.frontend("edge", "http", "node2", svc)
+    add("lb-http-cluster", "lb-http", "client -> LB (HTTP) -> node2 (Cluster) -> pod on node1",
+        "uvicorn", app, "c1", c.VIP, fe.port, peer=c.flannel_addr("node2"),
+        client=c.flannel_addr("node2"), snat=True, lost=True, snat_xfail=ISSUE_17,
+        manifest=manifests.app_service("LoadBalancer", "Cluster", "http:80"),
+        doctor_topology="lb-http",
+        note="X-Forwarded-For still holds the client, but the peer is a SNAT'ed node: trusting "
+        "node addresses would let a client that reaches the NodePort directly write its own")
+    # -- ingress --------------------------------------------------------------------------------
+    ing_spec = {
+        "name": "ingress",
+        "pod_cidrs": [c.POD_CIDR],
+        "lb_cidrs": [c.LB_CIDR],
+        "node_cidrs": NODE_CIDRS_FLANNEL,
+    }
+    default_cm: Dict[str, str] = {}
+    for server in c.SERVERS:
+        app = cl.app("ing", "app", server, ing_spec)
+        ing = cl.ingress(f"default-{server}", "ing", default_cm, app)
+        svc = cl.nodeport(ing.port, "Local", pod="ing")
+        fe = cl.frontend("edge", "tcp", "node1", svc)
+        add("ingress", "ingress",
+            "client -> LB (TCP) -> node1 (Local) -> ingress-nginx (defaults) -> pod", server,
+            app, "c1", c.VIP, fe.port, peer=a("ing"), client=a("c1"),
+            manifest=manifests.behind_ingress(default_cm, "Local"), doctor_topology="ingress",
+            bypass=("c2", node1, svc.nodeport, a("ing")),
+            skip=None if cl.tproxy else "no TPROXY in this kernel")
+    app = cl.app("ing", "app", "uvicorn", ing_spec)
+    slb_cm = {
+        "use-forwarded-headers": "true",
+        "compute-full-forwarded-for": "true",
+        "proxy-real-ip-cidr": c.LB_CIDR,
+    }
+    ing = cl.ingress("slb-http", "ing", slb_cm, app)
+    svc = cl.nodeport(ing.port, "Local", pod="ing")
+    fe = cl.frontend("edge", "http", "node1", svc)
+    add("ingress-lb-http", "ingress",
+        "client -> LB (HTTP) -> node1 (Local) -> ingress-nginx (use-forwarded-headers, "
+        "compute-full-forwarded-for) -> pod", "uvicorn", app, "c1", c.VIP, fe.port,
+        peer=a("ing"), client=a("c1"),
+        manifest=manifests.behind_ingress(slb_cm, "Local", "http:80"), doctor_topology="ingress")
+    pp_cm = {"use-proxy-protocol": "true", "proxy-real-ip-cidr": c.LB_CIDR}
+    ing = cl.ingress("proxy-protocol", "ing", pp_cm, app)
+    svc = cl.nodeport(ing.port, "Local", pod="ing")
+    fe = cl.frontend("edge", "proxy-v2", "node1", svc)
+    add("ingress-proxy-protocol", "ingress",
+        "client -> LB (TCP, PROXY v2) -> node1 (Local) -> ingress-nginx (use-proxy-protocol) -> pod",
+        "uvicorn", app, "c1", c.VIP, fe.port, peer=a("ing"), client=a("c1"),
+        manifest=manifests.behind_ingress(pp_cm, "Local"), doctor_topology="ingress")
+    cf_cm = {
+        "use-forwarded-headers": "true",
+        "forwarded-for-header": "CF-Connecting-IP",
+        "proxy-real-ip-cidr": CLOUDFLARE_CIDRS,
+    }
+    ing = cl.ingress("cf-header", "ing", cf_cm, app)
+    svc = cl.nodeport(ing.port, "Local", pod="ing")
+    fe = cl.frontend("cf", "http", "node1", svc)
+    add("ingress-forwarded-for-header", "ingress",
+        "client -> Cloudflare stand-in -> node1 (Local) -> ingress-nginx (forwarded-for-header: "
+        "CF-Connecting-IP) -> pod", "uvicorn", app, "c1", c.CF_ADDR, fe.port, peer=a("ing"),
+        client=a("c1"), spoofs=(*SPOOFS, CF_SPOOF),
+        manifest=manifests.behind_ingress(cf_cm, "Local"), doctor_topology="ingress",
+        bypass=("c2", node1, svc.nodeport, a("ing")))
+    ing = cl.ingress("default-uvicorn", "ing", default_cm, app)
+    svc = cl.nodeport(ing.port, "Cluster", pod="ing")
+    fe = cl.frontend("edge", "tcp", "node2", svc)
+    add("ingress-cluster", "ingress",
+        "client -> LB (TCP) -> node2 (Cluster) -> ingress-nginx on node1 -> pod (flannel)",
+        "uvicorn", app, "c1", c.VIP, fe.port, peer=a("ing"), client=c.flannel_addr("node2"),
+        snat=True, lost=True, snat_xfail=ISSUE_17,
+        manifest=manifests.behind_ingress(default_cm, "Cluster"), doctor_topology="ingress",
+        skip=None if cl.tproxy else "no TPROXY in this kernel",
+        note="the ingress writes flannel.1's address into X-Forwarded-For; it is inside the pod "
+        "CIDR the ingress topology trusts")
+    vspec = {"name": "ingress", "pod_cidrs": [c.VPC_POD_NET], "node_cidrs": NODE_CIDRS_IIP}
+    vapp = cl.app("ing-vpc", "vapp", "uvicorn", vspec)
+    ving = cl.ingress("vpc-default", "ving", default_cm, vapp)
+    svc = cl.nodeport(ving.port, "Cluster", pod="ving")
+    fe = cl.frontend("edge", "tcp", "node2", svc)
+    add("ingress-cluster-vpc", "ingress",
+        "client -> LB (TCP) -> node2 (Cluster) -> ingress-nginx on node1 -> pod (VPC CNI)",
+        "uvicorn", vapp, "c1", c.VIP, fe.port, peer=a("ving"), client=node2, snat=True,
+        lost=True, snat_xfail=ISSUE_17,
+        manifest=manifests.behind_ingress(default_cm, "Cluster"), doctor_topology="ingress",
+        skip=None if cl.tproxy else "no TPROXY in this kernel")
+    # -- cloudflare -----------------------------------------------------------------------------
+    for server in c.SERVERS:
+        app = cl.app("cf", "app", server, {"name": "cloudflare"})
+        svc = cl.nodeport(app, "Local")
+        fe = cl.frontend("cf", "http", "node1", svc)
+        add("cloudflare", "cloudflare",
+            "client -> Cloudflare stand-in (173.245.48.10) -> node1:NodePort (Local) -> pod",
+            server, app, "c1", c.CF_ADDR, fe.port, peer=a("cf"), client=a("c1"),
+            spoofs=(*SPOOFS, CF_SPOOF), manifest=manifests.app_service("NodePort", "Local"),
+            doctor_topology="nodeport-local", bypass=("c2", node1, svc.nodeport, a("c2")),
+            note="doctor reads Services, so it sees the NodePort, not the CDN in front of it")
+    return paths
+
+
+def all_requests(paths: List[Path]) -> List[Tuple[Path, Request]]:
+    """Every (path, request) pair that is to be sent."""
+    return [(p, r) for p in paths if not p.skip for r in p.requests]
+
+
+Sender = Callable[[Path, Request], Dict[str, Any]]
