@@ -126,141 +126,325 @@ def define(cl: c.Cluster, *, proxy_protocol: bool) -> List[Path]:
                 )
             )
         paths.append(
-            Path(pid, topology, title, server, app.key, requests, manifest, doctor_topology,
-                 doctor_entry, lost, skip, note, len(paths))
+            Path(
+                pid,
+                topology,
+                title,
+                server,
+                app.key,
+                requests,
+                manifest,
+                doctor_topology,
+                doctor_entry,
+                lost,
+                skip,
+                note,
+                len(paths),
+            )
         )
 
     node1, node2 = a("node1"), a("node2")
     # -- pod-to-pod ---------------------------------------------------------------------------
     for server in c.SERVERS:
         app = cl.app("p2p", "app", server, {"name": "pod-to-pod"})
-        add("pod-to-pod", "pod-to-pod", "pod on node2 -> pod on node1 (flannel)", server, app,
-            "cpod", a("app"), app.port, peer=a("cpod"), client=a("cpod"),
-            manifest=manifests.app_service("ClusterIP", None), doctor_topology="pod-to-pod")
+        add(
+            "pod-to-pod",
+            "pod-to-pod",
+            "pod on node2 -> pod on node1 (flannel)",
+            server,
+            app,
+            "cpod",
+            a("app"),
+            app.port,
+            peer=a("cpod"),
+            client=a("cpod"),
+            manifest=manifests.app_service("ClusterIP", None),
+            doctor_topology="pod-to-pod",
+        )
     # -- NodePort -----------------------------------------------------------------------------
     for server in c.SERVERS:
         app = cl.app("npl", "app", server, {"name": "nodeport-local"})
         svc = cl.nodeport(app, "Local")
-        add("nodeport-local", "nodeport-local", "client -> node1:NodePort (Local) -> pod",
-            server, app, "c1", node1, svc.nodeport, peer=a("c1"), client=a("c1"),
-            manifest=manifests.app_service("NodePort", "Local"), doctor_topology="nodeport-local")
+        add(
+            "nodeport-local",
+            "nodeport-local",
+            "client -> node1:NodePort (Local) -> pod",
+            server,
+            app,
+            "c1",
+            node1,
+            svc.nodeport,
+            peer=a("c1"),
+            client=a("c1"),
+            manifest=manifests.app_service("NodePort", "Local"),
+            doctor_topology="nodeport-local",
+        )
     if cl.ip6:
         app = cl.app("npl", "app", "uvicorn", {"name": "nodeport-local"}, v6=True)
         svc = cl.nodeport(app, "Local")
-        add("nodeport-local-v6", "nodeport-local", "IPv6 client -> node1:NodePort (Local)",
-            "uvicorn", app, "c1", c.NODES["node1"][1], svc.nodeport, peer=a("c1", True),
-            client=a("c1", True), v6=True,
-            manifest=manifests.app_service("NodePort", "Local"), doctor_topology="nodeport-local")
+        add(
+            "nodeport-local-v6",
+            "nodeport-local",
+            "IPv6 client -> node1:NodePort (Local)",
+            "uvicorn",
+            app,
+            "c1",
+            c.NODES["node1"][1],
+            svc.nodeport,
+            peer=a("c1", True),
+            client=a("c1", True),
+            v6=True,
+            manifest=manifests.app_service("NodePort", "Local"),
+            doctor_topology="nodeport-local",
+        )
     npc_flannel = {"name": "nodeport-cluster", "node_cidrs": NODE_CIDRS_FLANNEL}
     for server in c.SERVERS:
         app = cl.app("npc", "app", server, npc_flannel)
         svc = cl.nodeport(app, "Cluster")
-        add("nodeport-cluster", "nodeport-cluster",
+        add(
+            "nodeport-cluster",
+            "nodeport-cluster",
             "client -> node2:NodePort (Cluster) -> pod on node1, flannel",
-            server, app, "c1", node2, svc.nodeport, peer=c.flannel_addr("node2"),
-            client=c.flannel_addr("node2"), snat=True, lost=True,
+            server,
+            app,
+            "c1",
+            node2,
+            svc.nodeport,
+            peer=c.flannel_addr("node2"),
+            client=c.flannel_addr("node2"),
+            snat=True,
+            lost=True,
             manifest=manifests.app_service("NodePort", "Cluster"),
             doctor_topology="nodeport-cluster",
             note="node_cidrs lists flannel's per-node addresses (flannel.1, cni0) besides the "
-            "InternalIP range")
+            "InternalIP range",
+        )
     app = cl.app("npc", "app", "uvicorn", npc_flannel)
     svc = cl.nodeport(app, "Cluster")
-    add("nodeport-cluster-same-node", "nodeport-cluster",
-        "client -> node1:NodePort (Cluster), pod on node1, flannel", "uvicorn", app, "c1",
-        node1, svc.nodeport, peer=c.cni0_addr("node1"), client=c.cni0_addr("node1"), snat=True,
-        lost=True, manifest=manifests.app_service("NodePort", "Cluster"),
+    add(
+        "nodeport-cluster-same-node",
+        "nodeport-cluster",
+        "client -> node1:NodePort (Cluster), pod on node1, flannel",
+        "uvicorn",
+        app,
+        "c1",
+        node1,
+        svc.nodeport,
+        peer=c.cni0_addr("node1"),
+        client=c.cni0_addr("node1"),
+        snat=True,
+        lost=True,
+        manifest=manifests.app_service("NodePort", "Cluster"),
         doctor_topology="nodeport-cluster",
         note="kube-proxy masquerades every external Cluster-policy request, even to a local pod: "
-        "the pod sees cni0")
-    iip = cl.app("npc-iip", "app", "uvicorn", {"name": "nodeport-cluster", "node_cidrs": NODE_CIDRS_IIP})
+        "the pod sees cni0",
+    )
+    iip = cl.app(
+        "npc-iip", "app", "uvicorn", {"name": "nodeport-cluster", "node_cidrs": NODE_CIDRS_IIP}
+    )
     svc = cl.nodeport(iip, "Cluster")
-    add("nodeport-cluster-flannel-internalip", "nodeport-cluster",
-        "as above, node_cidrs = InternalIP range only", "uvicorn", iip, "c1", node2,
-        svc.nodeport, peer=c.flannel_addr("node2"), client=c.flannel_addr("node2"), snat=False,
-        lost=True, manifest=manifests.app_service("NodePort", "Cluster"),
+    add(
+        "nodeport-cluster-flannel-internalip",
+        "nodeport-cluster",
+        "as above, node_cidrs = InternalIP range only",
+        "uvicorn",
+        iip,
+        "c1",
+        node2,
+        svc.nodeport,
+        peer=c.flannel_addr("node2"),
+        client=c.flannel_addr("node2"),
+        snat=False,
+        lost=True,
+        manifest=manifests.app_service("NodePort", "Cluster"),
         doctor_topology="nodeport-cluster",
         note="pitfall: with flannel the SNAT source is flannel.1's address, inside the pod CIDR; "
-        "node_cidrs from `kubectl get nodes -o wide` alone misses it")
-    vpc = cl.app("npc-vpc", "vapp", "uvicorn", {"name": "nodeport-cluster", "node_cidrs": NODE_CIDRS_IIP})
+        "node_cidrs from `kubectl get nodes -o wide` alone misses it",
+    )
+    vpc = cl.app(
+        "npc-vpc", "vapp", "uvicorn", {"name": "nodeport-cluster", "node_cidrs": NODE_CIDRS_IIP}
+    )
     svc = cl.nodeport(vpc, "Cluster")
-    add("nodeport-cluster-vpc", "nodeport-cluster",
-        "client -> node2:NodePort (Cluster) -> pod on node1, VPC CNI", "uvicorn", vpc, "c1",
-        node2, svc.nodeport, peer=node2, client=node2, snat=True, lost=True,
-        manifest=manifests.app_service("NodePort", "Cluster"), doctor_topology="nodeport-cluster")
+    add(
+        "nodeport-cluster-vpc",
+        "nodeport-cluster",
+        "client -> node2:NodePort (Cluster) -> pod on node1, VPC CNI",
+        "uvicorn",
+        vpc,
+        "c1",
+        node2,
+        svc.nodeport,
+        peer=node2,
+        client=node2,
+        snat=True,
+        lost=True,
+        manifest=manifests.app_service("NodePort", "Cluster"),
+        doctor_topology="nodeport-cluster",
+    )
     if cl.ip6:
         app = cl.app("npc", "app", "uvicorn", npc_flannel, v6=True)
         svc = cl.nodeport(app, "Cluster")
-        add("nodeport-cluster-v6", "nodeport-cluster",
-            "IPv6 client -> node2:NodePort (Cluster) -> pod on node1", "uvicorn", app, "c1",
-            c.NODES["node2"][1], svc.nodeport, peer=a("node2", True),
-            client=a("node2", True), snat=True, lost=True, v6=True,
+        add(
+            "nodeport-cluster-v6",
+            "nodeport-cluster",
+            "IPv6 client -> node2:NodePort (Cluster) -> pod on node1",
+            "uvicorn",
+            app,
+            "c1",
+            c.NODES["node2"][1],
+            svc.nodeport,
+            peer=a("node2", True),
+            client=a("node2", True),
+            snat=True,
+            lost=True,
+            v6=True,
             manifest=manifests.app_service("NodePort", "Cluster"),
-            doctor_topology="nodeport-cluster")
+            doctor_topology="nodeport-cluster",
+        )
     # -- LoadBalancer, TCP listener -------------------------------------------------------------
     for server in c.SERVERS:
         app = cl.app("lbt", "app", server, {"name": "lb-tcp"})
         svc = cl.nodeport(app, "Local")
         fe = cl.frontend("edge", "tcp", "node1", svc)
-        add("lb-tcp", "lb-tcp", "client -> LB (TCP, pass-through) -> node1 (Local) -> pod",
-            server, app, "c1", c.VIP, fe.port, peer=a("c1"), client=a("c1"),
+        add(
+            "lb-tcp",
+            "lb-tcp",
+            "client -> LB (TCP, pass-through) -> node1 (Local) -> pod",
+            server,
+            app,
+            "c1",
+            c.VIP,
+            fe.port,
+            peer=a("c1"),
+            client=a("c1"),
             manifest=manifests.app_service("LoadBalancer", "Local", "tcp:80"),
-            doctor_topology="lb-tcp", bypass=("c2", node1, svc.nodeport, a("c2")),
-            skip=None if cl.tproxy else "no TPROXY in this kernel: " + "; ".join(cl.notes))
-    app = cl.app("lbt-cluster", "app", "uvicorn", {"name": "lb-tcp", "node_cidrs": NODE_CIDRS_FLANNEL})
+            doctor_topology="lb-tcp",
+            bypass=("c2", node1, svc.nodeport, a("c2")),
+            skip=None if cl.tproxy else "no TPROXY in this kernel: " + "; ".join(cl.notes),
+        )
+    app = cl.app(
+        "lbt-cluster", "app", "uvicorn", {"name": "lb-tcp", "node_cidrs": NODE_CIDRS_FLANNEL}
+    )
     svc = cl.nodeport(app, "Cluster")
     fe = cl.frontend("edge", "tcp", "node2", svc)
-    add("lb-tcp-cluster", "lb-tcp", "client -> LB (TCP) -> node2 (Cluster) -> pod on node1",
-        "uvicorn", app, "c1", c.VIP, fe.port, peer=c.flannel_addr("node2"),
-        client=c.flannel_addr("node2"), snat=True, lost=True, snat_xfail=ISSUE_17,
+    add(
+        "lb-tcp-cluster",
+        "lb-tcp",
+        "client -> LB (TCP) -> node2 (Cluster) -> pod on node1",
+        "uvicorn",
+        app,
+        "c1",
+        c.VIP,
+        fe.port,
+        peer=c.flannel_addr("node2"),
+        client=c.flannel_addr("node2"),
+        snat=True,
+        lost=True,
+        snat_xfail=ISSUE_17,
         manifest=manifests.app_service("LoadBalancer", "Cluster", "tcp:80"),
-        doctor_topology="lb-tcp", skip=None if cl.tproxy else "no TPROXY in this kernel")
+        doctor_topology="lb-tcp",
+        skip=None if cl.tproxy else "no TPROXY in this kernel",
+    )
     # -- LoadBalancer, TCP listener with PROXY protocol ----------------------------------------
     for mode in ("proxy-v1", "proxy-v2"):
         for server in c.SERVERS if proxy_protocol else ("uvicorn",):
             spec = {"name": "lb-tcp-proxy", "lb_cidrs": [c.LB_CIDR]}
             if not proxy_protocol:
-                add(f"lb-tcp-{mode}", "lb-tcp-proxy", f"client -> LB (TCP, PROXY {mode[-2:]}) -> node1 (Local) -> pod",
-                    server, cl.app("lbt", "app", server, {"name": "lb-tcp"}), "c1", c.VIP, 0,
-                    peer=a("lb"), client=a("c1"),
+                add(
+                    f"lb-tcp-{mode}",
+                    "lb-tcp-proxy",
+                    f"client -> LB (TCP, PROXY {mode[-2:]}) -> node1 (Local) -> pod",
+                    server,
+                    cl.app("lbt", "app", server, {"name": "lb-tcp"}),
+                    "c1",
+                    c.VIP,
+                    0,
+                    peer=a("lb"),
+                    client=a("c1"),
                     manifest=manifests.app_service("LoadBalancer", "Local", "tcp:80:proxy"),
-                    doctor_topology="lb-tcp-proxy", skip=PROXY_MISSING)
+                    doctor_topology="lb-tcp-proxy",
+                    skip=PROXY_MISSING,
+                )
                 continue
             app = cl.app("lbp", "app", server, spec)
             svc = cl.nodeport(app, "Local")
             fe = cl.frontend("edge", mode, "node1", svc)
-            add(f"lb-tcp-{mode}", "lb-tcp-proxy",
-                f"client -> LB (TCP, PROXY {mode[-2:]}) -> node1 (Local) -> pod", server, app,
-                "c1", c.VIP, fe.port, peer=a("lb"), client=a("c1"),
+            add(
+                f"lb-tcp-{mode}",
+                "lb-tcp-proxy",
+                f"client -> LB (TCP, PROXY {mode[-2:]}) -> node1 (Local) -> pod",
+                server,
+                app,
+                "c1",
+                c.VIP,
+                fe.port,
+                peer=a("lb"),
+                client=a("c1"),
                 manifest=manifests.app_service("LoadBalancer", "Local", "tcp:80:proxy"),
-                doctor_topology="lb-tcp-proxy")
+                doctor_topology="lb-tcp-proxy",
+            )
     # -- LoadBalancer, HTTP listener -----------------------------------------------------------
     lbh = {"name": "lb-http", "lb_cidrs": [c.LB_CIDR]}
     for server in c.SERVERS:
         app = cl.app("lbh", "app", server, lbh)
         svc = cl.nodeport(app, "Local")
         fe = cl.frontend("edge", "http", "node1", svc)
-        add("lb-http", "lb-http", "client -> LB (HTTP, adds X-Forwarded-For) -> node1 (Local) -> pod",
-            server, app, "c1", c.VIP, fe.port, peer=a("lb"), client=a("c1"),
+        add(
+            "lb-http",
+            "lb-http",
+            "client -> LB (HTTP, adds X-Forwarded-For) -> node1 (Local) -> pod",
+            server,
+            app,
+            "c1",
+            c.VIP,
+            fe.port,
+            peer=a("lb"),
+            client=a("c1"),
             manifest=manifests.app_service("LoadBalancer", "Local", "http:80"),
-            doctor_topology="lb-http", bypass=("c2", node1, svc.nodeport, a("c2")))
+            doctor_topology="lb-http",
+            bypass=("c2", node1, svc.nodeport, a("c2")),
+        )
     app = cl.app("lbh", "app", "uvicorn", lbh)
     svc = cl.nodeport(app, "Local")
     fe = cl.frontend("edge", "http", "node1", svc)
     if cl.ip6:
-        add("lb-http-v6", "lb-http", "IPv6 client -> LB (HTTP) -> node1 (Local) -> pod",
-            "uvicorn", app, "c1", c.VIP6, fe.port, peer=a("lb"), client=a("c1", True), v6=True,
+        add(
+            "lb-http-v6",
+            "lb-http",
+            "IPv6 client -> LB (HTTP) -> node1 (Local) -> pod",
+            "uvicorn",
+            app,
+            "c1",
+            c.VIP6,
+            fe.port,
+            peer=a("lb"),
+            client=a("c1", True),
+            v6=True,
             manifest=manifests.app_service("LoadBalancer", "Local", "http:80"),
-            doctor_topology="lb-http")
+            doctor_topology="lb-http",
+        )
     app = cl.app("lbh-cluster", "app", "uvicorn", dict(lbh, node_cidrs=NODE_CIDRS_FLANNEL))
     svc = cl.nodeport(app, "Cluster")
     fe = cl.frontend("edge", "http", "node2", svc)
-    add("lb-http-cluster", "lb-http", "client -> LB (HTTP) -> node2 (Cluster) -> pod on node1",
-        "uvicorn", app, "c1", c.VIP, fe.port, peer=c.flannel_addr("node2"),
-        client=c.flannel_addr("node2"), snat=True, lost=True, snat_xfail=ISSUE_17,
+    add(
+        "lb-http-cluster",
+        "lb-http",
+        "client -> LB (HTTP) -> node2 (Cluster) -> pod on node1",
+        "uvicorn",
+        app,
+        "c1",
+        c.VIP,
+        fe.port,
+        peer=c.flannel_addr("node2"),
+        client=c.flannel_addr("node2"),
+        snat=True,
+        lost=True,
+        snat_xfail=ISSUE_17,
         manifest=manifests.app_service("LoadBalancer", "Cluster", "http:80"),
         doctor_topology="lb-http",
         note="X-Forwarded-For still holds the client, but the peer is a SNAT'ed node: trusting "
-        "node addresses would let a client that reaches the NodePort directly write its own")
+        "node addresses would let a client that reaches the NodePort directly write its own",
+    )
     # -- ingress --------------------------------------------------------------------------------
     ing_spec = {
         "name": "ingress",
@@ -274,12 +458,22 @@ def define(cl: c.Cluster, *, proxy_protocol: bool) -> List[Path]:
         ing = cl.ingress(f"default-{server}", "ing", default_cm, app)
         svc = cl.nodeport(ing.port, "Local", pod="ing")
         fe = cl.frontend("edge", "tcp", "node1", svc)
-        add("ingress", "ingress",
-            "client -> LB (TCP) -> node1 (Local) -> ingress-nginx (defaults) -> pod", server,
-            app, "c1", c.VIP, fe.port, peer=a("ing"), client=a("c1"),
-            manifest=manifests.behind_ingress(default_cm, "Local"), doctor_topology="ingress",
+        add(
+            "ingress",
+            "ingress",
+            "client -> LB (TCP) -> node1 (Local) -> ingress-nginx (defaults) -> pod",
+            server,
+            app,
+            "c1",
+            c.VIP,
+            fe.port,
+            peer=a("ing"),
+            client=a("c1"),
+            manifest=manifests.behind_ingress(default_cm, "Local"),
+            doctor_topology="ingress",
             bypass=("c2", node1, svc.nodeport, a("ing")),
-            skip=None if cl.tproxy else "no TPROXY in this kernel")
+            skip=None if cl.tproxy else "no TPROXY in this kernel",
+        )
     app = cl.app("ing", "app", "uvicorn", ing_spec)
     slb_cm = {
         "use-forwarded-headers": "true",
@@ -289,19 +483,39 @@ def define(cl: c.Cluster, *, proxy_protocol: bool) -> List[Path]:
     ing = cl.ingress("slb-http", "ing", slb_cm, app)
     svc = cl.nodeport(ing.port, "Local", pod="ing")
     fe = cl.frontend("edge", "http", "node1", svc)
-    add("ingress-lb-http", "ingress",
+    add(
+        "ingress-lb-http",
+        "ingress",
         "client -> LB (HTTP) -> node1 (Local) -> ingress-nginx (use-forwarded-headers, "
-        "compute-full-forwarded-for) -> pod", "uvicorn", app, "c1", c.VIP, fe.port,
-        peer=a("ing"), client=a("c1"),
-        manifest=manifests.behind_ingress(slb_cm, "Local", "http:80"), doctor_topology="ingress")
+        "compute-full-forwarded-for) -> pod",
+        "uvicorn",
+        app,
+        "c1",
+        c.VIP,
+        fe.port,
+        peer=a("ing"),
+        client=a("c1"),
+        manifest=manifests.behind_ingress(slb_cm, "Local", "http:80"),
+        doctor_topology="ingress",
+    )
     pp_cm = {"use-proxy-protocol": "true", "proxy-real-ip-cidr": c.LB_CIDR}
     ing = cl.ingress("proxy-protocol", "ing", pp_cm, app)
     svc = cl.nodeport(ing.port, "Local", pod="ing")
     fe = cl.frontend("edge", "proxy-v2", "node1", svc)
-    add("ingress-proxy-protocol", "ingress",
+    add(
+        "ingress-proxy-protocol",
+        "ingress",
         "client -> LB (TCP, PROXY v2) -> node1 (Local) -> ingress-nginx (use-proxy-protocol) -> pod",
-        "uvicorn", app, "c1", c.VIP, fe.port, peer=a("ing"), client=a("c1"),
-        manifest=manifests.behind_ingress(pp_cm, "Local"), doctor_topology="ingress")
+        "uvicorn",
+        app,
+        "c1",
+        c.VIP,
+        fe.port,
+        peer=a("ing"),
+        client=a("c1"),
+        manifest=manifests.behind_ingress(pp_cm, "Local"),
+        doctor_topology="ingress",
+    )
     cf_cm = {
         "use-forwarded-headers": "true",
         "forwarded-for-header": "CF-Connecting-IP",
@@ -310,45 +524,100 @@ def define(cl: c.Cluster, *, proxy_protocol: bool) -> List[Path]:
     ing = cl.ingress("cf-header", "ing", cf_cm, app)
     svc = cl.nodeport(ing.port, "Local", pod="ing")
     fe = cl.frontend("cf", "http", "node1", svc)
-    add("ingress-forwarded-for-header", "ingress",
+    add(
+        "ingress-forwarded-for-header",
+        "ingress",
         "client -> Cloudflare stand-in -> node1 (Local) -> ingress-nginx (forwarded-for-header: "
-        "CF-Connecting-IP) -> pod", "uvicorn", app, "c1", c.CF_ADDR, fe.port, peer=a("ing"),
-        client=a("c1"), spoofs=(*SPOOFS, CF_SPOOF),
-        manifest=manifests.behind_ingress(cf_cm, "Local"), doctor_topology="ingress",
-        bypass=("c2", node1, svc.nodeport, a("ing")))
+        "CF-Connecting-IP) -> pod",
+        "uvicorn",
+        app,
+        "c1",
+        c.CF_ADDR,
+        fe.port,
+        peer=a("ing"),
+        client=a("c1"),
+        spoofs=(*SPOOFS, CF_SPOOF),
+        manifest=manifests.behind_ingress(cf_cm, "Local"),
+        doctor_topology="ingress",
+        bypass=("c2", node1, svc.nodeport, a("ing")),
+    )
     ing = cl.ingress("default-uvicorn", "ing", default_cm, app)
     svc = cl.nodeport(ing.port, "Cluster", pod="ing")
     fe = cl.frontend("edge", "tcp", "node2", svc)
-    add("ingress-cluster", "ingress",
+    add(
+        "ingress-cluster",
+        "ingress",
         "client -> LB (TCP) -> node2 (Cluster) -> ingress-nginx on node1 -> pod (flannel)",
-        "uvicorn", app, "c1", c.VIP, fe.port, peer=a("ing"), client=c.flannel_addr("node2"),
-        snat=True, lost=True, snat_xfail=ISSUE_17,
-        manifest=manifests.behind_ingress(default_cm, "Cluster"), doctor_topology="ingress",
+        "uvicorn",
+        app,
+        "c1",
+        c.VIP,
+        fe.port,
+        peer=a("ing"),
+        client=c.flannel_addr("node2"),
+        snat=True,
+        lost=True,
+        snat_xfail=ISSUE_17,
+        manifest=manifests.behind_ingress(default_cm, "Cluster"),
+        doctor_topology="ingress",
         skip=None if cl.tproxy else "no TPROXY in this kernel",
         note="the ingress writes flannel.1's address into X-Forwarded-For; it is inside the pod "
-        "CIDR the ingress topology trusts")
+        "CIDR the ingress topology trusts",
+    )
     vspec = {"name": "ingress", "pod_cidrs": [c.VPC_POD_NET], "node_cidrs": NODE_CIDRS_IIP}
     vapp = cl.app("ing-vpc", "vapp", "uvicorn", vspec)
     ving = cl.ingress("vpc-default", "ving", default_cm, vapp)
     svc = cl.nodeport(ving.port, "Cluster", pod="ving")
     fe = cl.frontend("edge", "tcp", "node2", svc)
-    add("ingress-cluster-vpc", "ingress",
+    add(
+        "ingress-cluster-vpc",
+        "ingress",
         "client -> LB (TCP) -> node2 (Cluster) -> ingress-nginx on node1 -> pod (VPC CNI)",
-        "uvicorn", vapp, "c1", c.VIP, fe.port, peer=a("ving"), client=node2, snat=True,
-        lost=True, snat_xfail=ISSUE_17,
-        manifest=manifests.behind_ingress(default_cm, "Cluster"), doctor_topology="ingress",
-        skip=None if cl.tproxy else "no TPROXY in this kernel")
+        "uvicorn",
+        vapp,
+        "c1",
+        c.VIP,
+        fe.port,
+        peer=a("ving"),
+        client=node2,
+        snat=True,
+        lost=True,
+        snat_xfail=ISSUE_17,
+        manifest=manifests.behind_ingress(default_cm, "Cluster"),
+        doctor_topology="ingress",
+        skip=None if cl.tproxy else "no TPROXY in this kernel",
+    )
     # -- cloudflare -----------------------------------------------------------------------------
     for server in c.SERVERS:
         app = cl.app("cf", "app", server, {"name": "cloudflare"})
         svc = cl.nodeport(app, "Local")
         fe = cl.frontend("cf", "http", "node1", svc)
-        add("cloudflare", "cloudflare",
+        add(
+            "cloudflare",
+            "cloudflare",
             "client -> Cloudflare stand-in (173.245.48.10) -> node1:NodePort (Local) -> pod",
-            server, app, "c1", c.CF_ADDR, fe.port, peer=a("cf"), client=a("c1"),
-            spoofs=(*SPOOFS, CF_SPOOF), manifest=manifests.app_service("NodePort", "Local"),
-            doctor_topology="nodeport-local", bypass=("c2", node1, svc.nodeport, a("c2")),
-            note="doctor reads Services, so it sees the NodePort, not the CDN in front of it")
+            server,
+            app,
+            "c1",
+            c.CF_ADDR,
+            fe.port,
+            peer=a("cf"),
+            client=a("c1"),
+            spoofs=(*SPOOFS, CF_SPOOF),
+            manifest=manifests.app_service("NodePort", "Local"),
+            doctor_topology="nodeport-local",
+            bypass=("c2", node1, svc.nodeport, a("c2")),
+            note="doctor reads Services, so it sees the NodePort, not the CDN in front of it",
+        )
+    # -- the load comparison: the same ingress path, the app with and without realip ------------
+    for key, spec in (
+        ("load-realip", ing_spec),
+        ("load-plain", {"name": "pod-to-pod", "plain": True}),
+    ):
+        app = cl.app(key, "app", "uvicorn", spec)
+        ing = cl.ingress(key, "ing", default_cm, app)
+        svc = cl.nodeport(ing.port, "Local", pod="ing")
+        cl.load_frontends[key] = cl.frontend("edge", "tcp", "node1", svc).port
     return paths
 
 

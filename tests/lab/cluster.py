@@ -152,13 +152,15 @@ class IngressServer:
 class Cluster:
     """The running lab: namespaces, processes, and the catalogue of what listens where."""
 
-    lab: Lab
+    lab: Optional[Lab]
+    """None for a dry catalogue (pytest collection lists the paths without building anything)."""
     ns: Dict[str, str] = field(default_factory=dict)
     apps: Dict[str, App] = field(default_factory=dict)
     services: List[NodePortSvc] = field(default_factory=list)
     frontends: List[Frontend] = field(default_factory=list)
     ingresses: List[IngressServer] = field(default_factory=list)
     pools: Dict[str, NsPool] = field(default_factory=dict)
+    load_frontends: Dict[str, int] = field(default_factory=dict)
     procs: Dict[str, Proc] = field(default_factory=dict)
     ip6: bool = True
     tproxy: bool = True
@@ -198,7 +200,9 @@ class Cluster:
         for fe in self.frontends:
             if (fe.where, fe.mode, fe.node, fe.nodeport) == (where, mode, node, svc.nodeport):
                 return fe
-        fe = Frontend(f"fe{self._next_fe_port}", where, mode, self._next_fe_port, node, svc.nodeport)
+        fe = Frontend(
+            f"fe{self._next_fe_port}", where, mode, self._next_fe_port, node, svc.nodeport
+        )
         self._next_fe_port += 1
         self.frontends.append(fe)
         return fe
@@ -240,14 +244,17 @@ class Cluster:
                 f"addr add {LB_SOURCE}/32 dev lo",
                 "link add br-nodes type bridge",
                 "link set br-nodes up",
-                f"addr add 10.0.0.1/24 dev br-nodes",
+                "addr add 10.0.0.1/24 dev br-nodes",
             ],
         )
         if self.ip6:
             try:
                 lab.batch(
                     edge,
-                    [f"addr add {VIP6}/128 dev lo nodad", "addr add fd00:10::1/64 dev br-nodes nodad"],
+                    [
+                        f"addr add {VIP6}/128 dev lo nodad",
+                        "addr add fd00:10::1/64 dev br-nodes nodad",
+                    ],
                 )
             except LabError as exc:
                 self.ip6 = False
@@ -267,14 +274,12 @@ class Cluster:
         lab.ip(edge, "addr", "add", f"{CF_GW}/24", "dev", "to-cf")
         lab.ip(cf, "addr", "add", f"{CF_ADDR}/24", "dev", "eth0")
         lab.ip(cf, "route", "add", "default", "via", CF_GW)
-        for node, (addr, addr6, pod_cidr, index) in NODES.items():
+        for node, (addr, addr6, _pod_cidr, index) in NODES.items():
             n = self.ns[node]
             lab.sysctl(n, **{"net.ipv4.ip_forward": "1", "net.ipv6.conf.all.forwarding": "1"})
             lab.veth(edge, f"to-{node}", n, "eth0")
             # Room for the VXLAN header, so flannel.1 keeps a 1500-byte MTU like the pods'.
-            lab.batch(
-                edge, [f"link set to-{node} mtu 1600", f"link set to-{node} master br-nodes"]
-            )
+            lab.batch(edge, [f"link set to-{node} mtu 1600", f"link set to-{node} master br-nodes"])
             lines = [
                 "link set eth0 mtu 1600",
                 f"addr add {addr}/24 dev eth0",
@@ -296,7 +301,7 @@ class Cluster:
                 ]
             lab.batch(n, lines)
         # flanneld's routes, neighbours and forwarding entries for the other node's pod CIDR.
-        for node, (_addr, _a6, _cidr, index) in NODES.items():
+        for node in NODES:
             for other, (other_addr, other6, other_cidr, other_index) in NODES.items():
                 if other == node:
                     continue
@@ -308,16 +313,33 @@ class Cluster:
                         f"neigh add {flannel_addr(other)} lladdr {mac} dev flannel.1 nud permanent",
                     ],
                 )
-                lab.ip(self.ns[node], "-6", "route", "add", f"fd00:244:{other_index}::/64",
-                       "via", other6) if self.ip6 else None
+                if self.ip6:
+                    # IPv6 pod traffic is routed between nodes natively (no VXLAN): a
+                    # masqueraded IPv6 request carries the node's IPv6 InternalIP.
+                    lab.ip(
+                        self.ns[node],
+                        "-6",
+                        "route",
+                        "add",
+                        f"fd00:244:{other_index}::/64",
+                        "via",
+                        other6,
+                    )
                 lab.exec(
-                    self.ns[node], "bridge", "fdb", "append", mac, "dev", "flannel.1", "dst",
+                    self.ns[node],
+                    "bridge",
+                    "fdb",
+                    "append",
+                    mac,
+                    "dev",
+                    "flannel.1",
+                    "dst",
                     other_addr,
                 )
                 # The VPC routes the VPC pod subnet to the node hosting those pods (node1).
                 if other == "node1":
                     lab.ip(self.ns[node], "route", "add", VPC_POD_NET, "via", other_addr)
-        for name, pod in PODS.items():
+        for _name, pod in PODS.items():
             self._plug_pod(pod)
         self._kube_proxy_base()
         self._edge_tproxy()
@@ -410,9 +432,7 @@ class Cluster:
                 rules.append(("nat", f"-A {ext} -j {sep}"))
             else:
                 # Local with no endpoint on this node: kube-proxy drops (filter table).
-                rules.append(
-                    ("filter", f"-A INPUT -p tcp --dport {svc.nodeport} -j DROP")
-                )
+                rules.append(("filter", f"-A INPUT -p tcp --dport {svc.nodeport} -j DROP"))
             rules.append(("nat", f"-A {sep} -p tcp -j DNAT --to-destination {dest}"))
         return rules
 
@@ -429,20 +449,54 @@ class Cluster:
         host = "::" if bind6 else "0.0.0.0"
         py = sys.executable
         if app.server == "uvicorn":
-            argv = [py, "-m", "uvicorn", "--factory", "lab_apps:asgi_app", "--host", host,
-                    "--port", str(app.port), "--no-access-log", "--no-proxy-headers",
-                    "--log-level", "warning"]
+            argv = [
+                py,
+                "-m",
+                "uvicorn",
+                "--factory",
+                "lab_apps:asgi_app",
+                "--host",
+                host,
+                "--port",
+                str(app.port),
+                "--no-access-log",
+                "--no-proxy-headers",
+                "--log-level",
+                "warning",
+            ]
             if app.topology.get("plain"):
                 env["LAB_PLAIN"] = "1"
                 env["LAB_TOPOLOGY"] = json.dumps({"name": "pod-to-pod"})
         elif app.server == "gunicorn":
             bind = f"[::]:{app.port}" if bind6 else f"0.0.0.0:{app.port}"
-            argv = [py, "-m", "gunicorn", "lab_apps:wsgi_app()", "-b", bind, "-w", "1",
-                    "--log-level", "warning", "--forwarded-allow-ips", "127.0.0.1"]
+            argv = [
+                py,
+                "-m",
+                "gunicorn",
+                "lab_apps:wsgi_app()",
+                "-b",
+                bind,
+                "-w",
+                "1",
+                "--log-level",
+                "warning",
+                "--forwarded-allow-ips",
+                "127.0.0.1",
+            ]
         else:
             spec = app.topology
-            argv = [py, "-m", "realip", "serve", "--host", host, "--port", str(app.port),
-                    "--topology", spec["name"]]
+            argv = [
+                py,
+                "-m",
+                "realip",
+                "serve",
+                "--host",
+                host,
+                "--port",
+                str(app.port),
+                "--topology",
+                spec["name"],
+            ]
             for key in ("pod_cidrs", "node_cidrs", "lb_cidrs"):
                 if spec.get(key):
                     argv += [f"--{key.replace('_', '-')}", ",".join(spec[key])]
@@ -506,23 +560,29 @@ class Cluster:
                 upstream = f"{PODS[ing.upstream.pod].ip}:{ing.upstream.port}"
                 blocks.append(
                     ingress_nginx.server_block(
-                        ing.config, listen=[f"0.0.0.0:{ing.port}"], upstream=upstream,
+                        ing.config,
+                        listen=[f"0.0.0.0:{ing.port}"],
+                        upstream=upstream,
                         name=ing.name.replace("-", "_"),
                     )
                 )
             conf = prefix / "nginx.conf"
             conf.write_text(ingress_nginx.nginx_conf(blocks, prefix=str(prefix)))
-            proc = lab.spawn(self.ns[pod], f"nginx-{pod}", ["nginx", "-c", str(conf), "-p", str(prefix)])
+            proc = lab.spawn(
+                self.ns[pod], f"nginx-{pod}", ["nginx", "-c", str(conf), "-p", str(prefix)]
+            )
             self.procs[f"nginx-{pod}"] = proc
             for ing in ings:
-                if not ing.config.get("use-proxy-protocol") == "true":
+                if ing.config.get("use-proxy-protocol") != "true":
                     waits.append((pod, "127.0.0.1", ing.port, proc))
         for where in ("edge", "cf"):
             if not any(fe.where == where for fe in self.frontends):
                 continue
             conf = lab.workdir / f"haproxy-{where}.cfg"
             conf.write_text(self._haproxy_conf(where))
-            proc = lab.spawn(self.ns[where], f"haproxy-{where}", ["haproxy", "-db", "-f", str(conf)])
+            proc = lab.spawn(
+                self.ns[where], f"haproxy-{where}", ["haproxy", "-db", "-f", str(conf)]
+            )
             self.procs[f"haproxy-{where}"] = proc
             fe = next(fe for fe in self.frontends if fe.where == where)
             waits.append((where, VIP if where == "edge" else CF_ADDR, fe.port, proc))

@@ -59,9 +59,7 @@ def server_block(
     suffix = " proxy_protocol" if proxy_protocol else ""
     lines += [f"    listen {address}{suffix};" for address in listen]
     if real_ip:
-        lines.append(
-            f"    real_ip_header {'proxy_protocol' if proxy_protocol else header};"
-        )
+        lines.append(f"    real_ip_header {'proxy_protocol' if proxy_protocol else header};")
         lines.append("    real_ip_recursive on;")
         lines += [f"    set_real_ip_from {cidr};" for cidr in cidrs]
     lines += [

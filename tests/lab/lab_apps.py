@@ -56,6 +56,12 @@ async def _asgi_inner(scope: Dict[str, Any], receive: Any, send: Any) -> None:
     result = None if plain else get_result(scope)
     query = scope.get("query_string", b"").decode("latin-1")
     body = _answer("uvicorn", original[0] if original else None, result, query)
+    if plain:
+        # Without realip an app reads the header itself: hand back what the ingress wrote.
+        xff = next((v for k, v in scope["headers"] if k == b"x-forwarded-for"), b"")
+        body = (
+            body[:-1] + b', "x_forwarded_for": ' + json.dumps(xff.decode("latin-1")).encode() + b"}"
+        )
     await send(
         {
             "type": "http.response.start",

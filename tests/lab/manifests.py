@@ -52,7 +52,13 @@ def app_service(kind: str, policy: Optional[str], listener: Optional[str] = None
                 f"{_ALI}address-type": "internet",
             }
     svc = _service(
-        "shop", "shop", kind, policy, nodeport=30080, annotations=annotations, labels={"app": "shop"}
+        "shop",
+        "shop",
+        kind,
+        policy,
+        nodeport=30080,
+        annotations=annotations,
+        labels={"app": "shop"},
     )
     return _list([svc])
 
@@ -83,7 +89,11 @@ def behind_ingress(
     configmap = {
         "apiVersion": "v1",
         "kind": "ConfigMap",
-        "metadata": {"name": "ingress-nginx-controller", "namespace": "ingress-nginx", "labels": labels},
+        "metadata": {
+            "name": "ingress-nginx-controller",
+            "namespace": "ingress-nginx",
+            "labels": labels,
+        },
         "data": dict(config),
     }
     app = _service("shop", "shop", "ClusterIP", None, labels={"app": "shop"})

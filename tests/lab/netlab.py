@@ -247,7 +247,7 @@ class Lab:
         binary = iptables(v6)
         restore = binary.replace("tables", "tables-restore")
         if not os.path.exists(restore) and not shutil.which(restore):
-            restore = ("ip6tables-restore" if v6 else "iptables-restore")
+            restore = "ip6tables-restore" if v6 else "iptables-restore"
         text = ""
         for table, lines in tables.items():
             chains = sorted({w.split()[1] for w in lines if w.startswith("-N ")})

@@ -14,7 +14,6 @@ import http.client
 import json
 import os
 import socket
-import threading
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple, TypeVar
 
@@ -104,16 +103,15 @@ def burst(
     """``count`` GETs tagged ``?n=<tag>-<i>``, over one kept-alive connection or one each."""
     answers = []
     conn: Optional[http.client.HTTPConnection] = None
-    lock = threading.Lock()
-    with lock:
+    try:
         for i in range(count):
             if conn is None:
                 conn = _connection(host, port, None)
-            answer = _request(conn, f"/?n={tag}-{i}", headers)
-            answers.append(answer)
+            answers.append(_request(conn, f"/?n={tag}-{i}", headers))
             if not keepalive:
                 conn.close()
                 conn = None
+    finally:
         if conn is not None:
             conn.close()
     return answers

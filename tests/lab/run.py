@@ -49,8 +49,9 @@ def canonical(address: Optional[str]) -> Optional[str]:
 def proxy_protocol_available() -> bool:
     """Whether this tree has realip's PROXY protocol server integration (branch ``proxy``)."""
     try:
-        import realip._topologies as topologies
         import realip.proxy_protocol  # noqa: F401
+
+        import realip._topologies as topologies
     except ImportError:
         return False
     return bool(getattr(topologies, "TOPOLOGY_SPECS", {}).get("lb-tcp-proxy"))
@@ -103,9 +104,24 @@ def start() -> Run:
     return run
 
 
+def normalise(answer: Dict[str, Any]) -> Dict[str, Any]:
+    """``realip serve``'s report in the lab apps' shape (peer, client_ip, snat, reason)."""
+    if "resolution" not in answer:
+        return answer
+    resolution = answer["resolution"]
+    return {
+        "server": "serve",
+        "peer": (answer.get("peer") or {}).get("address"),
+        "client_ip": resolution.get("client_ip"),
+        "snat": resolution.get("snat"),
+        "reason": resolution.get("reason"),
+        "n": None,
+    }
+
+
 def _send(cluster: c.Cluster, request: cs.Request) -> Dict[str, Any]:
     pool = cluster.pool(request.sender)
-    return pool.call(get_json, request.host, request.port, request.headers)
+    return normalise(pool.call(get_json, request.host, request.port, request.headers))
 
 
 def collect(run: Run) -> None:
@@ -121,25 +137,31 @@ def collect(run: Run) -> None:
             return Outcome(path, request, error=f"{type(exc).__name__}: {exc}")
 
     with ThreadPoolExecutor(max_workers=8) as pool:
-        doctor_future = pool.submit(_doctor_all, run)
+        doctor_futures = {
+            key: pool.submit(doctor, file) for key, file in _manifest_files(run).items()
+        }
         run.outcomes = list(pool.map(one, todo))
-        run.doctor = doctor_future.result()
+        by_file = {key: future.result() for key, future in doctor_futures.items()}
+    run.doctor = {path.id: by_file[_manifest_key(path)] for path in run.paths}
     run.timings["requests"] = time.monotonic() - t0
 
 
-def _doctor_all(run: Run) -> Dict[str, Doctor]:
-    results: Dict[str, Doctor] = {}
-    manifests_dir = run.cluster.lab.workdir / "manifests"
-    manifests_dir.mkdir(exist_ok=True)
-    seen: Dict[str, Doctor] = {}
+def _manifest_key(path: cs.Path) -> str:
+    return json.dumps(path.manifest, indent=1, sort_keys=True)
+
+
+def _manifest_files(run: Run) -> Dict[str, FsPath]:
+    """Each distinct manifest written once to the lab's workdir."""
+    assert run.cluster.lab is not None
+    folder = run.cluster.lab.workdir / "manifests"
+    folder.mkdir(exist_ok=True)
+    files: Dict[str, FsPath] = {}
     for path in run.paths:
-        text = json.dumps(path.manifest, indent=1, sort_keys=True)
-        if text not in seen:
-            file = manifests_dir / f"{path.id}.json"
-            file.write_text(text)
-            seen[text] = doctor(file)
-        results[path.id] = seen[text]
-    return results
+        key = _manifest_key(path)
+        if key not in files:
+            files[key] = folder / f"{path.id}.json"
+            files[key].write_text(key)
+    return files
 
 
 def doctor(manifest: FsPath) -> Doctor:
@@ -187,7 +209,9 @@ def rows(run: Run) -> List[List[str]]:
             f"`{doc.topology}`, client IP {doc.client_ip}" if doc and doc.topology else "—"
         )
         if path.skip or legit is None:
-            out.append([path.topology, path.title, "skipped", path.skip or "not run", "", doctor_text])
+            out.append(
+                [path.topology, path.title, "skipped", path.skip or "not run", "", doctor_text]
+            )
             continue
         answer = legit.answer or {}
         peer = canonical(answer.get("peer")) if legit.answer else f"error: {legit.error}"
@@ -230,10 +254,22 @@ def _who(cluster: c.Cluster, address: Optional[str]) -> str:
         names[c.flannel_addr(node)] = f"{node} flannel.1"
         names[c.cni0_addr(node)] = f"{node} cni0"
     label = names.get(address or "", "?")
-    return {"c1": "the client", "cpod": "the client pod", "ing": "ingress pod", "ving": "ingress pod"}.get(label, label)
+    return {
+        "c1": "the client",
+        "cpod": "the client pod",
+        "ing": "ingress pod",
+        "ving": "ingress pod",
+    }.get(label, label)
 
 
-HEADER = ["topology", "path", "the pod's socket saw", "realip answered", "spoofing attempts", "doctor said"]
+HEADER = [
+    "topology",
+    "path",
+    "the pod's socket saw",
+    "realip answered",
+    "spoofing attempts",
+    "doctor said",
+]
 
 
 def table(run: Run) -> str:
@@ -275,7 +311,9 @@ def load(run: Run, app_key: str, fe_port: int, per_client: int, keepalive: bool)
         pool = cluster.pool(role)
         for k in range(conns):
             tag = f"{role}-{k}-{app_key}"
-            futures.append((role, tag, pool.submit(burst, c.VIP, fe_port, per_client // conns, keepalive, tag)))
+            futures.append(
+                (role, tag, pool.submit(burst, c.VIP, fe_port, per_client // conns, keepalive, tag))
+            )
     answers: List[Tuple[str, str, List[Dict[str, Any]]]] = []
     for role, tag, future in futures:
         answers.append((role, tag, future.result(timeout=120)))
@@ -300,10 +338,7 @@ def main(argv: Optional[List[str]] = None) -> int:
         print(table(run))
         for note in run.cluster.notes:
             print(f"note: {note}")
-        print(
-            "timings: "
-            + ", ".join(f"{k} {v:.1f}s" for k, v in run.timings.items())
-        )
+        print("timings: " + ", ".join(f"{k} {v:.1f}s" for k, v in run.timings.items()))
         if args.load:
             from .load import compare
 
