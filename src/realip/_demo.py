@@ -55,6 +55,17 @@ SAMPLES: Tuple[Sample, ...] = (
     ),
     Sample("lb-tcp", CLIENT, (), CLIENT, "TCP keeps the peer"),
     Sample("lb-tcp", CLIENT, (("X-Forwarded-For", ATTACKER_CHOICE),), CLIENT, "XFF ignored", True),
+    # The peer here is what the server reports after decoding the PROXY header (realip.uvicorn,
+    # gunicorn --proxy-protocol, realip serve --proxy-protocol): the header's source.
+    Sample("lb-tcp-proxy", CLIENT, (), CLIENT, "PROXY source from the SLB"),
+    Sample(
+        "lb-tcp-proxy",
+        CLIENT,
+        (("X-Forwarded-For", ATTACKER_CHOICE),),
+        CLIENT,
+        "XFF ignored",
+        True,
+    ),
     Sample("lb-http", "100.64.0.5", (("X-Forwarded-For", CLIENT),), CLIENT, "SLB appends client"),
     Sample(
         "lb-http",

@@ -10,6 +10,7 @@ from typing import Any, Dict, List, Optional, Tuple
 
 from realip._addresses import parse_ip
 from realip._headers import Headers, PaddingError, items_from_right, lookup
+from realip._topologies import topology_spec
 from realip.resolver import Resolver, Result
 
 PROXY_HEADERS: Tuple[str, ...] = (
@@ -78,12 +79,22 @@ def _entries(count: int) -> str:
     return f"{count} entry" if count == 1 else f"{count} entries"
 
 
+def _proxy_protocol(resolver: Resolver) -> bool:
+    return resolver.topology is not None and topology_spec(resolver.topology).proxy_protocol
+
+
 def describe(resolver: Resolver) -> str:
     """One line describing a resolver's configuration."""
     parts = []
     if resolver.topology:
         parts.append(f"topology {resolver.topology}")
-    if resolver.header is None:
+    if _proxy_protocol(resolver):
+        senders = ", ".join(dict.fromkeys(label for label, _ in resolver.networks.entries))
+        parts.append(
+            "client = the PROXY protocol header's source, which the server decodes and reports as "
+            f"the peer; only [{senders}] may send that header (headers not read)"
+        )
+    elif resolver.header is None:
         parts.append("client = peer address (headers not read)")
     elif resolver.trusted_hops is not None:
         parts.append(f"{resolver.header}, trusting {resolver.trusted_hops} hop(s) from the right")
@@ -125,6 +136,15 @@ def explain(resolver: Resolver, remote_addr: Any, headers: Optional[Headers]) ->
         steps.append(f"client: {result.client_ip} ({where}) - {result.reason}")
     else:
         steps.append(f"no client IP: {result.reason}")
+    if _proxy_protocol(resolver) and result.peer is not None and resolver.trusts(result.peer):
+        # After decoding, the peer is the client; the load balancer itself as the peer means
+        # the server never decoded the header (or the LB sent LOCAL/UNKNOWN: a health check).
+        warnings.append(
+            f"the peer {result.peer} is a load balancer address that may send PROXY headers: if "
+            "this is a client's request, the server did not decode the header; run the app with "
+            "realip.uvicorn's protocol classes, gunicorn --proxy-protocol or realip serve "
+            "--proxy-protocol (a LOCAL/UNKNOWN health check also keeps the load balancer's address)"
+        )
     if result.snat:
         warnings.append(
             f"SNAT suspected: the peer {result.peer} is a node address, so kube-proxy replaced the "

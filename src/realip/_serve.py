@@ -35,6 +35,13 @@ from realip._headers import lookup
 from realip._networks import PRESETS
 from realip._topologies import CLOUDFLARE_RANGES
 from realip._version import __version__
+from realip.proxy_server import (
+    ProxyPolicy,
+    add_serve_options,
+    header_report,
+    serve_accept,
+    serve_policy,
+)
 from realip.resolver import Resolver, Result
 
 _EXTRA_PROXY_HEADERS = (
@@ -368,6 +375,11 @@ class _Handler(BaseHTTPRequestHandler):
         self._logged = False
         self._summary = ""
 
+    def handle(self) -> None:
+        # --proxy-protocol: the PROXY header is read (and trust decided) before any HTTP.
+        if self.server.proxy_policy is None or serve_accept(self, self.server.proxy_policy):
+            super().handle()
+
     def handle_one_request(self) -> None:
         self._note = None
         self._logged = False
@@ -391,8 +403,8 @@ class _Handler(BaseHTTPRequestHandler):
             self.send_error(
                 400,
                 "PROXY protocol header received: the load balancer has PROXY "
-                "protocol enabled, and realip serve (like most HTTP servers) does "
-                "not decode it; decode it in front of the app or turn it off",
+                "protocol enabled; run realip serve --proxy-protocol to decode it "
+                "(and your app with a server that decodes it, see docs/how-to/proxy-protocol.md)",
             )
             return False
         return super().parse_request()
@@ -422,6 +434,8 @@ class _Handler(BaseHTTPRequestHandler):
                 path=self.path,
                 version=self.request_version,
             )
+            if self.server.proxy_policy is not None:
+                report["proxy_protocol"] = header_report(getattr(self, "proxy_header", None))
             res = report["resolution"]
             self._summary = f"client={res.get('client_ip') or '-'} source={res.get('source')}"
             if wants_html(self.headers.get("Accept"), query):
@@ -490,8 +504,10 @@ class _Server(ThreadingHTTPServer):
         timeout: float,
         max_connections: int,
         log: TextIO,
+        proxy_policy: Optional[ProxyPolicy] = None,
     ) -> None:
         self.resolver = resolver
+        self.proxy_policy = proxy_policy
         self.conn_timeout = timeout
         self._slots = threading.BoundedSemaphore(max_connections)
         self._log = log
@@ -563,14 +579,19 @@ def make_server(
     timeout: float = DEFAULT_TIMEOUT,
     max_connections: int = DEFAULT_MAX_CONNECTIONS,
     log: Optional[TextIO] = None,
+    proxy_policy: Optional[ProxyPolicy] = None,
 ) -> ThreadingHTTPServer:
-    """A ready-to-run ``realip serve`` server (call ``serve_forever()``); port 0 picks one."""
+    """A ready-to-run ``realip serve`` server (call ``serve_forever()``); port 0 picks one.
+
+    With ``proxy_policy`` it decodes PROXY protocol headers first (see realip.proxy_server).
+    """
     return _Server(
         (host, port),
         resolver,
         timeout=timeout,
         max_connections=max_connections,
         log=log if log is not None else sys.stderr,
+        proxy_policy=proxy_policy,
     )
 
 
@@ -614,6 +635,7 @@ def add_parser(subparsers: Any) -> None:
         metavar="SECONDS",
         help=f"close connections silent this long (default {DEFAULT_TIMEOUT:g})",
     )
+    add_serve_options(parser)
     add_config_options(parser)
     parser.set_defaults(func=run)
 
@@ -629,8 +651,11 @@ def run(args: argparse.Namespace) -> int:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # printed below, once, in the server's own format
         resolver = resolver_from_args(args)
+    policy = serve_policy(args, resolver)
     try:
-        server = make_server(args.host, args.port, resolver, timeout=args.timeout)
+        server = make_server(
+            args.host, args.port, resolver, timeout=args.timeout, proxy_policy=policy
+        )
     except OSError as exc:
         print(
             f"realip serve: cannot listen on {args.host}:{args.port}: {exc.strerror or exc}",
@@ -642,7 +667,8 @@ def run(args: argparse.Namespace) -> int:
     port = bound[1] if len(bound) > 1 else args.port
     shown = f"[{host}]" if ":" in host else host
     print(
-        f"realip serve: listening on http://{shown}:{port}/ ({describe(resolver)})",
+        f"realip serve: listening on http://{shown}:{port}/ ({describe(resolver)})"
+        + (f"; {policy.describe()}" if policy is not None else ""),
         file=sys.stderr,
         flush=True,
     )

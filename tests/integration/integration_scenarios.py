@@ -84,6 +84,12 @@ SCENARIOS: list[Scenario] = [
     # client -> SLB (TCP listener) -> node -> pod: the client is the peer.
     Scenario("lb-tcp", "honest", CLIENT, (), CLIENT),
     Scenario("lb-tcp", "spoofed", CLIENT, SPOOF_HEADERS, CLIENT),
+    # client -> LB (TCP listener, PROXY protocol) -> node (SNAT under Cluster) -> pod: the app's
+    # server decodes the header from a trusted LB/node address and reports its source as the
+    # peer (tests/e2e/test_e2e_haproxy.py runs that part for real).
+    Scenario("lb-tcp-proxy", "decoded", CLIENT, (), CLIENT),
+    Scenario("lb-tcp-proxy", "decoded-spoofed", CLIENT, SPOOF_HEADERS, CLIENT),
+    Scenario("lb-tcp-proxy", "bypassing-lb", OTHER_POD, SPOOF_HEADERS, OTHER_POD),
     # client -> SLB (HTTP listener, appends to X-Forwarded-For) -> node -> pod.
     Scenario("lb-http", "honest", SLB, (("X-Forwarded-For", CLIENT),), CLIENT),
     Scenario(

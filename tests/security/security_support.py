@@ -26,6 +26,8 @@ from fuzz_targets import environ_for, scope_for
 
 from realip import RealIPWarning, Resolver, Result, get_client_ip, get_result
 from realip.asgi import RealIPMiddleware as ASGIMiddleware
+from realip.proxy_protocol import PROXY, ProxyHeader, encode
+from realip.proxy_server import ProxyPolicy
 from realip.wsgi import RealIPMiddleware as WSGIMiddleware
 
 Lines = Tuple[Tuple[str, str], ...]
@@ -103,7 +105,23 @@ ACTIONS: Dict[str, Callable[[List[Tuple[str, str]], str], None]] = {
     "set-cf-connecting-ip": lambda lines, seen: _overwrite(
         lines, "cf-connecting-ip", "CF-Connecting-IP", seen
     ),
+    # A TCP load balancer: headers untouched; it writes a PROXY v2 header naming the address it
+    # saw (handled in Deployment.request, where the app's server decodes it).
+    "send-proxy-v2": lambda lines, seen: None,
 }
+
+
+def _proxy_v2(source: str) -> bytes:
+    family = "INET" if ipaddress.ip_address(source).version == 4 else "INET6"
+    destination = "192.0.2.80" if family == "INET" else "2001:db8::80"
+    return encode(ProxyHeader(2, PROXY, family, "STREAM", source, 40000, destination, 443))
+
+
+def _decoded_peer(resolver: Resolver, peer: str, stream: bytes) -> str:
+    """The peer the app's server reports after realip's PROXY policy read ``stream``."""
+    decision = ProxyPolicy(resolver).connection((peer, 50000)).feed(stream + b"GET / HTTP/1.1")
+    assert decision is not None and decision.accepted and decision.peer, decision
+    return decision.peer[0]
 
 
 @dataclass(frozen=True)
@@ -136,10 +154,17 @@ class Deployment:
         """``(peer, header lines)`` as the app receives them after the honest proxies."""
         lines = list(client_lines)
         seen = self.client
+        stream = b""  # what precedes the HTTP request on the app's TCP connection
         for hop in self.hops:
             for action in hop.actions:
                 ACTIONS[action](lines, seen)
+            if "send-proxy-v2" in hop.actions:
+                stream = _proxy_v2(seen)
             seen = hop.address
+        if stream:
+            # Only the bytes travel on: a node that SNATs the connection changes the peer, not
+            # the header inside it.
+            seen = _decoded_peer(self.resolver, seen, stream)
         if self.dual_stack and ipaddress.ip_address(seen).version == 4:
             seen = f"::ffff:{seen}"
         return seen, tuple(lines)
@@ -154,6 +179,7 @@ def deployments() -> List[Deployment]:
     fwd = Resolver(trusted_proxies=["10.0.0.0/8", "fd00::/8"], header="forwarded")
     real_ip = Resolver(trusted_proxies=["10.0.0.0/8"], header="x-real-ip")
     nodeport_cluster = topology("nodeport-cluster")
+    lb_tcp_proxy = topology("lb-tcp-proxy")
     return [
         Deployment("pod-to-pod", topology("pod-to-pod"), POD_CLIENT),
         Deployment("nodeport-local", topology("nodeport-local"), CLIENT),
@@ -168,6 +194,18 @@ def deployments() -> List[Deployment]:
             snat=True,
         ),
         Deployment("lb-tcp", topology("lb-tcp"), CLIENT),
+        # PROXY protocol: the LB's header names the client; the server makes it the peer.
+        Deployment("lb-tcp-proxy", lb_tcp_proxy, CLIENT, (Hop(SLB, ("send-proxy-v2",)),)),
+        Deployment("lb-tcp-proxy-v6", lb_tcp_proxy, CLIENT6, (Hop(SLB, ("send-proxy-v2",)),)),
+        # externalTrafficPolicy: Cluster: a node SNATs the LB's connection; the header survives.
+        Deployment(
+            "lb-tcp-proxy-cluster-snat",
+            lb_tcp_proxy,
+            CLIENT,
+            (Hop(SLB, ("send-proxy-v2",)), Hop(NODE)),
+        ),
+        # A client (or another pod) reaching the app without the LB is served as itself.
+        Deployment("lb-tcp-proxy-bypass", lb_tcp_proxy, CLIENT),
         Deployment("lb-http", lb_http, CLIENT, (Hop(SLB, ("xff",)),)),
         Deployment("lb-http-v6", lb_http, CLIENT6, (Hop(SLB, ("xff",)),)),
         Deployment("lb-http-bypass", lb_http, CLIENT),
