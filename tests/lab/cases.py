@@ -28,6 +28,11 @@ ISSUE_17 = (
     "issue 17: a node address arriving through the proxy (in X-Forwarded-For) or as the peer of "
     "a topology other than nodeport-cluster is not flagged as SNAT yet"
 )
+DOCTOR_PROXY = (
+    "doctor on this branch predates lb-tcp-proxy: it calls an SLB listener with "
+    "proxy-protocol on `lb-tcp`, client IP unknown (branch `doctor` answers lb-tcp-proxy, "
+    "preserved)"
+)
 PROXY_MISSING = (
     "lb-tcp-proxy needs realip's PROXY protocol server integration (branch `proxy`), not merged "
     "into the lab yet"
@@ -55,6 +60,10 @@ class Request:
     expect_client: Optional[str] = ""
     expect_snat: bool = False
     snat_xfail: Optional[str] = None
+    prefix: bytes = b""
+    """Bytes sent before the HTTP request (a PROXY header the client forges)."""
+    expect_refused: bool = False
+    """The server must close the connection instead of answering."""
 
 
 @dataclass
@@ -74,6 +83,7 @@ class Path:
     """Whether the client's address is lost on this path (doctor must say ``lost``)."""
     skip: Optional[str] = None
     note: str = ""
+    doctor_xfail: Optional[str] = None
     order: int = 0
     extra: Dict[str, Any] = field(default_factory=dict)
 
@@ -106,6 +116,8 @@ def define(cl: c.Cluster, *, proxy_protocol: bool) -> List[Path]:
         snat_xfail: Optional[str] = None,
         skip: Optional[str] = None,
         note: str = "",
+        doctor_xfail: Optional[str] = None,
+        forged_proxy: Optional[Tuple[str, str, int]] = None,
     ) -> None:
         def req(kind: str, headers: Tuple[Tuple[str, str], ...]) -> Request:
             return Request(kind, sender, headers, host, port, v6, peer, client, snat, snat_xfail)
@@ -125,6 +137,20 @@ def define(cl: c.Cluster, *, proxy_protocol: bool) -> List[Path]:
                     a(who),
                 )
             )
+        if forged_proxy is not None:
+            who, bhost, bport = forged_proxy
+            line = f"PROXY TCP4 {FORGED} {bhost} 40000 {bport}\r\n".encode()
+            requests.append(
+                Request(
+                    "bypass: straight to the NodePort with a forged PROXY header",
+                    who,
+                    (),
+                    bhost,
+                    bport,
+                    prefix=line,
+                    expect_refused=True,
+                )
+            )
         paths.append(
             Path(
                 pid,
@@ -139,6 +165,7 @@ def define(cl: c.Cluster, *, proxy_protocol: bool) -> List[Path]:
                 lost,
                 skip,
                 note,
+                doctor_xfail,
                 len(paths),
             )
         )
@@ -346,22 +373,27 @@ def define(cl: c.Cluster, *, proxy_protocol: bool) -> List[Path]:
         skip=None if cl.tproxy else "no TPROXY in this kernel",
     )
     # -- LoadBalancer, TCP listener with PROXY protocol ----------------------------------------
+    # realip decodes PROXY headers in uvicorn (realip.uvicorn) and in `realip serve`; there is
+    # no WSGI-server integration, so gunicorn has no row here.
     for mode in ("proxy-v1", "proxy-v2"):
-        for server in c.SERVERS if proxy_protocol else ("uvicorn",):
+        for server in ("uvicorn", "serve"):
             spec = {"name": "lb-tcp-proxy", "lb_cidrs": [c.LB_CIDR]}
+            title = f"client -> LB (TCP, PROXY {mode[-2:]}) -> node1 (Local) -> pod"
+            manifest = manifests.app_service("LoadBalancer", "Local", "tcp:80:proxy")
             if not proxy_protocol:
+                app = cl.app("lbt", "app", server, {"name": "lb-tcp"})
                 add(
                     f"lb-tcp-{mode}",
                     "lb-tcp-proxy",
-                    f"client -> LB (TCP, PROXY {mode[-2:]}) -> node1 (Local) -> pod",
+                    title,
                     server,
-                    cl.app("lbt", "app", server, {"name": "lb-tcp"}),
+                    app,
                     "c1",
                     c.VIP,
                     0,
-                    peer=a("lb"),
+                    peer=a("c1"),
                     client=a("c1"),
-                    manifest=manifests.app_service("LoadBalancer", "Local", "tcp:80:proxy"),
+                    manifest=manifest,
                     doctor_topology="lb-tcp-proxy",
                     skip=PROXY_MISSING,
                 )
@@ -372,16 +404,21 @@ def define(cl: c.Cluster, *, proxy_protocol: bool) -> List[Path]:
             add(
                 f"lb-tcp-{mode}",
                 "lb-tcp-proxy",
-                f"client -> LB (TCP, PROXY {mode[-2:]}) -> node1 (Local) -> pod",
+                title,
                 server,
                 app,
                 "c1",
                 c.VIP,
                 fe.port,
-                peer=a("lb"),
+                peer=a("c1"),
                 client=a("c1"),
-                manifest=manifests.app_service("LoadBalancer", "Local", "tcp:80:proxy"),
+                manifest=manifest,
                 doctor_topology="lb-tcp-proxy",
+                doctor_xfail=DOCTOR_PROXY,
+                bypass=("c2", node1, svc.nodeport, a("c2")),
+                forged_proxy=("c2", node1, svc.nodeport),
+                note="the TCP peer is the load balancer (100.64.0.10); the server reports the "
+                "PROXY header's source as the peer",
             )
     # -- LoadBalancer, HTTP listener -----------------------------------------------------------
     lbh = {"name": "lb-http", "lb_cidrs": [c.LB_CIDR]}

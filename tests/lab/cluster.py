@@ -448,6 +448,11 @@ class Cluster:
         env["PYTHONWARNINGS"] = "ignore"
         host = "::" if bind6 else "0.0.0.0"
         py = sys.executable
+        proxy_protocol = app.topology.get("name") == "lb-tcp-proxy"
+        if proxy_protocol:
+            # realip's PROXY protocol decoders read their configuration from REALIP_*.
+            env["REALIP_TOPOLOGY"] = "lb-tcp-proxy"
+            env["REALIP_LB_CIDRS"] = ",".join(app.topology.get("lb_cidrs", []))
         if app.server == "uvicorn":
             argv = [
                 py,
@@ -464,6 +469,8 @@ class Cluster:
                 "--log-level",
                 "warning",
             ]
+            if proxy_protocol:
+                argv += ["--http", "realip.uvicorn:H11ProxyProtocol"]
             if app.topology.get("plain"):
                 env["LAB_PLAIN"] = "1"
                 env["LAB_TOPOLOGY"] = json.dumps({"name": "pod-to-pod"})
@@ -500,6 +507,8 @@ class Cluster:
             for key in ("pod_cidrs", "node_cidrs", "lb_cidrs"):
                 if spec.get(key):
                     argv += [f"--{key.replace('_', '-')}", ",".join(spec[key])]
+            if proxy_protocol:
+                argv.append("--proxy-protocol")
         return argv, env
 
     def _haproxy_conf(self, where: str) -> str:

@@ -68,15 +68,56 @@ def _connection(host: str, port: int, source: Optional[str]) -> http.client.HTTP
     return conn
 
 
+class Refused(Exception):
+    """The server closed the connection without an HTTP answer."""
+
+
 def get_json(
-    host: str, port: int, headers: Headers = (), path: str = "/", source: Optional[str] = None
+    host: str,
+    port: int,
+    headers: Headers = (),
+    path: str = "/",
+    source: Optional[str] = None,
+    prefix: bytes = b"",
 ) -> Dict[str, Any]:
-    """One GET on a fresh connection (call it from a namespace thread); the JSON answer."""
+    """One GET on a fresh connection (call it from a namespace thread); the JSON answer.
+
+    ``prefix`` is written before the request (a PROXY protocol header a client forges); a
+    server that closes the connection instead of answering raises :class:`Refused`.
+    """
+    if prefix:
+        return _raw(host, port, headers, path, prefix)
     conn = _connection(host, port, source)
     try:
         return _request(conn, path, headers)
     finally:
         conn.close()
+
+
+def _raw(host: str, port: int, headers: Headers, path: str, prefix: bytes) -> Dict[str, Any]:
+    lines = [f"GET {path} HTTP/1.1", f"Host: {host}", "Connection: close"]
+    lines += [f"{name}: {value}" for name, value in headers]
+    request = prefix + ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1")
+    with socket.create_connection((host, port), timeout=TIMEOUT) as sock:
+        sock.sendall(request)
+        chunks = []
+        try:
+            while True:
+                chunk = sock.recv(65536)
+                if not chunk:
+                    break
+                chunks.append(chunk)
+        except ConnectionResetError:
+            pass
+    data = b"".join(chunks)
+    if not data:
+        raise Refused("the server closed the connection without answering")
+    head, _, body = data.partition(b"\r\n\r\n")
+    status = head.split(b"\r\n", 1)[0]
+    if b" 200 " not in status + b" ":
+        raise Refused(f"the server answered {status.decode('latin-1')!r}")
+    answer: Dict[str, Any] = json.loads(body)
+    return answer
 
 
 def _request(conn: http.client.HTTPConnection, path: str, headers: Headers) -> Dict[str, Any]:
