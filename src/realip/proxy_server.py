@@ -233,6 +233,8 @@ def accept_socket(sock: Any, policy: ProxyPolicy, peer: Any = None) -> Decision:
             sock.settimeout(left)
             try:
                 data = sock.recv(policy.max_size, _socket.MSG_PEEK)
+            except (TimeoutError, _socket.timeout):
+                continue  # the deadline check above gives the reason
             except (OSError, ValueError) as exc:
                 return state._refuse(f"{_show(state.peer)}: {type(exc).__name__} while waiting")
             if not data:

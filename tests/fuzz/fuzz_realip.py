@@ -6,7 +6,7 @@ Run one target by hand (``pip install -e '.[fuzz]'`` first)::
         -dict=tests/fuzz/realip.dict -max_total_time=600
 
 Targets: ``address`` (parse_address/format_address), ``forwarded`` (the RFC 7239 element
-parser) and ``resolve`` (the resolver through the core, WSGI-environ and ASGI-scope readers);
+parser), ``proxy_protocol`` (the PROXY v1/v2 parser and the trust policy) and ``resolve`` (the resolver through the core, WSGI-environ and ASGI-scope readers);
 the invariants are in ``fuzz_targets.py``. libFuzzer writes new inputs into the *first* corpus
 folder, so give a scratch folder first and the saved corpus second. A crash leaves a
 ``crash-*`` file (see ``-artifact_prefix``): copy it into ``corpus/<target>/`` under a name that
@@ -24,6 +24,8 @@ import atheris
 
 with atheris.instrument_imports(include=["realip"]):
     import realip  # noqa: F401  (instrumented before anything else imports it)
+    import realip.proxy_protocol
+    import realip.proxy_server  # noqa: F401  (not imported by realip itself)
 
 import fuzz_targets
 

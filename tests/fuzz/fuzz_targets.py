@@ -11,7 +11,8 @@ Input encoding (kept human-readable, so corpus files can be written by hand): th
 decoded as UTF-8 when they are valid UTF-8, else as latin-1 (every byte maps to one character,
 as HTTP/1.1 servers deliver header bytes). For ``resolve`` the first line is the peer address
 (an empty line means no peer, i.e. a Unix socket) and every further line is one header line,
-``name: value``; a line without a colon is an ``X-Forwarded-For`` value.
+``name: value``; a line without a colon is an ``X-Forwarded-For`` value. ``proxy_protocol``
+takes its input as raw bytes, exactly as they start a TCP connection.
 """
 
 from __future__ import annotations
@@ -24,6 +25,8 @@ from typing import Dict, Iterable, List, Optional, Sequence, Set, Tuple
 from realip import RealIPWarning, Resolver, Result
 from realip._addresses import canonical, format_address, parse_address
 from realip._headers import forwarded_params, forwarded_value
+from realip.proxy_protocol import PROXY, ProxyProtocolError, detect, encode, parse
+from realip.proxy_server import ProxyPolicy
 from realip.request import resolve_environ, resolve_scope
 
 Pairs = List[Tuple[str, str]]
@@ -309,9 +312,61 @@ def target_resolve(data: bytes) -> None:
     check_request(peer, pairs)
 
 
+_PP_RESOLVER = Resolver.for_topology("lb-tcp-proxy", lb_cidrs=["10.0.0.0/8"])
+_PP_POLICY = ProxyPolicy(_PP_RESOLVER, max_size=16 + 0xFFFF)
+_PP_TRUSTED = ("10.0.0.7", 5000)
+_PP_STRANGER = ("203.0.113.50", 5000)
+
+
+def check_proxy_protocol(data: bytes) -> None:
+    """PROXY header parser invariants for one input (the raw first bytes of a connection).
+
+    parse() answers a header, None (need more) or ProxyProtocolError and nothing else; a header
+    never depends on the bytes after its ``size``; "need more" is only said while a longer input
+    could still be a header; a re-encoded header parses back to the same addresses. The trust
+    policy over the same bytes: a trusted peer gets exactly the parser's answer, a stranger that
+    sends a header is always refused.
+    """
+    try:
+        header = parse(data, max_size=16 + 0xFFFF)
+    except ProxyProtocolError as exc:
+        assert str(exc), "an error must say why"
+        header, failed = None, True
+    else:
+        failed = False
+    if header is not None:
+        assert 0 < header.size <= len(data), header
+        assert parse(data[: header.size] + b"\x00\r\ntail", max_size=16 + 0xFFFF) == header
+        if header.command == PROXY and header.family in ("INET", "INET6"):
+            if header.version == 1 or header.transport == "STREAM":
+                again = parse(encode(header._replace(tlvs=())), max_size=16 + 0xFFFF)
+                assert again is not None and again.client == header.client, (header, again)
+        assert header.client is None or header.command == PROXY
+    elif not failed:
+        assert detect(data) is None or len(data) < 16 + 0xFFFF
+    trusted = _PP_POLICY.connection(_PP_TRUSTED).feed(data)
+    stranger = _PP_POLICY.connection(_PP_STRANGER).feed(data)
+    if header is not None:
+        assert trusted is not None and trusted.accepted and trusted.header == header
+        assert trusted.peer == (header.client or _PP_TRUSTED)
+        assert trusted.rest == data[header.size :]
+    if failed and detect(data):
+        assert trusted is not None and not trusted.accepted
+    if detect(data):
+        assert stranger is not None and not stranger.accepted, stranger
+    elif stranger is not None and stranger.accepted:
+        assert stranger.peer == _PP_STRANGER and stranger.rest == data
+
+
+def target_proxy_protocol(data: bytes) -> None:
+    """Fuzz target: the PROXY protocol v1/v2 parser and the trust policy over it."""
+    check_proxy_protocol(data)
+
+
 TARGETS = {
     "address": target_address,
     "forwarded": target_forwarded,
+    "proxy_protocol": target_proxy_protocol,
     "resolve": target_resolve,
 }
 """Fuzz target name -> function; the corpus has one folder per name."""

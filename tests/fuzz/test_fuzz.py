@@ -110,6 +110,40 @@ def test_hypothesis_fuzz_resolve(peer: bytes, data: bytes) -> None:
     TARGETS["resolve"](peer + b"\n" + data)
 
 
+PP_TOKENS = [
+    b"PROXY ",
+    b"TCP4 ",
+    b"TCP6 ",
+    b"UNKNOWN",
+    b"203.0.113.7 ",
+    b"2001:db8::1 ",
+    b"65535 ",
+    b"0 ",
+    b"\r\n",
+    b"\r\n\r\n\x00\r\nQUIT\n",
+    b"\x20",
+    b"\x21",
+    b"\x11\x00\x0c",
+    b"\x21\x00\x24",
+    b"\x11\x00\x13",
+    b"\x03\x00\x04",
+    b"\x20\x00\x05\x01\x00\x00\x00\x00",
+    b"\x00",
+    b"\xff",
+]
+PP_INPUT = st.one_of(
+    st.binary(max_size=256),
+    st.lists(st.one_of(st.sampled_from(PP_TOKENS), st.binary(max_size=4)), max_size=16).map(
+        b"".join
+    ),
+)
+
+
+@given(data=PP_INPUT)
+def test_hypothesis_fuzz_proxy_protocol(data: bytes) -> None:
+    TARGETS["proxy_protocol"](data)
+
+
 def _fuzz_seconds() -> int:
     configured = os.environ.get("REALIP_FUZZ_SECONDS")
     if configured is not None:
