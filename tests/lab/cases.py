@@ -373,10 +373,10 @@ def define(cl: c.Cluster, *, proxy_protocol: bool) -> List[Path]:
         skip=None if cl.tproxy else "no TPROXY in this kernel",
     )
     # -- LoadBalancer, TCP listener with PROXY protocol ----------------------------------------
-    # realip decodes PROXY headers in uvicorn (realip.uvicorn) and in `realip serve`; there is
-    # no WSGI-server integration, so gunicorn has no row here.
+    # PROXY headers are decoded by realip.uvicorn's protocol class, by gunicorn itself configured
+    # with realip.gunicorn, and by `realip serve --proxy-protocol`.
     for mode in ("proxy-v1", "proxy-v2"):
-        for server in ("uvicorn", "serve"):
+        for server in c.SERVERS:
             spec = {"name": "lb-tcp-proxy", "lb_cidrs": [c.LB_CIDR]}
             title = f"client -> LB (TCP, PROXY {mode[-2:]}) -> node1 (Local) -> pod"
             manifest = manifests.app_service("LoadBalancer", "Local", "tcp:80:proxy")

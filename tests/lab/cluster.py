@@ -490,6 +490,10 @@ class Cluster:
                 "--forwarded-allow-ips",
                 "127.0.0.1",
             ]
+            if proxy_protocol:
+                # gunicorn decodes PROXY itself; realip.gunicorn configures who may send it and
+                # keeps the client for every request of a kept-alive connection.
+                argv += ["-c", "python:realip.gunicorn"]
         else:
             spec = app.topology
             argv = [
