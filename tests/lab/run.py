@@ -202,7 +202,14 @@ def rows(run: Run) -> List[List[str]]:
         )
         if path.skip or legit is None:
             out.append(
-                [path.topology, path.title, "skipped", path.skip or "not run", "", doctor_text]
+                [
+                    f'<a id="lab-{path.id}"></a>{path.topology}',
+                    path.title,
+                    "skipped",
+                    path.skip or "not run",
+                    "",
+                    doctor_text,
+                ]
             )
             continue
         answer = legit.answer or {}
@@ -218,7 +225,7 @@ def rows(run: Run) -> List[List[str]]:
         who = _who(run.cluster, peer)
         out.append(
             [
-                path.topology,
+                f'<a id="lab-{path.id}"></a>{path.topology}',
                 path.title
                 + (f" ({', '.join(servers)})" if len(servers) > 1 else "")
                 + (f" [^{path.id}]" if path.note else ""),
