@@ -33,6 +33,10 @@ DOCTOR_PROXY = (
     "proxy-protocol on `lb-tcp`, client IP unknown (branch `doctor` answers lb-tcp-proxy, "
     "preserved)"
 )
+GUNICORN_PROXY_MISSING = (
+    "realip.gunicorn sets proxy_protocol = 'auto' (PROXY v1 and v2), which this gunicorn does not "
+    "take (gunicorn 23, the last release for Python 3.9, has a boolean, v1 only); upgrade gunicorn"
+)
 PROXY_MISSING = (
     "lb-tcp-proxy needs realip's PROXY protocol server integration (branch `proxy`), not merged "
     "into the lab yet"
@@ -88,7 +92,7 @@ class Path:
     extra: Dict[str, Any] = field(default_factory=dict)
 
 
-def define(cl: c.Cluster, *, proxy_protocol: bool) -> List[Path]:
+def define(cl: c.Cluster, *, proxy_protocol: bool, gunicorn_proxy: bool = True) -> List[Path]:
     """Register every app, Service and listener the paths need; return the paths."""
     paths: List[Path] = []
     a = cl.addr
@@ -380,7 +384,10 @@ def define(cl: c.Cluster, *, proxy_protocol: bool) -> List[Path]:
             spec = {"name": "lb-tcp-proxy", "lb_cidrs": [c.LB_CIDR]}
             title = f"client -> LB (TCP, PROXY {mode[-2:]}) -> node1 (Local) -> pod"
             manifest = manifests.app_service("LoadBalancer", "Local", "tcp:80:proxy")
-            if not proxy_protocol:
+            missing = PROXY_MISSING if not proxy_protocol else None
+            if server == "gunicorn" and not gunicorn_proxy and not missing:
+                missing = GUNICORN_PROXY_MISSING
+            if missing:
                 app = cl.app("lbt", "app", server, {"name": "lb-tcp"})
                 add(
                     f"lb-tcp-{mode}",
@@ -395,7 +402,7 @@ def define(cl: c.Cluster, *, proxy_protocol: bool) -> List[Path]:
                     client=a("c1"),
                     manifest=manifest,
                     doctor_topology="lb-tcp-proxy",
-                    skip=PROXY_MISSING,
+                    skip=missing,
                 )
                 continue
             app = cl.app("lbp", "app", server, spec)

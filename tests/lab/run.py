@@ -58,6 +58,18 @@ def proxy_protocol_available() -> bool:
     return bool(found) and "lb-tcp-proxy" in TOPOLOGY_SPECS
 
 
+def gunicorn_decodes_proxy_v2() -> bool:
+    """Whether the installed gunicorn takes ``proxy_protocol = "auto"`` (v1 and v2), which
+    realip.gunicorn sets; older releases (23, the last for Python 3.9) take a boolean only."""
+    try:
+        from gunicorn.config import Config
+
+        Config().set("proxy_protocol", "auto")
+    except Exception:
+        return False
+    return True
+
+
 @dataclass
 class Outcome:
     """What one request produced: the app's JSON answer, or the error it ran into."""
@@ -95,7 +107,11 @@ def start() -> Run:
     try:
         cluster.build_network()
         t1 = time.monotonic()
-        paths = cs.define(cluster, proxy_protocol=proxy_protocol_available())
+        paths = cs.define(
+            cluster,
+            proxy_protocol=proxy_protocol_available(),
+            gunicorn_proxy=gunicorn_decodes_proxy_v2(),
+        )
         cluster.start()
     except BaseException:
         cluster.close()
@@ -193,7 +209,7 @@ def rows(run: Run) -> List[List[str]]:
         if path.id in seen:
             continue
         seen.add(path.id)
-        servers = [p.server for p in run.paths if p.id == path.id]
+        servers = [p.server for p in run.paths if p.id == path.id and not p.skip]
         group = by_path.get(f"{path.id}/{path.server}", [])
         legit = next((o for o in group if o.request.kind == "legitimate"), None)
         doc = run.doctor.get(path.id)
