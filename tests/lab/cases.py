@@ -37,6 +37,11 @@ GUNICORN_PROXY_MISSING = (
     "realip.gunicorn sets proxy_protocol = 'auto' (PROXY v1 and v2), which this gunicorn does not "
     "take (gunicorn 23, the last release for Python 3.9, has a boolean, v1 only); upgrade gunicorn"
 )
+DOCTOR_TRUST_NODES = (
+    "the lab shows this path spoofable (a client that reaches the NodePort directly is SNAT'ed "
+    "to a trusted node address); doctor calls it lost here, and the `doctor` branch calls it "
+    "preserved and recommends exactly this trust"
+)
 PROXY_MISSING = (
     "lb-tcp-proxy needs realip's PROXY protocol server integration (branch `proxy`), not merged "
     "into the lab yet"
@@ -85,6 +90,8 @@ class Path:
     doctor_entry: str = "app"
     lost: bool = False
     """Whether the client's address is lost on this path (doctor must say ``lost``)."""
+    spoofable: bool = False
+    """Whether a spoofing attempt succeeds on this path (doctor must say ``spoofable``)."""
     skip: Optional[str] = None
     note: str = ""
     doctor_xfail: Optional[str] = None
@@ -122,6 +129,8 @@ def define(cl: c.Cluster, *, proxy_protocol: bool, gunicorn_proxy: bool = True) 
         note: str = "",
         doctor_xfail: Optional[str] = None,
         forged_proxy: Optional[Tuple[str, str, int]] = None,
+        bypass_client: Optional[str] = None,
+        spoofable: bool = False,
     ) -> None:
         def req(kind: str, headers: Tuple[Tuple[str, str], ...]) -> Request:
             return Request(kind, sender, headers, host, port, v6, peer, client, snat, snat_xfail)
@@ -138,7 +147,7 @@ def define(cl: c.Cluster, *, proxy_protocol: bool, gunicorn_proxy: bool = True) 
                     bport,
                     False,
                     bpeer,
-                    a(who),
+                    bypass_client or a(who),
                 )
             )
         if forged_proxy is not None:
@@ -157,20 +166,21 @@ def define(cl: c.Cluster, *, proxy_protocol: bool, gunicorn_proxy: bool = True) 
             )
         paths.append(
             Path(
-                pid,
-                topology,
-                title,
-                server,
-                app.key,
-                requests,
-                manifest,
-                doctor_topology,
-                doctor_entry,
-                lost,
-                skip,
-                note,
-                doctor_xfail,
-                len(paths),
+                id=pid,
+                topology=topology,
+                title=title,
+                server=server,
+                app_key=app.key,
+                requests=requests,
+                manifest=manifest,
+                doctor_topology=doctor_topology,
+                doctor_entry=doctor_entry,
+                lost=lost,
+                skip=skip,
+                note=note,
+                doctor_xfail=doctor_xfail,
+                order=len(paths),
+                spoofable=spoofable,
             )
         )
 
@@ -488,6 +498,30 @@ def define(cl: c.Cluster, *, proxy_protocol: bool, gunicorn_proxy: bool = True) 
         doctor_topology="lb-http",
         note="X-Forwarded-For still holds the client, but the peer is a SNAT'ed node: trusting "
         "node addresses would let a client that reaches the NodePort directly write its own",
+    )
+    trusting = dict(lbh, lb_cidrs=[c.LB_CIDR, *NODE_CIDRS_FLANNEL])
+    app = cl.app("lbh-trust-nodes", "app", "uvicorn", trusting)
+    svc = cl.nodeport(app, "Cluster")
+    fe = cl.frontend("edge", "http", "node2", svc)
+    add(
+        "lb-http-cluster-trusting-nodes",
+        "lb-http",
+        "as above, node addresses trusted as proxies",
+        "uvicorn",
+        app,
+        "c1",
+        c.VIP,
+        fe.port,
+        peer=c.flannel_addr("node2"),
+        client=a("c1"),
+        manifest=manifests.app_service("LoadBalancer", "Cluster", "http:80"),
+        doctor_topology="lb-http",
+        bypass=("c2", node2, svc.nodeport, c.flannel_addr("node2")),
+        bypass_client=FORGED,
+        spoofable=True,
+        doctor_xfail=DOCTOR_TRUST_NODES,
+        note="the load balancer's requests resolve, but a client that reaches a NodePort "
+        "directly is SNAT'ed to a node address too, and its forged X-Forwarded-For is believed",
     )
     # -- ingress --------------------------------------------------------------------------------
     ing_spec = {
