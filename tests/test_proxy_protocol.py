@@ -353,6 +353,25 @@ def test_crc32c_known_values() -> None:
     assert crc32c(b"") == 0
     assert crc32c(bytes(32)) == 0x8A9136AA
     assert crc32c(b"6789", crc32c(b"12345")) == 0xE3069283
+    assert crc32c(bytes(range(256)) * 3 + b"\x01\x02") == _bitwise_crc32c(
+        bytes(range(256)) * 3 + b"\x01\x02"
+    )
+
+
+def _bitwise_crc32c(data: bytes) -> int:
+    """CRC32C one bit at a time, straight from the definition (reflected 0x1EDC6F41)."""
+    crc = 0xFFFFFFFF
+    for byte in data:
+        crc ^= byte
+        for _ in range(8):
+            crc = (crc >> 1) ^ 0x82F63B78 if crc & 1 else crc >> 1
+    return crc ^ 0xFFFFFFFF
+
+
+@given(st.binary(max_size=64), st.binary(max_size=9))
+def test_crc32c_matches_the_bitwise_definition(data: bytes, more: bytes) -> None:
+    assert crc32c(data) == _bitwise_crc32c(data)
+    assert crc32c(more, crc32c(data)) == _bitwise_crc32c(data + more)
 
 
 @pytest.mark.parametrize("where", ["first", "middle", "last"])

@@ -555,15 +555,19 @@ def _alibaba_front(svc: _Obj) -> _Front:
 
 
 def _proxy_protocol_finding(what: str) -> Finding:
+    # realip decodes PROXY headers in the app's server since the lb-tcp-proxy topology
+    # (docs/how-to/proxy-protocol.md); a plain HTTP server still answers them with 400.
     return Finding(
         WARNING,
         "proxy-protocol",
-        f"{what}. A plain HTTP server answers such connections with 400, and realip, which "
-        "reads HTTP headers, cannot see the PROXY header: something must decode it before the "
-        "app.",
-        'decode it in front of the app (ingress-nginx use-proxy-protocol: "true", nginx '
-        "`listen ... proxy_protocol` with `real_ip_header proxy_protocol`, HAProxy "
-        "`accept-proxy`, or gunicorn --proxy-protocol), then use REALIP_TOPOLOGY=lb-tcp; "
+        f"{what}. A plain HTTP server answers such connections with 400: the app's server, or "
+        "something in front of it, must decode the PROXY header before HTTP.",
+        "decode it in the app's server with REALIP_TOPOLOGY=lb-tcp-proxy and REALIP_LB_CIDRS="
+        "<the load balancer's source range> (plus REALIP_NODE_CIDRS under externalTrafficPolicy: "
+        "Cluster): uvicorn --http realip.uvicorn:H11ProxyProtocol, gunicorn --proxy-protocol via "
+        "-c python:realip.gunicorn, realip serve --proxy-protocol; or decode it in front of the "
+        'app (ingress-nginx use-proxy-protocol: "true", nginx `listen ... proxy_protocol` with '
+        "`real_ip_header proxy_protocol`, HAProxy `accept-proxy`) and use that hop's topology; "
         "or turn PROXY protocol off",
     )
 

@@ -55,6 +55,12 @@ SERVERS = ("uvicorn-h11", "uvicorn-httptools", "gunicorn")
 VERSIONS = ("v1", "v2")
 # send-proxy-v2 with TLVs: the checksum (which the receivers verify) and a unique ID.
 V2_OPTIONS = "proxy-v2-options unique-id,crc32c"
+CHECKS = {
+    "uvicorn-h11": "/ready",
+    "uvicorn-httptools": "/ready",
+    "gunicorn": "/ready",
+    "serve": "/healthz",
+}
 
 
 def _find_haproxy() -> Optional[str]:
@@ -74,6 +80,7 @@ class Lab:
     frontends: Dict[Tuple[str, str], int]
     logs: Dict[str, Path]
     tls_port: Optional[int]
+    stats: Path
 
     def log(self, server: str) -> str:
         return self.logs[server].read_text(errors="replace")
@@ -116,15 +123,24 @@ def _uvicorn(port: int, protocol: str) -> List[str]:
 
 
 def _haproxy_config(
+    stats: Path,
     lab_ports: Dict[str, int],
     frontends: Dict[Tuple[str, str], int],
     serve_tls: Optional[Tuple[int, Path]],
 ) -> str:
     parts = [
-        "global\n    maxconn 200\n",
+        f"global\n    maxconn 200\n    stats socket {stats} mode 600 level admin\n",
         "defaults\n    mode tcp\n    timeout connect 5s\n    timeout client 30s\n"
-        "    timeout server 30s\n",
+        "    timeout server 30s\n    timeout check 2s\n",
     ]
+    for server, path in CHECKS.items():
+        # haproxy's own HTTP health checks, sent with a PROXY v2 LOCAL header (check-send-proxy).
+        parts.append(
+            f"backend be-check-{server}\n    source {HAPROXY_SOURCE_IP}\n"
+            f"    option httpchk GET {path}\n"
+            f"    server app {APP_IP}:{lab_ports[server]} send-proxy-v2 check check-send-proxy "
+            "inter 300ms rise 1 fall 1\n"
+        )
     for (server, version), port in frontends.items():
         name = f"{server}-{version}"
         send = "send-proxy" if version == "v1" else f"send-proxy-v2 {V2_OPTIONS}"
@@ -221,7 +237,8 @@ def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
         pem.write_text(cert.read_text() + key.read_text())
         serve_tls = (free_port(HAPROXY_IP), pem)
     conf = log_dir / "haproxy.cfg"
-    conf.write_text(_haproxy_config(ports, frontends, serve_tls))
+    stats = log_dir / "stats.sock"
+    conf.write_text(_haproxy_config(stats, ports, frontends, serve_tls))
     haproxy = Service(
         "haproxy", [binary, "-db", "-f", str(conf)], log_dir=log_dir, extra_logs=[conf]
     )
@@ -239,6 +256,7 @@ def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
             frontends=frontends,
             logs={name: service.log_path for name, service in services.items()},
             tls_port=serve_tls[0] if serve_tls else None,
+            stats=stats,
         )
     finally:
         for service in reversed(started):
@@ -446,3 +464,35 @@ def test_a_local_health_check_from_the_load_balancer_is_served(lab: Lab, server:
     report = json.loads(body)
     client = report["client"] if server != "serve" else report["resolution"]["client_ip"]
     assert client == HAPROXY_SOURCE_IP, report
+
+
+def _check_status(stats: Path) -> Dict[str, Tuple[str, str]]:
+    with socket.socket(socket.AF_UNIX) as sock:
+        sock.settimeout(REQUEST_TIMEOUT)
+        sock.connect(str(stats))
+        sock.sendall(b"show stat\n")
+        out = b""
+        while True:
+            chunk = sock.recv(65536)
+            if not chunk:
+                break
+            out += chunk
+    lines = out.decode("utf-8", "replace").splitlines()
+    fields = lines[0].lstrip("# ").split(",")
+    status = {}
+    for line in lines[1:]:
+        row = dict(zip(fields, line.split(",")))
+        if row.get("pxname", "").startswith("be-check-") and row.get("svname") == "app":
+            status[row["pxname"][len("be-check-") :]] = (row["status"], row["check_status"])
+    return status
+
+
+def test_haproxy_health_checks_with_a_local_header_pass(lab: Lab) -> None:
+    deadline = time.monotonic() + REQUEST_TIMEOUT
+    status: Dict[str, Tuple[str, str]] = {}
+    while time.monotonic() < deadline:
+        status = _check_status(lab.stats)
+        if len(status) == len(CHECKS) and all(s == ("UP", "L7OK") for s in status.values()):
+            break
+        time.sleep(0.2)
+    assert status == {server: ("UP", "L7OK") for server in CHECKS}, status

@@ -23,9 +23,10 @@ import sys
 import atheris
 
 with atheris.instrument_imports(include=["realip"]):
-    import realip  # noqa: F401  (instrumented before anything else imports it)
+    # Instrumented before anything else imports them (realip itself does not import these two).
+    import realip
     import realip.proxy_protocol
-    import realip.proxy_server  # noqa: F401  (not imported by realip itself)
+    import realip.proxy_server  # noqa: F401
 
 import fuzz_targets
 

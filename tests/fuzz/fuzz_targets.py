@@ -337,10 +337,13 @@ def check_proxy_protocol(data: bytes) -> None:
     if header is not None:
         assert 0 < header.size <= len(data), header
         assert parse(data[: header.size] + b"\x00\r\ntail", max_size=16 + 0xFFFF) == header
-        if header.command == PROXY and header.family in ("INET", "INET6"):
-            if header.version == 1 or header.transport == "STREAM":
-                again = parse(encode(header._replace(tlvs=())), max_size=16 + 0xFFFF)
-                assert again is not None and again.client == header.client, (header, again)
+        if (
+            header.command == PROXY
+            and header.family in ("INET", "INET6")
+            and (header.version == 1 or header.transport == "STREAM")
+        ):
+            again = parse(encode(header._replace(tlvs=())), max_size=16 + 0xFFFF)
+            assert again is not None and again.client == header.client, (header, again)
         assert header.client is None or header.command == PROXY
     elif not failed:
         assert detect(data) is None or len(data) < 16 + 0xFFFF

@@ -1,0 +1,292 @@
+"""The lb-tcp-proxy topology through realip's own tools and server glue, in-process.
+
+``explain`` and ``describe`` name the PROXY header and who may send it; ``realip serve
+--proxy-protocol`` decodes it on a real socket; the uvicorn classes and the gunicorn hook behave
+as documented. tests/e2e/test_e2e_haproxy.py runs the same servers behind a real haproxy.
+"""
+
+from __future__ import annotations
+
+import http.client
+import importlib.util
+import io
+import json
+import os
+import socket
+import subprocess
+import sys
+import threading
+from types import SimpleNamespace
+from typing import Any, Dict, Iterator, List, Optional
+
+import pytest
+
+from realip import ConfigError, Resolver
+from realip._explain import describe, explain
+from realip._serve import make_server
+from realip.proxy_protocol import LOCAL, PROXY, TLV, ProxyHeader, encode
+from realip.proxy_server import ProxyPolicy
+
+LB = "127.0.0.2"
+CLIENT = "203.0.113.9"
+RESOLVER = Resolver.for_topology("lb-tcp-proxy", lb_cidrs=[f"{LB}/32"])
+
+
+def test_the_topology_trusts_only_its_senders_and_reads_no_header() -> None:
+    resolver = Resolver.for_topology(
+        "lb-tcp-proxy", lb_cidrs=["cgnat"], node_cidrs=["192.168.0.0/24"]
+    )
+    assert resolver.header is None
+    assert resolver.trusts("100.64.0.7") and resolver.trusts("192.168.0.9")
+    assert not resolver.trusts(CLIENT)
+    result = resolver.resolve(CLIENT, {"X-Forwarded-For": "6.6.6.6"})
+    assert (result.client_ip, result.source) == (CLIENT, "remote_addr")
+    with pytest.raises(ConfigError, match="needs lb_cidrs"):
+        Resolver.for_topology("lb-tcp-proxy", node_cidrs=["192.168.0.0/24"])
+    with pytest.raises(ConfigError, match="does not apply"):
+        Resolver.for_topology("lb-tcp-proxy", lb_cidrs=["cgnat"], header="x-real-ip")
+    from_env = Resolver.from_env(
+        {"REALIP_TOPOLOGY": "lb-tcp-proxy", "REALIP_LB_CIDRS": "100.64.0.0/10"}
+    )
+    assert from_env.trusts("100.64.1.1") and from_env.topology == "lb-tcp-proxy"
+
+
+def test_describe_and_explain_name_the_proxy_header() -> None:
+    assert "PROXY protocol header's source" in describe(RESOLVER)
+    assert f"only [{LB}/32] may send that header" in describe(RESOLVER)
+    decoded = explain(RESOLVER, CLIENT, [])
+    assert decoded.result.client_ip == CLIENT and decoded.warnings == []
+    undecoded = explain(RESOLVER, LB, [])
+    assert any("did not decode the header" in w for w in undecoded.warnings), undecoded.warnings
+    # Other topologies keep their wording.
+    assert "PROXY" not in describe(Resolver.for_topology("lb-tcp"))
+
+
+def test_cli_explain_mentions_proxy_for_the_topology() -> None:
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "realip",
+            "explain",
+            "--topology",
+            "lb-tcp-proxy",
+            "--lb-cidrs",
+            "100.64.0.0/10",
+            "--remote-addr",
+            "100.64.0.5",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "PROXY protocol header's source" in done.stdout
+    assert "the server did not decode the header" in done.stdout
+
+
+# -- realip serve --proxy-protocol, in-process ------------------------------------------------
+
+
+class Serving:
+    def __init__(self, policy: ProxyPolicy) -> None:
+        self.log = io.StringIO()
+        self.server = make_server(
+            "127.0.0.1", 0, policy.resolver, log=self.log, proxy_policy=policy, timeout=5
+        )
+        self.port = self.server.server_address[1]
+        self.thread = threading.Thread(
+            target=self.server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+        )
+        self.thread.start()
+
+    def raw(self, source: str, data: bytes) -> bytes:
+        out = b""
+        with socket.create_connection(
+            ("127.0.0.1", self.port), timeout=5, source_address=(source, 0)
+        ) as sock:
+            sock.sendall(data)
+            while True:
+                try:
+                    chunk = sock.recv(65536)
+                except (ConnectionResetError, socket.timeout):
+                    break
+                if not chunk:
+                    break
+                out += chunk
+        return out
+
+    def stop(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.fixture
+def serving() -> Iterator[Serving]:
+    running = Serving(ProxyPolicy(RESOLVER, timeout=2))
+    try:
+        yield running
+    finally:
+        running.stop()
+
+
+def _report(answer: bytes) -> Dict[str, Any]:
+    head, _, body = answer.partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 200"), answer[:300]
+    report: Dict[str, Any] = json.loads(body)
+    return report
+
+
+def test_serve_decodes_v2_with_tlvs_and_keeps_it_for_keep_alive(serving: Serving) -> None:
+    header = encode(
+        ProxyHeader(
+            2,
+            PROXY,
+            "INET",
+            "STREAM",
+            CLIENT,
+            5555,
+            "10.0.0.1",
+            443,
+            (TLV(2, b"app.example"), TLV(0xEA, b"\x01vpce-42"), TLV(3, b"")),
+        )
+    )
+    conn = http.client.HTTPConnection("127.0.0.1", serving.port, timeout=5, source_address=(LB, 0))
+    conn.connect()
+    assert conn.sock is not None
+    conn.sock.sendall(header)
+    try:
+        for _ in range(2):
+            conn.request("GET", "/?format=json")
+            report = json.loads(conn.getresponse().read())
+            assert report["peer"] == {"address": CLIENT, "port": 5555}
+            assert report["resolution"]["client_ip"] == CLIENT
+            pp = report["proxy_protocol"]
+            assert (pp["authority"], pp["aws_vpce_id"], pp["version"]) == (
+                "app.example",
+                "vpce-42",
+                2,
+            )
+            assert pp["crc32c"].startswith("0x")
+    finally:
+        conn.close()
+    assert f"{CLIENT}:5555" in serving.log.getvalue()
+
+
+def test_serve_refusals_are_logged(serving: Serving) -> None:
+    request = b"GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
+    v1 = f"PROXY TCP4 {CLIENT} 10.0.0.1 1 2\r\n".encode()
+    assert serving.raw("127.0.0.3", v1 + request) == b""
+    assert serving.raw(LB, request) == b""
+    assert serving.raw(LB, b"PROXY TCP4 1.2.3.04 10.0.0.1 1 2\r\n" + request) == b""
+    log = serving.log.getvalue()
+    assert "refused: peer 127.0.0.3 sent a PROXY header but is not a trusted" in log
+    assert f"refused: peer {LB} is a trusted load balancer but sent no PROXY header" in log
+    assert "invalid IPv4 address" in log
+    # A LOCAL header keeps the load balancer; an untrusted direct client is itself.
+    local = _report(serving.raw(LB, encode(ProxyHeader(2, LOCAL, "UNSPEC", "UNSPEC")) + request))
+    assert local["peer"]["address"] == LB and local["proxy_protocol"]["command"] == "LOCAL"
+    direct = _report(serving.raw("127.0.0.3", request))
+    assert direct["peer"]["address"] == "127.0.0.3" and direct["proxy_protocol"] is None
+
+
+def test_serve_cli_needs_a_trusted_sender() -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "realip", "serve", "--proxy-protocol", "--port", "0"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={k: v for k, v in os.environ.items() if not k.startswith("REALIP_")},
+    )
+    assert done.returncode == 2
+    assert "PROXY protocol needs the load balancer's addresses to be trusted" in done.stderr
+
+
+# -- uvicorn and gunicorn glue ---------------------------------------------------------------
+
+
+def test_uvicorn_protocol_classes() -> None:
+    pytest.importorskip("uvicorn")
+    import realip.uvicorn as ru
+
+    cls = ru.proxy_protocol_class(RESOLVER)
+    assert cls.proxy_policy.resolver is RESOLVER and issubclass(cls, ru.H11ProxyProtocol)
+    optional = ru.proxy_protocol_class(RESOLVER, "h11", required=False, untrusted="refuse")
+    assert (optional.proxy_policy.required, optional.proxy_policy.untrusted) == (False, "refuse")
+    with pytest.raises(ConfigError, match="http='h2'"):
+        ru.proxy_protocol_class(RESOLVER, "h2")
+    with pytest.raises(ConfigError, match="trusts nothing"):
+        ru.proxy_protocol_class(Resolver())
+    with pytest.raises(AttributeError, match="no attribute 'Nope'"):
+        ru.Nope  # noqa: B018
+    if importlib.util.find_spec("httptools") is not None:
+        assert ru.HttpToolsProxyProtocol.__name__ == "HttpToolsProxyProtocol"
+        assert issubclass(ru.proxy_protocol_class(RESOLVER, "httptools"), ru.HttpToolsProxyProtocol)
+
+
+class _Unreader:
+    pass
+
+
+def _req(info: Optional[Dict[str, Any]], unreader: _Unreader, peer: str) -> SimpleNamespace:
+    return SimpleNamespace(proxy_protocol_info=info, unreader=unreader, peer_addr=(peer, 4000))
+
+
+def test_gunicorn_hook(monkeypatch: pytest.MonkeyPatch) -> None:
+    pytest.importorskip("gunicorn")
+    from gunicorn.http.errors import ForbiddenProxyRequest
+
+    import realip.gunicorn as rg
+
+    monkeypatch.setattr(rg, "_resolver", RESOLVER)
+    warnings: List[str] = []
+    worker = SimpleNamespace(log=SimpleNamespace(warning=lambda *a: warnings.append(a[0] % a[1:])))
+    info = {
+        "proxy_protocol": "TCP4",
+        "client_addr": CLIENT,
+        "client_port": 1,
+        "proxy_addr": "x",
+        "proxy_port": 2,
+    }
+    conn = _Unreader()
+    first, second = _req(info, conn, LB), _req(None, conn, LB)
+    rg.pre_request(worker, first)
+    rg.pre_request(worker, second)  # keep-alive: the same connection's unreader
+    assert second.proxy_protocol_info == info
+    local = {
+        "proxy_protocol": "LOCAL",
+        "client_addr": None,
+        "client_port": None,
+        "proxy_addr": None,
+        "proxy_port": None,
+    }
+    health = _req(local, _Unreader(), LB)
+    rg.pre_request(worker, health)
+    assert health.proxy_protocol_info is None  # gunicorn keeps the real peer
+    with pytest.raises(ForbiddenProxyRequest):
+        rg.pre_request(worker, _req(None, _Unreader(), LB))
+    assert "sent no PROXY header" in warnings[0]
+    direct = _req(None, _Unreader(), CLIENT)
+    rg.pre_request(worker, direct)  # an untrusted direct peer is served as itself
+    assert direct.proxy_protocol_info is None
+
+
+def test_doctor_points_proxy_protocol_load_balancers_at_lb_tcp_proxy() -> None:
+    from pathlib import Path
+
+    data = Path(__file__).parent.parent / "data" / "doctor" / "lb-proxy-protocol-alibaba.json"
+    done = subprocess.run(
+        [sys.executable, "-m", "realip", "doctor", "--json", str(data)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={k: v for k, v in os.environ.items() if not k.startswith("REALIP_")},
+    )
+    report = json.loads(done.stdout)
+    findings = [
+        f for e in report["entries"] for f in e["findings"] if f["code"] == "proxy-protocol"
+    ]
+    assert findings, report
+    assert "REALIP_TOPOLOGY=lb-tcp-proxy" in findings[0]["fix"]
+    assert "realip.uvicorn:H11ProxyProtocol" in findings[0]["fix"]
+    assert "cannot see the PROXY header" not in findings[0]["message"]
