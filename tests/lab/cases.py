@@ -8,8 +8,8 @@ a number typed by hand.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import Any, Callable, Dict, List, Optional, Tuple
+from dataclasses import dataclass
+from typing import Any, Dict, List, Optional, Tuple
 
 from . import cluster as c
 from . import manifests
@@ -87,7 +87,6 @@ class Path:
     requests: List[Request]
     manifest: Dict[str, Any]
     doctor_topology: Optional[str]
-    doctor_entry: str = "app"
     lost: bool = False
     """Whether the client's address is lost on this path (doctor must say ``lost``)."""
     spoofable: bool = False
@@ -96,7 +95,6 @@ class Path:
     note: str = ""
     doctor_xfail: Optional[str] = None
     order: int = 0
-    extra: Dict[str, Any] = field(default_factory=dict)
 
 
 def define(cl: c.Cluster, *, proxy_protocol: bool, gunicorn_proxy: bool = True) -> List[Path]:
@@ -119,7 +117,6 @@ def define(cl: c.Cluster, *, proxy_protocol: bool, gunicorn_proxy: bool = True) 
         snat: bool = False,
         manifest: Dict[str, Any],
         doctor_topology: Optional[str],
-        doctor_entry: str = "app",
         lost: bool = False,
         v6: bool = False,
         spoofs: Tuple[Any, ...] = SPOOFS,
@@ -174,7 +171,6 @@ def define(cl: c.Cluster, *, proxy_protocol: bool, gunicorn_proxy: bool = True) 
                 requests=requests,
                 manifest=manifest,
                 doctor_topology=doctor_topology,
-                doctor_entry=doctor_entry,
                 lost=lost,
                 skip=skip,
                 note=note,
@@ -702,6 +698,3 @@ def define(cl: c.Cluster, *, proxy_protocol: bool, gunicorn_proxy: bool = True) 
 def all_requests(paths: List[Path]) -> List[Tuple[Path, Request]]:
     """Every (path, request) pair that is to be sent."""
     return [(p, r) for p in paths if not p.skip for r in p.requests]
-
-
-Sender = Callable[[Path, Request], Dict[str, Any]]

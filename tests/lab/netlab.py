@@ -22,7 +22,6 @@ import signal
 import subprocess
 import tempfile
 import threading
-import time
 from pathlib import Path
 from typing import Any, Callable, Dict, List, Optional, Sequence
 
@@ -228,7 +227,7 @@ class Lab:
         return _run([IP, "netns", "exec", ns, *argv], check=check, timeout=timeout)
 
     def sysctl(self, ns: str, **values: str) -> None:
-        """Set sysctls inside ``ns`` (keys with dots written as ``__`` is not needed: pass a dict)."""
+        """Set sysctls inside ``ns``; pass dotted keys with ``**{"net.ipv4.ip_forward": "1"}``."""
         args = [f"{key}={value}" for key, value in values.items()]
         self.exec(ns, "sysctl", "-q", "-w", *args)
 
@@ -244,10 +243,8 @@ class Lab:
         for rule in rules:
             table, *rest = rule
             tables.setdefault(table, []).append(" ".join(rest))
-        binary = iptables(v6)
-        restore = binary.replace("tables", "tables-restore")
-        if not os.path.exists(restore) and not shutil.which(restore):
-            restore = "ip6tables-restore" if v6 else "iptables-restore"
+        # iptables -> iptables-restore, iptables-nft -> iptables-nft-restore, and so on.
+        restore = iptables(v6) + "-restore"
         text = ""
         for table, lines in tables.items():
             chains = sorted({w.split()[1] for w in lines if w.startswith("-N ")})
@@ -305,23 +302,3 @@ class Lab:
             _OPEN_LABS.remove(self)
         if not os.environ.get("REALIP_LAB_KEEP_LOGS"):
             shutil.rmtree(self.workdir, ignore_errors=True)
-
-    def wait_port(self, ns: str, host: str, port: int, proc: Proc, timeout: float = 30.0) -> None:
-        """Wait until ``host:port`` accepts a TCP connection from inside ``ns``."""
-        deadline = time.monotonic() + timeout
-        script = (
-            "import socket,sys\n"
-            "s=socket.create_connection((sys.argv[1],int(sys.argv[2])),timeout=1);s.close()"
-        )
-        while time.monotonic() < deadline:
-            if not proc.alive():
-                raise LabError(f"{proc.name} exited: {proc.logs()}")
-            ok = subprocess.run(
-                [IP, "netns", "exec", ns, "python3", "-c", script, host, str(port)],
-                capture_output=True,
-                timeout=10,
-            )
-            if ok.returncode == 0:
-                return
-            time.sleep(0.1)
-        raise LabError(f"{proc.name} did not listen on {host}:{port}: {proc.logs()}")
