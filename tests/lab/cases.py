@@ -21,6 +21,10 @@ SPOOFS: Tuple[Tuple[str, Tuple[Tuple[str, str], ...]], ...] = (
     ("forged X-Forwarded-For", (("X-Forwarded-For", FORGED),)),
     ("forged Forwarded", (("Forwarded", f"for={FORGED}"),)),
     ("forged X-Real-IP", (("X-Real-IP", FORGED),)),
+    # A chain that claims to have come through the load balancer and an ingress pod already.
+    ("forged chain", (("X-Forwarded-For", f"{FORGED}, 100.64.0.10, 10.244.1.20"),)),
+    # Some servers merge underscores into dashes (WSGI's HTTP_X_FORWARDED_FOR).
+    ("underscore X_Forwarded_For", (("X_Forwarded_For", FORGED),)),
 )
 CF_SPOOF = ("forged CF-Connecting-IP", (("CF-Connecting-IP", FORGED),))
 
