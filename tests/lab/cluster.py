@@ -231,6 +231,7 @@ class Cluster:
     def build_network(self) -> None:
         """Namespaces, links, addresses, routes; kube-proxy's static chains."""
         lab = self.lab
+        assert lab is not None, "a dry catalogue cannot be built"
         for role in ("edge", "cf", *CLIENTS, *NODES, *PODS):
             self.ns[role] = lab.ns(role)
         edge = self.ns["edge"]
@@ -552,6 +553,7 @@ class Cluster:
     def start(self) -> None:
         """Write the Service rules, start every process, and wait until all of them listen."""
         lab = self.lab
+        assert lab is not None, "a dry catalogue cannot be started"
         for node in NODES:
             lab.iptables(self.ns[node], self._service_rules(node, False))
             if self.ip6:
