@@ -477,8 +477,9 @@ def test_detect(data: bytes, expected: Optional[int]) -> None:
 
 
 def test_non_bytes_input_is_a_proxy_protocol_error() -> None:
-    with pytest.raises(ProxyProtocolError, match="not bytes"):
-        parse("PROXY TCP4 1.2.3.4 5.6.7.8 1 2\r\n")  # type: ignore[arg-type]
+    for wrong in ("PROXY TCP4 1.2.3.4 5.6.7.8 1 2\r\n", 10**12, None, [80, 82]):
+        with pytest.raises(ProxyProtocolError, match="not bytes"):
+            parse(wrong)  # type: ignore[arg-type]
     assert parse(bytearray(b"PROXY UNKNOWN\r\n")) == ProxyHeader(
         1, PROXY, "UNSPEC", "UNSPEC", size=15
     )

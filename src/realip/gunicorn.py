@@ -1,8 +1,8 @@
 """PROXY protocol with gunicorn: its own decoder, plus what it lacks, as a config module.
 
-gunicorn (22+) decodes PROXY v1 and v2 itself (``--proxy-protocol``, from the addresses in
-``--proxy-allow-from``) and puts the client in ``REMOTE_ADDR``, where realip's WSGI middleware
-finds it. Three gaps remain, measured with gunicorn 27.0.1 behind a real haproxy: on a keep-alive
+gunicorn decodes PROXY headers itself (``--proxy-protocol``, from the addresses in
+``--proxy-allow-from``; v1 and v2 in gunicorn 27, v1 only in older releases) and puts the client
+in ``REMOTE_ADDR``, where realip's WSGI middleware finds it. Three gaps remain, measured with gunicorn 27.0.1 behind a real haproxy: on a keep-alive
 connection of the default ``gthread`` worker only the *first* request gets the client (the
 following ones show the load balancer); a trusted peer that sends no header is served as if it
 were the client, where the specification says a receiver must not guess; and a LOCAL header (a
@@ -12,7 +12,7 @@ configuration to close them, with the trusted ranges taken from ``REALIP_*``::
     REALIP_TOPOLOGY=lb-tcp-proxy REALIP_LB_CIDRS=10.0.0.0/16 \\
         gunicorn -c python:realip.gunicorn app:app
 
-It sets ``proxy_protocol = "auto"``, ``proxy_allow_ips`` to the resolver's trusted ranges and the
+It sets ``proxy_protocol`` (``"auto"``: v1 and v2), ``proxy_allow_ips`` to the resolver's trusted ranges and the
 :func:`pre_request` hook. With your own configuration file, import the hook instead::
 
     from realip.gunicorn import pre_request  # noqa: F401  (gunicorn finds it by name)
@@ -46,8 +46,18 @@ def _allow_ips() -> str:
     return ",".join(networks) if networks else "127.0.0.1,::1"
 
 
-proxy_protocol = "auto"
-"""gunicorn setting: decode v1 and v2 headers."""
+def _proxy_protocol_mode() -> Any:
+    # gunicorn 27 takes a mode (off, v1, v2, auto); older releases a switch and v1 only.
+    try:
+        from gunicorn.config import ProxyProtocol  # type: ignore[import-untyped]
+    except ImportError:
+        return True
+    validator = getattr(ProxyProtocol, "validator", None)
+    return True if getattr(validator, "__name__", "") == "validate_bool" else "auto"
+
+
+proxy_protocol = _proxy_protocol_mode()
+"""gunicorn setting: decode v1 and v2 headers (``"auto"``; ``True``, v1 only, on old gunicorn)."""
 proxy_allow_ips = _allow_ips()
 """gunicorn setting: the peers realip trusts (``REALIP_*``) are the ones that may send one."""
 

@@ -339,10 +339,10 @@ def parse(data: bytes, *, max_size: int = DEFAULT_MAX_SIZE) -> Optional[ProxyHea
     :class:`ProxyProtocolError` otherwise, also for data that is not a PROXY header at all.
     Only the first ``header.size`` bytes are read. ``max_size`` bounds a v2 header (up to 65551).
     """
-    try:
+    if data.__class__ is not bytes:
+        if not isinstance(data, (bytes, bytearray, memoryview)):
+            raise ProxyProtocolError(f"the input is not bytes but {type(data).__name__}")
         data = bytes(data)
-    except (TypeError, ValueError):
-        raise ProxyProtocolError("the input is not bytes") from None
     version = detect(data)
     if version is None:
         return None

@@ -23,10 +23,9 @@ it in front of an asyncio protocol (``realip.uvicorn`` uses them).
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import logging
-from typing import Any, Dict, NamedTuple, Optional, Tuple
+from typing import TYPE_CHECKING, Any, Dict, NamedTuple, Optional, Tuple
 
 from realip.proxy_protocol import (
     DEFAULT_MAX_SIZE,
@@ -36,6 +35,9 @@ from realip.proxy_protocol import (
     parse,
 )
 from realip.resolver import Resolver
+
+if TYPE_CHECKING:  # asyncio is imported where it is used: realip serve never needs it
+    import asyncio
 
 __all__ = [
     "DEFAULT_HEADER_TIMEOUT",
@@ -68,6 +70,13 @@ class Decision(NamedTuple):
     """The connection's bytes after the header: hand them to the HTTP parser."""
     reason: str
     """One sentence for logs."""
+
+
+def _peer_tuple(peer: Any) -> Peer:
+    # (host, port) of an AF_INET/AF_INET6 peer name (which has 2 or 4 items); None otherwise.
+    if isinstance(peer, (tuple, list)) and len(peer) >= 2 and isinstance(peer[1], int):
+        return (str(peer[0]), peer[1])
+    return None
 
 
 def _show(peer: Any) -> str:
@@ -142,11 +151,7 @@ class ProxyConnection:
 
     def __init__(self, policy: ProxyPolicy, peer: Any) -> None:
         self.policy = policy
-        self.peer: Peer = (
-            (str(peer[0]), int(peer[1]))
-            if isinstance(peer, (tuple, list)) and len(peer) >= 2
-            else None
-        )
+        self.peer: Peer = _peer_tuple(peer)
         self.trusted = policy.resolver.trusts(self.peer[0] if self.peer else None)
         self._buffer = b""
         self.decision: Optional[Decision] = None
@@ -194,7 +199,8 @@ class ProxyConnection:
                     return None
                 client = header.client
                 if client is None:
-                    peer, why = self.peer, f"{header.command} header, the peer is kept"
+                    peer = self.peer
+                    why = f"v{header.version} {header.command} header without a client: peer kept"
                 else:
                     peer, why = client, f"PROXY v{header.version} from {shown}"
                 decision = Decision(True, peer, header, buf[header.size :], why)
@@ -350,6 +356,8 @@ class ProxyProtocolMixin:
         if self._realip_pending.decision is not None:
             self._realip_decide(self._realip_pending.decision)
             return
+        import asyncio
+
         loop = asyncio.get_running_loop()
         self._realip_timer = loop.call_later(policy.timeout, self._realip_timeout)
 
@@ -419,10 +427,7 @@ class ProxyProtocolMixin:
 
 
 def _peer_of(transport: Any) -> Peer:
-    peer = transport.get_extra_info("peername")
-    return (
-        (str(peer[0]), int(peer[1])) if isinstance(peer, (tuple, list)) and len(peer) >= 2 else None
-    )
+    return _peer_tuple(transport.get_extra_info("peername"))
 
 
 def header_report(header: Optional[ProxyHeader]) -> Optional[Dict[str, Any]]:
