@@ -38,8 +38,9 @@ DOCTOR_PROXY = (
     "preserved)"
 )
 GUNICORN_PROXY_MISSING = (
-    "realip.gunicorn sets proxy_protocol = 'auto' (PROXY v1 and v2), which this gunicorn does not "
-    "take (gunicorn 23, the last release for Python 3.9, has a boolean, v1 only); upgrade gunicorn"
+    "realip.gunicorn needs gunicorn 27 here: older releases (23 is the last for Python 3.9) "
+    "decode PROXY v1 only and reject a CIDR in proxy_allow_ips ('100.64.0.0/10 does not appear "
+    "to be an IPv4 or IPv6 address'), so the gunicorn app cannot start"
 )
 DOCTOR_TRUST_NODES = (
     "the lab shows this path spoofable (a client that reaches the NodePort directly is SNAT'ed "

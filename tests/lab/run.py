@@ -59,8 +59,8 @@ def proxy_protocol_available() -> bool:
 
 
 def gunicorn_decodes_proxy_v2() -> bool:
-    """Whether the installed gunicorn takes ``proxy_protocol = "auto"`` (v1 and v2), which
-    realip.gunicorn sets; older releases (23, the last for Python 3.9) take a boolean only."""
+    """Whether the installed gunicorn takes ``proxy_protocol = "auto"`` (v1 and v2); older
+    releases (23 is the last for Python 3.9) take a switch and decode v1 only."""
     try:
         from gunicorn.config import Config
 
