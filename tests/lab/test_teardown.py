@@ -31,7 +31,7 @@ time.sleep(30)
 """
 
 
-@pytest.fixture(autouse=True)
+@pytest.fixture
 def _needs_lab() -> None:
     reason = unavailable_reason()
     if reason:
@@ -50,6 +50,7 @@ def _gone(pid: int) -> bool:
         return True
 
 
+@pytest.mark.usefixtures("_needs_lab")
 def test_close_removes_namespaces_and_processes() -> None:
     lab = Lab()
     a, b = lab.ns("a"), lab.ns("b")
@@ -63,6 +64,7 @@ def test_close_removes_namespaces_and_processes() -> None:
     assert not lab.workdir.exists()
 
 
+@pytest.mark.usefixtures("_needs_lab")
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
 def test_signal_tears_down(sig: signal.Signals) -> None:
     env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(ROOT / "src"), str(ROOT)]))
@@ -83,3 +85,20 @@ def test_signal_tears_down(sig: signal.Signals) -> None:
     while not all(_gone(int(pid)) for pid in pids) and time.monotonic() < deadline:
         time.sleep(0.05)
     assert all(_gone(int(pid)) for pid in pids)
+
+
+def test_without_root_the_reason_is_one_line(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(os, "geteuid", lambda: 1000)
+    reason = unavailable_reason()
+    assert reason is not None and "root" in reason and "\n" not in reason
+
+
+def test_a_missing_tool_is_named_with_its_package(monkeypatch: pytest.MonkeyPatch) -> None:
+    import shutil
+
+    from . import netlab
+
+    monkeypatch.setattr(shutil, "which", lambda name: None if name == "haproxy" else "/bin/true")
+    monkeypatch.setattr(netlab.os.path, "exists", lambda path: "haproxy" not in path)
+    reason = unavailable_reason()
+    assert reason == "the topology lab needs haproxy: apt-get install haproxy"
