@@ -133,11 +133,16 @@ def define(cl: c.Cluster, *, proxy_protocol: bool, gunicorn_proxy: bool = True) 
         forged_proxy: Optional[Tuple[str, str, int]] = None,
         bypass_client: Optional[str] = None,
         spoofable: bool = False,
+        spoof_wins: Tuple[str, ...] = (),
     ) -> None:
         def req(kind: str, headers: Tuple[Tuple[str, str], ...]) -> Request:
             return Request(kind, sender, headers, host, port, v6, peer, client, snat, snat_xfail)
 
         requests = [req("legitimate", ())] + [req(k, h) for k, h in spoofs]
+        for request in requests:
+            if request.kind in spoof_wins:
+                # On a misconfigured path the forged address is what comes out: the lab shows it.
+                request.expect_client = FORGED
         if bypass is not None:
             who, bhost, bport, bpeer = bypass
             requests.append(
@@ -594,6 +599,71 @@ def define(cl: c.Cluster, *, proxy_protocol: bool, gunicorn_proxy: bool = True) 
         client=a("c1"),
         manifest=manifests.behind_ingress(pp_cm, "Local"),
         doctor_topology="ingress",
+    )
+    app = cl.app("ing", "app", "uvicorn", ing_spec)
+    ing = cl.ingress("slb-http-defaults", "ing", default_cm, app)
+    svc = cl.nodeport(ing.port, "Local", pod="ing")
+    fe = cl.frontend("edge", "http", "node1", svc)
+    add(
+        "ingress-lb-http-defaults",
+        "ingress",
+        "client -> LB (HTTP) -> node1 (Local) -> ingress-nginx (defaults) -> pod",
+        "uvicorn",
+        app,
+        "c1",
+        c.VIP,
+        fe.port,
+        peer=a("ing"),
+        client=a("lb"),
+        lost=True,
+        manifest=manifests.behind_ingress(default_cm, "Local", "http:80"),
+        doctor_topology="ingress",
+        note="without use-forwarded-headers ingress-nginx replaces the load balancer's "
+        "X-Forwarded-For with its own peer, the load balancer",
+    )
+    trust_all = {"use-forwarded-headers": "true"}
+    ing = cl.ingress("trust-all", "ing", trust_all, app)
+    svc = cl.nodeport(ing.port, "Local", pod="ing")
+    fe = cl.frontend("edge", "tcp", "node1", svc)
+    add(
+        "ingress-trusts-everyone",
+        "ingress",
+        "client -> LB (TCP) -> node1 (Local) -> ingress-nginx (use-forwarded-headers, "
+        "proxy-real-ip-cidr left at 0.0.0.0/0) -> pod",
+        "uvicorn",
+        app,
+        "c1",
+        c.VIP,
+        fe.port,
+        peer=a("ing"),
+        client=a("c1"),
+        spoofable=True,
+        spoof_wins=("forged X-Forwarded-For", "forged chain"),
+        manifest=manifests.behind_ingress(trust_all, "Local"),
+        doctor_topology="ingress",
+        skip=None if cl.tproxy else "no TPROXY in this kernel",
+        note="nginx's realip module believes the client's X-Forwarded-For and sends the forged "
+        "address on as the only entry",
+    )
+    trust_all_full = dict(trust_all, **{"compute-full-forwarded-for": "true"})
+    ing = cl.ingress("trust-all-full", "ing", trust_all_full, app)
+    svc = cl.nodeport(ing.port, "Local", pod="ing")
+    fe = cl.frontend("edge", "tcp", "node1", svc)
+    add(
+        "ingress-trusts-everyone-compute-full",
+        "ingress",
+        "as above, with compute-full-forwarded-for",
+        "uvicorn",
+        app,
+        "c1",
+        c.VIP,
+        fe.port,
+        peer=a("ing"),
+        client=a("c1"),
+        manifest=manifests.behind_ingress(trust_all_full, "Local"),
+        doctor_topology="ingress",
+        skip=None if cl.tproxy else "no TPROXY in this kernel",
+        note="the real peer is appended, and realip walks past the forged part",
     )
     cf_cm = {
         "use-forwarded-headers": "true",
