@@ -110,6 +110,37 @@ def leftovers(prefix: str = PREFIX_ROOT) -> List[str]:
     return [line.split()[0] for line in out.splitlines() if line.startswith(prefix)]
 
 
+def _owner(name: str) -> Optional[int]:
+    rest = name[len(PREFIX_ROOT) :]
+    pid, sep, _ = rest.partition("x")
+    return int(pid) if sep and pid.isdigit() else None
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def sweep_stale() -> List[str]:
+    """Delete lab namespaces whose owning process is gone (a run killed with SIGKILL)."""
+    removed = []
+    for name in leftovers():
+        pid = _owner(name)
+        if pid is None or _alive(pid):
+            continue
+        for member in _run([IP, "netns", "pids", name], check=False).split():
+            with contextlib.suppress(ProcessLookupError, ValueError, PermissionError):
+                os.kill(int(member), signal.SIGKILL)
+        _run([IP, "netns", "del", name], check=False)
+        removed.append(name)
+    return removed
+
+
 class Proc:
     """One process started inside a namespace, with its log file."""
 
@@ -191,8 +222,11 @@ class Lab:
     """A set of namespaces, links and processes that all go away together."""
 
     def __init__(self) -> None:
-        self.run_id = secrets.token_hex(3)
+        # The owner's pid is part of the name, so a later run can tell a leftover of a run that
+        # was SIGKILLed (nothing could tear it down) from a live run's namespaces.
+        self.run_id = f"{os.getpid()}x{secrets.token_hex(2)}"
         self.prefix = f"{PREFIX_ROOT}{self.run_id}"
+        sweep_stale()
         self.workdir = Path(tempfile.mkdtemp(prefix=f"{self.prefix}-"))
         self.namespaces: List[str] = []
         self.procs: List[Proc] = []

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from .netlab import Lab, leftovers, unavailable_reason
+from .netlab import PREFIX_ROOT, Lab, leftovers, unavailable_reason
 
 pytestmark = pytest.mark.lab
 
@@ -102,3 +102,16 @@ def test_a_missing_tool_is_named_with_its_package(monkeypatch: pytest.MonkeyPatc
     monkeypatch.setattr(netlab.os.path, "exists", lambda path: "haproxy" not in path)
     reason = unavailable_reason()
     assert reason == "the topology lab needs haproxy: apt-get install haproxy"
+
+
+@pytest.mark.usefixtures("_needs_lab")
+def test_a_killed_runs_leftovers_are_swept() -> None:
+    # No process has pid 999999999 (Linux caps pids at 2**22): its namespaces are stale.
+    stale = f"{PREFIX_ROOT}999999999x0000-a"
+    subprocess.run(["ip", "netns", "add", stale], check=True)
+    try:
+        lab = Lab()
+        lab.close()
+        assert stale not in leftovers()
+    finally:
+        subprocess.run(["ip", "netns", "del", stale], capture_output=True)
