@@ -8,7 +8,8 @@ variables (the ``lb-tcp-proxy`` topology) and pass the class to ``--http``::
     REALIP_TOPOLOGY=lb-tcp-proxy REALIP_LB_CIDRS=10.0.0.0/16 \\
         uvicorn app:app --http realip.uvicorn:H11ProxyProtocol --no-proxy-headers
 
-(``realip.uvicorn:HttpToolsProxyProtocol`` for httptools). Or build a class from a resolver::
+(``realip.uvicorn:HttpToolsProxyProtocol`` for httptools; the ``REALIP_*`` settings are read when
+uvicorn loads the class, so a bad one stops it at start-up). Or build a class from a resolver::
 
     from realip import Resolver
     from realip.uvicorn import proxy_protocol_class
@@ -24,7 +25,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from typing import Any, Optional, Type
+from typing import Any, Dict, Optional, Type
 
 from uvicorn.protocols.http.h11_impl import H11Protocol
 
@@ -32,31 +33,19 @@ from realip.proxy_protocol import DEFAULT_MAX_SIZE
 from realip.proxy_server import DEFAULT_HEADER_TIMEOUT, ProxyPolicy, ProxyProtocolMixin
 from realip.resolver import Resolver
 
-__all__ = [
-    "H11ProxyProtocol",
-    "proxy_protocol_class",
-]  # and HttpToolsProxyProtocol, built on access
+# H11ProxyProtocol and HttpToolsProxyProtocol are built on first access (see __getattr__), so
+# that uvicorn, which looks them up while loading its configuration, fails at start-up on a bad
+# REALIP_* setting instead of on every connection.
+__all__ = ["proxy_protocol_class"]
 
 _lock = threading.Lock()
-_env_policy: Optional[ProxyPolicy] = None
+_env_classes: Dict[str, Type[Any]] = {}
 
 
-def _policy_from_env() -> ProxyPolicy:
-    global _env_policy
-    with _lock:
-        if _env_policy is None:
-            _env_policy = ProxyPolicy(Resolver.from_env())
-        return _env_policy
-
-
-class H11ProxyProtocol(ProxyProtocolMixin, H11Protocol):
-    """uvicorn's h11 protocol behind a PROXY protocol decoder configured by ``REALIP_*``."""
+class _H11Base(ProxyProtocolMixin, H11Protocol):
+    """uvicorn's h11 protocol behind a PROXY protocol decoder."""
 
     proxy_log = logging.getLogger("uvicorn.error")
-
-    def get_proxy_policy(self) -> ProxyPolicy:
-        """The policy of the ``REALIP_*`` environment (read once)."""
-        return self.proxy_policy if self.proxy_policy is not None else _policy_from_env()
 
 
 _httptools_class: Optional[Type[Any]] = None
@@ -71,30 +60,39 @@ def _httptools() -> Optional[Type[Any]]:
         except ImportError:
             return None
 
-        class HttpToolsProxyProtocol(ProxyProtocolMixin, HttpToolsProtocol):
-            """uvicorn's httptools protocol behind a PROXY protocol decoder (``REALIP_*``)."""
+        class _HttpToolsBase(ProxyProtocolMixin, HttpToolsProtocol):
+            """uvicorn's httptools protocol behind a PROXY protocol decoder."""
 
             proxy_log = logging.getLogger("uvicorn.error")
-            __module__ = __name__
 
-            def get_proxy_policy(self) -> ProxyPolicy:
-                """The policy of the ``REALIP_*`` environment (read once)."""
-                return self.proxy_policy if self.proxy_policy is not None else _policy_from_env()
-
-        _httptools_class = HttpToolsProxyProtocol
+        _httptools_class = _HttpToolsBase
     return _httptools_class
 
 
+_ENV_NAMES = {"h11": "H11ProxyProtocol", "httptools": "HttpToolsProxyProtocol"}
+
+
+def _env_class(http: str) -> Type[Any]:
+    with _lock:
+        if http not in _env_classes:
+            cls = proxy_protocol_class(Resolver.from_env(), http)
+            cls.__name__ = cls.__qualname__ = _ENV_NAMES[http]
+            cls.__doc__ = f"uvicorn's {http} protocol decoding PROXY headers (policy: REALIP_*)."
+            _env_classes[http] = cls
+        return _env_classes[http]
+
+
 def __getattr__(name: str) -> Any:
-    # ``--http realip.uvicorn:HttpToolsProxyProtocol`` looks the class up with getattr.
+    # ``--http realip.uvicorn:H11ProxyProtocol``: uvicorn looks the class up with getattr.
+    if name == "H11ProxyProtocol":
+        return _env_class("h11")
     if name == "HttpToolsProxyProtocol":
-        cls = _httptools()
-        if cls is None:
+        if _httptools() is None:
             raise AttributeError(
                 "HttpToolsProxyProtocol needs httptools: pip install httptools "
                 "(or uvicorn[standard])"
             )
-        return cls
+        return _env_class("httptools")
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
@@ -114,7 +112,7 @@ def proxy_protocol_class(
     """
     from realip._errors import ConfigError
 
-    base = H11ProxyProtocol if http == "h11" else _httptools() if http == "httptools" else None
+    base = _H11Base if http == "h11" else _httptools() if http == "httptools" else None
     if base is None:
         raise ConfigError(
             f"http={http!r} must be 'h11' or 'httptools'"
@@ -123,5 +121,4 @@ def proxy_protocol_class(
     policy = ProxyPolicy(
         resolver, required=required, untrusted=untrusted, max_size=max_size, timeout=timeout
     )
-    name = f"{base.__name__}For{resolver.topology or 'Resolver'}".replace("-", "_")
-    return type(name, (base,), {"proxy_policy": policy, "__module__": __name__})
+    return type(_ENV_NAMES[http], (base,), {"proxy_policy": policy, "__module__": __name__})

@@ -16,6 +16,7 @@ import socket
 import subprocess
 import sys
 import threading
+from pathlib import Path
 from types import SimpleNamespace
 from typing import Any, Dict, Iterator, List, Optional
 
@@ -207,10 +208,13 @@ def test_serve_cli_needs_a_trusted_sender() -> None:
 
 def test_uvicorn_protocol_classes() -> None:
     pytest.importorskip("uvicorn")
+    from uvicorn.protocols.http.h11_impl import H11Protocol
+
     import realip.uvicorn as ru
 
     cls = ru.proxy_protocol_class(RESOLVER)
-    assert cls.proxy_policy.resolver is RESOLVER and issubclass(cls, ru.H11ProxyProtocol)
+    assert cls.proxy_policy.resolver is RESOLVER and issubclass(cls, H11Protocol)
+    assert cls.__name__ == "H11ProxyProtocol"
     optional = ru.proxy_protocol_class(RESOLVER, "h11", required=False, untrusted="refuse")
     assert (optional.proxy_policy.required, optional.proxy_policy.untrusted) == (False, "refuse")
     with pytest.raises(ConfigError, match="http='h2'"):
@@ -220,8 +224,61 @@ def test_uvicorn_protocol_classes() -> None:
     with pytest.raises(AttributeError, match="no attribute 'Nope'"):
         ru.Nope  # noqa: B018
     if importlib.util.find_spec("httptools") is not None:
-        assert ru.HttpToolsProxyProtocol.__name__ == "HttpToolsProxyProtocol"
-        assert issubclass(ru.proxy_protocol_class(RESOLVER, "httptools"), ru.HttpToolsProxyProtocol)
+        from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
+
+        assert issubclass(ru.proxy_protocol_class(RESOLVER, "httptools"), HttpToolsProtocol)
+
+
+_CLASS_FROM_ENV = (
+    "import realip.uvicorn as u; "
+    "print(u.H11ProxyProtocol.proxy_policy.describe()); "
+    "print(u.HttpToolsProxyProtocol.__name__, u.H11ProxyProtocol is u.H11ProxyProtocol)"
+)
+
+
+def test_uvicorn_cli_classes_read_the_environment_when_uvicorn_loads_them(tmp_path: Path) -> None:
+    pytest.importorskip("httptools")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("REALIP_")}
+    configured = {**env, "REALIP_TOPOLOGY": "lb-tcp-proxy", "REALIP_LB_CIDRS": "10.0.0.0/16"}
+    done = subprocess.run(
+        [sys.executable, "-c", _CLASS_FROM_ENV],
+        env=configured,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.splitlines() == [
+        "PROXY protocol required from [10.0.0.0/16], other peers served as themselves",
+        "HttpToolsProxyProtocol True",
+    ]
+    # Nothing trusted: the lookup itself fails, so uvicorn stops at start-up with the reason.
+    done = subprocess.run(
+        [sys.executable, "-c", _CLASS_FROM_ENV], env=env, capture_output=True, text=True, timeout=60
+    )
+    assert done.returncode != 0 and "ConfigError" in done.stderr and "trusts nothing" in done.stderr
+    (tmp_path / "tiny.py").write_text("async def app(scope, receive, send):\n    pass\n")
+    uvicorn_run = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "uvicorn",
+            "tiny:app",
+            "--app-dir",
+            str(tmp_path),
+            "--http",
+            "realip.uvicorn:H11ProxyProtocol",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            "0",
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert uvicorn_run.returncode != 0 and "trusts nothing" in uvicorn_run.stderr
 
 
 class _Unreader:
@@ -272,8 +329,6 @@ def test_gunicorn_hook(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def test_doctor_points_proxy_protocol_load_balancers_at_lb_tcp_proxy() -> None:
-    from pathlib import Path
-
     data = Path(__file__).parent.parent / "data" / "doctor" / "lb-proxy-protocol-alibaba.json"
     done = subprocess.run(
         [sys.executable, "-m", "realip", "doctor", "--json", str(data)],
