@@ -446,11 +446,18 @@ def test_alibaba_nlb_preserve_client_ip_off_loses_it() -> None:
 
 
 def test_alibaba_http_listener_under_cluster_keeps_the_client_in_xff() -> None:
-    # Item 10: not "lost": the client stays in X-Forwarded-For; trust the nodes as well.
+    # Item 10: not "lost": the client stays in X-Forwarded-For. But the peer is a SNAT'ed node,
+    # and trusting nodes would trust any client that reaches the NodePort directly (issue 17,
+    # and the topology lab's lb-http-cluster rows): "unknown", a warning naming both fixes, and
+    # node_cidrs to flag the SNAT'ed requests - never the nodes added to the trusted range.
     key = "service.beta.kubernetes.io/alibaba-cloud-loadbalancer-protocol-port"
     entry = analyze([_svc({key: "http:80"}, etp="Cluster")]).entries[0]
-    assert (entry.topology, entry.client_ip, _errors(entry)) == ("lb-http", PRESERVED, [])
-    assert entry.settings["REALIP_LB_CIDRS"] == "100.64.0.0/10,<your node CIDR>"
+    assert (entry.topology, entry.client_ip, _errors(entry)) == ("lb-http", UNKNOWN, [])
+    assert entry.settings["REALIP_LB_CIDRS"] == "100.64.0.0/10"
+    assert entry.settings["REALIP_NODE_CIDRS"] == "<your node CIDR>"
+    warning = next(f for f in entry.findings if f.code == "etp-cluster-http")
+    assert "externalTrafficPolicy: Local" in (warning.fix or "")
+    assert "NodePort" in (warning.fix or "")
 
 
 def test_external_ips_are_not_pod_to_pod() -> None:

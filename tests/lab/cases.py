@@ -28,24 +28,15 @@ SPOOFS: Tuple[Tuple[str, Tuple[Tuple[str, str], ...]], ...] = (
 )
 CF_SPOOF = ("forged CF-Connecting-IP", (("CF-Connecting-IP", FORGED),))
 
-ISSUE_17 = (
-    "issue 17: a node address arriving through the proxy (in X-Forwarded-For) or as the peer of "
-    "a topology other than nodeport-cluster is not flagged as SNAT yet"
-)
-DOCTOR_PROXY = (
-    "doctor on this branch predates lb-tcp-proxy: it calls an SLB listener with "
-    "proxy-protocol on `lb-tcp`, client IP unknown (branch `doctor` answers lb-tcp-proxy, "
-    "preserved)"
-)
 GUNICORN_PROXY_MISSING = (
     "realip.gunicorn needs gunicorn 27 here: older releases (23 is the last for Python 3.9) "
     "decode PROXY v1 only and reject a CIDR in proxy_allow_ips ('100.64.0.0/10 does not appear "
     "to be an IPv4 or IPv6 address'), so the gunicorn app cannot start"
 )
 DOCTOR_TRUST_NODES = (
-    "the lab shows this path spoofable (a client that reaches the NodePort directly is SNAT'ed "
-    "to a trusted node address); doctor calls it lost here, and the `doctor` branch calls it "
-    "preserved and recommends exactly this trust"
+    "doctor reads the Service, not the app's REALIP_* settings: it reports this Cluster-policy "
+    "HTTP listener as unknown and warns that trusting node addresses - what this app does - is "
+    "spoofable unless only the load balancer can reach the NodePort; the lab shows the spoof"
 )
 PROXY_MISSING = (
     "lb-tcp-proxy needs realip's PROXY protocol server integration (branch `proxy`), not merged "
@@ -99,6 +90,9 @@ class Path:
     skip: Optional[str] = None
     note: str = ""
     doctor_xfail: Optional[str] = None
+    doctor_verdict: Optional[str] = None
+    """What doctor must say when it can't know the lab's answer from the manifests (and why, in
+    ``note``); None: the verdict follows from what the lab observed."""
     order: int = 0
 
 
@@ -130,6 +124,7 @@ def define(cl: c.Cluster, *, proxy_protocol: bool, gunicorn_proxy: bool = True) 
         skip: Optional[str] = None,
         note: str = "",
         doctor_xfail: Optional[str] = None,
+        doctor_verdict: Optional[str] = None,
         forged_proxy: Optional[Tuple[str, str, int]] = None,
         bypass_client: Optional[str] = None,
         spoofable: bool = False,
@@ -185,6 +180,7 @@ def define(cl: c.Cluster, *, proxy_protocol: bool, gunicorn_proxy: bool = True) 
                 skip=skip,
                 note=note,
                 doctor_xfail=doctor_xfail,
+                doctor_verdict=doctor_verdict,
                 order=len(paths),
                 spoofable=spoofable,
             )
@@ -387,7 +383,6 @@ def define(cl: c.Cluster, *, proxy_protocol: bool, gunicorn_proxy: bool = True) 
         client=c.flannel_addr("node2"),
         snat=True,
         lost=True,
-        snat_xfail=ISSUE_17,
         manifest=manifests.app_service("LoadBalancer", "Cluster", "tcp:80"),
         doctor_topology="lb-tcp",
         skip=None if cl.tproxy else "no TPROXY in this kernel",
@@ -437,7 +432,6 @@ def define(cl: c.Cluster, *, proxy_protocol: bool, gunicorn_proxy: bool = True) 
                 client=a("c1"),
                 manifest=manifest,
                 doctor_topology="lb-tcp-proxy",
-                doctor_xfail=DOCTOR_PROXY,
                 bypass=("c2", node1, svc.nodeport, a("c2")),
                 forged_proxy=("c2", node1, svc.nodeport),
                 note="the TCP peer is the load balancer (100.64.0.10); the server reports the "
@@ -499,11 +493,14 @@ def define(cl: c.Cluster, *, proxy_protocol: bool, gunicorn_proxy: bool = True) 
         client=c.flannel_addr("node2"),
         snat=True,
         lost=True,
-        snat_xfail=ISSUE_17,
         manifest=manifests.app_service("LoadBalancer", "Cluster", "http:80"),
         doctor_topology="lb-http",
+        # realip flags the node peer; doctor can't tell from a manifest whether trusting the
+        # nodes would be safe (who can reach the NodePort), so it says "unknown" and warns.
+        doctor_verdict="unknown",
         note="X-Forwarded-For still holds the client, but the peer is a SNAT'ed node: trusting "
-        "node addresses would let a client that reaches the NodePort directly write its own",
+        "node addresses would let a client that reaches the NodePort directly write its own; "
+        "doctor says unknown: whether that is safe depends on who can reach the NodePort",
     )
     trusting = dict(lbh, lb_cidrs=[c.LB_CIDR, *NODE_CIDRS_FLANNEL])
     app = cl.app("lbh-trust-nodes", "app", "uvicorn", trusting)
@@ -706,7 +703,6 @@ def define(cl: c.Cluster, *, proxy_protocol: bool, gunicorn_proxy: bool = True) 
         client=c.flannel_addr("node2"),
         snat=True,
         lost=True,
-        snat_xfail=ISSUE_17,
         manifest=manifests.behind_ingress(default_cm, "Cluster"),
         doctor_topology="ingress",
         skip=None if cl.tproxy else "no TPROXY in this kernel",
@@ -731,7 +727,6 @@ def define(cl: c.Cluster, *, proxy_protocol: bool, gunicorn_proxy: bool = True) 
         client=node2,
         snat=True,
         lost=True,
-        snat_xfail=ISSUE_17,
         manifest=manifests.behind_ingress(default_cm, "Cluster"),
         doctor_topology="ingress",
         skip=None if cl.tproxy else "no TPROXY in this kernel",

@@ -80,6 +80,9 @@ def test_signal_tears_down(sig: signal.Signals) -> None:
     finally:
         if child.poll() is None:
             child.kill()
+            child.wait(timeout=20)
+        if child.stdout is not None:
+            child.stdout.close()
     assert leftovers(prefix) == []
     deadline = time.monotonic() + 5
     while not all(_gone(int(pid)) for pid in pids) and time.monotonic() < deadline:

@@ -100,21 +100,27 @@ class Front:
     how_to_check: Optional[str] = None
     via_nodes: bool = False
     """True under externalTrafficPolicy: Cluster: a node address may be the peer."""
+    node_peer: bool = False
+    """True when a SNAT'ed node, not the load balancer, is the peer of an HTTP listener's
+    requests: realip flags them (snat) rather than trust a node to forward the header."""
 
     @property
     def client_ip(self) -> str:
         """The verdict for an app that reads this Service's traffic directly."""
         if self.kind in (SNAT, PROXIED):
             return LOST
-        if self.kind == UNKNOWN_LB:
+        if self.kind == UNKNOWN_LB or self.node_peer:
+            # node_peer: the client is in X-Forwarded-For, but whether it can be read safely
+            # depends on who can reach the NodePort, which no manifest says.
             return UNKNOWN
         return PRESERVED
 
     def app_settings(self) -> Dict[str, str]:
         """The ``REALIP_*`` settings for an app that takes this Service's traffic itself."""
         out = settings(self.topology, self.lb_cidrs)
-        if self.topology == LB_TCP_PROXY and self.via_nodes:
-            # lb-tcp-proxy's spec: PROXY headers are accepted from node_cidrs under Cluster.
+        if (self.topology == LB_TCP_PROXY and self.via_nodes) or self.node_peer:
+            # lb-tcp-proxy's spec: PROXY headers are accepted from node_cidrs under Cluster;
+            # lb-http flags a node peer as SNAT (never trusts it) when given node_cidrs.
             out["REALIP_NODE_CIDRS"] = NODE_CIDR
         return out
 
@@ -196,18 +202,40 @@ def apply_etp(svc: Obj, front: Front, who: str = "the app") -> None:
         )
         return
     if front.kind == HTTP:
-        # The client is in X-Forwarded-For; only the peer changes from the LB to a node.
+        # The client is in X-Forwarded-For, but the peer changes from the LB to a node. Trusting
+        # node addresses to read it would trust any client that reaches the NodePort directly:
+        # kube-proxy SNATs that client to a node address too (the topology lab shows the spoof).
+        if front.lb_cidrs == VPC_CIDR:
+            # AWS instance mode: the documented setup; the VPC range already holds the nodes.
+            front.findings.append(
+                Finding(
+                    INFO,
+                    "etp-cluster-http",
+                    "externalTrafficPolicy is Cluster: kube-proxy may SNAT the load balancer's "
+                    "connection to a node address inside the VPC range, and the client stays in "
+                    "X-Forwarded-For; keep the NodePort reachable only from the load balancer "
+                    "(security groups), since trusting the VPC range trusts the nodes too",
+                )
+            )
+            return
+        front.node_peer = True
         front.findings.append(
             Finding(
-                INFO,
+                WARNING,
                 "etp-cluster-http",
-                "externalTrafficPolicy is Cluster: kube-proxy may SNAT the load balancer's "
-                "connection to a node address, but the client stays in X-Forwarded-For; trust "
-                "the node CIDR as well as the load balancer's range",
+                "externalTrafficPolicy is Cluster: kube-proxy SNATs the load balancer's "
+                "connection to a node address before the load balancer's backend Service. The "
+                "client is still in X-Forwarded-For, but realip does not read it from a node: a "
+                "client that reaches the NodePort directly is SNAT'ed to a node address too and "
+                "could write its own. With REALIP_NODE_CIDRS realip flags these requests "
+                "(snat=True). Whether the header can be trusted depends on who can reach the "
+                "NodePort, which the manifests don't say: check your firewall or security groups",
+                "set externalTrafficPolicy: Local on this Service; or, only if the NodePort is "
+                "reachable from the load balancer alone (firewall or security group), trust the "
+                "node addresses as well (REALIP_LB_CIDRS=<load balancer range>,<node addresses>), "
+                "knowing that this trust rests on that rule",
             )
         )
-        if front.lb_cidrs is not None and front.lb_cidrs != VPC_CIDR:
-            front.lb_cidrs = f"{front.lb_cidrs},{NODE_CIDR}"
         return
     if front.kind == DIRECT:
         front.findings.append(snat_finding(who, front.topology))
