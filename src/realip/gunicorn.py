@@ -40,8 +40,12 @@ def _env_resolver() -> Resolver:
 
 
 def _allow_ips() -> str:
-    # gunicorn takes a comma-separated list of addresses and CIDRs; presets ("cgnat") are
-    # realip's own names, so the resolved networks are given instead.
+    # gunicorn 27 takes a comma-separated list of addresses and CIDRs; presets ("cgnat") are
+    # realip's own names, so the resolved networks are given instead. Older releases take exact
+    # addresses only and refuse a CIDR at start-up: there gunicorn accepts the header from any
+    # peer and pre_request enforces realip's ranges instead.
+    if _OLD_GUNICORN:
+        return "*"
     networks = [str(net) for _, net in _env_resolver().networks.entries]
     return ",".join(networks) if networks else "127.0.0.1,::1"
 
@@ -57,6 +61,7 @@ def _proxy_protocol_mode() -> Any:
 
 
 proxy_protocol = _proxy_protocol_mode()
+_OLD_GUNICORN = proxy_protocol is True
 """gunicorn setting: decode v1 and v2 headers (``"auto"``; ``True``, v1 only, on old gunicorn)."""
 proxy_allow_ips = _allow_ips()
 """gunicorn setting: the peers realip trusts (``REALIP_*``) are the ones that may send one."""
@@ -71,6 +76,25 @@ def pre_request(worker: Any, req: Any) -> None:
         carrier, "realip_proxy_protocol_info", None
     )
     if info:
+        peer = getattr(req, "peer_addr", None)
+        host = peer[0] if isinstance(peer, (tuple, list)) and peer else None
+        # proxy_allow_ips is "*" on old gunicorn (see _allow_ips): the first request of a
+        # connection is where the header arrived, and only a trusted peer may send one.
+        if (
+            _OLD_GUNICORN
+            and carrier is not None
+            and not getattr(carrier, "realip_proxy_protocol_info", None)
+            and (host is None or not _env_resolver().trusts(host))
+        ):
+            from gunicorn.http.errors import (  # type: ignore[import-untyped]
+                ForbiddenProxyRequest,
+            )
+
+            worker.log.warning(
+                "realip: %s sent a PROXY header but is not a trusted load balancer; refused",
+                host,
+            )
+            raise ForbiddenProxyRequest(host)
         if carrier is not None:
             carrier.realip_proxy_protocol_info = info
         # LOCAL (a health check) and UNSPEC carry no address: the spec says to use the real
@@ -80,7 +104,7 @@ def pre_request(worker: Any, req: Any) -> None:
     peer = getattr(req, "peer_addr", None)
     host = peer[0] if isinstance(peer, (tuple, list)) and peer else None
     if host is not None and _env_resolver().trusts(host):
-        from gunicorn.http.errors import ForbiddenProxyRequest  # type: ignore[import-untyped]
+        from gunicorn.http.errors import ForbiddenProxyRequest
 
         worker.log.warning(
             "realip: %s is a trusted load balancer but sent no PROXY header; refused "

@@ -345,3 +345,29 @@ def test_doctor_points_proxy_protocol_load_balancers_at_lb_tcp_proxy() -> None:
     assert "REALIP_TOPOLOGY=lb-tcp-proxy" in findings[0]["fix"]
     assert "realip.uvicorn:H11ProxyProtocol" in findings[0]["fix"]
     assert "cannot see the PROXY header" not in findings[0]["message"]
+
+
+def test_gunicorn_hook_enforces_trust_on_gunicorn_before_27(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # gunicorn before 27 takes exact addresses in proxy_allow_ips and refuses a CIDR at start-up,
+    # so realip.gunicorn allows "*" there and the hook checks realip's ranges itself.
+    pytest.importorskip("gunicorn")
+    from gunicorn.http.errors import ForbiddenProxyRequest
+
+    import realip.gunicorn as rg
+
+    monkeypatch.setattr(rg, "_resolver", RESOLVER)
+    monkeypatch.setattr(rg, "_OLD_GUNICORN", True)
+    assert rg._allow_ips() == "*"
+    worker = SimpleNamespace(log=SimpleNamespace(warning=lambda *a: None))
+    info = {"proxy_protocol": "TCP4", "client_addr": "6.6.6.6", "client_port": 1}
+    with pytest.raises(ForbiddenProxyRequest):
+        rg.pre_request(worker, _req(info, _Unreader(), CLIENT))  # a client's own PROXY header
+    conn = _Unreader()
+    trusted = _req(dict(info, client_addr=CLIENT), conn, LB)
+    rg.pre_request(worker, trusted)
+    assert trusted.proxy_protocol_info["client_addr"] == CLIENT
+    follow_up = _req(None, conn, LB)  # keep-alive: checked once, on the header's request
+    rg.pre_request(worker, follow_up)
+    assert follow_up.proxy_protocol_info["client_addr"] == CLIENT

@@ -29,9 +29,8 @@ SPOOFS: Tuple[Tuple[str, Tuple[Tuple[str, str], ...]], ...] = (
 CF_SPOOF = ("forged CF-Connecting-IP", (("CF-Connecting-IP", FORGED),))
 
 GUNICORN_PROXY_MISSING = (
-    "realip.gunicorn needs gunicorn 27 here: older releases (23 is the last for Python 3.9) "
-    "decode PROXY v1 only and reject a CIDR in proxy_allow_ips ('100.64.0.0/10 does not appear "
-    "to be an IPv4 or IPv6 address'), so the gunicorn app cannot start"
+    "PROXY v2 through gunicorn needs gunicorn 27: older releases (23 is the last for Python "
+    "3.9) decode PROXY v1 only"
 )
 DOCTOR_TRUST_NODES = (
     "doctor reads the Service, not the app's REALIP_* settings: it reports this Cluster-policy "
@@ -396,7 +395,7 @@ def define(cl: c.Cluster, *, proxy_protocol: bool, gunicorn_proxy: bool = True) 
             title = f"client -> LB (TCP, PROXY {mode[-2:]}) -> node1 (Local) -> pod"
             manifest = manifests.app_service("LoadBalancer", "Local", "tcp:80:proxy")
             missing = PROXY_MISSING if not proxy_protocol else None
-            if server == "gunicorn" and not gunicorn_proxy and not missing:
+            if server == "gunicorn" and not gunicorn_proxy and not missing and mode == "proxy-v2":
                 missing = GUNICORN_PROXY_MISSING
             if missing:
                 app = cl.app("lbt", "app", server, {"name": "lb-tcp"})
