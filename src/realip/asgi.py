@@ -39,7 +39,7 @@ from realip.request import (
     _scope_header,
     _strip_name,
 )
-from realip.resolver import REMOTE_ADDR, Resolver
+from realip.resolver import _SHORT, REMOTE_ADDR, Resolver
 
 Scope = MutableMapping[str, Any]
 Receive = Callable[[], Awaitable[MutableMapping[str, Any]]]
@@ -141,10 +141,12 @@ class RealIPMiddleware:
         if self.rewrite_header:
             if value is not None:
                 # Rewritten only when there is something to drop: most requests have exactly
-                # the client's entry and the proxies' (fewer commas than verified entries).
+                # the client's entry and the proxies' (fewer commas than verified entries). A
+                # long header is checked from the right instead (bounded), not counted whole.
                 if (
                     ip is None
                     or result.source == REMOTE_ADDR
+                    or len(value) > _SHORT
                     or value.count(b",") >= len(result.proxies)
                 ):
                     _rewrite_scope(scope, name, value, result, False)  # type: ignore[arg-type]

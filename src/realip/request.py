@@ -178,9 +178,23 @@ def _strip_name(resolver: Resolver) -> Optional[str]:
 def _verified(value: Union[str, bytes], keep: int) -> str:
     """The rightmost ``keep`` non-empty items of a comma list, joined with ", "."""
     # Walked from the right and only ``keep`` items far: a client's long prefix costs nothing.
-    items = list(islice(items_from_right(decode(value)), keep))
+    if value.__class__ is bytes:
+        items = [decode(i) for i in islice(items_from_right(value, b",", b" \t"), keep)]
+    else:
+        items = list(islice(items_from_right(value), keep))
     items.reverse()
     return ", ".join(items)
+
+
+def _more_items_than(value: Union[str, bytes], keep: int) -> bool:
+    """Whether a comma list may hold more than ``keep`` items (at most ``keep`` rfind calls)."""
+    comma: Any = b"," if value.__class__ is bytes else ","
+    end = len(value)
+    for _ in range(keep):
+        end = value.rfind(comma, 0, end)
+        if end < 0:
+            return False
+    return True
 
 
 def _rewrite(result: Result, value: Union[str, bytes], peer_only: bool) -> Optional[str]:
@@ -193,13 +207,15 @@ def _rewrite(result: Result, value: Union[str, bytes], peer_only: bool) -> Optio
         # Failed closed, or the peer is the client: nothing in the header was verified.
         return ""
     keep = len(result.proxies)  # the peer and the hops walked: the header's verified entries
-    if value.count(b"," if value.__class__ is bytes else ",") < keep:  # type: ignore[arg-type]
+    if not _more_items_than(value, keep):
         return None  # at most ``keep`` items: nothing to drop (the common case)
     try:
         new = _verified(value, keep)
     except PaddingError:  # the resolver walked past this padding, so it can't be reached
         return ""
-    return None if new == decode(value) else new
+    if len(new) == len(value) and new == decode(value):
+        return None
+    return new
 
 
 def _rewrite_environ(resolver: Resolver, environ: Any, result: Result) -> None:
@@ -284,11 +300,11 @@ def _rewritten_mark(scope: Any, host: Any, port: Any, result: Result) -> Optiona
     """Why the scope's peer looks rewritten by the server, or None when it looks like TCP's."""
     # A real TCP peer has a port and an address. uvicorn's (and hypercorn's) proxy handling
     # writes the header's entry with port 0 - or whatever the entry was, "unknown" included.
-    if port == 0 and host is not None:
+    if host.__class__ is not str or host[:1] in ("/", "@") or host[:5] == "unix:":
+        return None  # no peer, a malformed one, or a Unix socket: not a rewrite
+    if port == 0:
         mark = f"the peer {str(host)[:64]!r} has port 0"
-    elif host is not None and result.client_ip is None and result.peer is None:
-        if host.__class__ is not str or host[:1] in ("/", "@") or host[:5] == "unix:":
-            return None  # a Unix socket, not a rewrite
+    elif result.client_ip is None and result.peer is None:
         mark = f"the peer {str(host)[:64]!r} is not an IP address"
     else:
         return None
