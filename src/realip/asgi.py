@@ -127,8 +127,13 @@ class RealIPMiddleware:
             host, port = _client_of(client)  # a list, None, or malformed (never raises)
         value = _scope_header(scope, name) if name else None
         result = self._resolve(host, value)
-        if port == 0 or result.client_ip is None:
-            # The rare path: a port-0 or non-address peer may be the server's own rewrite.
+        if (
+            port == 0
+            or result.client_ip is None
+            or (value is not None and result.source == REMOTE_ADDR)
+        ):
+            # The rare path: a port-0 or non-address peer, or an untrusted peer that came with
+            # the header, may be the server's own rewrite.
             result = _checked_scope_result(scope, host, port, result)
         # Written into the server's scope, not a copy: its access log reads this very dict.
         scope[ORIGINAL_CLIENT_KEY] = client

@@ -18,7 +18,15 @@ from typing import Any, Iterable, List, Optional, Set, Tuple, Union
 
 from realip._errors import ConfigError, RealIPWarning
 from realip._headers import PaddingError, decode, items_from_right, pick_scheme
-from realip.resolver import _DEFAULT_HEADER, ENV_VARS, REMOTE_ADDR, Resolver, Result, _new
+from realip.resolver import (
+    _DEFAULT_HEADER,
+    ENV_VARS,
+    MAX_ITEMS,
+    REMOTE_ADDR,
+    Resolver,
+    Result,
+    _new,
+)
 
 __all__ = [
     "ORIGINAL_CLIENT_KEY",
@@ -298,16 +306,28 @@ def _client_of(client: Any) -> Tuple[Any, Any]:
 
 def _rewritten_mark(scope: Any, host: Any, port: Any, result: Result) -> Optional[str]:
     """Why the scope's peer looks rewritten by the server, or None when it looks like TCP's."""
-    # A real TCP peer has a port and an address. uvicorn's (and hypercorn's) proxy handling
-    # writes the header's entry with port 0 - or whatever the entry was, "unknown" included.
+    # A real TCP peer has a port and an address, and its own "ip:port" is in no header: a
+    # proxy writes the address it saw, the peer being the proxy. uvicorn's (and hypercorn's)
+    # proxy handling writes a header entry into the scope: port 0, or the entry's own port,
+    # or a non-address ("unknown") as it was.
     if host.__class__ is not str or host[:1] in ("/", "@") or host[:5] == "unix:":
         return None  # no peer, a malformed one, or a Unix socket: not a rewrite
     if port == 0:
-        mark = f"the peer {str(host)[:64]!r} has port 0"
+        mark = f"the peer {host[:64]!r} has port 0"
     elif result.client_ip is None and result.peer is None:
-        mark = f"the peer {str(host)[:64]!r} is not an IP address"
+        mark = f"the peer {host[:64]!r} is not an IP address"
     else:
-        return None
+        xff = _scope_header(scope, b"x-forwarded-for")
+        if xff is None or port.__class__ is not int:
+            return None
+        text = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+        try:
+            entries = list(islice(items_from_right(decode(xff)), MAX_ITEMS))
+        except PaddingError:
+            return None
+        if text not in entries:
+            return None
+        return f"the peer {text!r} is an X-Forwarded-For entry"
     for forwarding in _FORWARDING:
         if _scope_header(scope, forwarding) is not None:
             return f"{mark} beside {forwarding.decode()}"
@@ -315,7 +335,8 @@ def _rewritten_mark(scope: Any, host: Any, port: Any, result: Result) -> Optiona
 
 
 def _checked_scope_result(scope: Any, host: Any, port: Any, result: Result) -> Result:
-    # Slow path of every scope resolution: only reached for port 0 or an unresolved peer.
+    # Slow path of every scope resolution: only reached for port 0, an unresolved peer, or a
+    # peer that answered although a header was there (a proxy's peer would be trusted).
     mark = _rewritten_mark(scope, host, port, result)
     if mark is None:
         return result
@@ -327,13 +348,18 @@ def resolve_scope(resolver: Resolver, scope: Any) -> Result:
     """Resolve an ASGI ``http`` or ``websocket`` scope.
 
     A peer the server already rewrote from a forwarding header (port 0, or not an address,
-    beside ``X-Forwarded-For``/``Forwarded``) fails closed, with a one-time warning.
+    beside ``X-Forwarded-For``/``Forwarded``; or whose own ``ip:port`` is an
+    ``X-Forwarded-For`` entry) fails closed, with a one-time warning.
     """
     name = resolver.header_bytes
     value = _scope_header(scope, name) if name is not None else None
     host, port = _client_of(scope.get("client"))
     result = resolver.resolve_value(host, value)
-    if port == 0 or result.client_ip is None:
+    if (
+        port == 0
+        or result.client_ip is None
+        or (value is not None and result.source == REMOTE_ADDR)
+    ):
         result = _checked_scope_result(scope, host, port, result)
     return result
 

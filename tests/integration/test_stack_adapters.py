@@ -84,12 +84,17 @@ REWRITTEN = [
     (("unknown", 0), ((b"x-forwarded-for", b"unknown"),)),
     (("unknown", 5000), ((b"x-forwarded-for", b"unknown"),)),
     (("203.0.113.9", 0), ((b"forwarded", b"for=203.0.113.9"),)),
+    # an entry with a port keeps it, but a TCP peer's own ip:port is in no header
+    (("6.6.6.6", 1234), ((b"x-forwarded-for", b"6.6.6.6:1234"),)),
+    (("2001:db8::6", 1234), ((b"x-forwarded-for", b"198.51.100.1, [2001:db8::6]:1234"),)),
 ]
 NOT_REWRITTEN = [
     (("203.0.113.9", 0), ()),  # port 0 alone (a test client): nothing to say
     (("testclient", 50000), ()),  # Starlette's TestClient
     (("/run/app.sock", 0), ((b"x-forwarded-for", b"6.6.6.6"),)),  # Unix socket, not a rewrite
     (("203.0.113.9", 41000), ((b"x-forwarded-for", b"6.6.6.6"),)),  # a real untrusted peer
+    (("203.0.113.9", 41000), ((b"x-forwarded-for", b"203.0.113.9"),)),  # its own address
+    (("203.0.113.9", 41000), ((b"x-forwarded-for", b"203.0.113.9:4100"),)),  # not its port
 ]
 
 
