@@ -314,23 +314,25 @@ def _rewritten_mark(scope: Any, host: Any, port: Any, result: Result) -> Optiona
         return None  # no peer, a malformed one, or a Unix socket: not a rewrite
     if port == 0:
         mark = f"the peer {host[:64]!r} has port 0"
-    elif result.client_ip is None and result.peer is None:
-        mark = f"the peer {host[:64]!r} is not an IP address"
-    else:
-        xff = _scope_header(scope, b"x-forwarded-for")
-        if xff is None or port.__class__ is not int:
-            return None
+        for forwarding in _FORWARDING:
+            if _scope_header(scope, forwarding) is not None:
+                return f"{mark} beside {forwarding.decode()}"
+        return None
+    # Otherwise the server copied an entry as it was: the peer itself is one of the entries
+    # (a test client's "testclient" is not, so it is no rewrite).
+    xff = _scope_header(scope, b"x-forwarded-for")
+    if xff is None:
+        return None
+    try:
+        entries = list(islice(items_from_right(decode(xff)), MAX_ITEMS))
+    except PaddingError:
+        return None
+    if port.__class__ is int:
         text = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
-        try:
-            entries = list(islice(items_from_right(decode(xff)), MAX_ITEMS))
-        except PaddingError:
-            return None
-        if text not in entries:
-            return None
-        return f"the peer {text!r} is an X-Forwarded-For entry"
-    for forwarding in _FORWARDING:
-        if _scope_header(scope, forwarding) is not None:
-            return f"{mark} beside {forwarding.decode()}"
+        if text in entries:
+            return f"the peer {text[:64]!r} is an X-Forwarded-For entry"
+    if result.client_ip is None and result.peer is None and host in entries:
+        return f"the peer {host[:64]!r} is not an IP address but an X-Forwarded-For entry"
     return None
 
 
@@ -347,9 +349,9 @@ def _checked_scope_result(scope: Any, host: Any, port: Any, result: Result) -> R
 def resolve_scope(resolver: Resolver, scope: Any) -> Result:
     """Resolve an ASGI ``http`` or ``websocket`` scope.
 
-    A peer the server already rewrote from a forwarding header (port 0, or not an address,
-    beside ``X-Forwarded-For``/``Forwarded``; or whose own ``ip:port`` is an
-    ``X-Forwarded-For`` entry) fails closed, with a one-time warning.
+    A peer the server already rewrote from a forwarding header (port 0 beside
+    ``X-Forwarded-For``/``Forwarded``, or a peer that is itself an ``X-Forwarded-For`` entry)
+    fails closed, with a one-time warning.
     """
     name = resolver.header_bytes
     value = _scope_header(scope, name) if name is not None else None

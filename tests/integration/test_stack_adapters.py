@@ -91,6 +91,7 @@ REWRITTEN = [
 NOT_REWRITTEN = [
     (("203.0.113.9", 0), ()),  # port 0 alone (a test client): nothing to say
     (("testclient", 50000), ()),  # Starlette's TestClient
+    (("testclient", 50000), ((b"x-forwarded-for", b"6.6.6.6"),)),  # ... sending the header
     (("/run/app.sock", 0), ((b"x-forwarded-for", b"6.6.6.6"),)),  # Unix socket, not a rewrite
     (("203.0.113.9", 41000), ((b"x-forwarded-for", b"6.6.6.6"),)),  # a real untrusted peer
     (("203.0.113.9", 41000), ((b"x-forwarded-for", b"203.0.113.9"),)),  # its own address
