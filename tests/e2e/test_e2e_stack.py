@@ -167,6 +167,26 @@ def _specs(port: dict[str, int]) -> dict[str, tuple[list[str], dict[str, str]]]:
         ),
     }
     try:
+        import waitress  # noqa: F401
+
+        for name, extra in (
+            ("waitress-default", []),
+            ("waitress", ["--no-clear-untrusted-proxy-headers"]),
+        ):
+            specs[name] = (
+                [
+                    sys.executable,
+                    "-m",
+                    "waitress",
+                    f"--listen={APP_IP}:{port[name]}",
+                    *extra,
+                    "stack_wsgi_apps:app",
+                ],
+                wsgi_env,
+            )
+    except ImportError:
+        pass
+    try:
         import hypercorn  # noqa: F401
 
         specs["hypercorn"] = (
@@ -210,6 +230,8 @@ NAMES = (
     "aiohttp",
     "hypercorn",
     "sanic",
+    "waitress-default",
+    "waitress",
 )
 
 
@@ -367,3 +389,19 @@ def test_sanic_own_server(
     server = _server(servers, "sanic")
     body, _ = server.get("/ip", source, xff)
     assert body["client_ip"] == client_ip, body
+
+
+# -- waitress: it strips the header unless told not to (issue 12.3) --------------------------
+
+
+@pytest.mark.parametrize(
+    ("name", "expected"),
+    [("waitress-default", PROXY), ("waitress", REAL)],
+    ids=["default-strips-the-header", "no-clear-untrusted-proxy-headers"],
+)
+def test_waitress_needs_clear_untrusted_proxy_headers_off(
+    servers: dict[str, Server], name: str, expected: str
+) -> None:
+    server = _server(servers, name)
+    body, _ = server.get("/bottle/ip", PROXY, REAL)
+    assert body["accessor"] == expected, body
