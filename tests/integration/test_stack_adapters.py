@@ -518,3 +518,31 @@ def test_opentelemetry_reports_the_client_when_realip_runs_first(
     [server] = [s for s in exporter.get_finished_spans() if s.kind.name == "SERVER"]
     assert server.attributes is not None
     assert server.attributes["client.address"] == expected
+
+
+def test_the_new_modules_import_no_framework() -> None:
+    """realip, realip.asgi, realip.wsgi and realip.log stay framework-free (and logging-free
+    for ``import realip``); only realip.aiohttp imports aiohttp."""
+    code = textwrap.dedent(
+        """
+        import sys
+        import realip
+        assert "logging" not in sys.modules, "import realip loaded logging"
+        import realip.asgi, realip.log, realip.wsgi
+        frameworks = {"aiohttp", "bottle", "django", "falcon", "fastapi", "flask", "litestar",
+                      "pyramid", "sanic", "starlette", "uvicorn", "webob", "werkzeug"}
+        found = sorted(m for m in sys.modules if m.split(".")[0] in frameworks)
+        assert not found, found
+        import realip.aiohttp
+        assert "aiohttp" in sys.modules
+        """
+    )
+    src = str(Path(realip.__file__).resolve().parent.parent)
+    done = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={"PYTHONPATH": src, "PATH": "/usr/bin:/bin"},
+    )
+    assert done.returncode == 0, done.stderr
