@@ -25,6 +25,7 @@ from typing import Any, Awaitable, Callable, Iterable, Optional
 
 from aiohttp import web
 
+from realip import _context
 from realip._context import current
 from realip.request import RESULT_KEY, _middleware_resolver
 from realip.resolver import Resolver
@@ -83,7 +84,8 @@ def middleware(
             request = request.clone(remote=ip)
         # Not reset: aiohttp runs each request in a task of its own, and its access log line,
         # written after the handler returns, belongs to the request too.
-        current.set(result)
+        if _context.enabled:
+            current.set(result)
         return await handler(request)
 
     realip_middleware.resolver = chosen  # type: ignore[attr-defined]

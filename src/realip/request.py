@@ -17,7 +17,14 @@ from itertools import islice
 from typing import Any, Iterable, List, Optional, Set, Tuple, Union
 
 from realip._errors import ConfigError, RealIPWarning
-from realip._headers import PaddingError, decode, items_from_right, pick_scheme
+from realip._headers import (
+    BLANKS,
+    PaddingError,
+    decode,
+    items_from_right,
+    pick_scheme,
+    skip_empty_run,
+)
 from realip.resolver import (
     _DEFAULT_HEADER,
     ENV_VARS,
@@ -185,11 +192,22 @@ def _strip_name(resolver: Resolver) -> Optional[str]:
 
 def _verified(value: Union[str, bytes], keep: int) -> str:
     """The rightmost ``keep`` non-empty items of a comma list, joined with ", "."""
-    # Walked from the right and only ``keep`` items far: a client's long prefix costs nothing.
-    if value.__class__ is bytes:
-        items = [decode(i) for i in islice(items_from_right(value, b",", b" \t"), keep)]
-    else:
-        items = list(islice(items_from_right(value), keep))
+    # items_from_right's walk, as a loop: only ``keep`` items from the right are looked at, so
+    # a client's long prefix costs nothing (and no half-consumed generator has to be closed).
+    raw = value.__class__ is bytes
+    text: Any = value  # str or bytes: the same walk serves both, as in the resolver
+    comma: Any = b"," if raw else ","
+    blanks: Any = b" \t" if raw else BLANKS
+    items: List[Any] = []
+    end = len(text)
+    while end > 0 and len(items) < keep:
+        start = text.rfind(comma, 0, end)
+        item = text[start + 1 : end].strip(blanks)
+        if item:
+            items.append(item.decode("latin-1") if raw else item)
+            end = start
+        else:
+            end = skip_empty_run(text, start, comma + blanks) if start > 0 else 0
     items.reverse()
     return ", ".join(items)
 
@@ -228,10 +246,12 @@ def _rewrite(result: Result, value: Union[str, bytes], peer_only: bool) -> Optio
 
 def _rewrite_environ(resolver: Resolver, environ: Any, result: Result) -> None:
     """Make the header in a WSGI environ (or Django META) hold only what realip verified."""
-    name = _strip_name(resolver)
-    if name is None:
-        return
-    key = "HTTP_" + name.upper().replace("-", "_")
+    key = resolver.wsgi_key
+    if key is None:
+        name = _strip_name(resolver)
+        if name is None:
+            return
+        key = "HTTP_" + name.upper().replace("-", "_")
     value = environ.get(key)
     if value is None or value.__class__ is not str:
         return
