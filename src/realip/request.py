@@ -162,8 +162,8 @@ def _middleware_resolver(
     if cidrs:
         raise ConfigError(f"{who}: {', '.join(n + '=' for n in cidrs)} only apply with topology=")
     if trusted_proxies is not None:
-        if isinstance(trusted_proxies, (str, bytes)):
-            trusted_proxies = trusted_proxies.replace(",", " ").split()  # type: ignore[arg-type]
+        if isinstance(trusted_proxies, str):
+            trusted_proxies = trusted_proxies.replace(",", " ").split()
         return Resolver(
             trusted_proxies=trusted_proxies,
             header=header if header is not None else _DEFAULT_HEADER,
@@ -473,8 +473,11 @@ def get_result(request: Any, resolver: Optional[Resolver] = None) -> Result:
     if isinstance(scope, dict):  # Starlette / FastAPI, Falcon ASGI, Sanic in ASGI mode
         return get_result(scope, resolver)
     if _from_module(request, "aiohttp."):
-        stored = _stored(request)  # an aiohttp request is a mapping: realip.aiohttp stores here
-        if stored is not None:
+        # aiohttp is loaded already (this is its request), so realip.aiohttp costs no import.
+        from realip.aiohttp import RESULT_KEY as AIOHTTP_RESULT_KEY
+
+        stored = request.get(AIOHTTP_RESULT_KEY)  # a request is a mapping: the middleware's
+        if isinstance(stored, Result):
             return stored
         return (resolver or default_resolver()).resolve(request.remote, request.headers)
     if _from_module(request, "sanic."):
