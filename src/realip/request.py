@@ -14,7 +14,7 @@ from __future__ import annotations
 import os
 import warnings
 from itertools import islice
-from typing import Any, Iterable, List, Optional, Set, Tuple, Union
+from typing import Any, Iterable, List, Optional, Set, Tuple
 
 from realip._errors import ConfigError, RealIPWarning
 from realip._headers import (
@@ -190,58 +190,53 @@ def _strip_name(resolver: Resolver) -> Optional[str]:
     return name
 
 
-def _verified(value: Union[str, bytes], keep: int) -> str:
-    """The rightmost ``keep`` non-empty items of a comma list, joined with ", "."""
-    # items_from_right's walk, as a loop: only ``keep`` items from the right are looked at, so
-    # a client's long prefix costs nothing (and no half-consumed generator has to be closed).
-    raw = value.__class__ is bytes
-    text: Any = value  # str or bytes: the same walk serves both, as in the resolver
-    comma: Any = b"," if raw else ","
-    blanks: Any = b" \t" if raw else BLANKS
-    items: List[Any] = []
-    end = len(text)
-    while end > 0 and len(items) < keep:
-        start = text.rfind(comma, 0, end)
-        item = text[start + 1 : end].strip(blanks)
-        if item:
-            items.append(item.decode("latin-1") if raw else item)
-            end = start
-        else:
-            end = skip_empty_run(text, start, comma + blanks) if start > 0 else 0
-    items.reverse()
-    return ", ".join(items)
+_BYTES_SEPARATORS: Tuple[Any, ...] = (b",", b" \t", b" \t,", b", ")
+_TEXT_SEPARATORS: Tuple[Any, ...] = (",", BLANKS, BLANKS + ",", ", ")
 
 
-def _more_items_than(value: Union[str, bytes], keep: int) -> bool:
-    """Whether a comma list may hold more than ``keep`` items (at most ``keep`` rfind calls)."""
-    comma: Any = b"," if value.__class__ is bytes else ","
-    end = len(value)
-    for _ in range(keep):
-        end = value.rfind(comma, 0, end)
-        if end < 0:
-            return False
-    return True
-
-
-def _rewrite(result: Result, value: Union[str, bytes], peer_only: bool) -> Optional[str]:
-    """What the header read should hold after ``result``: "" to remove it, None to keep it.
+def _rewrite(result: Result, value: Any, peer_only: bool) -> Any:
+    """What the header read should hold after ``result``, in the type of ``value`` (str, or
+    bytes from ASGI): empty to remove it, None to keep it as it is.
 
     Only what realip verified stays: the client's entry and the trusted proxies' entries to its
-    right. Called only when the header arrived; cheap when there is nothing to drop.
+    right (``len(result.proxies)`` entries: the peer and the hops walked), as they were written.
+    Called only when the header arrived and may hold more; a long prefix costs one C call.
     """
+    raw = value.__class__ is bytes
     if peer_only or result.client_ip is None or result.source == REMOTE_ADDR:
         # Failed closed, or the peer is the client: nothing in the header was verified.
-        return ""
-    keep = len(result.proxies)  # the peer and the hops walked: the header's verified entries
-    if not _more_items_than(value, keep):
+        return b"" if raw else ""
+    keep = len(result.proxies)
+    comma, blanks, empties, separator = _BYTES_SEPARATORS if raw else _TEXT_SEPARATORS
+    parts = value.rsplit(comma, keep)
+    if len(parts) <= keep:
         return None  # at most ``keep`` items: nothing to drop (the common case)
+    items = parts[1:]
+    for item in items:
+        if not item.strip(blanks):
+            break  # an empty item among the last ones (rare): walk instead
+    else:
+        if not parts[0].strip(empties):
+            return None  # only empty items to their left
+        return comma.join(items).strip(blanks)
+    # The resolver's walk from the right, skipping empty items; keep + 1 items at most.
+    found: List[Any] = []
+    end = len(value)
     try:
-        new = _verified(value, keep)
+        while end > 0:
+            start = value.rfind(comma, 0, end)
+            item = value[start + 1 : end].strip(blanks)
+            if item:
+                if len(found) == keep:
+                    found.reverse()  # one more item: something lies left of the verified ones
+                    return separator.join(found)
+                found.append(item)
+                end = start
+            else:
+                end = skip_empty_run(value, start, empties) if start > 0 else 0
     except PaddingError:  # the resolver walked past this padding, so it can't be reached
-        return ""
-    if len(new) == len(value) and new == decode(value):
-        return None
-    return new
+        return b"" if raw else ""
+    return None
 
 
 def _rewrite_environ(resolver: Resolver, environ: Any, result: Result) -> None:
@@ -265,24 +260,16 @@ def _rewrite_environ(resolver: Resolver, environ: Any, result: Result) -> None:
         del environ[key]
 
 
-def _rewrite_scope(
-    scope: Any, name: bytes, value: Union[str, bytes], result: Result, peer_only: bool
-) -> None:
+def _rewrite_scope(scope: Any, name: bytes, value: bytes, result: Result, peer_only: bool) -> None:
     new = _rewrite(result, value, peer_only)
     if new is None:
         return
     headers = scope.get("headers") or ()
-    # A new list, put where the server's was: the server's own list stays intact under
-    # ORIGINAL_HEADERS_KEY, and the verified value takes the place of the first instance.
-    rewritten: List[Any] = []
-    placed = False
-    for pair in headers:
-        if pair[0] == name:
-            if new and not placed:
-                rewritten.append((name, new.encode("latin-1")))
-                placed = True
-        else:
-            rewritten.append(pair)
+    # A new list: the server's own stays intact under ORIGINAL_HEADERS_KEY. The verified value
+    # goes last (header order only matters among lines of the same name, and it has one line).
+    rewritten = [pair for pair in headers if pair[0] != name]
+    if new:
+        rewritten.append((name, new))
     scope[ORIGINAL_HEADERS_KEY] = headers
     scope["headers"] = rewritten
 
