@@ -342,15 +342,22 @@ def _rewritten_mark(scope: Any, host: Any, port: Any, result: Result) -> Optiona
     xff = _scope_header(scope, b"x-forwarded-for")
     if xff is None:
         return None
+    text = (
+        (f"[{host}]:{port}" if ":" in host else f"{host}:{port}") if port.__class__ is int else ""
+    )
+    odd = result.client_ip is None and result.peer is None
+    # A substring test first (one C call): a direct client that sends the header pays no more.
+    if not (text and text.encode("latin-1", "replace") in xff) and not (
+        odd and host.encode("latin-1", "replace") in xff
+    ):
+        return None
     try:
         entries = list(islice(items_from_right(decode(xff)), MAX_ITEMS))
     except PaddingError:
         return None
-    if port.__class__ is int:
-        text = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
-        if text in entries:
-            return f"the peer {text[:64]!r} is an X-Forwarded-For entry"
-    if result.client_ip is None and result.peer is None and host in entries:
+    if text and text in entries:
+        return f"the peer {text[:64]!r} is an X-Forwarded-For entry"
+    if odd and host in entries:
         return f"the peer {host[:64]!r} is not an IP address but an X-Forwarded-For entry"
     return None
 
