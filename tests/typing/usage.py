@@ -118,4 +118,7 @@ async def fastapi_whoami(request: FastAPIRequest) -> Dict[str, Optional[str]]:
 
 
 starlette_app = ASGIRealIP(Starlette(), INGRESS)
-bare_asgi = ASGIRealIP(fastapi_app)  # no resolver: REALIP_* from the environment
+# No resolver: REALIP_* from the environment (it warns when none is set).
+with warnings.catch_warnings():
+    warnings.simplefilter("ignore", RealIPWarning)
+    bare_asgi = ASGIRealIP(fastapi_app)
