@@ -1,0 +1,156 @@
+"""The compatibility table: real servers on loopback, and the docs page generated from them.
+
+``REALIP_REGEN=1 python -m pytest tests/compat`` rewrites docs/reference/compatibility.md from
+the run; without it, a page that differs from the run fails the test with the difference.
+"""
+
+from __future__ import annotations
+
+import difflib
+import os
+from typing import List
+
+import compat_harness as h
+import pytest
+
+pytestmark = pytest.mark.compat
+
+PAIRS = h.pairs()
+# Read at import: the suite's autouse fixture clears every REALIP_* variable before each test.
+REGEN = os.environ.get("REALIP_REGEN") == "1"
+
+
+def _result(matrix: List[h.PairResult], fw: h.Framework, srv: h.Server) -> h.PairResult:
+    return next(r for r in matrix if r.framework == fw and r.server == srv)
+
+
+def test_page_is_what_the_run_produced(matrix: List[h.PairResult]) -> None:
+    page = h.render(matrix)
+    if REGEN:
+        h.PAGE.write_text(page)
+    committed = h.PAGE.read_text() if h.PAGE.exists() else ""
+    generated_with = h.page_python(committed)
+    if generated_with is not None and generated_with != h.python_minor():
+        pytest.skip(
+            f"{h.PAGE.name} was generated under Python {generated_with} and this is "
+            f"{h.python_minor()}: other package versions install here, so the page is compared "
+            f"only under {generated_with}"
+        )
+    if h.comparable(committed) != h.comparable(page):
+        diff = "".join(
+            difflib.unified_diff(
+                h.comparable(committed).splitlines(keepends=True),
+                h.comparable(page).splitlines(keepends=True),
+                "committed",
+                "this run",
+            )
+        )
+        pytest.fail(
+            f"{h.PAGE} differs from this run; check the change and regenerate it with "
+            f"REALIP_REGEN=1 python -m pytest tests/compat\n{diff}"
+        )
+
+
+@pytest.mark.parametrize(
+    ("fw", "srv"), PAIRS, ids=[f"{fw.name}|{srv.name}".replace(" ", "_") for fw, srv in PAIRS]
+)
+def test_pair_ran_and_no_forged_client_got_through(
+    matrix: List[h.PairResult], fw: h.Framework, srv: h.Server
+) -> None:
+    """Each pair runs (or skips saying what is missing); where realip runs with the setting the
+    table names, no forged or junk entry ever becomes the app's client."""
+    result = _result(matrix, fw, srv)
+    if result.skipped:
+        pytest.skip(f"{fw.name} under {srv.name}: {result.skipped}")
+    default = result.runs[0]
+    if default.error is not None and not default.error.startswith("the app answered"):
+        pytest.fail(f"{fw.name} under {srv.name} did not start: {default.error}")
+    for run in result.runs:
+        if run.error is not None:
+            continue
+        assert set(run.observations) == {kind.name for kind in h.KINDS}
+        recommended = run.setting is not None or not srv.variants
+        for kind in h.KINDS:
+            app = run.observations[kind.name].app
+            if recommended:
+                assert app not in (h.SPOOF, "unknown"), (fw.name, srv.name, run.setting, kind)
+
+
+def test_the_checks_see_a_wrong_answer(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """Control: an app without realip behind the stand-in proxy fails every check it can."""
+    bare = h.Framework("control", "compat_bare", ("starlette",), asgi="app")
+    uvicorn = next(s for s in h.SERVERS if s.name == "uvicorn")
+    if h.missing(bare.requires + uvicorn.requires):
+        pytest.skip("starlette or uvicorn is not installed: pip install '.[test]'")
+    [result] = h.run_matrix([(bare, uvicorn)], log_dir=tmp_path)
+    default = result.runs[0]
+    assert default.error is None, default.error
+    legit = default.observations["legit"]
+    assert legit.app == h.PROXY_IP and legit.log == h.PROXY_IP
+    for column in h.COLUMNS:
+        assert h.verdict(result, column).startswith("does not work"), column
+    # The direct client is the peer, and the harness agrees without realip's help.
+    assert default.observations["spoofed-direct"].app == h.CLIENT_IP
+
+
+@pytest.mark.parametrize(
+    ("line", "kind", "expected"),
+    [
+        ('INFO:     127.0.0.2:51234 - "GET /ip/legit HTTP/1.1" 200 OK', "legit", "127.0.0.2"),
+        ('127.0.0.3:38597 - - [30/Nov/2026:13:17:27] "GET /ip/spoofed-direct" 200 84',
+         "spoofed-direct", "127.0.0.3"),
+        ('[2026-11-30 13:17:27 +0000] 203.0.113.7 - "GET /ip/junk HTTP/1.1" 200 0.286', "junk",
+         "203.0.113.7"),
+        # "/ip/junk" is not "/ip/junk-localhost".
+        ('127.0.0.1 - - "GET /ip/junk-localhost HTTP/1.1" 200', "junk", None),
+        ('unknown - - "GET /ip/junk-localhost HTTP/1.1" 200', "junk-localhost", "unknown"),
+        # A port glued to an address still counts; a longer address does not.
+        ('127.0.0.10:80 - "GET /ip/legit HTTP/1.1"', "legit", "?"),
+    ],
+)  # fmt: skip
+def test_log_line_address(line: str, kind: str, expected: object) -> None:
+    assert h._log_address(line, kind) == expected
+
+
+def _run(values: dict) -> h.Run:  # type: ignore[type-arg]
+    run = h.Run(setting=None)
+    for kind in h.KINDS:
+        value = values.get(kind.name, kind.expected)
+        run.observations[kind.name] = h.Observation(
+            app=value, accessors={"x": value}, notes=[], log=value
+        )
+    return run
+
+
+def test_verdicts_name_the_setting_and_the_misses() -> None:
+    fw = h.FRAMEWORKS[0]
+    uvicorn = next(s for s in h.SERVERS if s.name == "uvicorn")
+    good = _run({})
+    bad = _run({"spoofed-localhost": h.SPOOF, "junk-localhost": "unknown"})
+    assert h.verdict(h.PairResult(fw, uvicorn, runs=[good]), "app") == "works"
+    fixed = h.Run(setting="--no-proxy-headers", observations=good.observations)
+    assert (
+        h.verdict(h.PairResult(fw, uvicorn, runs=[bad, fixed]), "app")
+        == "works with `--no-proxy-headers`"
+    )
+    assert h.verdict(h.PairResult(fw, uvicorn, runs=[bad]), "accessor") == (
+        "does not work: `x`: spoofed-localhost → 198.51.100.66 (forged); "
+        "`x`: junk-localhost → unknown (junk)"
+    )
+    waitress = next(s for s in h.SERVERS if s.name == "waitress")
+    assert h.verdict(h.PairResult(fw, waitress, runs=[bad]), "log").startswith("n/a")
+    skipped = h.PairResult(fw, uvicorn, skipped="not installed")
+    assert h.verdict(skipped, "app") == "skipped"
+
+
+def test_every_framework_and_server_of_the_issue_is_in_the_matrix() -> None:
+    frameworks = {fw.name for fw, _ in PAIRS}
+    servers = {srv.name for _, srv in PAIRS}
+    for name in ("FastAPI", "Starlette", "Litestar", "Quart", "Falcon (ASGI)", "Falcon (WSGI)",
+                 "Django (ASGI)", "Django (WSGI)", "Flask", "Bottle", "Pyramid", "aiohttp",
+                 "Sanic"):  # fmt: skip
+        assert name in frameworks
+    for name in ("uvicorn", "hypercorn", "granian", "daphne", "gunicorn (sync)",
+                 "gunicorn + UvicornWorker", "waitress", "Werkzeug dev server",
+                 "Sanic's server", "aiohttp's server"):  # fmt: skip
+        assert name in servers
