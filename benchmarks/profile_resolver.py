@@ -141,7 +141,7 @@ def steps(wls: Dict[str, Workload], loops: int) -> None:
     add("Resolver.resolve_value(peer, hostile) (e)", lambda: res_b.resolve_value(req.peer, hostile))
     try:
         from realip import _addresses, _headers
-        from realip.request import scope_header
+        from realip.request import _scope_header
     except ImportError as exc:
         print(f"   (internal modules moved: {exc})")
     else:
@@ -151,8 +151,8 @@ def steps(wls: Dict[str, Workload], loops: int) -> None:
             lambda: _headers.lookup(pairs, "x-forwarded-for"),
         )
         add(
-            "request.scope_header(scope, b'x-forwarded-for')",
-            lambda: scope_header(scope, b"x-forwarded-for"),
+            "request._scope_header(scope, b'x-forwarded-for')",
+            lambda: _scope_header(scope, b"x-forwarded-for"),
         )
         # parse_ip (key, canonical text) is the hot-path parser; older trees had parse_address.
         parse = getattr(_addresses, "parse_ip", None) or _addresses.parse_address

@@ -7,7 +7,7 @@ import warnings
 import pytest
 
 from realip import RealIPWarning, Resolver
-from realip.request import scheme_from_environ, scheme_from_scope
+from realip.request import _scheme_from_environ, _scheme_from_scope
 
 TRUST = Resolver(trusted_proxies=["10.0.0.0/8", "unix"])
 with warnings.catch_warnings():
@@ -60,7 +60,7 @@ def test_scheme_only_from_trusted_proxies(
 ) -> None:
     env = environ(peer, **headers)
     result = resolver.resolve_value(peer, env.get("HTTP_X_FORWARDED_FOR"))
-    assert scheme_from_environ(resolver, env, result) == expected
+    assert _scheme_from_environ(resolver, env, result) == expected
 
 
 def test_scheme_from_scope_uses_the_original_client() -> None:
@@ -71,6 +71,6 @@ def test_scheme_from_scope_uses_the_original_client() -> None:
         "headers": [(b"x-forwarded-proto", b"https")],
     }
     result = TRUST.resolve_value("10.0.0.5", None)
-    assert scheme_from_scope(TRUST, scope, result) == "wss"
+    assert _scheme_from_scope(TRUST, scope, result) == "wss"
     scope["realip.original_client"] = ("203.0.113.9", 4000)
-    assert scheme_from_scope(TRUST, scope, TRUST.resolve_value("203.0.113.9", None)) is None
+    assert _scheme_from_scope(TRUST, scope, TRUST.resolve_value("203.0.113.9", None)) is None

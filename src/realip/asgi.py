@@ -1,31 +1,45 @@
 """ASGI middleware: put the real client into ``scope["client"]``.
 
-Wrap any ASGI app (FastAPI, Starlette, Quart, Litestar, Django's ASGI handler)::
+Wrap any ASGI app (FastAPI, Starlette, Quart, Litestar, Falcon, Django's ASGI handler)::
 
-    from realip import Resolver
     from realip.asgi import RealIPMiddleware
 
-    app = RealIPMiddleware(app, Resolver.for_topology("ingress", pod_cidrs=["10.244.0.0/16"]))
+    app = RealIPMiddleware(app, topology="ingress", pod_cidrs=["10.244.0.0/16"])
 
-For ``http`` and ``websocket`` scopes the app receives a copy of the scope with
-``scope["client"] = (client_ip, port)`` when a client was found (port 0 when the client came
-from a header: the peer's port belongs to the proxy), the server's value under
-``scope["realip.original_client"]`` and the :class:`~realip.Result` under
-``scope["realip.result"]``. Other scopes (``lifespan``) pass through untouched.
+For ``http`` and ``websocket`` scopes the middleware writes into the server's own scope, so the
+server's access log (uvicorn, hypercorn, granian) shows the same client as the app:
+
+- ``scope["client"] = (client_ip, port)`` when a client was found (port 0 when the client came
+  from a header: the peer's port belongs to the proxy);
+- ``scope["realip.original_client"]``: ``scope["client"]`` as the server set it;
+- ``scope["realip.result"]``: the :class:`~realip.Result`;
+- the header realip read is rewritten to hold only what realip verified (the client's entry
+  and the trusted proxies' entries; removed when nothing was verified), so frameworks that
+  read ``X-Forwarded-For`` themselves find the resolved client; the server's header list is
+  kept in ``scope["realip.original_headers"]``. ``rewrite_header=False`` turns this off.
+
+A peer the server already rewrote from ``X-Forwarded-For`` (uvicorn's default
+``--proxy-headers``) fails closed with a one-time :class:`~realip.RealIPWarning`: run the server
+with ``--no-proxy-headers``. Other scopes (``lifespan``) pass through untouched.
 """
 
 from __future__ import annotations
 
-from typing import Any, Awaitable, Callable, MutableMapping, Optional
+from typing import Any, Awaitable, Callable, Iterable, MutableMapping, Optional
 
+from realip._context import current
 from realip.request import (
     ORIGINAL_CLIENT_KEY,
     RESULT_KEY,
-    default_resolver,
-    scheme_from_scope,
-    scope_header,
+    _checked_scope_result,
+    _client_of,
+    _middleware_resolver,
+    _rewrite_scope,
+    _scheme_from_scope,
+    _scope_header,
+    _strip_name,
 )
-from realip.resolver import Resolver
+from realip.resolver import REMOTE_ADDR, Resolver
 
 Scope = MutableMapping[str, Any]
 Receive = Callable[[], Awaitable[MutableMapping[str, Any]]]
@@ -34,21 +48,62 @@ ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
 __all__ = ["RealIPMiddleware"]
 
+_set = current.set
+_reset = current.reset
+
 
 class RealIPMiddleware:
-    """ASGI middleware that resolves the client IP once per request and exposes it in the scope."""
+    """ASGI middleware that resolves the client IP once per request and exposes it in the scope.
 
-    __slots__ = ("_name", "_resolve", "_resolver", "app", "forwarded_proto")
+    Give it a ``resolver``, or the shortcuts that build one (``trusted_proxies=`` or
+    ``topology=`` with ``pod_cidrs=``/``node_cidrs=``/``lb_cidrs=``, and ``header=``); with
+    neither, the ``REALIP_*`` environment variables configure it.
+    """
+
+    __slots__ = (
+        "_name",
+        "_peer_only",
+        "_resolve",
+        "_resolver",
+        "_strip",
+        "app",
+        "forwarded_proto",
+        "rewrite_header",
+    )
 
     def __init__(
-        self, app: ASGIApp, resolver: Optional[Resolver] = None, *, forwarded_proto: bool = False
+        self,
+        app: ASGIApp,
+        resolver: Optional[Resolver] = None,
+        *,
+        trusted_proxies: Optional[Iterable[Any]] = None,
+        topology: Optional[str] = None,
+        header: Optional[str] = None,
+        pod_cidrs: Iterable[Any] = (),
+        node_cidrs: Iterable[Any] = (),
+        lb_cidrs: Iterable[Any] = (),
+        forwarded_proto: bool = False,
+        rewrite_header: bool = True,
     ) -> None:
         self.app = app
-        self._resolver = resolver if resolver is not None else default_resolver()
+        self._resolver = _middleware_resolver(
+            "realip.asgi.RealIPMiddleware",
+            resolver,
+            trusted_proxies,
+            topology,
+            header,
+            pod_cidrs,
+            node_cidrs,
+            lb_cidrs,
+        )
         # Looked up once: per request, every attribute load and bound method counts.
         self._resolve = self._resolver.resolve_value
         self._name = self._resolver.header_bytes
+        self._peer_only = self._name is None
+        strip = _strip_name(self._resolver)
+        self._strip = strip.encode("ascii") if strip else None
         self.forwarded_proto = forwarded_proto
+        self.rewrite_header = rewrite_header
 
     @property
     def resolver(self) -> Resolver:
@@ -66,19 +121,44 @@ class RealIPMiddleware:
         # noticeable share of it.
         name = self._name
         client = scope.get("client")
-        result = self._resolve(
-            client[0] if client else None, scope_header(scope, name) if name else None
-        )
-        # Copy before writing: the server (or another app) may hold the same scope.
-        scope = dict(scope)
+        if client.__class__ is tuple and len(client) == 2:
+            host, port = client
+        else:
+            host, port = _client_of(client)  # a list, None, or malformed (never raises)
+        value = _scope_header(scope, name) if name else None
+        result = self._resolve(host, value)
+        if port == 0 or result.client_ip is None:
+            # The rare path: a port-0 or non-address peer may be the server's own rewrite.
+            result = _checked_scope_result(scope, host, port, result)
+        # Written into the server's scope, not a copy: its access log reads this very dict.
         scope[ORIGINAL_CLIENT_KEY] = client
         scope[RESULT_KEY] = result
         ip = result.client_ip
         if ip is not None:
-            port = client[1] if client and result.source == "remote_addr" else 0
+            if result.source != REMOTE_ADDR or port.__class__ is not int:
+                port = 0
             scope["client"] = (ip, port)
+        if self.rewrite_header:
+            if value is not None:
+                # Rewritten only when there is something to drop: most requests have exactly
+                # the client's entry and the proxies' (fewer commas than verified entries).
+                if (
+                    ip is None
+                    or result.source == REMOTE_ADDR
+                    or value.count(b",") >= len(result.proxies)
+                ):
+                    _rewrite_scope(scope, name, value, result, False)  # type: ignore[arg-type]
+            elif self._peer_only and self._strip is not None:
+                found = _scope_header(scope, self._strip)
+                if found is not None:
+                    _rewrite_scope(scope, self._strip, found, result, True)
         if self.forwarded_proto:
-            scheme = scheme_from_scope(self._resolver, scope, result)
+            scheme = _scheme_from_scope(self._resolver, scope, result)
             if scheme is not None:
                 scope["scheme"] = scheme
-        await self.app(scope, receive, send)
+        # What realip.log's filter reads; reset when the request is done, so nothing leaks.
+        token = _set(result)
+        try:
+            await self.app(scope, receive, send)
+        finally:
+            _reset(token)

@@ -10,22 +10,38 @@ Add it near the top of ``settings.MIDDLEWARE``::
 ``pod_cidrs``/``node_cidrs``/``lb_cidrs``/``header``, a topology name alone, or a
 ``Resolver``. Without it, the ``REALIP_*`` environment variables configure realip.
 A bad value raises ``ImproperlyConfigured`` naming the key when Django loads the middleware.
+
+In views, :func:`client_ip` (``Optional[str]``) is the typed way to read the answer;
+``request.client_ip`` works too, and :class:`RealIPRequest` types it for annotations. The header
+realip read is rewritten in ``META`` to hold only what realip verified (the original stays in
+``META["realip.original_header"]``).
 """
 
 from __future__ import annotations
 
-from typing import Any, Callable, Dict
+import os
+import warnings
+from typing import Any, Callable, Dict, Optional
 
 from asgiref.sync import iscoroutinefunction, markcoroutinefunction
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 from django.http import HttpRequest
 
-from realip._errors import ConfigError
-from realip.request import ORIGINAL_CLIENT_KEY, ORIGINAL_REMOTE_ADDR_KEY, RESULT_KEY, get_result
-from realip.resolver import Resolver
+from realip._context import current
+from realip._errors import ConfigError, RealIPWarning
+from realip.request import (
+    ORIGINAL_CLIENT_KEY,
+    ORIGINAL_REMOTE_ADDR_KEY,
+    RESULT_KEY,
+    _rewrite_environ,
+    get_result,
+)
+from realip.resolver import ENV_VARS, Resolver
 
-__all__ = ["RealIPMiddleware", "resolver_from_settings"]
+__all__ = ["RealIPMiddleware", "RealIPRequest", "client_ip", "resolver_from_settings"]
+
+_set = current.set
 
 _RESOLVER_KEYS = ("trusted_proxies", "header", "trusted_hops")
 _TOPOLOGY_KEYS = ("topology", "pod_cidrs", "node_cidrs", "lb_cidrs", "header")
@@ -61,15 +77,50 @@ def resolver_from_settings(value: Any = None) -> Resolver:
         raise ImproperlyConfigured(f"settings.REALIP: {exc}") from exc
 
 
+class RealIPRequest(HttpRequest):
+    """An ``HttpRequest`` after :class:`RealIPMiddleware`: for annotations, so ``client_ip`` types.
+
+    Never instantiated by realip: annotate a view's parameter with it (``request:
+    RealIPRequest``) when the middleware is installed, or call :func:`client_ip` instead.
+    """
+
+    client_ip: Optional[str]
+
+
+def client_ip(request: HttpRequest) -> Optional[str]:
+    """The client IP :class:`RealIPMiddleware` found for ``request`` (resolved now if it didn't)."""
+    stored = getattr(request, "client_ip", _MISSING)
+    if stored is None or isinstance(stored, str):
+        return stored
+    # Not through the middleware (or the attribute was overwritten): resolve it now.
+    return get_result(request).client_ip
+
+
+_MISSING = object()
+
+
 class RealIPMiddleware:
     """Django middleware (sync and async) that resolves the client IP of every request."""
 
     sync_capable = True
     async_capable = True
+    rewrite_header = True
+    """Rewrite the header read to its verified part in ``META`` (set False in a subclass)."""
 
     def __init__(self, get_response: Callable[[HttpRequest], Any]) -> None:
         self.get_response = get_response
         self.resolver = resolver_from_settings()
+        if getattr(settings, "REALIP", None) is None and not any(
+            (os.environ.get(var) or "").strip() for var in ENV_VARS
+        ):
+            warnings.warn(
+                "realip: realip.django.RealIPMiddleware has no settings.REALIP and no REALIP_* "
+                "environment variable is set, so it trusts no proxy and every request's client "
+                "is its TCP peer. Set settings.REALIP (or REALIP_TOPOLOGY; "
+                "REALIP_TOPOLOGY=pod-to-pod says 'no proxies' explicitly).",
+                RealIPWarning,
+                stacklevel=2,
+            )
         self.is_async = iscoroutinefunction(get_response)
         if self.is_async:
             markcoroutinefunction(self)
@@ -88,8 +139,12 @@ class RealIPMiddleware:
                 meta[ORIGINAL_REMOTE_ADDR_KEY] = meta.get("REMOTE_ADDR")
                 if result.client_ip is not None:
                     meta["REMOTE_ADDR"] = result.client_ip
+                if self.rewrite_header:
+                    _rewrite_environ(self.resolver, meta, result)
             meta[RESULT_KEY] = result
-        request.client_ip = result.client_ip
+        # HttpRequest declares no such attribute; RealIPRequest and client_ip() are the typed way.
+        setattr(request, "client_ip", result.client_ip)  # noqa: B010
+        _set(result)
 
     def __call__(self, request: HttpRequest) -> Any:
         if self.is_async:

@@ -1,19 +1,29 @@
 """Find the peer and the header in any framework's request, and hand them to the resolver.
 
 This is the one place that knows where WSGI environs, ASGI scopes, Django, Werkzeug,
-Starlette and aiohttp requests keep the peer address and the headers. The middlewares use
-the same functions, so every way into realip takes one resolution path.
+Starlette, Falcon, Sanic and aiohttp requests keep the peer address and the headers. The
+middlewares use the same functions, so every way into realip takes one resolution path.
+
+The public names (``__all__``) are the API for adapter authors: the keys under which the
+middlewares store what they found and what they replaced, the process-default resolver, and
+the functions that resolve an environ, a scope or any supported request.
 """
 
 from __future__ import annotations
 
-from typing import Any, List, MutableMapping, Optional
+import os
+import warnings
+from itertools import islice
+from typing import Any, Iterable, List, Optional, Set, Tuple, Union
 
-from realip._headers import decode, pick_scheme
-from realip.resolver import Resolver, Result
+from realip._errors import ConfigError, RealIPWarning
+from realip._headers import PaddingError, decode, items_from_right, pick_scheme
+from realip.resolver import _DEFAULT_HEADER, ENV_VARS, REMOTE_ADDR, Resolver, Result, _new
 
 __all__ = [
     "ORIGINAL_CLIENT_KEY",
+    "ORIGINAL_HEADERS_KEY",
+    "ORIGINAL_HEADER_KEY",
     "ORIGINAL_REMOTE_ADDR_KEY",
     "RESULT_KEY",
     "default_resolver",
@@ -22,19 +32,46 @@ __all__ = [
     "reset_default_resolver",
     "resolve_environ",
     "resolve_scope",
-    "scheme_from_environ",
-    "scheme_from_scope",
-    "scope_header",
 ]
 
 RESULT_KEY = "realip.result"
-"""Where the middlewares store the :class:`Result` (WSGI environ, ASGI scope, Django META)."""
+"""Where the middlewares store the :class:`Result` (WSGI environ, ASGI scope, Django META,
+aiohttp request)."""
 ORIGINAL_REMOTE_ADDR_KEY = "realip.original_remote_addr"
 """WSGI environ / Django META key holding REMOTE_ADDR as the server set it."""
 ORIGINAL_CLIENT_KEY = "realip.original_client"
 """ASGI scope key holding ``scope["client"]`` as the server set it."""
+ORIGINAL_HEADER_KEY = "realip.original_header"
+"""WSGI environ / Django META key holding the header realip rewrote, as it arrived (str)."""
+ORIGINAL_HEADERS_KEY = "realip.original_headers"
+"""ASGI scope key holding the server's ``scope["headers"]``, when realip rewrote a header."""
+
+# Forwarding headers whose presence beside a port-0 peer shows the server rewrote the peer.
+_FORWARDING = (b"x-forwarded-for", b"forwarded")
+_REWRITTEN_REASON = (
+    "the server already rewrote the peer from a forwarding header ({mark}), so the real peer "
+    "is unknown and the address realip sees may be the client's own choice; turn off the "
+    "server's proxy-header handling (fail closed)"
+)
+_REWRITTEN_WARNING = (
+    "realip: the ASGI server rewrote scope['client'] from a forwarding header before realip ran "
+    "({mark}): any client it trusts can choose its own address, and realip answers None for "
+    "such requests. Turn the server's proxy handling off: uvicorn --no-proxy-headers (or "
+    "uvicorn.run(..., proxy_headers=False)); gunicorn -k uvicorn.workers.UvicornWorker: "
+    "--forwarded-allow-ips '' (or a worker subclass with CONFIG_KWARGS = "
+    "{{'proxy_headers': False}}); hypercorn: do not wrap the app in "
+    "hypercorn.middleware.ProxyFixMiddleware; granian: do not wrap the app in "
+    "granian's proxy-headers wrapper. See docs/reference/warnings.md."
+)
+_UNCONFIGURED_WARNING = (
+    "realip: {who} was given no resolver and no REALIP_* environment variable is set, so it "
+    "trusts no proxy and every request's client is its TCP peer. Pass resolver=, "
+    "trusted_proxies= or topology=, or set REALIP_TOPOLOGY (REALIP_TOPOLOGY=pod-to-pod says "
+    "'no proxies' explicitly)."
+)
 
 _default: Optional[Resolver] = None
+_warned: Set[str] = set()
 
 
 def default_resolver() -> Resolver:
@@ -51,6 +88,161 @@ def reset_default_resolver() -> None:
     _default = None
 
 
+def _warn_once(key: str, message: str) -> None:
+    # Once per process and kind: a misconfigured server would otherwise warn on every request.
+    if key in _warned:
+        return
+    _warned.add(key)
+    import logging  # only on this rare path: importing realip must stay cheap
+
+    warnings.warn(message, RealIPWarning, stacklevel=3)
+    logging.getLogger("realip").warning(message)
+
+
+def _middleware_resolver(
+    who: str,
+    resolver: Optional[Resolver],
+    trusted_proxies: Optional[Iterable[Any]],
+    topology: Optional[str],
+    header: Optional[str],
+    pod_cidrs: Iterable[Any],
+    node_cidrs: Iterable[Any],
+    lb_cidrs: Iterable[Any],
+) -> Resolver:
+    # The keyword shortcuts of every middleware: one resolver, built once, at construction.
+    given = [
+        name
+        for name, value in (
+            ("trusted_proxies", trusted_proxies),
+            ("topology", topology),
+            ("header", header),
+            ("pod_cidrs", pod_cidrs or None),
+            ("node_cidrs", node_cidrs or None),
+            ("lb_cidrs", lb_cidrs or None),
+        )
+        if value is not None
+    ]
+    if resolver is not None:
+        if given:
+            raise ConfigError(
+                f"{who}: resolver= and {', '.join(n + '=' for n in given)} were both given; "
+                "pass either a Resolver or the shortcuts that build one"
+            )
+        if not isinstance(resolver, Resolver):
+            raise ConfigError(
+                f"{who}: resolver={resolver!r} is not a realip.Resolver "
+                "(use trusted_proxies= or topology= to build one)"
+            )
+        return resolver
+    if topology is not None:
+        if trusted_proxies is not None:
+            raise ConfigError(
+                f"{who}: topology={topology!r} and trusted_proxies= were both given; a topology "
+                "takes its ranges as pod_cidrs=, node_cidrs= and lb_cidrs="
+            )
+        return Resolver.for_topology(
+            topology, pod_cidrs=pod_cidrs, node_cidrs=node_cidrs, lb_cidrs=lb_cidrs, header=header
+        )
+    cidrs = [n for n in given if n.endswith("_cidrs")]
+    if cidrs:
+        raise ConfigError(f"{who}: {', '.join(n + '=' for n in cidrs)} only apply with topology=")
+    if trusted_proxies is not None:
+        if isinstance(trusted_proxies, (str, bytes)):
+            trusted_proxies = trusted_proxies.replace(",", " ").split()  # type: ignore[arg-type]
+        return Resolver(
+            trusted_proxies=trusted_proxies,
+            header=header if header is not None else _DEFAULT_HEADER,
+        )
+    if header is not None:
+        raise ConfigError(
+            f"{who}: header={header!r} alone trusts no proxy, so it would never be read; "
+            "add trusted_proxies= or topology="
+        )
+    if not any((os.environ.get(var) or "").strip() for var in ENV_VARS):
+        # A missing ConfigMap or a forgotten argument must not pass as "works": say so once.
+        message = _UNCONFIGURED_WARNING.format(who=who)
+        warnings.warn(message, RealIPWarning, stacklevel=3)
+    return default_resolver()
+
+
+def _strip_name(resolver: Resolver) -> Optional[str]:
+    """The header to rewrite: the one read, or the one a peer-only resolver ignores."""
+    name = resolver.header
+    if name is None:
+        # Nothing is read, so nothing in a forwarding header was verified: frameworks that read
+        # X-Forwarded-For themselves (Bottle, WebOb, Falcon) must not find the client's choice.
+        name = resolver.configured_header or "x-forwarded-for"
+    return name
+
+
+def _verified(value: Union[str, bytes], keep: int) -> str:
+    """The rightmost ``keep`` non-empty items of a comma list, joined with ", "."""
+    # Walked from the right and only ``keep`` items far: a client's long prefix costs nothing.
+    items = list(islice(items_from_right(decode(value)), keep))
+    items.reverse()
+    return ", ".join(items)
+
+
+def _rewrite(result: Result, value: Union[str, bytes], peer_only: bool) -> Optional[str]:
+    """What the header read should hold after ``result``: "" to remove it, None to keep it.
+
+    Only what realip verified stays: the client's entry and the trusted proxies' entries to its
+    right. Called only when the header arrived; cheap when there is nothing to drop.
+    """
+    if peer_only or result.client_ip is None or result.source == REMOTE_ADDR:
+        # Failed closed, or the peer is the client: nothing in the header was verified.
+        return ""
+    keep = len(result.proxies)  # the peer and the hops walked: the header's verified entries
+    if value.count(b"," if value.__class__ is bytes else ",") < keep:  # type: ignore[arg-type]
+        return None  # at most ``keep`` items: nothing to drop (the common case)
+    try:
+        new = _verified(value, keep)
+    except PaddingError:  # the resolver walked past this padding, so it can't be reached
+        return ""
+    return None if new == decode(value) else new
+
+
+def _rewrite_environ(resolver: Resolver, environ: Any, result: Result) -> None:
+    """Make the header in a WSGI environ (or Django META) hold only what realip verified."""
+    name = _strip_name(resolver)
+    if name is None:
+        return
+    key = "HTTP_" + name.upper().replace("-", "_")
+    value = environ.get(key)
+    if value is None or value.__class__ is not str:
+        return
+    new = _rewrite(result, value, resolver.header is None)
+    if new is None:
+        return
+    environ[ORIGINAL_HEADER_KEY] = value
+    if new:
+        environ[key] = new
+    else:
+        del environ[key]
+
+
+def _rewrite_scope(
+    scope: Any, name: bytes, value: Union[str, bytes], result: Result, peer_only: bool
+) -> None:
+    new = _rewrite(result, value, peer_only)
+    if new is None:
+        return
+    headers = scope.get("headers") or ()
+    # A new list, put where the server's was: the server's own list stays intact under
+    # ORIGINAL_HEADERS_KEY, and the verified value takes the place of the first instance.
+    rewritten: List[Any] = []
+    placed = False
+    for pair in headers:
+        if pair[0] == name:
+            if new and not placed:
+                rewritten.append((name, new.encode("latin-1")))
+                placed = True
+        else:
+            rewritten.append(pair)
+    scope[ORIGINAL_HEADERS_KEY] = headers
+    scope["headers"] = rewritten
+
+
 def resolve_environ(resolver: Resolver, environ: Any) -> Result:
     """Resolve a WSGI environ (or Django ``request.META``)."""
     key = resolver.wsgi_key
@@ -58,30 +250,76 @@ def resolve_environ(resolver: Resolver, environ: Any) -> Result:
     return resolver.resolve_value(environ.get("REMOTE_ADDR"), value)
 
 
-def scope_header(scope: Any, name: bytes) -> Optional[bytes]:
+def _scope_header(scope: Any, name: bytes) -> Optional[bytes]:
     """Every value of header ``name`` in an ASGI scope, joined with commas, as bytes (or None)."""
     found: Optional[bytes] = None
     more: Optional[List[bytes]] = None
     # The ASGI spec requires lower-case names, so a plain comparison is enough; a server that
     # broke that rule would only make the header invisible (the peer answers), never spoofable.
-    for key, value in scope.get("headers") or ():
-        if key == name:
-            if found is None:
-                found = value
-            elif more is None:
-                more = [found, value]
-            else:
-                more.append(value)
+    try:
+        for key, value in scope.get("headers") or ():
+            if key == name:
+                if found is None:
+                    found = value
+                elif more is None:
+                    more = [found, value]
+                else:
+                    more.append(value)
+    except (TypeError, ValueError):  # not pairs: a broken server, treated as no header
+        return None
     # Left as bytes: the resolver decodes only the items it walks.
     return b",".join(more) if more is not None else found
 
 
+def _client_of(client: Any) -> Tuple[Any, Any]:
+    """``(host, port)`` of an ASGI ``scope["client"]``; ``(None, None)`` when it is malformed."""
+    # The spec says a [host, port] pair or None; a server that sends anything else (a 1-tuple,
+    # a bare string) must not crash the app: its peer is treated as unknown.
+    if client.__class__ in (tuple, list) and len(client) == 2:
+        return client[0], client[1]
+    return None, None
+
+
+def _rewritten_mark(scope: Any, host: Any, port: Any, result: Result) -> Optional[str]:
+    """Why the scope's peer looks rewritten by the server, or None when it looks like TCP's."""
+    # A real TCP peer has a port and an address. uvicorn's (and hypercorn's) proxy handling
+    # writes the header's entry with port 0 - or whatever the entry was, "unknown" included.
+    if port == 0 and host is not None:
+        mark = f"the peer {str(host)[:64]!r} has port 0"
+    elif host is not None and result.client_ip is None and result.peer is None:
+        if host.__class__ is not str or host[:1] in ("/", "@") or host[:5] == "unix:":
+            return None  # a Unix socket, not a rewrite
+        mark = f"the peer {str(host)[:64]!r} is not an IP address"
+    else:
+        return None
+    for forwarding in _FORWARDING:
+        if _scope_header(scope, forwarding) is not None:
+            return f"{mark} beside {forwarding.decode()}"
+    return None
+
+
+def _checked_scope_result(scope: Any, host: Any, port: Any, result: Result) -> Result:
+    # Slow path of every scope resolution: only reached for port 0 or an unresolved peer.
+    mark = _rewritten_mark(scope, host, port, result)
+    if mark is None:
+        return result
+    _warn_once("rewritten-peer", _REWRITTEN_WARNING.format(mark=mark))
+    return _new(None, REMOTE_ADDR, (), _REWRITTEN_REASON.format(mark=mark), False, result.peer)
+
+
 def resolve_scope(resolver: Resolver, scope: Any) -> Result:
-    """Resolve an ASGI ``http`` or ``websocket`` scope."""
+    """Resolve an ASGI ``http`` or ``websocket`` scope.
+
+    A peer the server already rewrote from a forwarding header (port 0, or not an address,
+    beside ``X-Forwarded-For``/``Forwarded``) fails closed, with a one-time warning.
+    """
     name = resolver.header_bytes
-    value = scope_header(scope, name) if name is not None else None
-    client = scope.get("client")
-    return resolver.resolve_value(client[0] if client else None, value)
+    value = _scope_header(scope, name) if name is not None else None
+    host, port = _client_of(scope.get("client"))
+    result = resolver.resolve_value(host, value)
+    if port == 0 or result.client_ip is None:
+        result = _checked_scope_result(scope, host, port, result)
+    return result
 
 
 def _proxied(resolver: Resolver, remote_addr: Any, result: Result) -> bool:
@@ -90,7 +328,7 @@ def _proxied(resolver: Resolver, remote_addr: Any, result: Result) -> bool:
     return bool(result.proxies) or resolver.trusts(remote_addr)
 
 
-def scheme_from_environ(resolver: Resolver, environ: Any, result: Result) -> Optional[str]:
+def _scheme_from_environ(resolver: Resolver, environ: Any, result: Result) -> Optional[str]:
     """The scheme the trusted proxies reported for this request, or None."""
     if not _proxied(
         resolver, environ.get(ORIGINAL_REMOTE_ADDR_KEY, environ.get("REMOTE_ADDR")), result
@@ -101,13 +339,15 @@ def scheme_from_environ(resolver: Resolver, environ: Any, result: Result) -> Opt
     )
 
 
-def scheme_from_scope(resolver: Resolver, scope: Any, result: Result) -> Optional[str]:
+def _scheme_from_scope(resolver: Resolver, scope: Any, result: Result) -> Optional[str]:
     """The scheme the trusted proxies reported for this scope (``ws``/``wss`` for websockets)."""
     client = scope.get(ORIGINAL_CLIENT_KEY, scope.get("client"))
-    if not _proxied(resolver, client, result):
+    if not _proxied(resolver, _client_of(client)[0], result):
         return None
-    xfp = scope_header(scope, b"x-forwarded-proto")
-    forwarded = scope_header(scope, b"forwarded")
+    # The server's headers: Forwarded may have been rewritten to the verified part already.
+    headers = {"headers": scope.get(ORIGINAL_HEADERS_KEY, scope.get("headers"))}
+    xfp = _scope_header(headers, b"x-forwarded-proto")
+    forwarded = _scope_header(headers, b"forwarded")
     return pick_scheme(
         None if xfp is None else decode(xfp),
         None if forwarded is None else decode(forwarded),
@@ -123,12 +363,25 @@ def _stored(container: Any) -> Optional[Result]:
     return result if isinstance(result, Result) else None
 
 
+def _attribute(request: Any, name: str) -> Any:
+    # Some frameworks' properties raise on access (Sanic's ``scope`` outside ASGI mode raises
+    # NotImplementedError): an attribute that can't be read is an attribute that isn't there.
+    try:
+        return getattr(request, name, None)
+    except Exception:
+        return None
+
+
+def _from_module(request: Any, package: str) -> bool:
+    return any(cls.__module__.startswith(package) for cls in type(request).__mro__)
+
+
 def get_result(request: Any, resolver: Optional[Resolver] = None) -> Result:
     """The full :class:`Result` for a request of any supported framework.
 
     Accepts a WSGI environ, an ASGI scope, a Werkzeug/Flask, Django, Starlette/FastAPI
-    (``Request`` or ``WebSocket``) or aiohttp request. When a realip middleware already
-    resolved the request, its stored result is returned as is.
+    (``Request`` or ``WebSocket``), Falcon (WSGI or ASGI), Sanic or aiohttp request. When a
+    realip middleware already resolved the request, its stored result is returned as is.
     """
     if isinstance(request, dict):
         stored = _stored(request)
@@ -141,34 +394,37 @@ def get_result(request: Any, resolver: Optional[Resolver] = None) -> Result:
         raise TypeError(
             "get_client_ip() got a dict that is neither a WSGI environ nor an ASGI scope"
         )
-    meta = getattr(request, "META", None)
+    meta = _attribute(request, "META")
     if isinstance(meta, dict):  # Django HttpRequest (WSGI or ASGI)
-        stored = _stored(meta) or _stored(getattr(request, "scope", None) or {})
+        stored = _stored(meta) or _stored(_attribute(request, "scope") or {})
         if stored is not None:
             return stored
         return resolve_environ(resolver or default_resolver(), meta)
-    environ = getattr(request, "environ", None)
-    if isinstance(environ, dict):  # Werkzeug / Flask
-        return get_result(environ, resolver)
-    scope = getattr(request, "scope", None)
-    if isinstance(scope, dict):  # Starlette / FastAPI Request and WebSocket
+    # Werkzeug / Flask keep the environ in .environ, Falcon (WSGI) in .env.
+    for name in ("environ", "env"):
+        environ = _attribute(request, name)
+        if isinstance(environ, dict):
+            return get_result(environ, resolver)
+    scope = _attribute(request, "scope")
+    if isinstance(scope, dict):  # Starlette / FastAPI, Falcon ASGI, Sanic in ASGI mode
         return get_result(scope, resolver)
-    if hasattr(request, "remote") and any(
-        cls.__module__.startswith("aiohttp.") for cls in type(request).__mro__
-    ):
+    if _from_module(request, "aiohttp."):
+        stored = _stored(request)  # an aiohttp request is a mapping: realip.aiohttp stores here
+        if stored is not None:
+            return stored
         return (resolver or default_resolver()).resolve(request.remote, request.headers)
+    if _from_module(request, "sanic."):
+        # Sanic's own server: the socket peer is request.ip ("" for a Unix socket).
+        return (resolver or default_resolver()).resolve(
+            _attribute(request, "ip") or None, request.headers
+        )
     raise TypeError(
         f"get_client_ip() does not know how to read a {type(request).__module__}."
         f"{type(request).__qualname__}; pass a WSGI environ, an ASGI scope, or a Django, "
-        "Werkzeug/Flask, Starlette/FastAPI or aiohttp request"
+        "Werkzeug/Flask, Starlette/FastAPI, Falcon, Sanic or aiohttp request"
     )
 
 
 def get_client_ip(request: Any, resolver: Optional[Resolver] = None) -> Optional[str]:
     """The client IP of a request of any supported framework, or None (see :func:`get_result`)."""
     return get_result(request, resolver).client_ip
-
-
-def store(container: MutableMapping[str, Any], result: Result) -> None:
-    """Record ``result`` where :func:`get_result` finds it."""
-    container[RESULT_KEY] = result

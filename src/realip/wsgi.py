@@ -2,49 +2,96 @@
 
 Flask::
 
-    from realip import Resolver
     from realip.wsgi import RealIPMiddleware
 
-    app.wsgi_app = RealIPMiddleware(app.wsgi_app, Resolver(trusted_proxies=["10.0.0.0/8"]))
+    app.wsgi_app = RealIPMiddleware(app.wsgi_app, trusted_proxies=["10.0.0.0/8"])
 
 Django (WSGI): wrap the application in ``wsgi.py``, or use :mod:`realip.django`.
 The server's value stays in ``environ["realip.original_remote_addr"]`` and the
 :class:`~realip.Result` in ``environ["realip.result"]``. When no client IP is found,
 ``REMOTE_ADDR`` is left as the server set it and the result says why.
+
+The header realip read is rewritten to hold only what realip verified (the client's entry and
+the trusted proxies' entries; removed when nothing was verified), so Bottle's
+``request.remote_addr``, WebOb's ``client_addr`` and Falcon's ``access_route`` find the
+resolved client too; the header as it arrived stays in ``environ["realip.original_header"]``.
+``rewrite_header=False`` turns this off.
 """
 
 from __future__ import annotations
 
 from typing import Any, Callable, Dict, Iterable, Optional
 
+from realip._context import current
 from realip.request import (
     ORIGINAL_REMOTE_ADDR_KEY,
     RESULT_KEY,
-    default_resolver,
-    scheme_from_environ,
+    _middleware_resolver,
+    _rewrite_environ,
+    _scheme_from_environ,
+    _strip_name,
 )
-from realip.resolver import Resolver
+from realip.resolver import REMOTE_ADDR, Resolver
 
 StartResponse = Callable[..., Any]
 WSGIApp = Callable[[Dict[str, Any], StartResponse], Iterable[bytes]]
 
 __all__ = ["RealIPMiddleware"]
 
+_set = current.set
+
 
 class RealIPMiddleware:
-    """WSGI middleware that resolves the client IP once per request and rewrites REMOTE_ADDR."""
+    """WSGI middleware that resolves the client IP once per request and rewrites REMOTE_ADDR.
 
-    __slots__ = ("_key", "_resolve", "_resolver", "app", "forwarded_proto")
+    Give it a ``resolver``, or the shortcuts that build one (``trusted_proxies=`` or
+    ``topology=`` with ``pod_cidrs=``/``node_cidrs=``/``lb_cidrs=``, and ``header=``); with
+    neither, the ``REALIP_*`` environment variables configure it.
+    """
+
+    __slots__ = (
+        "_key",
+        "_resolve",
+        "_resolver",
+        "_strip",
+        "app",
+        "forwarded_proto",
+        "rewrite_header",
+    )
 
     def __init__(
-        self, app: WSGIApp, resolver: Optional[Resolver] = None, *, forwarded_proto: bool = False
+        self,
+        app: WSGIApp,
+        resolver: Optional[Resolver] = None,
+        *,
+        trusted_proxies: Optional[Iterable[Any]] = None,
+        topology: Optional[str] = None,
+        header: Optional[str] = None,
+        pod_cidrs: Iterable[Any] = (),
+        node_cidrs: Iterable[Any] = (),
+        lb_cidrs: Iterable[Any] = (),
+        forwarded_proto: bool = False,
+        rewrite_header: bool = True,
     ) -> None:
         self.app = app
-        self._resolver = resolver if resolver is not None else default_resolver()
+        self._resolver = _middleware_resolver(
+            "realip.wsgi.RealIPMiddleware",
+            resolver,
+            trusted_proxies,
+            topology,
+            header,
+            pod_cidrs,
+            node_cidrs,
+            lb_cidrs,
+        )
         # Looked up once: per request, every attribute load and bound method counts.
         self._resolve = self._resolver.resolve_value
         self._key = self._resolver.wsgi_key
+        strip = _strip_name(self._resolver) if self._key is None else None
+        # A peer-only resolver reads no header; the one frameworks read is still dropped.
+        self._strip = "HTTP_" + strip.upper().replace("-", "_") if strip else None
         self.forwarded_proto = forwarded_proto
+        self.rewrite_header = rewrite_header
 
     @property
     def resolver(self) -> Resolver:
@@ -59,13 +106,32 @@ class RealIPMiddleware:
         # noticeable share of it.
         key = self._key
         remote_addr = environ.get("REMOTE_ADDR")
-        result = self._resolve(remote_addr, environ.get(key) if key else None)
+        value = environ.get(key) if key else None
+        result = self._resolve(remote_addr, value)
         environ[ORIGINAL_REMOTE_ADDR_KEY] = remote_addr
         environ[RESULT_KEY] = result
-        if result.client_ip is not None:
-            environ["REMOTE_ADDR"] = result.client_ip
+        ip = result.client_ip
+        if ip is not None:
+            environ["REMOTE_ADDR"] = ip
+        if self.rewrite_header:
+            if value is not None:
+                # Rewritten only when there is something to drop: most requests have exactly
+                # the client's entry and the proxies' (fewer commas than verified entries).
+                if (
+                    ip is None
+                    or result.source == REMOTE_ADDR
+                    or value.__class__ is not str
+                    or value.count(",") >= len(result.proxies)
+                ):
+                    _rewrite_environ(self._resolver, environ, result)
+            elif self._strip is not None and self._strip in environ:
+                _rewrite_environ(self._resolver, environ, result)
         if self.forwarded_proto:
-            scheme = scheme_from_environ(self._resolver, environ, result)
+            scheme = _scheme_from_environ(self._resolver, environ, result)
             if scheme is not None:
                 environ["wsgi.url_scheme"] = scheme
+        # For realip.log's filter. Not reset: the response body is iterated (and the server's
+        # access line written) after this call returns, in the same thread; the next request
+        # in the thread sets it again.
+        _set(result)
         return self.app(environ, start_response)

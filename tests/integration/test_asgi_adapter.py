@@ -81,13 +81,19 @@ def test_fastapi_lifespan_runs_through_the_middleware() -> None:
 
 
 @pytest.mark.parametrize("kind", ["http", "websocket"])
-def test_scope_given_is_not_mutated(kind: str) -> None:
+def test_the_servers_own_scope_is_written_in_place(kind: str) -> None:
+    """Servers log from the scope they made: the answer must be in that very dict (issue 12)."""
     scope = asgi_scope("10.244.3.4", XFF, kind=kind)
-    snapshot = copy.deepcopy(scope)
+    headers = scope["headers"]
+    snapshot = copy.deepcopy(headers)
     seen = through(INGRESS, scope, forwarded_proto=True)
-    assert scope == snapshot
-    assert seen is not scope
-    assert seen["client"][0] == "203.0.113.9"
+    assert seen is scope
+    assert scope["client"] == ("203.0.113.9", 0)
+    assert scope["realip.original_client"] == ("10.244.3.4", 50123)
+    # The server's header list itself is never mutated: a new one replaces it, the old one kept.
+    assert headers == snapshot
+    assert scope["realip.original_headers"] is headers
+    assert (b"x-forwarded-for", b"203.0.113.9") in scope["headers"]
 
 
 def test_original_client_and_result_are_kept_in_the_scope() -> None:

@@ -1,0 +1,16 @@
+"""The current request's :class:`~realip.Result`, for code that has no request at hand.
+
+Every realip middleware sets :data:`current` while it handles a request; ``realip.log`` reads it.
+Kept apart from ``realip.log`` so the middlewares don't import :mod:`logging`.
+"""
+
+from __future__ import annotations
+
+from contextvars import ContextVar
+from typing import TYPE_CHECKING, Optional
+
+if TYPE_CHECKING:
+    from realip.resolver import Result
+
+current: ContextVar[Optional[Result]] = ContextVar("realip.result", default=None)
+"""The result of the request being handled in this context (None outside a request)."""
