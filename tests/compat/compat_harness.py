@@ -163,7 +163,8 @@ class Server:
     command: Callable[[str, str, int], List[str]]
     variants: Tuple[Variant, ...] = ()
     access_log: Optional[str] = None  # None: the server writes access log lines as started here
-    note: str = ""
+    env: Tuple[Tuple[str, str], ...] = ()  # part of how this row starts the server
+    only: Tuple[str, ...] = ()  # run for these frameworks only (a setting, not a new server)
 
 
 def _py(*args: str) -> List[str]:
@@ -219,6 +220,15 @@ SERVERS: Tuple[Server, ...] = (
         ("uvicorn",),
         lambda t, h, p: _py("-m", "uvicorn", t, "--host", h, "--port", str(p)),
         variants=(Variant("--no-proxy-headers", ("--no-proxy-headers",)),),
+    ),
+    Server(
+        "uvicorn, FORWARDED_ALLOW_IPS=*",
+        "asgi",
+        ("uvicorn",),
+        lambda t, h, p: _py("-m", "uvicorn", t, "--host", h, "--port", str(p)),
+        variants=(Variant("--no-proxy-headers", ("--no-proxy-headers",)),),
+        env=(("FORWARDED_ALLOW_IPS", "*"),),
+        only=("FastAPI",),  # the server's setting decides; one framework shows it
     ),
     Server(
         "hypercorn",
@@ -298,6 +308,8 @@ def pairs() -> List[Tuple[Framework, Server]]:
     found = []
     for fw in FRAMEWORKS:
         for srv in SERVERS:
+            if srv.only and fw.name not in srv.only:
+                continue
             if (
                 (srv.interface == "asgi" and fw.asgi)
                 or (srv.interface == "wsgi" and fw.wsgi)
@@ -445,7 +457,7 @@ def run_once(fw: Framework, srv: Server, variant: Optional[Variant], log_dir: Pa
     argv = srv.command(target(fw, srv), SERVER_IP, port)
     if variant is not None:
         argv += list(variant.extra)
-    env = server_env(variant.env if variant else ())
+    env = server_env(srv.env + (variant.env if variant else ()))
     slug = re.sub(r"\W+", "-", f"{fw.name}-{srv.name}-{run.setting or 'default'}").strip("-")
     log_path = log_dir / f"{slug}.log"
     with open(log_path, "wb") as log:
@@ -599,15 +611,17 @@ def _shown(value: Optional[str]) -> str:
 def describe(run: Run, column: str) -> str:
     """What went wrong in a column, short: per accessor and wrong value, the request kinds."""
     misses = failures(run, column)
-    grouped: Dict[Tuple[str, Optional[str]], List[str]] = {}
+    grouped: Dict[str, Dict[Optional[str], List[str]]] = {}
     for name, kind, value in misses:
-        grouped.setdefault((name, value), []).append(kind.name)
+        grouped.setdefault(name, {}).setdefault(value, []).append(kind.name)
     parts = []
-    for (name, value), kinds in grouped.items():
-        who = f"`{name}`: " if name else ""
-        which = "every request" if len(kinds) == len(KINDS) else ", ".join(kinds)
-        parts.append(f"{who}{which} → {_shown(value)}")
-    text = "; ".join(parts)
+    for name, by_value in grouped.items():
+        shown = []
+        for value, kinds in by_value.items():
+            which = "every request" if len(kinds) == len(KINDS) else ", ".join(kinds)
+            shown.append(f"{which} → {_shown(value)}")
+        parts.append((f"`{name}`: " if name else "") + "; ".join(shown))
+    text = " / ".join(parts)
     errors = sorted(
         {
             note.split(" raised ")[1]
@@ -725,11 +739,35 @@ def render(results: Sequence[PairResult]) -> str:
         )
         accessors = ", ".join(f"`{name}`" for name in obs.accessors)
         lines.append(f"| {fw.name} | {app_read} | {accessors} |")
+    lines += [
+        "",
+        "## What the defaults do where a setting is needed",
+        "",
+        "The first framework run under each such server, with the server's defaults:",
+        "",
+    ]
+    shown_servers = set()
+    for result in results:
+        srv = result.server
+        if not srv.variants or srv.name in shown_servers or result.skipped:
+            continue
+        default = result.runs[0] if result.runs else None
+        if default is None or default.error is not None or len(result.runs) < 2:
+            continue
+        shown_servers.add(srv.name)
+        lines.append(f"- {srv.name} ({result.framework.name}):")
+        for column, title in zip(COLUMNS, ("app", "access log", "accessor")):
+            if cell_ok(default, column, srv):
+                text = "works" if column != "log" or srv.access_log is None else "n/a"
+            else:
+                text = describe(default, column)
+            lines.append(f"    - {title}: {text}")
     lines += ["", "## Server commands", ""]
     for srv in SERVERS:
         argv = srv.command("MODULE:APP", SERVER_IP, 8000)
         shown = " ".join(["python", *argv[1:]]).replace(str(APPS_DIR) + os.sep, "")
-        lines.append(f"- {srv.name}: `{shown}`")
+        env = "".join(f"{name}={value} " for name, value in srv.env)
+        lines.append(f"- {srv.name}: `{env}{shown}`")
         for variant in srv.variants:
             lines.append(f"    - then, if a check fails: `{variant.label}`")
     if skipped:

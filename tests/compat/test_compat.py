@@ -135,7 +135,7 @@ def test_verdicts_name_the_setting_and_the_misses() -> None:
     )
     assert h.verdict(h.PairResult(fw, uvicorn, runs=[bad]), "accessor") == (
         "does not work: `x`: spoofed-localhost → 198.51.100.66 (forged); "
-        "`x`: junk-localhost → unknown (junk)"
+        "junk-localhost → unknown (junk)"
     )
     waitress = next(s for s in h.SERVERS if s.name == "waitress")
     assert h.verdict(h.PairResult(fw, waitress, runs=[bad]), "log").startswith("n/a")

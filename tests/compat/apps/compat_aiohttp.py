@@ -37,7 +37,7 @@ def make_app(argv: Any = None) -> web.Application:
     """The application; realip's middleware first when the adapter exists."""
     middlewares: list = []
     if adapter is not None:
-        middlewares.append(adapter.RealIPMiddleware())
+        middlewares.append(adapter.middleware())
     app = web.Application(middlewares=middlewares)
     app.router.add_get("/ip/{kind}", ip)
     app.router.add_get("/ready", ready)
