@@ -17,6 +17,7 @@ if that makes it work. Everything here is measured; nothing is assumed.
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import http.client
 import importlib.util
@@ -164,6 +165,7 @@ class Server:
     variants: Tuple[Variant, ...] = ()
     access_log: Optional[str] = None  # None: the server writes access log lines as started here
     env: Tuple[Tuple[str, str], ...] = ()  # part of how this row starts the server
+    shown: str = ""  # how the page names the start, when it is not a command line
     only: Tuple[str, ...] = ()  # run for these frameworks only (a setting, not a new server)
 
 
@@ -263,12 +265,19 @@ SERVERS: Tuple[Server, ...] = (
         "wsgi",
         ("waitress",),
         _serve("waitress"),
+        shown="waitress.serve(app, host='127.0.0.1', port=8000, threads=4)",
         variants=(
             Variant("clear_untrusted_proxy_headers=False", ("--clear-untrusted-proxy-headers=no",)),
         ),
         access_log="waitress writes no access log",
     ),
-    Server("Werkzeug dev server", "wsgi", ("werkzeug",), _serve("werkzeug")),
+    Server(
+        "Werkzeug dev server",
+        "wsgi",
+        ("werkzeug",),
+        _serve("werkzeug"),
+        shown="werkzeug.serving.run_simple('127.0.0.1', 8000, app, threaded=True)",
+    ),
     Server(
         "granian (WSGI)",
         "wsgi",
@@ -436,6 +445,10 @@ def stop_all() -> None:
         procs = list(_PROCESSES)
     for proc in procs:
         _stop(proc)
+
+
+# Whatever way the run ends (an interrupted pytest included), no server outlives it.
+atexit.register(stop_all)
 
 
 def _log_address(text: str, kind: str) -> Optional[str]:
@@ -705,10 +718,12 @@ def render(results: Sequence[PairResult]) -> str:
         "",
         "A cell says **works** when all six requests showed the expected client, **works with**",
         "a setting when the server's defaults failed and that setting fixed it, and otherwise",
-        "**does not work**, with the first request of each family (legit, spoofed, junk) that",
-        "showed something else and what it showed (`none`: no client; `no log line`: the",
-        "server logged nothing for it). Servers run with their defaults plus the flag that turns",
-        "their access log on; the commands are listed below the table.",
+        "**does not work**, followed by the requests that showed something else and what they",
+        "showed (`none`: realip found no client and failed closed; `no log line`: the server",
+        "logged nothing for the request). Servers run with their defaults plus the flag that",
+        "turns their access log on; the commands are listed below the table, and what the",
+        "defaults did where a setting was needed is listed after the accessors. How each",
+        "framework is set up is in the [how-to guides](../how-to/index.md).",
         "",
         f"Generated with Python {python_minor()}.",
         "",
@@ -767,7 +782,7 @@ def render(results: Sequence[PairResult]) -> str:
         argv = srv.command("MODULE:APP", SERVER_IP, 8000)
         shown = " ".join(["python", *argv[1:]]).replace(str(APPS_DIR) + os.sep, "")
         env = "".join(f"{name}={value} " for name, value in srv.env)
-        lines.append(f"- {srv.name}: `{env}{shown}`")
+        lines.append(f"- {srv.name}: `{srv.shown or env + shown}`")
         for variant in srv.variants:
             lines.append(f"    - then, if a check fails: `{variant.label}`")
     if skipped:
