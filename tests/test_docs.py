@@ -319,8 +319,10 @@ def _text(page: str) -> str:
 
 def test_reference_names_every_public_name() -> None:
     import realip
+    import realip.aiohttp
     import realip.asgi
     import realip.django
+    import realip.log
     import realip.request
     import realip.resolver
     import realip.wsgi
@@ -331,7 +333,16 @@ def test_reference_names_every_public_name() -> None:
         # As `name`, `name(...)`, or qualified: `realip.asgi.name`, `Resolver.name(...)`.
         return re.search(rf"[`.]{re.escape(name)}\b", api) is not None
 
-    modules = (realip, realip.request, realip.resolver, realip.asgi, realip.wsgi, realip.django)
+    modules = (
+        realip,
+        realip.request,
+        realip.resolver,
+        realip.asgi,
+        realip.wsgi,
+        realip.django,
+        realip.aiohttp,
+        realip.log,
+    )
     for module in modules:
         for name in module.__all__:
             assert documented(name), f"{module.__name__}.{name} is not in reference/api.md"

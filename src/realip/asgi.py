@@ -39,7 +39,7 @@ from realip.request import (
     _scope_header,
     _strip_name,
 )
-from realip.resolver import REMOTE_ADDR, Resolver
+from realip.resolver import _SHORT, REMOTE_ADDR, Resolver
 
 Scope = MutableMapping[str, Any]
 Receive = Callable[[], Awaitable[MutableMapping[str, Any]]]
@@ -127,8 +127,13 @@ class RealIPMiddleware:
             host, port = _client_of(client)  # a list, None, or malformed (never raises)
         value = _scope_header(scope, name) if name else None
         result = self._resolve(host, value)
-        if port == 0 or result.client_ip is None:
-            # The rare path: a port-0 or non-address peer may be the server's own rewrite.
+        if (
+            port == 0
+            or result.client_ip is None
+            or (value is not None and result.source == REMOTE_ADDR)
+        ):
+            # The rare path: a port-0 or non-address peer, or an untrusted peer that came with
+            # the header, may be the server's own rewrite.
             result = _checked_scope_result(scope, host, port, result)
         # Written into the server's scope, not a copy: its access log reads this very dict.
         scope[ORIGINAL_CLIENT_KEY] = client
@@ -141,10 +146,12 @@ class RealIPMiddleware:
         if self.rewrite_header:
             if value is not None:
                 # Rewritten only when there is something to drop: most requests have exactly
-                # the client's entry and the proxies' (fewer commas than verified entries).
+                # the client's entry and the proxies' (fewer commas than verified entries). A
+                # long header is checked from the right instead (bounded), not counted whole.
                 if (
                     ip is None
                     or result.source == REMOTE_ADDR
+                    or len(value) > _SHORT
                     or value.count(b",") >= len(result.proxies)
                 ):
                     _rewrite_scope(scope, name, value, result, False)  # type: ignore[arg-type]

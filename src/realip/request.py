@@ -18,7 +18,15 @@ from typing import Any, Iterable, List, Optional, Set, Tuple, Union
 
 from realip._errors import ConfigError, RealIPWarning
 from realip._headers import PaddingError, decode, items_from_right, pick_scheme
-from realip.resolver import _DEFAULT_HEADER, ENV_VARS, REMOTE_ADDR, Resolver, Result, _new
+from realip.resolver import (
+    _DEFAULT_HEADER,
+    ENV_VARS,
+    MAX_ITEMS,
+    REMOTE_ADDR,
+    Resolver,
+    Result,
+    _new,
+)
 
 __all__ = [
     "ORIGINAL_CLIENT_KEY",
@@ -178,9 +186,23 @@ def _strip_name(resolver: Resolver) -> Optional[str]:
 def _verified(value: Union[str, bytes], keep: int) -> str:
     """The rightmost ``keep`` non-empty items of a comma list, joined with ", "."""
     # Walked from the right and only ``keep`` items far: a client's long prefix costs nothing.
-    items = list(islice(items_from_right(decode(value)), keep))
+    if value.__class__ is bytes:
+        items = [decode(i) for i in islice(items_from_right(value, b",", b" \t"), keep)]
+    else:
+        items = list(islice(items_from_right(value), keep))
     items.reverse()
     return ", ".join(items)
+
+
+def _more_items_than(value: Union[str, bytes], keep: int) -> bool:
+    """Whether a comma list may hold more than ``keep`` items (at most ``keep`` rfind calls)."""
+    comma: Any = b"," if value.__class__ is bytes else ","
+    end = len(value)
+    for _ in range(keep):
+        end = value.rfind(comma, 0, end)
+        if end < 0:
+            return False
+    return True
 
 
 def _rewrite(result: Result, value: Union[str, bytes], peer_only: bool) -> Optional[str]:
@@ -193,13 +215,15 @@ def _rewrite(result: Result, value: Union[str, bytes], peer_only: bool) -> Optio
         # Failed closed, or the peer is the client: nothing in the header was verified.
         return ""
     keep = len(result.proxies)  # the peer and the hops walked: the header's verified entries
-    if value.count(b"," if value.__class__ is bytes else ",") < keep:  # type: ignore[arg-type]
+    if not _more_items_than(value, keep):
         return None  # at most ``keep`` items: nothing to drop (the common case)
     try:
         new = _verified(value, keep)
     except PaddingError:  # the resolver walked past this padding, so it can't be reached
         return ""
-    return None if new == decode(value) else new
+    if len(new) == len(value) and new == decode(value):
+        return None
+    return new
 
 
 def _rewrite_environ(resolver: Resolver, environ: Any, result: Result) -> None:
@@ -282,24 +306,39 @@ def _client_of(client: Any) -> Tuple[Any, Any]:
 
 def _rewritten_mark(scope: Any, host: Any, port: Any, result: Result) -> Optional[str]:
     """Why the scope's peer looks rewritten by the server, or None when it looks like TCP's."""
-    # A real TCP peer has a port and an address. uvicorn's (and hypercorn's) proxy handling
-    # writes the header's entry with port 0 - or whatever the entry was, "unknown" included.
-    if port == 0 and host is not None:
-        mark = f"the peer {str(host)[:64]!r} has port 0"
-    elif host is not None and result.client_ip is None and result.peer is None:
-        if host.__class__ is not str or host[:1] in ("/", "@") or host[:5] == "unix:":
-            return None  # a Unix socket, not a rewrite
-        mark = f"the peer {str(host)[:64]!r} is not an IP address"
-    else:
+    # A real TCP peer has a port and an address, and its own "ip:port" is in no header: a
+    # proxy writes the address it saw, the peer being the proxy. uvicorn's (and hypercorn's)
+    # proxy handling writes a header entry into the scope: port 0, or the entry's own port,
+    # or a non-address ("unknown") as it was.
+    if host.__class__ is not str or host[:1] in ("/", "@") or host[:5] == "unix:":
+        return None  # no peer, a malformed one, or a Unix socket: not a rewrite
+    if port == 0:
+        mark = f"the peer {host[:64]!r} has port 0"
+        for forwarding in _FORWARDING:
+            if _scope_header(scope, forwarding) is not None:
+                return f"{mark} beside {forwarding.decode()}"
         return None
-    for forwarding in _FORWARDING:
-        if _scope_header(scope, forwarding) is not None:
-            return f"{mark} beside {forwarding.decode()}"
+    # Otherwise the server copied an entry as it was: the peer itself is one of the entries
+    # (a test client's "testclient" is not, so it is no rewrite).
+    xff = _scope_header(scope, b"x-forwarded-for")
+    if xff is None:
+        return None
+    try:
+        entries = list(islice(items_from_right(decode(xff)), MAX_ITEMS))
+    except PaddingError:
+        return None
+    if port.__class__ is int:
+        text = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+        if text in entries:
+            return f"the peer {text[:64]!r} is an X-Forwarded-For entry"
+    if result.client_ip is None and result.peer is None and host in entries:
+        return f"the peer {host[:64]!r} is not an IP address but an X-Forwarded-For entry"
     return None
 
 
 def _checked_scope_result(scope: Any, host: Any, port: Any, result: Result) -> Result:
-    # Slow path of every scope resolution: only reached for port 0 or an unresolved peer.
+    # Slow path of every scope resolution: only reached for port 0, an unresolved peer, or a
+    # peer that answered although a header was there (a proxy's peer would be trusted).
     mark = _rewritten_mark(scope, host, port, result)
     if mark is None:
         return result
@@ -310,14 +349,19 @@ def _checked_scope_result(scope: Any, host: Any, port: Any, result: Result) -> R
 def resolve_scope(resolver: Resolver, scope: Any) -> Result:
     """Resolve an ASGI ``http`` or ``websocket`` scope.
 
-    A peer the server already rewrote from a forwarding header (port 0, or not an address,
-    beside ``X-Forwarded-For``/``Forwarded``) fails closed, with a one-time warning.
+    A peer the server already rewrote from a forwarding header (port 0 beside
+    ``X-Forwarded-For``/``Forwarded``, or a peer that is itself an ``X-Forwarded-For`` entry)
+    fails closed, with a one-time warning.
     """
     name = resolver.header_bytes
     value = _scope_header(scope, name) if name is not None else None
     host, port = _client_of(scope.get("client"))
     result = resolver.resolve_value(host, value)
-    if port == 0 or result.client_ip is None:
+    if (
+        port == 0
+        or result.client_ip is None
+        or (value is not None and result.source == REMOTE_ADDR)
+    ):
         result = _checked_scope_result(scope, host, port, result)
     return result
 

@@ -31,7 +31,7 @@ from realip.request import (
     _scheme_from_environ,
     _strip_name,
 )
-from realip.resolver import REMOTE_ADDR, Resolver
+from realip.resolver import _SHORT, REMOTE_ADDR, Resolver
 
 StartResponse = Callable[..., Any]
 WSGIApp = Callable[[Dict[str, Any], StartResponse], Iterable[bytes]]
@@ -116,11 +116,13 @@ class RealIPMiddleware:
         if self.rewrite_header:
             if value is not None:
                 # Rewritten only when there is something to drop: most requests have exactly
-                # the client's entry and the proxies' (fewer commas than verified entries).
+                # the client's entry and the proxies' (fewer commas than verified entries). A
+                # long header is checked from the right instead (bounded), not counted whole.
                 if (
                     ip is None
                     or result.source == REMOTE_ADDR
                     or value.__class__ is not str
+                    or len(value) > _SHORT
                     or value.count(",") >= len(result.proxies)
                 ):
                     _rewrite_environ(self._resolver, environ, result)
