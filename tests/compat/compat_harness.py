@@ -538,6 +538,16 @@ def run_once(fw: Framework, srv: Server, variant: Optional[Variant], log_dir: Pa
     return run
 
 
+def run_retrying(fw: Framework, srv: Server, variant: Optional[Variant], log_dir: Path) -> Run:
+    """``run_once``, tried again when the server itself did not come up."""
+    run = run_once(fw, srv, variant, log_dir)
+    if run.error is not None and not run.error.startswith("the app answered"):
+        # A slow start under load, or a port taken between choosing and binding it, is not a
+        # finding: one more try (on a new port) before reporting it.
+        run = run_once(fw, srv, variant, log_dir)
+    return run
+
+
 def run_pair(fw: Framework, srv: Server, log_dir: Path) -> PairResult:
     """Run a pair with the server's defaults, then with each setting while a check fails."""
     result = PairResult(fw, srv)
@@ -549,15 +559,12 @@ def run_pair(fw: Framework, srv: Server, log_dir: Path) -> PairResult:
         )
         return result
     started = time.monotonic()
-    default = run_once(fw, srv, None, log_dir)
-    if default.error is not None and default.error.startswith("not ready"):
-        # A slow start under load is not a finding: one more try before reporting it.
-        default = run_once(fw, srv, None, log_dir)
+    default = run_retrying(fw, srv, None, log_dir)
     result.runs.append(default)
     if default.error is None:
         for variant in srv.variants:
             if any(not cell_ok(default, column, srv) for column in COLUMNS):
-                result.runs.append(run_once(fw, srv, variant, log_dir))
+                result.runs.append(run_retrying(fw, srv, variant, log_dir))
     result.seconds = time.monotonic() - started
     return result
 
