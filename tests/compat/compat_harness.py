@@ -206,6 +206,7 @@ FRAMEWORKS: Tuple[Framework, ...] = (
     Framework("Quart", "compat_quart", ("quart",), asgi="app"),
     Framework("Falcon (ASGI)", "compat_falcon", ("falcon",), asgi="asgi_app"),
     Framework("Django (ASGI)", "compat_django", ("django",), asgi="asgi_app"),
+    Framework("Django (ASGI) + realip.asgi", "compat_django", ("django",), asgi="asgi_wrapped"),
     Framework("Sanic", "compat_sanic", ("sanic",), asgi="asgi_app", native="sanic"),
     Framework("aiohttp", "compat_aiohttp", ("aiohttp",), native="aiohttp", native_attr="make_app"),
     Framework("Flask", "compat_flask", ("flask",), wsgi="app"),

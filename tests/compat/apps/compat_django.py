@@ -1,4 +1,8 @@
-"""Django, WSGI (``wsgi_app``) and ASGI (``asgi_app``), with ``realip.django.RealIPMiddleware``."""
+"""Django, WSGI (``wsgi_app``) and ASGI (``asgi_app``), with ``realip.django.RealIPMiddleware``.
+
+``asgi_wrapped`` is the ASGI application also wrapped in ``realip.asgi.RealIPMiddleware``: the
+Django middleware then reads the answer the ASGI one stored, and the server's scope holds it.
+"""
 
 from __future__ import annotations
 
@@ -40,5 +44,8 @@ urlpatterns = [path("ip/<str:kind>", ip), path("ready", ready)]
 from django.core.asgi import get_asgi_application  # noqa: E402  (after settings.configure)
 from django.core.wsgi import get_wsgi_application  # noqa: E402
 
+from realip.asgi import RealIPMiddleware  # noqa: E402
+
 wsgi_app = get_wsgi_application()
 asgi_app = get_asgi_application()
+asgi_wrapped = RealIPMiddleware(get_asgi_application())
