@@ -610,6 +610,11 @@ def failures(run: Run, column: str) -> List[Tuple[str, Kind, Optional[str]]]:
     return found
 
 
+def warned(run: Run) -> bool:
+    """Whether realip warned (a RealIPWarning) in the server's output during this run."""
+    return "RealIPWarning" in run.log_text
+
+
 def cell_ok(run: Run, column: str, srv: Server) -> bool:
     """Whether every kind passed ``column`` in this run (a server with no access log passes)."""
     if column == "log" and srv.access_log is not None:
@@ -629,12 +634,17 @@ def _shown(value: Optional[str]) -> str:
     return f"{value} ({role})" if role else value
 
 
-def describe(run: Run, column: str) -> str:
-    """What went wrong in a column, short: per accessor and wrong value, the request kinds."""
+def describe(run: Run, column: str, merge: bool = False) -> str:
+    """What went wrong in a column, short: per accessor and wrong value, the request kinds.
+
+    ``merge``: when every accessor missed alike, say it once without naming them.
+    """
     misses = failures(run, column)
     grouped: Dict[str, Dict[Optional[str], List[str]]] = {}
     for name, kind, value in misses:
         grouped.setdefault(name, {}).setdefault(value, []).append(kind.name)
+    if merge and len({repr(v) for v in grouped.values()}) == 1:
+        grouped = {"": next(iter(grouped.values()))}
     parts = []
     for name, by_value in grouped.items():
         shown = []
@@ -766,25 +776,36 @@ def render(results: Sequence[PairResult]) -> str:
         "",
         "## What the defaults do where a setting is needed",
         "",
-        "The first framework run under each such server, with the server's defaults:",
+        "Under each server that needed a setting, what its defaults did (frameworks that",
+        "behaved alike are listed together):",
         "",
     ]
-    shown_servers = set()
+    by_server: Dict[str, Dict[Tuple[str, ...], List[str]]] = {}
     for result in results:
         srv = result.server
-        if not srv.variants or srv.name in shown_servers or result.skipped:
+        if not srv.variants or result.skipped or len(result.runs) < 2:
             continue
-        default = result.runs[0] if result.runs else None
-        if default is None or default.error is not None or len(result.runs) < 2:
+        default = result.runs[0]
+        if default.error is not None:
             continue
-        shown_servers.add(srv.name)
-        lines.append(f"- {srv.name} ({result.framework.name}):")
-        for column, title in zip(COLUMNS, ("app", "access log", "accessor")):
-            if cell_ok(default, column, srv):
-                text = "works" if column != "log" or srv.access_log is None else "n/a"
+        texts = []
+        for column, title in zip(COLUMNS, ("app", "access log", "accessors")):
+            if column == "log" and srv.access_log is not None:
+                text = "n/a"
+            elif cell_ok(default, column, srv):
+                text = "works"
             else:
-                text = describe(default, column)
-            lines.append(f"    - {title}: {text}")
+                text = describe(default, column, merge=True)
+            texts.append(f"{title}: {text}")
+        texts.append(f"realip's warning in the server's log: {'yes' if warned(default) else 'no'}")
+        by_server.setdefault(srv.name, {}).setdefault(tuple(texts), []).append(
+            result.framework.name
+        )
+    for server_name, behaviours in by_server.items():
+        lines.append(f"- {server_name}:")
+        for texts, names in behaviours.items():
+            lines.append(f"    - {', '.join(names)}:")
+            lines.extend(f"        - {text}" for text in texts)
     lines += ["", "## Server commands", ""]
     for srv in SERVERS:
         argv = srv.command("MODULE:APP", SERVER_IP, 8000)

@@ -57,22 +57,38 @@ def test_page_is_what_the_run_produced(matrix: List[h.PairResult]) -> None:
 def test_pair_ran_and_no_forged_client_got_through(
     matrix: List[h.PairResult], fw: h.Framework, srv: h.Server
 ) -> None:
-    """Each pair runs (or skips saying what is missing); where realip runs with the setting the
-    table names, no forged or junk entry ever becomes the app's client."""
+    """Each pair runs (or skips saying what is missing); no forged or junk entry ever becomes
+    the app's client, and where realip finds no client, it says so in the server's log."""
     result = _result(matrix, fw, srv)
     if result.skipped:
         pytest.skip(f"{fw.name} under {srv.name}: {result.skipped}")
+    known_gap: List[str] = []
     for run in result.runs:
         if run.error is not None and not run.error.startswith("the app answered"):
             pytest.fail(f"{fw.name} under {srv.name} ({run.setting}) did not start: {run.error}")
         if run.error is not None:
             continue
         assert set(run.observations) == {kind.name for kind in h.KINDS}
-        recommended = run.setting is not None or not srv.variants
-        for kind in h.KINDS:
-            app = run.observations[kind.name].app
-            if recommended:
-                assert app not in (h.SPOOF, "unknown"), (fw.name, srv.name, run.setting, kind)
+        problems = [
+            f"{kind.name}: the app got {run.observations[kind.name].app}"
+            for kind in h.KINDS
+            if run.observations[kind.name].app in (h.SPOOF, "unknown")
+        ]
+        failed_closed = [k.name for k in h.KINDS if run.observations[k.name].app is None]
+        if failed_closed and not h.warned(run):
+            # A request realip could not answer is never silent: the server's log says why.
+            problems.append(f"no warning in the server's log for {', '.join(failed_closed)}")
+        if problems and fw.name == DJANGO_ASGI and run.setting is None:
+            known_gap.extend(problems)  # reported below, after every other check
+        else:
+            assert not problems, (fw.name, srv.name, run.setting, problems)
+    fixed_by = [run.setting for run in result.runs[1:] if run.error is None]
+    if fixed_by and h.warned(result.runs[0]):
+        # The warning names the setting the run found to fix it.
+        flag = str(fixed_by[0]).split("=")[0]
+        assert flag in result.runs[0].log_text.split("RealIPWarning", 1)[1], flag
+    if known_gap:
+        pytest.xfail(f"{DJANGO_ASGI} under {srv.name}: {DJANGO_ASGI_REWRITE} {known_gap}")
 
 
 def test_the_checks_see_a_wrong_answer(tmp_path) -> None:  # type: ignore[no-untyped-def]
@@ -162,6 +178,14 @@ DJANGO_ASGI_GAP = (
     "realip.django.RealIPMiddleware leaves the server's ASGI scope alone, so the server's "
     "access log shows the proxy; wrapping the ASGI application in realip.asgi.RealIPMiddleware "
     "avoids it"
+)
+
+
+DJANGO_ASGI_REWRITE = (
+    "realip.django.RealIPMiddleware reads REMOTE_ADDR, which Django copies from a scope the "
+    "server already rewrote (uvicorn's proxy headers): the port-0 mark is not in META, so the "
+    "forged address becomes request.client_ip with no warning; wrapping the ASGI app in "
+    "realip.asgi.RealIPMiddleware detects it"
 )
 
 
