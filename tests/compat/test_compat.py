@@ -230,3 +230,15 @@ def test_header_reading_accessors_show_the_resolved_client(
             else ("works with")
         )
         assert cell.startswith(expected), (fw, srv, cell)
+
+
+def test_a_missing_package_skips_the_pair_and_says_which(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """What can't be installed is reported as such, never run or faked."""
+    absent = h.Framework("absent", "compat_bare", ("realip_no_such_framework",), asgi="app")
+    uvicorn = next(s for s in h.SERVERS if s.name == "uvicorn")
+    result = h.run_pair(absent, uvicorn, tmp_path)
+    assert result.runs == []
+    assert result.skipped is not None and "realip_no_such_framework" in result.skipped
+    assert "pip install" in result.skipped
+    assert all(h.verdict(result, column) == "skipped" for column in h.COLUMNS)
+    assert "realip_no_such_framework" in h.render([result])
