@@ -9,9 +9,9 @@
     app = web.Application(middlewares=[middleware(trusted_proxies=["10.0.0.0/8"])])
 
 Per request it resolves the client once from ``request.remote`` (the socket peer) and the
-headers, stores the :class:`~realip.Result` in ``request["realip.result"]`` (what
+headers, stores the :class:`~realip.Result` in ``request[realip.aiohttp.RESULT_KEY]`` (what
 :func:`realip.get_result` returns in a handler) and the peer in
-``request["realip.original_remote"]``, and makes ``request.remote`` the client on the request
+``request[realip.aiohttp.ORIGINAL_REMOTE_KEY]``, and makes ``request.remote`` the client on the request
 object aiohttp created. aiohttp's access log (``%a``) reads ``remote`` from that object, not
 from the one a handler gets from ``request.clone(remote=...)``; so the value is put where
 aiohttp's own ``clone(remote=...)`` and constructor put it, in the request's property cache.
@@ -25,13 +25,21 @@ from typing import Any, Awaitable, Callable, Iterable, Optional
 
 from aiohttp import web
 
+from realip import _context
 from realip._context import current
-from realip.request import RESULT_KEY, _middleware_resolver
-from realip.resolver import Resolver
+from realip.request import _middleware_resolver
+from realip.resolver import Resolver, Result
 
-__all__ = ["ORIGINAL_REMOTE_KEY", "middleware"]
+__all__ = ["ORIGINAL_REMOTE_KEY", "RESULT_KEY", "middleware"]
 
-ORIGINAL_REMOTE_KEY = "realip.original_remote"
+# aiohttp >= 3.12 wants typed keys in a request's storage (string keys draw NotAppKeyWarning);
+# older releases only have strings.
+_RequestKey: Any = getattr(web, "RequestKey", None)
+RESULT_KEY: Any = _RequestKey("result", Result) if _RequestKey else "realip.result"
+"""Where the middleware keeps the :class:`~realip.Result` in the request (a ``web.RequestKey``)."""
+ORIGINAL_REMOTE_KEY: Any = (
+    _RequestKey("original_remote", str) if _RequestKey else ("realip.original_remote")
+)
 """Where the middleware keeps ``request.remote`` as aiohttp set it (the socket peer)."""
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
@@ -83,7 +91,8 @@ def middleware(
             request = request.clone(remote=ip)
         # Not reset: aiohttp runs each request in a task of its own, and its access log line,
         # written after the handler returns, belongs to the request too.
-        current.set(result)
+        if _context.enabled:
+            current.set(result)
         return await handler(request)
 
     realip_middleware.resolver = chosen  # type: ignore[attr-defined]

@@ -27,6 +27,7 @@ from __future__ import annotations
 
 from typing import Any, Awaitable, Callable, Iterable, MutableMapping, Optional
 
+from realip import _context
 from realip._context import current
 from realip.request import (
     ORIGINAL_CLIENT_KEY,
@@ -49,7 +50,6 @@ ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 __all__ = ["RealIPMiddleware"]
 
 _set = current.set
-_reset = current.reset
 
 
 class RealIPMiddleware:
@@ -62,13 +62,12 @@ class RealIPMiddleware:
 
     __slots__ = (
         "_name",
-        "_peer_only",
         "_resolve",
         "_resolver",
+        "_rewrite",
         "_strip",
         "app",
         "forwarded_proto",
-        "rewrite_header",
     )
 
     def __init__(
@@ -99,16 +98,21 @@ class RealIPMiddleware:
         # Looked up once: per request, every attribute load and bound method counts.
         self._resolve = self._resolver.resolve_value
         self._name = self._resolver.header_bytes
-        self._peer_only = self._name is None
-        strip = _strip_name(self._resolver)
+        self._rewrite = rewrite_header
+        # A resolver that reads no header still drops the one frameworks read (see _strip_name).
+        strip = _strip_name(self._resolver) if self._name is None and rewrite_header else None
         self._strip = strip.encode("ascii") if strip else None
         self.forwarded_proto = forwarded_proto
-        self.rewrite_header = rewrite_header
 
     @property
     def resolver(self) -> Resolver:
         """The resolver this middleware uses (fixed at construction)."""
         return self._resolver
+
+    @property
+    def rewrite_header(self) -> bool:
+        """Whether the header read is rewritten to its verified part (fixed at construction)."""
+        return self._rewrite
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         kind = scope["type"]
@@ -127,45 +131,43 @@ class RealIPMiddleware:
             host, port = _client_of(client)  # a list, None, or malformed (never raises)
         value = _scope_header(scope, name) if name else None
         result = self._resolve(host, value)
-        if (
-            port == 0
-            or result.client_ip is None
-            or (value is not None and result.source == REMOTE_ADDR)
-        ):
-            # The rare path: a port-0 or non-address peer, or an untrusted peer that came with
-            # the header, may be the server's own rewrite.
+        ip = result.client_ip
+        if value is None:
+            if port == 0 or ip is None:
+                # The rare path: a port-0 or non-address peer may be the server's own rewrite.
+                result = _checked_scope_result(scope, host, port, result)
+                ip = result.client_ip
+            if self._strip is not None:
+                # A resolver that reads no header: X-Forwarded-For holds nothing verified.
+                found = _scope_header(scope, self._strip)
+                if found is not None:
+                    _rewrite_scope(scope, self._strip, found, result, True)
+        elif ip is None or port == 0 or result.source == REMOTE_ADDR:
+            # The rare path with the header: failed closed, or the peer answered although a
+            # header came (a proxy's peer would be trusted) - it may be the server's rewrite.
             result = _checked_scope_result(scope, host, port, result)
+            ip = result.client_ip
+            if self._rewrite:
+                _rewrite_scope(scope, name, value, result, False)  # type: ignore[arg-type]
+        elif self._rewrite and (len(value) > _SHORT or value.count(b",") >= len(result.proxies)):
+            # Rewritten only when there is something to drop: most requests have exactly the
+            # client's entry and the proxies' (fewer commas than verified entries). A long
+            # header is checked from the right instead (bounded), not counted whole.
+            _rewrite_scope(scope, name, value, result, False)  # type: ignore[arg-type]
         # Written into the server's scope, not a copy: its access log reads this very dict.
         scope[ORIGINAL_CLIENT_KEY] = client
         scope[RESULT_KEY] = result
-        ip = result.client_ip
         if ip is not None:
             if result.source != REMOTE_ADDR or port.__class__ is not int:
                 port = 0
             scope["client"] = (ip, port)
-        if self.rewrite_header:
-            if value is not None:
-                # Rewritten only when there is something to drop: most requests have exactly
-                # the client's entry and the proxies' (fewer commas than verified entries). A
-                # long header is checked from the right instead (bounded), not counted whole.
-                if (
-                    ip is None
-                    or result.source == REMOTE_ADDR
-                    or len(value) > _SHORT
-                    or value.count(b",") >= len(result.proxies)
-                ):
-                    _rewrite_scope(scope, name, value, result, False)  # type: ignore[arg-type]
-            elif self._peer_only and self._strip is not None:
-                found = _scope_header(scope, self._strip)
-                if found is not None:
-                    _rewrite_scope(scope, self._strip, found, result, True)
         if self.forwarded_proto:
             scheme = _scheme_from_scope(self._resolver, scope, result)
             if scheme is not None:
                 scope["scheme"] = scheme
-        # What realip.log's filter reads; reset when the request is done, so nothing leaks.
-        token = _set(result)
-        try:
-            await self.app(scope, receive, send)
-        finally:
-            _reset(token)
+        # What realip.log's filter reads (once realip.log is imported). Not reset: ASGI servers
+        # run each request in a task of its own, whose context ends with it (and the server's
+        # access line, written from that task after the app returns, belongs to the request).
+        if _context.enabled:
+            _set(result)
+        await self.app(scope, receive, send)

@@ -28,6 +28,7 @@ from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 from django.http import HttpRequest
 
+from realip import _context
 from realip._context import current
 from realip._errors import ConfigError, RealIPWarning
 from realip.request import (
@@ -144,7 +145,8 @@ class RealIPMiddleware:
             meta[RESULT_KEY] = result
         # HttpRequest declares no such attribute; RealIPRequest and client_ip() are the typed way.
         setattr(request, "client_ip", result.client_ip)  # noqa: B010
-        _set(result)
+        if _context.enabled:
+            _set(result)
 
     def __call__(self, request: HttpRequest) -> Any:
         if self.is_async:

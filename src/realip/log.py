@@ -14,6 +14,8 @@ its client IP onto each record as ``record.client_ip``, for format strings like
     handler.setFormatter(logging.Formatter("%(client_ip)s %(levelname)s %(message)s"))
 
 Attach it to handlers (a logger's own filters only see records logged on that very logger).
+The middlewares start recording the result once this module is imported — which configuring
+the filter does, at start-up — so apps that don't use it pay nothing per request.
 """
 
 from __future__ import annotations
@@ -21,12 +23,15 @@ from __future__ import annotations
 import logging
 from typing import Optional
 
+from realip import _context
 from realip._context import current
 from realip.resolver import Result
 
 __all__ = ["ClientIPFilter", "current_client_ip", "current_result"]
 
 _get = current.get
+# From now on every realip middleware records its result in ``current`` (see realip._context).
+_context.enabled = True
 
 
 def current_result() -> Optional[Result]:

@@ -14,10 +14,17 @@ from __future__ import annotations
 import os
 import warnings
 from itertools import islice
-from typing import Any, Iterable, List, Optional, Set, Tuple, Union
+from typing import Any, Iterable, List, Optional, Set, Tuple
 
 from realip._errors import ConfigError, RealIPWarning
-from realip._headers import PaddingError, decode, items_from_right, pick_scheme
+from realip._headers import (
+    BLANKS,
+    PaddingError,
+    decode,
+    items_from_right,
+    pick_scheme,
+    skip_empty_run,
+)
 from realip.resolver import (
     _DEFAULT_HEADER,
     ENV_VARS,
@@ -155,8 +162,8 @@ def _middleware_resolver(
     if cidrs:
         raise ConfigError(f"{who}: {', '.join(n + '=' for n in cidrs)} only apply with topology=")
     if trusted_proxies is not None:
-        if isinstance(trusted_proxies, (str, bytes)):
-            trusted_proxies = trusted_proxies.replace(",", " ").split()  # type: ignore[arg-type]
+        if isinstance(trusted_proxies, str):
+            trusted_proxies = trusted_proxies.replace(",", " ").split()
         return Resolver(
             trusted_proxies=trusted_proxies,
             header=header if header is not None else _DEFAULT_HEADER,
@@ -183,55 +190,63 @@ def _strip_name(resolver: Resolver) -> Optional[str]:
     return name
 
 
-def _verified(value: Union[str, bytes], keep: int) -> str:
-    """The rightmost ``keep`` non-empty items of a comma list, joined with ", "."""
-    # Walked from the right and only ``keep`` items far: a client's long prefix costs nothing.
-    if value.__class__ is bytes:
-        items = [decode(i) for i in islice(items_from_right(value, b",", b" \t"), keep)]
-    else:
-        items = list(islice(items_from_right(value), keep))
-    items.reverse()
-    return ", ".join(items)
+_BYTES_SEPARATORS: Tuple[Any, ...] = (b",", b" \t", b" \t,", b", ")
+_TEXT_SEPARATORS: Tuple[Any, ...] = (",", BLANKS, BLANKS + ",", ", ")
 
 
-def _more_items_than(value: Union[str, bytes], keep: int) -> bool:
-    """Whether a comma list may hold more than ``keep`` items (at most ``keep`` rfind calls)."""
-    comma: Any = b"," if value.__class__ is bytes else ","
-    end = len(value)
-    for _ in range(keep):
-        end = value.rfind(comma, 0, end)
-        if end < 0:
-            return False
-    return True
-
-
-def _rewrite(result: Result, value: Union[str, bytes], peer_only: bool) -> Optional[str]:
-    """What the header read should hold after ``result``: "" to remove it, None to keep it.
+def _rewrite(result: Result, value: Any, peer_only: bool) -> Any:
+    """What the header read should hold after ``result``, in the type of ``value`` (str, or
+    bytes from ASGI): empty to remove it, None to keep it as it is.
 
     Only what realip verified stays: the client's entry and the trusted proxies' entries to its
-    right. Called only when the header arrived; cheap when there is nothing to drop.
+    right (``len(result.proxies)`` entries: the peer and the hops walked), as they were written.
+    Called only when the header arrived and may hold more; a long prefix costs one C call.
     """
+    raw = value.__class__ is bytes
     if peer_only or result.client_ip is None or result.source == REMOTE_ADDR:
         # Failed closed, or the peer is the client: nothing in the header was verified.
-        return ""
-    keep = len(result.proxies)  # the peer and the hops walked: the header's verified entries
-    if not _more_items_than(value, keep):
+        return b"" if raw else ""
+    keep = len(result.proxies)
+    comma, blanks, empties, separator = _BYTES_SEPARATORS if raw else _TEXT_SEPARATORS
+    parts = value.rsplit(comma, keep)
+    if len(parts) <= keep:
         return None  # at most ``keep`` items: nothing to drop (the common case)
+    items = parts[1:]
+    for item in items:
+        if not item.strip(blanks):
+            break  # an empty item among the last ones (rare): walk instead
+    else:
+        if not parts[0].strip(empties):
+            return None  # only empty items to their left
+        return comma.join(items).strip(blanks)
+    # The resolver's walk from the right, skipping empty items; keep + 1 items at most.
+    found: List[Any] = []
+    end = len(value)
     try:
-        new = _verified(value, keep)
+        while end > 0:
+            start = value.rfind(comma, 0, end)
+            item = value[start + 1 : end].strip(blanks)
+            if item:
+                if len(found) == keep:
+                    found.reverse()  # one more item: something lies left of the verified ones
+                    return separator.join(found)
+                found.append(item)
+                end = start
+            else:
+                end = skip_empty_run(value, start, empties) if start > 0 else 0
     except PaddingError:  # the resolver walked past this padding, so it can't be reached
-        return ""
-    if len(new) == len(value) and new == decode(value):
-        return None
-    return new
+        return b"" if raw else ""
+    return None
 
 
 def _rewrite_environ(resolver: Resolver, environ: Any, result: Result) -> None:
     """Make the header in a WSGI environ (or Django META) hold only what realip verified."""
-    name = _strip_name(resolver)
-    if name is None:
-        return
-    key = "HTTP_" + name.upper().replace("-", "_")
+    key = resolver.wsgi_key
+    if key is None:
+        name = _strip_name(resolver)
+        if name is None:
+            return
+        key = "HTTP_" + name.upper().replace("-", "_")
     value = environ.get(key)
     if value is None or value.__class__ is not str:
         return
@@ -245,24 +260,16 @@ def _rewrite_environ(resolver: Resolver, environ: Any, result: Result) -> None:
         del environ[key]
 
 
-def _rewrite_scope(
-    scope: Any, name: bytes, value: Union[str, bytes], result: Result, peer_only: bool
-) -> None:
+def _rewrite_scope(scope: Any, name: bytes, value: bytes, result: Result, peer_only: bool) -> None:
     new = _rewrite(result, value, peer_only)
     if new is None:
         return
     headers = scope.get("headers") or ()
-    # A new list, put where the server's was: the server's own list stays intact under
-    # ORIGINAL_HEADERS_KEY, and the verified value takes the place of the first instance.
-    rewritten: List[Any] = []
-    placed = False
-    for pair in headers:
-        if pair[0] == name:
-            if new and not placed:
-                rewritten.append((name, new.encode("latin-1")))
-                placed = True
-        else:
-            rewritten.append(pair)
+    # A new list: the server's own stays intact under ORIGINAL_HEADERS_KEY. The verified value
+    # goes last (header order only matters among lines of the same name, and it has one line).
+    rewritten = [pair for pair in headers if pair[0] != name]
+    if new:
+        rewritten.append((name, new))
     scope[ORIGINAL_HEADERS_KEY] = headers
     scope["headers"] = rewritten
 
@@ -453,8 +460,11 @@ def get_result(request: Any, resolver: Optional[Resolver] = None) -> Result:
     if isinstance(scope, dict):  # Starlette / FastAPI, Falcon ASGI, Sanic in ASGI mode
         return get_result(scope, resolver)
     if _from_module(request, "aiohttp."):
-        stored = _stored(request)  # an aiohttp request is a mapping: realip.aiohttp stores here
-        if stored is not None:
+        # aiohttp is loaded already (this is its request), so realip.aiohttp costs no import.
+        from realip.aiohttp import RESULT_KEY as AIOHTTP_RESULT_KEY
+
+        stored = request.get(AIOHTTP_RESULT_KEY)  # a request is a mapping: the middleware's
+        if isinstance(stored, Result):
             return stored
         return (resolver or default_resolver()).resolve(request.remote, request.headers)
     if _from_module(request, "sanic."):

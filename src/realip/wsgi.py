@@ -22,6 +22,7 @@ from __future__ import annotations
 
 from typing import Any, Callable, Dict, Iterable, Optional
 
+from realip import _context
 from realip._context import current
 from realip.request import (
     ORIGINAL_REMOTE_ADDR_KEY,
@@ -31,7 +32,7 @@ from realip.request import (
     _scheme_from_environ,
     _strip_name,
 )
-from realip.resolver import _SHORT, REMOTE_ADDR, Resolver
+from realip.resolver import Resolver
 
 StartResponse = Callable[..., Any]
 WSGIApp = Callable[[Dict[str, Any], StartResponse], Iterable[bytes]]
@@ -39,6 +40,7 @@ WSGIApp = Callable[[Dict[str, Any], StartResponse], Iterable[bytes]]
 __all__ = ["RealIPMiddleware"]
 
 _set = current.set
+_count = str.count  # unbound: no method lookup per request; raises TypeError on a non-str
 
 
 class RealIPMiddleware:
@@ -53,10 +55,10 @@ class RealIPMiddleware:
         "_key",
         "_resolve",
         "_resolver",
+        "_rewrite",
         "_strip",
         "app",
         "forwarded_proto",
-        "rewrite_header",
     )
 
     def __init__(
@@ -87,16 +89,21 @@ class RealIPMiddleware:
         # Looked up once: per request, every attribute load and bound method counts.
         self._resolve = self._resolver.resolve_value
         self._key = self._resolver.wsgi_key
-        strip = _strip_name(self._resolver) if self._key is None else None
-        # A peer-only resolver reads no header; the one frameworks read is still dropped.
+        self._rewrite = rewrite_header
+        # A resolver that reads no header still drops the one frameworks read (see _strip_name).
+        strip = _strip_name(self._resolver) if self._key is None and rewrite_header else None
         self._strip = "HTTP_" + strip.upper().replace("-", "_") if strip else None
         self.forwarded_proto = forwarded_proto
-        self.rewrite_header = rewrite_header
 
     @property
     def resolver(self) -> Resolver:
         """The resolver this middleware uses (fixed at construction)."""
         return self._resolver
+
+    @property
+    def rewrite_header(self) -> bool:
+        """Whether the header read is rewritten to its verified part (fixed at construction)."""
+        return self._rewrite
 
     def __call__(self, environ: Dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
         if RESULT_KEY in environ:
@@ -113,20 +120,20 @@ class RealIPMiddleware:
         ip = result.client_ip
         if ip is not None:
             environ["REMOTE_ADDR"] = ip
-        if self.rewrite_header:
-            if value is not None:
-                # Rewritten only when there is something to drop: most requests have exactly
-                # the client's entry and the proxies' (fewer commas than verified entries). A
-                # long header is checked from the right instead (bounded), not counted whole.
-                if (
-                    ip is None
-                    or result.source == REMOTE_ADDR
-                    or value.__class__ is not str
-                    or len(value) > _SHORT
-                    or value.count(",") >= len(result.proxies)
-                ):
-                    _rewrite_environ(self._resolver, environ, result)
-            elif self._strip is not None and self._strip in environ:
+        if value is None:
+            if self._strip is not None and self._strip in environ:
+                # A resolver that reads no header: X-Forwarded-For holds nothing verified.
+                _rewrite_environ(self._resolver, environ, result)
+        elif self._rewrite:
+            # Rewritten only when there is something to drop: most requests have exactly the
+            # client's entry and the proxies' (fewer commas than verified entries; a peer answer
+            # has no proxies, so any header is dropped). A long header is checked from the
+            # right instead (bounded), not counted whole.
+            try:
+                drop = ip is None or len(value) > 128 or _count(value, ",") >= len(result.proxies)
+            except TypeError:  # not a str: a server that breaks PEP 3333; let the slow path judge
+                drop = True
+            if drop:
                 _rewrite_environ(self._resolver, environ, result)
         if self.forwarded_proto:
             scheme = _scheme_from_environ(self._resolver, environ, result)
@@ -135,5 +142,6 @@ class RealIPMiddleware:
         # For realip.log's filter. Not reset: the response body is iterated (and the server's
         # access line written) after this call returns, in the same thread; the next request
         # in the thread sets it again.
-        _set(result)
+        if _context.enabled:
+            _set(result)
         return self.app(environ, start_response)

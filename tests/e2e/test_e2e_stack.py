@@ -210,6 +210,50 @@ def _specs(port: dict[str, int]) -> dict[str, tuple[list[str], dict[str, str]]]:
     except ImportError:
         pass
     try:
+        import granian  # noqa: F401
+
+        specs["granian"] = (
+            [
+                sys.executable,
+                "-m",
+                "granian",
+                "--interface",
+                "asgi",
+                "--host",
+                APP_IP,
+                "--port",
+                str(port["granian"]),
+                "--access-log",
+                # The default line's address, plus the query string, where the test's tag is.
+                "--access-log-fmt",
+                '%(addr)s - "%(method)s %(path)s?%(query_string)s %(protocol)s" %(status)d',
+                "stack_fastapi_app:app",
+            ],
+            _env(),
+        )
+    except ImportError:
+        pass
+    try:
+        import daphne  # noqa: F401
+
+        specs["daphne"] = (
+            [
+                sys.executable,
+                "-m",
+                "daphne",
+                "-b",
+                APP_IP,
+                "-p",
+                str(port["daphne"]),
+                "--access-log",
+                "-",
+                "stack_fastapi_app:app",
+            ],
+            _env(),
+        )
+    except ImportError:
+        pass
+    try:
         import sanic  # noqa: F401
 
         specs["sanic"] = (
@@ -232,6 +276,8 @@ NAMES = (
     "sanic",
     "waitress-default",
     "waitress",
+    "granian",
+    "daphne",
 )
 
 
@@ -291,7 +337,7 @@ def test_default_flags_still_answer_clients_the_server_does_not_trust(
 
 # -- ASGI servers with their proxy handling off: app, access log, logging filter ------------
 
-ASGI_SAFE = ["uvicorn", "gunicorn-uvicornworker", "hypercorn"]
+ASGI_SAFE = ["uvicorn", "gunicorn-uvicornworker", "hypercorn", "granian"]
 
 
 @pytest.mark.parametrize("name", ASGI_SAFE)
@@ -405,3 +451,16 @@ def test_waitress_needs_clear_untrusted_proxy_headers_off(
     server = _server(servers, name)
     body, _ = server.get("/bottle/ip", PROXY, REAL)
     assert body["accessor"] == expected, body
+
+
+# -- daphne: the app is right; its access log reads the connection, not the scope -----------
+
+
+def test_daphne_app_is_right_but_its_access_log_shows_the_proxy(servers: dict[str, Server]) -> None:
+    server = _server(servers, "daphne")
+    body, tag = server.get("/ip", PROXY, f"{FORGED}, {REAL}")
+    assert (body["client"], body["client_ip"], body["xff"]) == (REAL, REAL, REAL)
+    line = server.log_line(tag)
+    assert PROXY in line and REAL not in line, line  # documented in docs/how-to/wsgi-asgi.md
+    body, _ = server.get("/ip", CLIENT, FORGED)
+    assert body["client_ip"] == CLIENT

@@ -309,6 +309,7 @@ def test_middleware_without_resolver_uses_the_environment(monkeypatch: pytest.Mo
 
 
 def test_middleware_without_resolver_or_environment_trusts_nothing() -> None:
-    seen = through(None, asgi_scope("10.244.3.4", XFF))  # type: ignore[arg-type]
+    with pytest.warns(realip.RealIPWarning, match="no REALIP_\\* environment variable"):
+        seen = through(None, asgi_scope("10.244.3.4", XFF))  # type: ignore[arg-type]
     assert seen["client"][0] == "10.244.3.4"
     assert seen["realip.result"].source == "remote_addr"

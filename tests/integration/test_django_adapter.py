@@ -13,7 +13,7 @@ from django.core.exceptions import ImproperlyConfigured
 from django.test import Client, override_settings
 from integration_scenarios import asgi_scope, django_settings, peer_async_client
 
-from realip import Resolver
+from realip import RealIPWarning, Resolver
 from realip.django import RealIPMiddleware as DjangoRealIP
 
 INGRESS_SETTING = {"topology": "ingress", "pod_cidrs": ["10.244.0.0/16"]}
@@ -60,7 +60,7 @@ def test_without_settings_the_environment_configures_it(monkeypatch: pytest.Monk
 
 
 def test_without_settings_or_environment_trusts_nothing() -> None:
-    with django_settings(None):
+    with django_settings(None), pytest.warns(RealIPWarning, match="no settings.REALIP"):
         body = detail(Client(REMOTE_ADDR="10.244.3.4").get("/detail", headers=XFF))
     assert body["client_ip"] == body["remote_addr"] == "10.244.3.4"
     assert body["source"] == "remote_addr"

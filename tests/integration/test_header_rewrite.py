@@ -40,7 +40,8 @@ CASES = [
     # a client-written prefix goes, the verified part stays in order
     (XFF, "10.0.0.3", "6.6.6.6, 203.0.113.9", "203.0.113.9"),
     (XFF, "10.0.0.3", "6.6.6.6, unknown, 203.0.113.9, 10.0.1.5", "203.0.113.9, 10.0.1.5"),
-    (XFF, "10.0.0.3", "203.0.113.9,, 10.0.1.5", "203.0.113.9, 10.0.1.5"),  # empty item
+    (XFF, "10.0.0.3", "203.0.113.9,, 10.0.1.5", SAME),  # an empty item is no entry
+    (XFF, "10.0.0.3", "6.6.6.6,, 203.0.113.9 ,10.0.1.5", "203.0.113.9 ,10.0.1.5"),  # as written
     # the peer is the client: nothing in the header was verified
     (XFF, "203.0.113.50", "6.6.6.6", GONE),
     # failed closed: removed
@@ -183,5 +184,6 @@ def test_rewritten_header_resolves_to_the_same_client_and_starts_with_it(
     else:
         assert again.client_ip == result.client_ip
         assert rewritten is not None
-        leftmost = rewritten.split(",")[0].strip()
+        # Empty list items don't count (RFC 9110 5.6.1): the first entry is the first non-empty.
+        leftmost = next(item.strip() for item in rewritten.split(",") if item.strip())
         assert Resolver().resolve_value(leftmost, None).client_ip == result.client_ip

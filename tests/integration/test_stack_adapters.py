@@ -313,7 +313,7 @@ def test_aiohttp_middleware_stores_the_result_and_rewrites_remote() -> None:
     from aiohttp import web
     from aiohttp.test_utils import TestClient, TestServer
 
-    from realip.aiohttp import ORIGINAL_REMOTE_KEY, middleware
+    from realip.aiohttp import ORIGINAL_REMOTE_KEY, RESULT_KEY, middleware
 
     mw = middleware(trusted_proxies=["127.0.0.1"])
 
@@ -323,7 +323,7 @@ def test_aiohttp_middleware_stores_the_result_and_rewrites_remote() -> None:
             {
                 "remote": request.remote,
                 "result": result.client_ip,
-                "stored": result is request["realip.result"],
+                "stored": result is request[RESULT_KEY],
                 "original": request[ORIGINAL_REMOTE_KEY],
                 "log": realip.log.current_client_ip(),
             }
