@@ -69,6 +69,7 @@ class Kind:
     xff: str
     expected: str
     what: str
+    extra: Tuple[Tuple[str, str], ...] = ()  # more headers, sent after X-Forwarded-For
 
 
 KINDS: Tuple[Kind, ...] = (
@@ -103,6 +104,16 @@ KINDS: Tuple[Kind, ...] = (
         SPOOF,
         LOCAL_IP,
         "the same from 127.0.0.1 (the README's `curl -H 'X-Forwarded-For: ...' localhost`)",
+    ),
+    Kind(
+        "spoofed-underscore",
+        "spoofed",
+        PROXY_IP,
+        f"{REAL_CLIENT}, {INNER_PROXY}",
+        REAL_CLIENT,
+        "the client sent `X_Forwarded_For`, which a proxy passed on: a server that maps `_` to "
+        "`-` merges it into the real header",
+        extra=(("X_Forwarded_For", SPOOF),),
     ),
     Kind(
         "junk",
@@ -200,16 +211,16 @@ def _gunicorn_has(flag: str) -> bool:
 
 
 FRAMEWORKS: Tuple[Framework, ...] = (
-    Framework("FastAPI", "compat_fastapi", ("fastapi",), asgi="app"),
-    Framework("Starlette", "compat_starlette", ("starlette",), asgi="app"),
-    Framework("Litestar", "compat_litestar", ("litestar",), asgi="app"),
-    Framework("Quart", "compat_quart", ("quart",), asgi="app"),
+    Framework("FastAPI", "compat_fastapi", ("fastapi",), asgi="wrapped"),
+    Framework("Starlette", "compat_starlette", ("starlette",), asgi="wrapped"),
+    Framework("Litestar", "compat_litestar", ("litestar",), asgi="wrapped"),
+    Framework("Quart", "compat_quart", ("quart",), asgi="wrapped"),
     Framework("Falcon (ASGI)", "compat_falcon", ("falcon",), asgi="asgi_app"),
     Framework("Django (ASGI)", "compat_django", ("django",), asgi="asgi_app"),
     Framework("Django (ASGI) + realip.asgi", "compat_django", ("django",), asgi="asgi_wrapped"),
     Framework("Sanic", "compat_sanic", ("sanic",), asgi="asgi_app", native="sanic"),
     Framework("aiohttp", "compat_aiohttp", ("aiohttp",), native="aiohttp", native_attr="make_app"),
-    Framework("Flask", "compat_flask", ("flask",), wsgi="app"),
+    Framework("Flask", "compat_flask", ("flask",), wsgi="wrapped"),
     Framework("Bottle", "compat_bottle", ("bottle",), wsgi="app"),
     Framework("Pyramid", "compat_pyramid", ("pyramid",), wsgi="app"),
     Framework("Falcon (WSGI)", "compat_falcon", ("falcon",), wsgi="wsgi_app"),
@@ -278,6 +289,14 @@ SERVERS: Tuple[Server, ...] = (
         ("werkzeug",),
         _serve("werkzeug"),
         shown="werkzeug.serving.run_simple('127.0.0.1', 8000, app, threaded=True)",
+    ),
+    Server(
+        "hypercorn (WSGI)",
+        "wsgi",
+        ("hypercorn",),
+        lambda t, h, p: _py(
+            "-m", "hypercorn", f"wsgi:{t}", "--bind", f"{h}:{p}", "--access-logfile", "-"
+        ),
     ),
     Server(
         "granian (WSGI)",
@@ -355,6 +374,7 @@ class Observation:
     app: Optional[str]
     accessors: Dict[str, Optional[str]]
     notes: List[str]
+    raw: Optional[str] = None  # X-Forwarded-For as the server handed it over, before realip
     log: Optional[str] = None  # the address the access log line shows; "-" when no line
 
 
@@ -387,7 +407,12 @@ def free_port(host: str) -> int:
 
 
 def request(
-    port: int, path: str, source: str, xff: Optional[str], timeout: float = REQUEST_TIMEOUT
+    port: int,
+    path: str,
+    source: str,
+    xff: Optional[str],
+    timeout: float = REQUEST_TIMEOUT,
+    extra: Sequence[Tuple[str, str]] = (),
 ) -> Tuple[int, bytes]:
     """GET ``path`` from the loopback address ``source``, with ``X-Forwarded-For: xff``."""
     conn = http.client.HTTPConnection(SERVER_IP, port, timeout=timeout, source_address=(source, 0))
@@ -396,6 +421,8 @@ def request(
         conn.putheader("Host", HOST_HEADER)
         if xff is not None:
             conn.putheader("X-Forwarded-For", xff)
+        for name, value in extra:
+            conn.putheader(name, value)
         conn.endheaders()
         resp = conn.getresponse()
         return resp.status, resp.read()
@@ -508,7 +535,9 @@ def run_once(fw: Framework, srv: Server, variant: Optional[Variant], log_dir: Pa
         if run.error is None:
             for kind in KINDS:
                 try:
-                    status, payload = request(port, f"/ip/{kind.name}", kind.source, kind.xff)
+                    status, payload = request(
+                        port, f"/ip/{kind.name}", kind.source, kind.xff, extra=kind.extra
+                    )
                 except OSError as exc:
                     run.error = f"{kind.name}: {type(exc).__name__}: {exc}"
                     break
@@ -517,7 +546,10 @@ def run_once(fw: Framework, srv: Server, variant: Optional[Variant], log_dir: Pa
                     break
                 data = json.loads(payload)
                 run.observations[kind.name] = Observation(
-                    app=data["app"], accessors=data["accessors"], notes=data["notes"]
+                    app=data["app"],
+                    accessors=data["accessors"],
+                    notes=data["notes"],
+                    raw=data.get("raw"),
                 )
         if run.error is None and srv.access_log is None:
             # Some servers (hypercorn) write the line after the response: give the last one a
@@ -607,6 +639,23 @@ def failures(run: Run, column: str) -> List[Tuple[str, Kind, Optional[str]]]:
         for name, value in _values(obs, column).items():
             if value != kind.expected:
                 found.append((name, kind, value))
+    return found
+
+
+def server_merged(kind: Kind, obs: Observation) -> bool:
+    """Whether the server put the client's underscore header into X-Forwarded-For itself."""
+    return bool(kind.extra) and SPOOF in (obs.raw or "") and SPOOF not in kind.xff
+
+
+def merging_servers(results: Sequence[PairResult]) -> set:  # type: ignore[type-arg]
+    """The servers that handed an app the client's ``X_Forwarded_For`` as X-Forwarded-For."""
+    found = set()
+    for result in results:
+        for run in result.runs:
+            if run.error is None and any(
+                server_merged(kind, run.observations[kind.name]) for kind in KINDS
+            ):
+                found.add(result.server.name)
     return found
 
 
@@ -723,7 +772,7 @@ def render(results: Sequence[PairResult]) -> str:
         "",
         "Which frameworks and servers show the client that realip resolved — to the app, in the",
         "server's access log, and through the framework's own accessor. Every cell comes from a",
-        "real run: each server is started as a process listening on 127.0.0.1 and asked six",
+        f"real run: each server is started as a process listening on 127.0.0.1 and asked {len(KINDS)}",
         "requests from distinct loopback addresses. realip is configured with",
         f"`REALIP_TRUSTED_PROXIES={TRUSTED}`; `{PROXY_IP}` stands in for the reverse proxy.",
         "",
@@ -731,10 +780,11 @@ def render(results: Sequence[PairResult]) -> str:
         "| --- | --- | --- | --- |",
     ]
     for kind in KINDS:
-        lines.append(f"| {kind.name} | `{kind.source}` | `{kind.xff}` | `{kind.expected}` |")
+        more = "".join(f" and `{name}: {value}`" for name, value in kind.extra)
+        lines.append(f"| {kind.name} | `{kind.source}` | `{kind.xff}`{more} | `{kind.expected}` |")
     lines += [
         "",
-        "A cell says **works** when all six requests showed the expected client, **works with**",
+        "A cell says **works** when every request showed the expected client, **works with**",
         "a setting when the server's defaults failed and that setting fixed it, and otherwise",
         "**does not work**, followed by the requests that showed something else and what they",
         "showed (`none`: realip found no client and failed closed; `no log line`: the server",
@@ -806,6 +856,23 @@ def render(results: Sequence[PairResult]) -> str:
         for texts, names in behaviours.items():
             lines.append(f"    - {', '.join(names)}:")
             lines.extend(f"        - {text}" for text in texts)
+    merging = merging_servers(results)
+    if merging:
+        names = ", ".join(sorted(merging))
+        lines += [
+            "",
+            "## Servers that merge `X_Forwarded_For` into `X-Forwarded-For`",
+            "",
+            f"Measured in this run: {names}. These WSGI servers put a client's `X_Forwarded_For`",
+            "header into `HTTP_X_FORWARDED_FOR` (joined to the proxy's value, or in its place),",
+            "so the environ a WSGI app gets ends with an entry the client chose, and no",
+            "middleware can tell it apart (the `spoofed-underscore` request above). Under these",
+            "servers, make the proxy in front drop or reject header names that contain",
+            "underscores: nginx ignores them by default (`underscores_in_headers off`); Envoy has",
+            "`headers_with_underscores_action`; with HAProxy, delete the header",
+            "(`http-request del-header X_Forwarded_For`). ASGI servers keep the two names apart,",
+            "and realip reads only `x-forwarded-for` from the scope.",
+        ]
     lines += ["", "## Server commands", ""]
     for srv in SERVERS:
         argv = srv.command("MODULE:APP", SERVER_IP, 8000)

@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any, List
 
 from aiohttp import web
-from compat_common import body, call
+from compat_common import body, call, record_headers
 
 import realip
 
@@ -33,9 +33,16 @@ async def ready(request: web.Request) -> web.Response:
     return web.Response(text="ok")
 
 
+@web.middleware
+async def record(request: web.Request, handler: Any) -> web.StreamResponse:
+    """Record the header as aiohttp parsed it, before realip's middleware runs."""
+    record_headers(request.headers.getall("X-Forwarded-For", []))
+    return await handler(request)
+
+
 def make_app(argv: Any = None) -> web.Application:
-    """The application; realip's middleware first when the adapter exists."""
-    middlewares: list = []
+    """The application; realip's middleware first (after the recorder) when the adapter exists."""
+    middlewares: list = [record]
     if adapter is not None:
         middlewares.append(adapter.middleware())
     app = web.Application(middlewares=middlewares)

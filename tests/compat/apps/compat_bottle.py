@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import bottle
-from compat_common import body, call
+from compat_common import body, call, record_wsgi
 
 import realip
 from realip.wsgi import RealIPMiddleware
@@ -26,4 +26,4 @@ def ready() -> str:
     return "ok"
 
 
-app = RealIPMiddleware(_app)
+app = record_wsgi(RealIPMiddleware(_app))

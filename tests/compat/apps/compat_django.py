@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 import django
-from compat_common import body, call
+from compat_common import body, call, record_asgi, record_wsgi
 from django.conf import settings
 from django.http import HttpResponse
 from django.urls import path
@@ -46,6 +46,6 @@ from django.core.wsgi import get_wsgi_application  # noqa: E402
 
 from realip.asgi import RealIPMiddleware  # noqa: E402
 
-wsgi_app = get_wsgi_application()
-asgi_app = get_asgi_application()
-asgi_wrapped = RealIPMiddleware(get_asgi_application())
+wsgi_app = record_wsgi(get_wsgi_application())
+asgi_app = record_asgi(get_asgi_application())
+asgi_wrapped = record_asgi(RealIPMiddleware(get_asgi_application()))

@@ -6,7 +6,7 @@ from typing import Any
 
 import falcon
 import falcon.asgi
-from compat_common import body, call
+from compat_common import body, call, record_asgi, record_wsgi
 
 import realip
 from realip.asgi import RealIPMiddleware as ASGIMiddleware
@@ -47,9 +47,9 @@ class AsyncReady:
 _wsgi = falcon.App()
 _wsgi.add_route("/ip/{kind}", SyncIP())
 _wsgi.add_route("/ready", SyncReady())
-wsgi_app = WSGIMiddleware(_wsgi)
+wsgi_app = record_wsgi(WSGIMiddleware(_wsgi))
 
 _asgi = falcon.asgi.App()
 _asgi.add_route("/ip/{kind}", AsyncIP())
 _asgi.add_route("/ready", AsyncReady())
-asgi_app = ASGIMiddleware(_asgi)
+asgi_app = record_asgi(ASGIMiddleware(_asgi))

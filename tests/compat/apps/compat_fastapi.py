@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from compat_common import body, call
+from compat_common import body, call, record_asgi
 from fastapi import FastAPI, Request, Response
 
 import realip
@@ -25,3 +25,6 @@ def ip(kind: str, request: Request) -> Response:
 @app.get("/ready")
 def ready() -> Response:
     return Response("ok")
+
+
+wrapped = record_asgi(app)  # what the server runs: records the header first

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from compat_common import body, call
+from compat_common import body, call, record_wsgi
 from flask import Flask, Response, request
 
 import realip
@@ -28,3 +28,6 @@ def ip(kind: str) -> Response:
 @app.get("/ready")
 def ready() -> str:
     return "ok"
+
+
+wrapped = record_wsgi(app)  # what the server runs: records the header first

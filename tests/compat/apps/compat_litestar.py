@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from compat_common import body, call
+from compat_common import body, call, record_asgi
 from litestar import Litestar, Request, Response, get
 from litestar.middleware import DefineMiddleware
 
@@ -26,3 +26,4 @@ def ready() -> str:
 
 
 app = Litestar(route_handlers=[ip, ready], middleware=[DefineMiddleware(RealIPMiddleware)])
+wrapped = record_asgi(app)  # what the server runs: records the header first

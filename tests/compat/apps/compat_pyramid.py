@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from compat_common import body, call
+from compat_common import body, call, record_wsgi
 from pyramid.config import Configurator
 from pyramid.response import Response
 
@@ -33,4 +33,4 @@ with Configurator() as config:
     config.add_view(ready, route_name="ready")
     _app = config.make_wsgi_app()
 
-app = RealIPMiddleware(_app)
+app = record_wsgi(RealIPMiddleware(_app))

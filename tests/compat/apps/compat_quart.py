@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from compat_common import body, call
+from compat_common import body, call, record_asgi
 from quart import Quart, Response, request
 
 import realip
@@ -25,3 +25,6 @@ async def ip(kind: str) -> Response:
 @app.get("/ready")
 async def ready() -> str:
     return "ok"
+
+
+wrapped = record_asgi(app)  # what the server runs: records the header first

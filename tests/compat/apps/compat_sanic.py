@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from compat_common import ACCESSOR_ERROR, body, call
+from compat_common import ACCESSOR_ERROR, body, call, record_asgi, record_headers
 from sanic import Sanic
 from sanic.response import raw, text
 
@@ -22,6 +22,8 @@ app = Sanic("realip_compat")
 async def resolve(request: Any) -> None:
     notes: list = []
     request.ctx.notes = notes
+    if not request.app.asgi:  # under an ASGI server, record_asgi saw the header first
+        record_headers(request.headers.getall("x-forwarded-for", []))
     request.ctx.client_ip = call(
         lambda: realip.get_client_ip(request), notes, "realip.get_client_ip(request)"
     )
@@ -44,4 +46,4 @@ async def ready(request: Any) -> Any:
     return text("ok")
 
 
-asgi_app = RealIPMiddleware(app)
+asgi_app = record_asgi(RealIPMiddleware(app))

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from compat_common import body, call
+from compat_common import body, call, record_asgi
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import Response
@@ -27,3 +27,4 @@ async def ready(request: Request) -> Response:
 
 app = Starlette(routes=[Route("/ip/{kind}", ip), Route("/ready", ready)])
 app.add_middleware(RealIPMiddleware)
+wrapped = record_asgi(app)  # what the server runs: records the header first
