@@ -192,6 +192,25 @@ def _strip_name(resolver: Resolver) -> Optional[str]:
 
 _BYTES_SEPARATORS: Tuple[Any, ...] = (b",", b" \t", b" \t,", b", ")
 _TEXT_SEPARATORS: Tuple[Any, ...] = (",", BLANKS, BLANKS + ",", ", ")
+_WALK = object()  # _tail's answer when empty items make the quick look inconclusive
+
+
+def _tail(value: Any, keep: int, comma: Any, blanks: Any) -> Any:
+    """The last ``keep`` items of a comma list as written, None when nothing lies left of them,
+    or _WALK when an empty item is in the way. Touches only the end of the value: a client's
+    long prefix is neither scanned nor copied."""
+    end = len(value)
+    for _ in range(keep):
+        start = value.rfind(comma, 0, end)
+        if start < 0:
+            return None  # at most ``keep`` items: nothing to drop (the common case)
+        if not value[start + 1 : end].strip(blanks):
+            return _WALK
+        end = start
+    before = value[end - 1 : end]
+    if not before or before in blanks or before == comma:
+        return _WALK  # an empty item (or only empty items) to their left
+    return value[end + 1 :].strip(blanks)
 
 
 def _rewrite(result: Result, value: Any, peer_only: bool) -> Any:
@@ -200,7 +219,7 @@ def _rewrite(result: Result, value: Any, peer_only: bool) -> Any:
 
     Only what realip verified stays: the client's entry and the trusted proxies' entries to its
     right (``len(result.proxies)`` entries: the peer and the hops walked), as they were written.
-    Called only when the header arrived and may hold more; a long prefix costs one C call.
+    Called only when the header arrived and may hold more.
     """
     raw = value.__class__ is bytes
     if peer_only or result.client_ip is None or result.source == REMOTE_ADDR:
@@ -208,18 +227,11 @@ def _rewrite(result: Result, value: Any, peer_only: bool) -> Any:
         return b"" if raw else ""
     keep = len(result.proxies)
     comma, blanks, empties, separator = _BYTES_SEPARATORS if raw else _TEXT_SEPARATORS
-    parts = value.rsplit(comma, keep)
-    if len(parts) <= keep:
-        return None  # at most ``keep`` items: nothing to drop (the common case)
-    items = parts[1:]
-    for item in items:
-        if not item.strip(blanks):
-            break  # an empty item among the last ones (rare): walk instead
-    else:
-        if not parts[0].strip(empties):
-            return None  # only empty items to their left
-        return comma.join(items).strip(blanks)
-    # The resolver's walk from the right, skipping empty items; keep + 1 items at most.
+    tail = _tail(value, keep, comma, blanks)
+    if tail is not _WALK:
+        return tail
+    # Empty items in the way (rare): the resolver's walk from the right, skipping them, as far
+    # as keep + 1 items.
     found: List[Any] = []
     end = len(value)
     try:
@@ -330,15 +342,22 @@ def _rewritten_mark(scope: Any, host: Any, port: Any, result: Result) -> Optiona
     xff = _scope_header(scope, b"x-forwarded-for")
     if xff is None:
         return None
+    text = (
+        (f"[{host}]:{port}" if ":" in host else f"{host}:{port}") if port.__class__ is int else ""
+    )
+    odd = result.client_ip is None and result.peer is None
+    # A substring test first (one C call): a direct client that sends the header pays no more.
+    if not (text and text.encode("latin-1", "replace") in xff) and not (
+        odd and host.encode("latin-1", "replace") in xff
+    ):
+        return None
     try:
         entries = list(islice(items_from_right(decode(xff)), MAX_ITEMS))
     except PaddingError:
         return None
-    if port.__class__ is int:
-        text = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
-        if text in entries:
-            return f"the peer {text[:64]!r} is an X-Forwarded-For entry"
-    if result.client_ip is None and result.peer is None and host in entries:
+    if text and text in entries:
+        return f"the peer {text[:64]!r} is an X-Forwarded-For entry"
+    if odd and host in entries:
         return f"the peer {host[:64]!r} is not an IP address but an X-Forwarded-For entry"
     return None
 

@@ -16,6 +16,8 @@ from typing import Any, Iterator
 
 import pytest
 from fastapi import Request
+from hypothesis import given
+from hypothesis import strategies as st
 
 import realip.request
 from realip import ConfigError, RealIPWarning, Resolver, get_client_ip, get_result
@@ -546,3 +548,20 @@ def test_the_new_modules_import_no_framework() -> None:
         env={"PYTHONPATH": src, "PATH": "/usr/bin:/bin"},
     )
     assert done.returncode == 0, done.stderr
+
+
+@given(
+    port=st.integers(min_value=1, max_value=65535),
+    entries=st.lists(
+        st.sampled_from(["6.6.6.6", "203.0.113.9", "unknown", "10.0.1.5", "6.6.6.6:80", ""]),
+        max_size=6,
+    ),
+    peer=st.sampled_from(["203.0.113.50", "10.0.0.3", "2001:db8::50"]),
+)
+def test_a_tcp_peer_is_never_taken_for_a_rewrite(port: int, entries: list[str], peer: str) -> None:
+    """Property: a peer with a real port whose own ip:port is not an entry is never flagged."""
+    value = ", ".join(entries).encode()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RealIPWarning)
+        seen = asgi(TRUST, scope((peer, port), (b"x-forwarded-for", value)))
+    assert "rewrote" not in seen["realip.result"].reason
