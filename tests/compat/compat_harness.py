@@ -10,7 +10,9 @@ For each pair three things are checked against the expected client of each reque
 framework's own client accessors. When the server's defaults fail a check and the server has a
 setting known to matter (uvicorn's ``--no-proxy-headers``, waitress's
 ``clear_untrusted_proxy_headers``), the pair is run again with it, and the cell names the setting
-if that makes it work. Everything here is measured; nothing is assumed.
+if that makes it work. Each app also records ``X-Forwarded-For`` as the server handed it over,
+before realip runs, so a server that merged a client's ``X_Forwarded_For`` into it is told apart
+from a realip fault. Everything here is measured; nothing is assumed.
 
 ``python tests/compat/compat_harness.py`` writes docs/reference/compatibility.md from a fresh run.
 """
@@ -34,7 +36,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Dict, List, Optional, Sequence, Tuple
+from typing import Callable, Dict, List, Optional, Sequence, Set, Tuple
 
 HERE = Path(__file__).resolve().parent
 APPS_DIR = HERE / "apps"
@@ -446,11 +448,11 @@ def server_env(extra: Sequence[Tuple[str, str]] = ()) -> Dict[str, str]:
     return env
 
 
-_PROCESSES: List[subprocess.Popen] = []  # type: ignore[type-arg]
+_PROCESSES: List[subprocess.Popen[bytes]] = []
 _LOCK = threading.Lock()
 
 
-def _stop(proc: subprocess.Popen) -> None:  # type: ignore[type-arg]
+def _stop(proc: subprocess.Popen[bytes]) -> None:
     """SIGTERM the process group, SIGKILL it if it lingers: workers (gunicorn's) go too."""
     if proc.poll() is None:
         with contextlib.suppress(ProcessLookupError):
@@ -647,9 +649,9 @@ def server_merged(kind: Kind, obs: Observation) -> bool:
     return bool(kind.extra) and SPOOF in (obs.raw or "") and SPOOF not in kind.xff
 
 
-def merging_servers(results: Sequence[PairResult]) -> set:  # type: ignore[type-arg]
+def merging_servers(results: Sequence[PairResult]) -> Set[str]:
     """The servers that handed an app the client's ``X_Forwarded_For`` as X-Forwarded-For."""
-    found = set()
+    found: Set[str] = set()
     for result in results:
         for run in result.runs:
             if run.error is None and any(
@@ -853,17 +855,17 @@ def render(results: Sequence[PairResult]) -> str:
         )
     for server_name, behaviours in by_server.items():
         lines.append(f"- {server_name}:")
-        for texts, names in behaviours.items():
-            lines.append(f"    - {', '.join(names)}:")
-            lines.extend(f"        - {text}" for text in texts)
+        for behaviour, frameworks in behaviours.items():
+            lines.append(f"    - {', '.join(frameworks)}:")
+            lines.extend(f"        - {text}" for text in behaviour)
     merging = merging_servers(results)
     if merging:
-        names = ", ".join(sorted(merging))
+        merged_by = ", ".join(sorted(merging))
         lines += [
             "",
             "## Servers that merge `X_Forwarded_For` into `X-Forwarded-For`",
             "",
-            f"Measured in this run: {names}. These WSGI servers put a client's `X_Forwarded_For`",
+            f"Measured in this run: {merged_by}. These WSGI servers put a client's `X_Forwarded_For`",
             "header into `HTTP_X_FORWARDED_FOR` (joined to the proxy's value, or in its place),",
             "so the environ a WSGI app gets ends with an entry the client chose, and no",
             "middleware can tell it apart (the `spoofed-underscore` request above). Under these",
