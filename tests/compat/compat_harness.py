@@ -59,6 +59,8 @@ STOP_TIMEOUT = 3.0
 LOG_SETTLE = 2.0  # the longest wait for a server to write a request's access log line
 # Server start-up is import-bound (CPU): a few at once keep 2 cores busy without starving them.
 CONCURRENCY = max(2, min(6, 2 * (os.cpu_count() or 1)))
+BUDGET = 90.0  # seconds for the whole matrix on a 2-core CI machine
+LAST_RUN_SECONDS: Optional[float] = None  # set by the test session's run
 
 
 @dataclass(frozen=True)

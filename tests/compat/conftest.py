@@ -7,6 +7,7 @@ left) when the session ends, so an interrupted run leaves nothing listening.
 from __future__ import annotations
 
 import sys
+import time
 from pathlib import Path
 from typing import Iterator, List
 
@@ -24,7 +25,10 @@ def matrix(
 ) -> Iterator[List[compat_harness.PairResult]]:
     """Every (framework, server) pair, run once as real processes on loopback."""
     log_dir = tmp_path_factory.mktemp("compat")
+    started = time.monotonic()
     try:
-        yield compat_harness.run_matrix(log_dir=log_dir)
+        results = compat_harness.run_matrix(log_dir=log_dir)
+        compat_harness.LAST_RUN_SECONDS = time.monotonic() - started
+        yield results
     finally:
         compat_harness.stop_all()

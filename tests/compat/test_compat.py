@@ -268,3 +268,12 @@ def test_underscore_merging_is_measured_not_assumed(matrix: List[h.PairResult]) 
     # `header_map = "drop"` since 22.0), so the check must not see a merge there.
     if any(r.server.name == "gunicorn (sync)" and not r.skipped for r in matrix):
         assert "gunicorn (sync)" not in merging
+
+
+def test_the_whole_run_fits_its_time_budget(matrix: List[h.PairResult]) -> None:
+    """One server per pair, reused for every request, a few at once: CI can afford the table."""
+    assert h.LAST_RUN_SECONDS is not None
+    ran = sum(len(r.runs) for r in matrix)
+    assert h.LAST_RUN_SECONDS < h.BUDGET, (
+        f"{ran} server runs took {h.LAST_RUN_SECONDS:.0f}s, over the {h.BUDGET:.0f}s budget"
+    )
