@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import os
 import warnings
-from typing import Any, Callable, Optional
+from typing import Any, Callable, Dict, Optional
 
 from asgiref.sync import iscoroutinefunction, markcoroutinefunction
 from django.conf import settings
@@ -37,14 +37,28 @@ from realip.request import (
     ORIGINAL_CLIENT_KEY,
     ORIGINAL_REMOTE_ADDR_KEY,
     RESULT_KEY,
+    _checked_scope_result,
+    _client_of,
     _rewrite_environ,
     get_result,
 )
-from realip.resolver import ENV_VARS, Resolver
+from realip.resolver import ENV_VARS, REMOTE_ADDR, Resolver, Result
 
 __all__ = ["RealIPMiddleware", "RealIPRequest", "client_ip", "resolver_from_settings"]
 
 _set = current.set
+
+
+def _asgi_scope(scope: Any) -> Optional[Dict[str, Any]]:
+    # The server's scope of a Django ASGI request, when it has a well-formed peer.
+    if (
+        isinstance(scope, dict)
+        and scope.get("type") in ("http", "websocket")
+        and isinstance(scope.get("client"), (tuple, list))
+        and len(scope["client"]) == 2
+    ):
+        return scope
+    return None
 
 
 def resolver_from_settings(value: Any = None) -> Resolver:
@@ -137,9 +151,19 @@ class RealIPMiddleware:
                 original = scope.get(ORIGINAL_CLIENT_KEY)
                 meta[ORIGINAL_REMOTE_ADDR_KEY] = original[0] if original else None
             else:
+                asgi = _asgi_scope(scope)
+                if asgi is not None:
+                    result = self._checked(asgi, meta, result)
                 meta[ORIGINAL_REMOTE_ADDR_KEY] = meta.get("REMOTE_ADDR")
                 if result.client_ip is not None:
                     meta["REMOTE_ADDR"] = result.client_ip
+                    if asgi is not None:
+                        # Django's ASGI request holds the server's own scope: written there, the
+                        # server's access log (uvicorn, hypercorn, granian) shows the client too.
+                        asgi[ORIGINAL_CLIENT_KEY] = asgi["client"]
+                        port = asgi["client"][1] if result.source == REMOTE_ADDR else 0
+                        asgi["client"] = (result.client_ip, port)
+                        asgi[RESULT_KEY] = result
                 if self.rewrite_header:
                     _rewrite_environ(self.resolver, meta, result)
             meta[RESULT_KEY] = result
@@ -147,6 +171,17 @@ class RealIPMiddleware:
         setattr(request, "client_ip", result.client_ip)  # noqa: B010
         if _context.enabled:
             _set(result)
+
+    def _checked(self, scope: Dict[str, Any], meta: Any, result: Result) -> Result:
+        # As the ASGI middleware does: a peer the server rewrote from X-Forwarded-For (port 0
+        # beside a forwarding header, or the peer is itself an entry) fails closed with a
+        # warning. META has no port, so the scope is where the mark is.
+        host, port = _client_of(scope.get("client"))
+        key = self.resolver.wsgi_key
+        has_header = key is not None and meta.get(key) is not None
+        if port == 0 or result.client_ip is None or (has_header and result.source == REMOTE_ADDR):
+            return _checked_scope_result(scope, host, port, result)
+        return result
 
     def __call__(self, request: HttpRequest) -> Any:
         if self.is_async:

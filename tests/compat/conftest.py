@@ -1,0 +1,34 @@
+"""The compatibility matrix runs once per session; every test in this folder reads its results.
+
+Every server process the harness starts is stopped when the run ends, and again (whatever is
+left) when the session ends, so an interrupted run leaves nothing listening.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from pathlib import Path
+from typing import Iterator, List
+
+import pytest
+
+# The harness sits next to this file; make it importable in any pytest import mode.
+if str(Path(__file__).parent) not in sys.path:
+    sys.path.insert(0, str(Path(__file__).parent))
+import compat_harness
+
+
+@pytest.fixture(scope="session")
+def matrix(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[List[compat_harness.PairResult]]:
+    """Every (framework, server) pair, run once as real processes on loopback."""
+    log_dir = tmp_path_factory.mktemp("compat")
+    started = time.monotonic()
+    try:
+        results = compat_harness.run_matrix(log_dir=log_dir)
+        compat_harness.LAST_RUN_SECONDS = time.monotonic() - started
+        yield results
+    finally:
+        compat_harness.stop_all()
