@@ -25,7 +25,6 @@ from realip._headers import (
     skip_empty_run,
 )
 from realip.resolver import (
-    _DEFAULT_HEADER,
     ENV_VARS,
     MAX_ITEMS,
     REMOTE_ADDR,
@@ -148,29 +147,27 @@ def _middleware_resolver(
                 "(use trusted_proxies= or topology= to build one)"
             )
         return resolver
-    if topology is not None:
-        if trusted_proxies is not None:
-            raise ConfigError(
-                f"{who}: topology={topology!r} and trusted_proxies= were both given; a topology "
-                "takes its ranges as pod_cidrs=, node_cidrs= and lb_cidrs="
-            )
-        return Resolver.for_topology(
-            topology, pod_cidrs=pod_cidrs, node_cidrs=node_cidrs, lb_cidrs=lb_cidrs, header=header
-        )
-    cidrs = [n for n in given if n.endswith("_cidrs")]
-    if cidrs:
-        raise ConfigError(f"{who}: {', '.join(n + '=' for n in cidrs)} only apply with topology=")
-    if trusted_proxies is not None:
-        if isinstance(trusted_proxies, str):
-            trusted_proxies = trusted_proxies.replace(",", " ").split()
-        return Resolver(
-            trusted_proxies=trusted_proxies,
-            header=header if header is not None else _DEFAULT_HEADER,
-        )
-    if header is not None:
+    if header is not None and trusted_proxies is None and topology is None:
         raise ConfigError(
             f"{who}: header={header!r} alone trusts no proxy, so it would never be read; "
             "add trusted_proxies= or topology="
+        )
+    if given:
+        # The same option rules as every other front end (realip._config), named as keywords.
+        from realip._config import build
+
+        options = {
+            "trusted_proxies": trusted_proxies,
+            "topology": topology,
+            "header": header,
+            "pod_cidrs": pod_cidrs or None,
+            "node_cidrs": node_cidrs or None,
+            "lb_cidrs": lb_cidrs or None,
+        }
+        return build(
+            {name: value for name, value in options.items() if value is not None},
+            lambda name: f"{who}({name}=)",
+            lambda name: f"{name}=",
         )
     if not any((os.environ.get(var) or "").strip() for var in ENV_VARS):
         # A missing ConfigMap or a forgotten argument must not pass as "works": say so once.

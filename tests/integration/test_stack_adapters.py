@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import contextvars
 import logging
+import re
 import subprocess
 import sys
 import textwrap
@@ -222,7 +223,7 @@ def test_shortcuts_build_the_resolver(middleware: Any, kwargs: Any, expected: Re
         ({"resolver": TRUST, "trusted_proxies": ["10.0.0.0/8"]}, "resolver= and trusted_proxies="),
         ({"resolver": TRUST, "topology": "pod-to-pod"}, "resolver= and topology="),
         ({"topology": "ingress", "trusted_proxies": ["10.0.0.0/8"]}, "trusted_proxies="),
-        ({"pod_cidrs": ["10.244.0.0/16"]}, "pod_cidrs= only apply with topology="),
+        ({"pod_cidrs": ["10.244.0.0/16"]}, "(pod_cidrs=): only applies with topology="),
         ({"header": "x-real-ip"}, "header='x-real-ip' alone"),
         ({"trusted_proxies": ["10.0.0.1/8"]}, "10.0.0.1/8"),
         ({"topology": "nope"}, "nope"),
@@ -230,7 +231,7 @@ def test_shortcuts_build_the_resolver(middleware: Any, kwargs: Any, expected: Re
     ],
 )
 def test_bad_shortcuts_raise_config_error(middleware: Any, kwargs: Any, named: str) -> None:
-    with pytest.raises(ConfigError, match=named.replace("(", r"\(").replace("=", "=")):
+    with pytest.raises(ConfigError, match=re.escape(named)):
         middleware(_noop, **kwargs)
 
 
