@@ -217,3 +217,50 @@ def test_get_client_ip_in_a_view_reuses_the_middleware_result(
     # The view called get_client_ip(request) and get_result(request) after the middleware.
     assert body["get_client_ip(request)"] == "203.0.113.9"
     assert len(calls) == 1
+
+
+def _run_django_asgi(scope: dict[str, Any]) -> dict[str, Any]:
+    sent: list[dict[str, Any]] = []
+    body_sent = False
+
+    async def receive() -> dict[str, Any]:
+        nonlocal body_sent
+        if body_sent:
+            await asyncio.Event().wait()  # the client stays connected while the view runs
+        body_sent = True
+        return {"type": "http.request", "body": b"", "more_body": False}
+
+    async def send(message: dict[str, Any]) -> None:
+        sent.append(message)
+
+    asyncio.run(get_asgi_application()(scope, receive, send))
+    assert sent[0]["status"] == 200, sent
+    return dict(json.loads(b"".join(m.get("body", b"") for m in sent[1:])))
+
+
+def test_django_asgi_writes_the_client_into_the_servers_scope() -> None:
+    """Django's own middleware under ASGI: the server's scope (its access log) gets the client."""
+    scope = asgi_scope("10.244.3.4", (("Host", "testserver"), ("X-Forwarded-For", "203.0.113.9")))
+    scope["path"] = "/detail"
+    with django_settings(INGRESS_SETTING):
+        data = _run_django_asgi(scope)
+    assert data["client_ip"] == "203.0.113.9"
+    assert scope["client"] == ("203.0.113.9", 0)
+    assert scope["realip.original_client"][0] == "10.244.3.4"
+
+
+def test_django_asgi_fails_closed_on_a_peer_the_server_rewrote(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """uvicorn's default proxy headers wrote the forged entry into scope["client"] with port 0:
+    Django's middleware sees the mark in the scope (META has no port) and refuses it."""
+    import realip.request
+
+    monkeypatch.setattr(realip.request, "_warned", set())  # the warning is once per process
+    scope = asgi_scope("6.6.6.6", (("Host", "testserver"), ("X-Forwarded-For", "6.6.6.6")))
+    scope["client"] = ("6.6.6.6", 0)
+    scope["path"] = "/detail"
+    with django_settings(INGRESS_SETTING), pytest.warns(RealIPWarning, match="rewrote"):
+        data = _run_django_asgi(scope)
+    assert data["client_ip"] is None
+    assert scope["client"] == ("6.6.6.6", 0)  # left as the server set it
