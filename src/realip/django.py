@@ -37,9 +37,9 @@ from realip.request import (
     ORIGINAL_CLIENT_KEY,
     ORIGINAL_REMOTE_ADDR_KEY,
     RESULT_KEY,
-    _checked_scope_result,
     _client_of,
     _rewrite_environ,
+    _scope_checked,
     get_result,
 )
 from realip.resolver import ENV_VARS, REMOTE_ADDR, Resolver, Result
@@ -178,10 +178,9 @@ class RealIPMiddleware:
         # warning. META has no port, so the scope is where the mark is.
         host, port = _client_of(scope.get("client"))
         key = self.resolver.wsgi_key
-        has_header = key is not None and meta.get(key) is not None
-        if port == 0 or result.client_ip is None or (has_header and result.source == REMOTE_ADDR):
-            return _checked_scope_result(scope, host, port, result)
-        return result
+        return _scope_checked(
+            scope, host, port, result, key is not None and meta.get(key) is not None
+        )
 
     def __call__(self, request: HttpRequest) -> Any:
         if self.is_async:

@@ -368,6 +368,16 @@ def _checked_scope_result(scope: Any, host: Any, port: Any, result: Result) -> R
     return _new(None, REMOTE_ADDR, (), _REWRITTEN_REASON.format(mark=mark), False, result.peer)
 
 
+def _scope_checked(scope: Any, host: Any, port: Any, result: Result, has_header: bool) -> Result:
+    """``result``, or a fail-closed one when the scope's peer looks rewritten by the server.
+
+    The cheap test of when to look closer lives here once; the ASGI middleware inlines it.
+    """
+    if port == 0 or result.client_ip is None or (has_header and result.source == REMOTE_ADDR):
+        return _checked_scope_result(scope, host, port, result)
+    return result
+
+
 def resolve_scope(resolver: Resolver, scope: Any) -> Result:
     """Resolve an ASGI ``http`` or ``websocket`` scope.
 
@@ -378,14 +388,7 @@ def resolve_scope(resolver: Resolver, scope: Any) -> Result:
     name = resolver.header_bytes
     value = _scope_header(scope, name) if name is not None else None
     host, port = _client_of(scope.get("client"))
-    result = resolver.resolve_value(host, value)
-    if (
-        port == 0
-        or result.client_ip is None
-        or (value is not None and result.source == REMOTE_ADDR)
-    ):
-        result = _checked_scope_result(scope, host, port, result)
-    return result
+    return _scope_checked(scope, host, port, resolver.resolve_value(host, value), value is not None)
 
 
 def _scheme_from_environ(resolver: Resolver, environ: Any, result: Result) -> Optional[str]:
