@@ -138,3 +138,6 @@ def test_the_same_options_build_the_same_resolver_everywhere() -> None:
     env["REALIP_REQUIRE_HEADER"] = "true"
     assert Resolver.from_env(env) == direct
     assert build(kwargs, spell_django) == direct
+    # require_header is part of what decides an answer, so it is part of equality.
+    lenient = Resolver.for_topology("ingress", pod_cidrs=["10.244.0.0/16"])
+    assert lenient != direct and "require_header=True" in repr(direct)

@@ -490,7 +490,15 @@ class Resolver:
         return scheme_value(proto, websocket)
 
     def _key(self) -> Tuple[object, ...]:
-        return (self._kind, self._header, self._hops, self._networks, self._snat, self._topology)
+        return (
+            self._kind,
+            self._header,
+            self._hops,
+            self._networks,
+            self._snat,
+            self._topology,
+            self._require,
+        )
 
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, Resolver):
@@ -508,6 +516,8 @@ class Resolver:
         parts.append(f"header={self._header!r}")
         if self._hops is not None:
             parts.append(f"trusted_hops={self._hops}")
+        if self._require:
+            parts.append("require_header=True")
         return f"Resolver({', '.join(parts)})"
 
     # -- resolution ---------------------------------------------------------------------
