@@ -123,8 +123,8 @@ def _middleware_resolver(
     lb_cidrs: Iterable[Any],
 ) -> Resolver:
     # The keyword shortcuts of every middleware: one resolver, built once, at construction.
-    given = [
-        name
+    options = {
+        name: value
         for name, value in (
             ("trusted_proxies", trusted_proxies),
             ("topology", topology),
@@ -134,7 +134,8 @@ def _middleware_resolver(
             ("lb_cidrs", lb_cidrs or None),
         )
         if value is not None
-    ]
+    }
+    given = list(options)
     if resolver is not None:
         if given:
             raise ConfigError(
@@ -156,19 +157,7 @@ def _middleware_resolver(
         # The same option rules as every other front end (realip._config), named as keywords.
         from realip._config import build
 
-        options = {
-            "trusted_proxies": trusted_proxies,
-            "topology": topology,
-            "header": header,
-            "pod_cidrs": pod_cidrs or None,
-            "node_cidrs": node_cidrs or None,
-            "lb_cidrs": lb_cidrs or None,
-        }
-        return build(
-            {name: value for name, value in options.items() if value is not None},
-            lambda name: f"{who}({name}=)",
-            lambda name: f"{name}=",
-        )
+        return build(options, lambda name: f"{who}({name}=)", lambda name: f"{name}=")
     if not any((os.environ.get(var) or "").strip() for var in ENV_VARS):
         # A missing ConfigMap or a forgotten argument must not pass as "works": say so once.
         message = _UNCONFIGURED_WARNING.format(who=who)
