@@ -137,7 +137,7 @@ def explain(resolver: Resolver, remote_addr: Any, headers: Optional[Headers]) ->
             note = _trust_note(resolver, hop)
             steps.append(f"{where} {shown}: trusted ({note}), keep walking left")
     elif header is not None and result.source == "remote_addr" and result.peer is not None:
-        if resolver.trusted_hops is None and resolver.trusts(remote_addr):
+        if result.proxy_as_client:
             note = _trust_note(resolver, result.peer)
             steps.append(f"peer {peer_shown}: trusted ({note}), but no {header} header arrived")
         else:
