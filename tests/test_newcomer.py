@@ -168,14 +168,14 @@ def test_no_wrong_header_warning_when_it_does_not_apply(resolver: Resolver, line
 @pytest.mark.parametrize(
     ("peer", "lines", "role", "address", "node_range"),
     [
-        ("10.244.1.1", [], "peer", "10.244.1.1", "10.244.1.0/24"),  # flannel cni0 / flannel.1
-        ("10.244.7.0", [], "peer", "10.244.7.0", "10.244.7.0/24"),  # Calico tunl0 style
+        ("10.244.1.1", [], "peer", "10.244.1.1", "10.244.1.1/32"),  # flannel cni0 / flannel.1
+        ("10.244.7.0", [], "peer", "10.244.7.0", "10.244.7.0/32"),  # Calico tunl0 style
         (
             "10.244.3.4",
             [("X-Forwarded-For", "10.244.2.1")],
             "client",
             "10.244.2.1",
-            "10.244.2.0/24",
+            "10.244.2.1/32",
         ),
     ],
 )
@@ -185,6 +185,8 @@ def test_cni_gateway_address_suggests_node_cidrs(
     text = suggestions(INGRESS, peer, lines)
     assert f"the {role} {address} looks like a node's CNI address" in text
     assert f"REALIP_NODE_CIDRS, e.g. {node_range}" in text
+    # Never the node's /24: that holds its pods, and the ingress pods would be flagged as SNAT.
+    assert "/24)" not in text
 
 
 @pytest.mark.parametrize(

@@ -12,7 +12,6 @@ import ipaddress
 from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
 from urllib.parse import parse_qs
 
-from realip._addresses import parse_ip
 from realip._explain import PROXY_HEADERS, describe, explain
 from realip._headers import lookup
 from realip._networks import PRESETS
@@ -104,11 +103,6 @@ def _trust_advice(resolver: Resolver, ranges: str) -> str:
     )
 
 
-def _key(text: str) -> int:
-    parsed = parse_ip(text)
-    return parsed[0] if parsed is not None else -1
-
-
 def _cni_notes(resolver: Resolver, peer: Optional[str], result: Result) -> List[str]:
     """A trusted address that looks like a node's CNI gateway, not a pod (see suggest)."""
     seen: Dict[str, str] = {}
@@ -118,17 +112,16 @@ def _cni_notes(resolver: Resolver, peer: Optional[str], result: Result) -> List[
             continue
         # flannel's cni0 / flannel.1 and Calico's tunl0 take the .0 or .1 of each node's slice
         # of the pod CIDR; such an address inside the trusted (pod) ranges is a node.
+        # (An address already in node_cidrs is never trusted, so it does not get here.)
         if int(ip) & 0xFF in (0, 1) and resolver.trusted_hops is None and resolver.trusts(str(ip)):
-            if _key(str(ip)) in resolver.snat_networks:
-                continue
             seen[str(ip)] = role
     return [
         f"the {role} {address} looks like a node's CNI address (the .0/.1 gateway of a "
         "per-node /24 inside the pod CIDR: flannel's cni0 or flannel.1, Calico's tunl0), so a "
         "node, not a pod, sent this request on (kube-proxy SNAT or a hostNetwork proxy); give "
-        f"those per-node ranges as node_cidrs (REALIP_NODE_CIDRS, e.g. "
-        f"{ipaddress.ip_network(f'{address}/24', strict=False)}) so realip can tell nodes "
-        "from pods"
+        "each node's own CNI address as node_cidrs (REALIP_NODE_CIDRS, e.g. "
+        f"{address}/32) so realip can tell nodes from pods - not the node's whole /24, which "
+        "holds its pods (the ingress pods too)"
         for address, role in seen.items()
     ]
 
