@@ -32,7 +32,7 @@ from realip.request import (
     _scheme_from_environ,
     _strip_name,
 )
-from realip.resolver import Resolver
+from realip.resolver import _SHORT, Resolver
 
 StartResponse = Callable[..., Any]
 WSGIApp = Callable[[Dict[str, Any], StartResponse], Iterable[bytes]]
@@ -130,7 +130,9 @@ class RealIPMiddleware:
             # has no proxies, so any header is dropped). A long header is checked from the
             # right instead (bounded), not counted whole.
             try:
-                drop = ip is None or len(value) > 128 or _count(value, ",") >= len(result.proxies)
+                drop = (
+                    ip is None or len(value) > _SHORT or _count(value, ",") >= len(result.proxies)
+                )
             except TypeError:  # not a str: a server that breaks PEP 3333; let the slow path judge
                 drop = True
             if drop:
