@@ -33,6 +33,7 @@ import sys
 import tempfile
 import threading
 import time
+import uuid
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -56,7 +57,9 @@ HOST_HEADER = "compat.test"  # never an address, so an access log's Host field c
 READY_TIMEOUT = 30.0
 REQUEST_TIMEOUT = 5.0
 STOP_TIMEOUT = 3.0
-LOG_SETTLE = 2.0  # the longest wait for a server to write a request's access log line
+# The longest wait for a server to write a request's access log line. Every server here writes
+# them at once when not starved; on a loaded 2-core CI machine a worker can stall for seconds.
+LOG_SETTLE = 10.0
 # Server start-up is import-bound (CPU): a few at once keep 2 cores busy without starving them.
 CONCURRENCY = max(2, min(6, 2 * (os.cpu_count() or 1)))
 BUDGET = 90.0  # seconds for the whole matrix on a 2-core CI machine
@@ -502,7 +505,10 @@ def run_once(fw: Framework, srv: Server, variant: Optional[Variant], log_dir: Pa
     argv = srv.command(target(fw, srv), SERVER_IP, port)
     if variant is not None:
         argv += list(variant.extra)
-    env = server_env(srv.env + (variant.env if variant else ()))
+    # Two runs can be handed the same free port; a server that then fails to bind (gunicorn
+    # retries for seconds) leaves the other one answering. The token tells them apart.
+    token = uuid.uuid4().hex
+    env = server_env(srv.env + (variant.env if variant else ()) + (("COMPAT_RUN", token),))
     slug = re.sub(r"\W+", "-", f"{fw.name}-{srv.name}-{run.setting or 'default'}").strip("-")
     log_path = log_dir / f"{slug}.log"
     with open(log_path, "wb") as log:
@@ -549,6 +555,9 @@ def run_once(fw: Framework, srv: Server, variant: Optional[Variant], log_dir: Pa
                     run.error = f"{kind.name}: HTTP {status}: {payload[:200]!r}"
                     break
                 data = json.loads(payload)
+                if data.get("run") != token:
+                    run.error = f"port {port}: another server answered (the port was taken)"
+                    break
                 run.observations[kind.name] = Observation(
                     app=data["app"],
                     accessors=data["accessors"],

@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import difflib
 import os
-from typing import List
+import subprocess
+import time
+from typing import Iterable, List, Tuple
 
 import compat_harness as h
 import pytest
@@ -106,6 +108,44 @@ def test_the_checks_see_a_wrong_answer(tmp_path) -> None:  # type: ignore[no-unt
     assert default.observations["spoofed-direct"].app == h.CLIENT_IP
 
 
+def test_an_answer_from_another_server_on_the_port_is_not_read(  # type: ignore[no-untyped-def]
+    tmp_path, monkeypatch
+) -> None:
+    """A server that never binds (gunicorn retrying a taken port) while another one answers there
+    is an error of the run, not a row of results read from the wrong server."""
+    bare = h.Framework("control", "compat_bare", ("starlette",), asgi="app")
+    uvicorn = next(s for s in h.SERVERS if s.name == "uvicorn")
+    if h.missing(bare.requires + uvicorn.requires):
+        pytest.skip("starlette or uvicorn is not installed: pip install '.[test]'")
+    port = h.free_port(h.SERVER_IP)
+    other = subprocess.Popen(
+        uvicorn.command(h.target(bare, uvicorn), h.SERVER_IP, port),
+        cwd=str(h.APPS_DIR),
+        env=h.server_env(()),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+    try:
+        deadline = time.monotonic() + h.READY_TIMEOUT
+        while True:
+            try:
+                if h.request(port, "/ready", h.CLIENT_IP, None, timeout=2.0)[0] == 200:
+                    break
+            except OSError:
+                assert time.monotonic() < deadline, "the other server did not start"
+                time.sleep(0.05)
+        monkeypatch.setattr(h, "free_port", lambda host: port)
+        squatter = h.Server(
+            "never binds", "asgi", (), lambda t, host, p: h._py("-c", "import time; time.sleep(60)")
+        )
+        run = h.run_once(bare, squatter, None, tmp_path)
+    finally:
+        h._stop(other)
+    assert run.error is not None and "another server answered" in run.error
+    assert run.observations == {}
+
+
 @pytest.mark.parametrize(
     ("line", "kind", "expected"),
     [
@@ -190,7 +230,18 @@ def test_access_logs_show_the_resolved_client(matrix: List[h.PairResult], server
     wrong = {pair: cell for pair, cell in cells.items() if not cell.startswith("works")}
     # Django's own middleware writes the client into the server's scope too (the first run of
     # this table found it did not), so every framework's log line agrees.
-    assert wrong == {}
+    assert wrong == {}, _logs(matrix, wrong)
+
+
+def _logs(matrix: List[h.PairResult], pairs: Iterable[Tuple[str, str]]) -> str:
+    """The end of each named pair's last server log, so a failure in CI can be read there."""
+    chosen = set(pairs)
+    return "\n".join(
+        f"--- {r.framework.name} under {r.server.name} ({len(r.runs)} runs):\n"
+        + (r.runs[-1].log_text[-2000:] if r.runs else "(no run)")
+        for r in matrix
+        if (r.framework.name, r.server.name) in chosen
+    )
 
 
 @pytest.mark.parametrize("framework", ["Bottle", "Pyramid", "Falcon (WSGI)", "Falcon (ASGI)"])

@@ -25,7 +25,7 @@ from e2e_harness import (
     NGINX_SOURCE_IP,
     RUNNING,
     Service,
-    free_port,
+    free_ports,
     http_probe,
     tcp_probe,
     write_self_signed_cert,
@@ -78,7 +78,7 @@ def apps(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Apps]:
     """uvicorn serving tests/e2e/apps/fastapi_app.py and gunicorn serving flask_app.py."""
     log_dir = tmp_path_factory.mktemp("apps")
     env = _app_env()
-    uvicorn_port, gunicorn_port = free_port(APP_IP), free_port(APP_IP)
+    uvicorn_port, gunicorn_port = free_ports(APP_IP, 2)
     uvicorn = Service(
         "uvicorn",
         [
@@ -245,9 +245,8 @@ def nginx(apps: Apps, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Ngin
     (prefix / "tmp").mkdir()
     openssl = shutil.which("openssl")
     tls = write_self_signed_cert(prefix, openssl) if openssl else None
-    ports = {
-        name: free_port(NGINX_IP) for name in ("uvicorn", "gunicorn", "uvicorn_tls", "gunicorn_tls")
-    }
+    names = ("uvicorn", "gunicorn", "uvicorn_tls", "gunicorn_tls")
+    ports = dict(zip(names, free_ports(NGINX_IP, len(names))))
     conf = prefix / "nginx.conf"
     conf.write_text(nginx_config(prefix, apps, ports, tls, _nginx_build_flags(binary)))
     service = Service(

@@ -35,9 +35,24 @@ RUNNING: list[Service] = []
 
 def free_port(host: str) -> int:
     """A port that is free on ``host`` right now (the kernel picks it)."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind((host, 0))
-        return int(sock.getsockname()[1])
+    return free_ports(host, 1)[0]
+
+
+def free_ports(host: str, count: int) -> list[int]:
+    """``count`` distinct ports free on ``host`` right now.
+
+    The sockets are held open together while the kernel picks: one at a time, a port closed
+    after picking can be handed out again by the next pick, and two servers told the same port
+    leave one answering for both.
+    """
+    with contextlib.ExitStack() as stack:
+        socks = [
+            stack.enter_context(socket.socket(socket.AF_INET, socket.SOCK_STREAM))
+            for _ in range(count)
+        ]
+        for sock in socks:
+            sock.bind((host, 0))
+        return [int(sock.getsockname()[1]) for sock in socks]
 
 
 class ServiceError(RuntimeError):

@@ -37,7 +37,7 @@ from e2e_harness import (
     REQUEST_TIMEOUT,
     Service,
     connected_socket,
-    free_port,
+    free_ports,
     insecure_tls_context,
     tcp_probe,
     write_self_signed_cert,
@@ -197,7 +197,8 @@ def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
     )
     log_dir = tmp_path_factory.mktemp("haproxy-lab")
     env = _env()
-    ports = {name: free_port(APP_IP) for name in (*SERVERS, "serve")}
+    names = (*SERVERS, "serve")
+    ports = dict(zip(names, free_ports(APP_IP, len(names))))
     services = {
         "uvicorn-h11": Service(
             "uvicorn-h11",
@@ -252,14 +253,16 @@ def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
             env=env,
         ),
     }
-    frontends = {(s, v): free_port(HAPROXY_IP) for s in (*SERVERS, "serve") for v in VERSIONS}
+    keys = [(s, v) for s in (*SERVERS, "serve") for v in VERSIONS]
+    *frontend_ports, tls_port = free_ports(HAPROXY_IP, len(keys) + 1)
+    frontends = dict(zip(keys, frontend_ports))
     openssl = shutil.which("openssl")
     serve_tls: Optional[Tuple[int, Path]] = None
     if openssl:
         cert, key = write_self_signed_cert(log_dir, openssl)
         pem = log_dir / "haproxy.pem"
         pem.write_text(cert.read_text() + key.read_text())
-        serve_tls = (free_port(HAPROXY_IP), pem)
+        serve_tls = (tls_port, pem)
     conf = log_dir / "haproxy.cfg"
     stats = log_dir / "stats.sock"
     conf.write_text(_haproxy_config(stats, ports, frontends, serve_tls))

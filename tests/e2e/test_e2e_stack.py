@@ -25,7 +25,7 @@ import pytest
 
 if str(Path(__file__).parent) not in sys.path:
     sys.path.insert(0, str(Path(__file__).parent))
-from e2e_harness import APP_IP, Service, free_port, http_probe, request_json
+from e2e_harness import APP_IP, Service, free_ports, http_probe, request_json
 
 pytestmark = pytest.mark.e2e
 
@@ -285,7 +285,7 @@ NAMES = (
 def servers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Server]]:
     """Every server of this module, started at once (their imports overlap) and stopped after."""
     log_dir = tmp_path_factory.mktemp("stack")
-    port = {name: free_port(APP_IP) for name in NAMES}
+    port = dict(zip(NAMES, free_ports(APP_IP, len(NAMES))))
     running: dict[str, Server] = {}
     try:
         for name, (argv, env) in _specs(port).items():

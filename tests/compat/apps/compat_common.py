@@ -6,12 +6,15 @@ framework accessor's spelling to what it returned, and ``notes`` says what the a
 (an adapter missing from this realip, an exception from a realip call). ``raw`` is the
 ``X-Forwarded-For`` value as the server handed it over, recorded before realip runs (by
 :func:`record_wsgi` / :func:`record_asgi` around the whole app): it shows what a server merged
-into the header, such as a client's ``X_Forwarded_For``.
+into the header, such as a client's ``X_Forwarded_For``. ``run`` echoes ``COMPAT_RUN`` from the
+server's environment, so the harness knows the answer came from the server it started and not
+from another one that took the same port first.
 """
 
 from __future__ import annotations
 
 import json
+import os
 from contextvars import ContextVar
 from typing import Any, Callable, Dict, List, Optional
 
@@ -33,7 +36,13 @@ def call(fn: Callable[[], Any], notes: List[str], what: str) -> Optional[str]:
 def body(app: Optional[str], accessors: Dict[str, Optional[str]], notes: List[str]) -> bytes:
     """The JSON answer of ``/ip/<kind>``."""
     return json.dumps(
-        {"app": app, "accessors": accessors, "notes": notes, "raw": RAW.get()}
+        {
+            "app": app,
+            "accessors": accessors,
+            "notes": notes,
+            "raw": RAW.get(),
+            "run": os.environ.get("COMPAT_RUN"),
+        }
     ).encode()
 
 
