@@ -414,6 +414,23 @@ def define(cl: c.Cluster, *, proxy_protocol: bool, gunicorn_proxy: bool = True) 
                     doctor_topology="lb-tcp-proxy",
                     skip=missing,
                 )
+                if cl.ip6:
+                    add(
+                        f"lb-tcp-{mode}-v6",
+                        "lb-tcp-proxy",
+                        f"IPv6 {title}",
+                        server,
+                        app,
+                        "c1",
+                        c.VIP6,
+                        0,
+                        peer=a("c1", True),
+                        client=a("c1", True),
+                        v6=True,
+                        manifest=manifest,
+                        doctor_topology="lb-tcp-proxy",
+                        skip=missing,
+                    )
                 continue
             app = cl.app("lbp", "app", server, spec)
             svc = cl.nodeport(app, "Local")
@@ -436,6 +453,24 @@ def define(cl: c.Cluster, *, proxy_protocol: bool, gunicorn_proxy: bool = True) 
                 note="the TCP peer is the load balancer (100.64.0.10); the server reports the "
                 "PROXY header's source as the peer",
             )
+            if cl.ip6:
+                # An IPv6 client's address in the header of an IPv4 connection: the server
+                # reports an IPv6 peer on an IPv4 socket.
+                add(
+                    f"lb-tcp-{mode}-v6",
+                    "lb-tcp-proxy",
+                    f"IPv6 {title}",
+                    server,
+                    app,
+                    "c1",
+                    c.VIP6,
+                    fe.port,
+                    peer=a("c1", True),
+                    client=a("c1", True),
+                    v6=True,
+                    manifest=manifest,
+                    doctor_topology="lb-tcp-proxy",
+                )
     # -- LoadBalancer, HTTP listener -----------------------------------------------------------
     lbh = {"name": "lb-http", "lb_cidrs": [c.LB_CIDR]}
     for server in c.SERVERS:
@@ -578,6 +613,25 @@ def define(cl: c.Cluster, *, proxy_protocol: bool, gunicorn_proxy: bool = True) 
         manifest=manifests.behind_ingress(slb_cm, "Local", "http:80"),
         doctor_topology="ingress",
     )
+    if cl.ip6:
+        # The cluster is IPv4 inside; an IPv6 client reaches the pod only as text: in the load
+        # balancer's X-Forwarded-For, rewritten by the ingress's realip module into its own.
+        add(
+            "ingress-lb-http-v6",
+            "ingress",
+            "IPv6 client -> LB (HTTP) -> node1 (Local) -> ingress-nginx (use-forwarded-headers, "
+            "compute-full-forwarded-for) -> pod",
+            "uvicorn",
+            app,
+            "c1",
+            c.VIP6,
+            fe.port,
+            peer=a("ing"),
+            client=a("c1", True),
+            v6=True,
+            manifest=manifests.behind_ingress(slb_cm, "Local", "http:80"),
+            doctor_topology="ingress",
+        )
     pp_cm = {"use-proxy-protocol": "true", "proxy-real-ip-cidr": c.LB_CIDR}
     ing = cl.ingress("proxy-protocol", "ing", pp_cm, app)
     svc = cl.nodeport(ing.port, "Local", pod="ing")
@@ -596,6 +650,24 @@ def define(cl: c.Cluster, *, proxy_protocol: bool, gunicorn_proxy: bool = True) 
         manifest=manifests.behind_ingress(pp_cm, "Local"),
         doctor_topology="ingress",
     )
+    if cl.ip6:
+        # An IPv6 source in a PROXY v2 header carried over the IPv4 connection to the node.
+        add(
+            "ingress-proxy-protocol-v6",
+            "ingress",
+            "IPv6 client -> LB (TCP, PROXY v2) -> node1 (Local) -> ingress-nginx "
+            "(use-proxy-protocol) -> pod",
+            "uvicorn",
+            app,
+            "c1",
+            c.VIP6,
+            fe.port,
+            peer=a("ing"),
+            client=a("c1", True),
+            v6=True,
+            manifest=manifests.behind_ingress(pp_cm, "Local"),
+            doctor_topology="ingress",
+        )
     app = cl.app("ing", "app", "uvicorn", ing_spec)
     ing = cl.ingress("slb-http-defaults", "ing", default_cm, app)
     svc = cl.nodeport(ing.port, "Local", pod="ing")

@@ -38,6 +38,6 @@ def test_keepalive_through_proxy_protocol(lab_run: Run, path: cs.Path) -> None:
     legit = live.requests[0]
     pool = lab_run.cluster.pool(legit.sender)
     answers = [normalise(a) for a in pool.call(burst, legit.host, legit.port, 20, True, "ka")]
-    sender = lab_run.cluster.addr(legit.sender)
+    sender = lab_run.cluster.addr(legit.sender, legit.v6)
     assert [canonical(a["client_ip"]) for a in answers] == [sender] * 20, answers
     assert [canonical(a["peer"]) for a in answers] == [sender] * 20, answers
