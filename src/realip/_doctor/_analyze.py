@@ -96,8 +96,16 @@ class _World:
                 self.configmaps.append(o)
             elif o.kind == "IngressClass":
                 self.classes.append(o)
-            elif o.kind == "Gateway":
+            elif o.kind == "Gateway" and ctl.is_gateway_api(o):
                 self.gateways.append(o)
+            elif o.kind == "Gateway":
+                # Istio's networking.istio.io Gateway configures gateway pods by label; it has
+                # no gatewayClassName, and its VirtualServices name the Services.
+                self.notes.append(
+                    f"Gateway {o.ref} is a {o.api_version} Gateway, not a Gateway API one: "
+                    "judged through the Service of the pods it selects and the routes that name "
+                    "Services"
+                )
             elif o.kind == "HTTPRoute":
                 self.routes.append(o)
             elif o.kind in WORKLOAD_KINDS:

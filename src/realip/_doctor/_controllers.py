@@ -861,6 +861,15 @@ _OWN_KINDS = frozenset(
 # "upstreams" are named freely and point at a Service with "service", read below.
 _TARGET_LISTS = ("services", "backends", "backendRefs")
 _MAX_DEPTH = 12
+# Gateway API's group, and its v1alpha1 group (the GKE Gateway recipes still use it).
+_GATEWAY_API_GROUPS = ("gateway.networking.k8s.io", "networking.x-k8s.io")
+
+
+def is_gateway_api(obj: Obj) -> bool:
+    """True unless the object names an API group other than Gateway API's (kubectl always
+    prints apiVersion; hand-written input without one is taken as Gateway API)."""
+    group = obj.api_version.rpartition("/")[0]
+    return group in ("", *_GATEWAY_API_GROUPS)
 
 
 def is_foreign_route(obj: Obj) -> bool:
@@ -869,7 +878,7 @@ def is_foreign_route(obj: Obj) -> bool:
     group = obj.api_version.rpartition("/")[0]
     if not group or "." not in group or obj.kind in _OWN_KINDS:
         return False
-    return not group.endswith("k8s.io") or group == "gateway.networking.k8s.io"
+    return not group.endswith("k8s.io") or group in _GATEWAY_API_GROUPS
 
 
 def _target(text: str, namespace: str) -> Optional[Tuple[str, str]]:
