@@ -1009,3 +1009,18 @@ def _nested(depth: int, leaf: Any) -> Any:
 def test_other_custom_resources_leave_a_cluster_ip_service_alone(resource: Dict[str, Any]) -> None:
     entry = analyze([_app("web"), resource]).find("Service", "shop", "web")
     assert (entry.topology, entry.client_ip) == ("pod-to-pod", PRESERVED)
+
+
+def test_an_istio_gateway_is_not_read_as_a_gateway_api_gateway() -> None:
+    istio = {
+        "apiVersion": "networking.istio.io/v1",
+        "kind": "Gateway",
+        "metadata": {"name": "gw", "namespace": "shop"},
+        "spec": {"selector": {"istio": "ingressgateway"}},
+    }
+    report = analyze([_app("web"), istio])
+    assert [e.kind for e in report.entries] == ["Service"]
+    assert any("not a Gateway API one" in n for n in report.notes)
+    for api in ("gateway.networking.k8s.io/v1", "networking.x-k8s.io/v1alpha1", None):
+        gateway_api = dict(istio, apiVersion=api)
+        assert analyze([gateway_api]).entries[0].kind == "Gateway", api

@@ -440,6 +440,40 @@ CORPUS = [
         ["snat"],
         # A NodePort with the default Cluster policy SNATs (kubernetes.io "Using Source IP").
     ),
+    (
+        "istio-bookinfo-gateway.yaml",
+        "VirtualService",
+        "default",
+        "bookinfo",
+        "ingress",
+        UNKNOWN,
+        [],
+        # Istio bookinfo: the VirtualService's route "destination: host: productpage" is served
+        # by the ingress gateway the networking.istio.io Gateway selects ("istio:
+        # ingressgateway"); its numTrustedProxies and load balancer are not in the input.
+    ),
+    (
+        "traefik-ingressroute.yaml",
+        "Service",
+        "default",
+        "whoami",
+        "ingress",
+        UNKNOWN,
+        [],
+        # Traefik crd-acme guide: the IngressRoutes' "services: - name: whoami" send it traffic
+        # through Traefik, whose forwardedHeaders.trustedIPs is not in the input.
+    ),
+    (
+        "oci-nlb-doc.yaml",
+        "Service",
+        "default",
+        "example-nlb",
+        "lb-tcp",
+        UNKNOWN,
+        [],
+        # OCI CCM using-network-load-balancer.md: load-balancer-type nlb with Local, but the page
+        # sets no is-preserve-source: doctor names that annotation rather than guess.
+    ),
 ]
 
 
