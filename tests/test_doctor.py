@@ -815,3 +815,212 @@ def test_app_behind_ingress_and_also_exposed_with_snat() -> None:
     entry = analyze(objects).find("Service", "shop", "shop")
     assert (entry.topology, entry.client_ip) == ("ingress", LOST)
     assert entry.codes() == ["behind-ingress", "also-exposed", "snat"]
+
+
+# -- load balancers whose documented client-IP switch is PROXY protocol ----------------------
+
+
+def _lb(annotations: Dict[str, str], ns: str = "shop", **spec: Any) -> Dict[str, Any]:
+    body: Dict[str, Any] = {"type": "LoadBalancer", "selector": {"app": "shop"}}
+    body.update(spec)
+    return {
+        "kind": "Service",
+        "metadata": {"name": "shop", "namespace": ns, "annotations": annotations},
+        "spec": body,
+    }
+
+
+_LINODE = "service.beta.kubernetes.io/linode-loadbalancer-"
+_VULTR = "service.beta.kubernetes.io/vultr-loadbalancer-"
+
+
+@pytest.mark.parametrize(
+    ("annotations", "topology", "client", "code"),
+    [
+        ({_LINODE + "default-proxy-protocol": "v2"}, "lb-tcp-proxy", PRESERVED, None),
+        ({_LINODE + "proxy-protocol": "v1"}, "lb-tcp-proxy", PRESERVED, None),
+        (
+            {_LINODE + "default-proxy-protocol": "none"},
+            "lb-tcp",
+            UNKNOWN,
+            "linode-no-proxy-protocol",
+        ),
+        ({_LINODE + "default-protocol": "http"}, "lb-tcp", UNKNOWN, "linode-no-proxy-protocol"),
+        ({_VULTR + "proxy-protocol": "true"}, "lb-tcp-proxy", PRESERVED, None),
+        ({_VULTR + "proxy-protocol": "false"}, "lb-tcp", UNKNOWN, "vultr-no-proxy-protocol"),
+        (
+            {"kubernetes.civo.com/loadbalancer-enable-proxy-protocol": "send-proxy-v2"},
+            "lb-tcp-proxy",
+            PRESERVED,
+            None,
+        ),
+        ({"kubernetes.civo.com/firewall-id": "x"}, "lb-tcp", UNKNOWN, "civo-no-proxy-protocol"),
+        (
+            {"k8s.cloudscale.ch/loadbalancer-pool-protocol": "proxy"},
+            "lb-tcp-proxy",
+            PRESERVED,
+            None,
+        ),
+        (
+            {"k8s.cloudscale.ch/loadbalancer-pool-protocol": "tcp"},
+            "lb-tcp",
+            UNKNOWN,
+            "cloudscale-no-proxy-protocol",
+        ),
+    ],
+)
+def test_proxy_protocol_switch_of_smaller_providers(
+    annotations: Dict[str, str], topology: str, client: str, code: Optional[str]
+) -> None:
+    entry = analyze([_lb(annotations, externalTrafficPolicy="Local")]).entries[0]
+    assert (entry.topology, entry.client_ip) == (topology, client)
+    assert not [f for f in entry.findings if f.level == "error"]
+    if code is None:
+        assert entry.settings["REALIP_TOPOLOGY"] == "lb-tcp-proxy"
+    else:
+        warning = next(f for f in entry.findings if f.code == code)
+        assert warning.level == "warning" and "realip serve" in warning.message
+
+
+def test_linode_proxy_protocol_on_some_ports_only_is_not_taken_for_all() -> None:
+    port = {_LINODE + "port-443": '{"protocol": "https", "proxy-protocol": "v2"}'}
+    entry = analyze([_lb(port, externalTrafficPolicy="Local")]).entries[0]
+    assert (entry.topology, entry.client_ip) == ("lb-tcp", UNKNOWN)
+    assert "443" in next(f for f in entry.findings if f.code == "linode-no-proxy-protocol").message
+    broken = {_LINODE + "port-80": "{not json"}
+    assert analyze([_lb(broken)]).entries[0].client_ip == UNKNOWN
+
+
+@pytest.mark.parametrize(
+    ("svc_type", "analysed"), [("LoadBalancer", True), ("NodePort", True), ("ClusterIP", False)]
+)
+def test_kube_system_skips_only_internal_services(svc_type: str, analysed: bool) -> None:
+    report = analyze([_lb({}, ns="kube-system", type=svc_type)])
+    assert bool(report.entries) is analysed
+    assert any("kube-system component" in n for n in report.notes) is not analysed
+
+
+# -- routing custom resources doctor does not read -------------------------------------------
+
+
+def _app(name: str, ns: str = "shop") -> Dict[str, Any]:
+    return {
+        "kind": "Service",
+        "metadata": {"name": name, "namespace": ns},
+        "spec": {"selector": {"app": name}, "ports": [{"port": 80}]},
+    }
+
+
+def _cr(api: str, kind: str, spec: Dict[str, Any]) -> Dict[str, Any]:
+    return {
+        "apiVersion": api,
+        "kind": kind,
+        "metadata": {"name": "r", "namespace": "shop"},
+        "spec": spec,
+    }
+
+
+@pytest.mark.parametrize(
+    ("resource", "target"),
+    [
+        (  # Traefik IngressRoute: routes[].services[].name
+            _cr(
+                "traefik.io/v1alpha1", "IngressRoute", {"routes": [{"services": [{"name": "web"}]}]}
+            ),
+            ("shop", "web"),
+        ),
+        (  # F5 NGINX VirtualServer: upstreams[].service (the upstream's own name is not one)
+            _cr(
+                "k8s.nginx.org/v1",
+                "VirtualServer",
+                {"upstreams": [{"name": "u", "service": "web"}]},
+            ),
+            ("shop", "web"),
+        ),
+        (  # Emissary Mapping: service "name.namespace:port"
+            _cr("getambassador.io/v3alpha1", "Mapping", {"service": "web.other:8080"}),
+            ("other", "web"),
+        ),
+        (  # Istio VirtualService: http[].route[].destination.host
+            _cr(
+                "networking.istio.io/v1",
+                "VirtualService",
+                {"http": [{"route": [{"destination": {"host": "web.shop.svc.cluster.local"}}]}]},
+            ),
+            ("shop", "web"),
+        ),
+        (  # APISIX ApisixRoute: http[].backends[].serviceName
+            _cr(
+                "apisix.apache.org/v2",
+                "ApisixRoute",
+                {"http": [{"backends": [{"serviceName": "web"}]}]},
+            ),
+            ("shop", "web"),
+        ),
+        (  # Gateway API TCPRoute, which doctor does not read itself
+            _cr(
+                "gateway.networking.k8s.io/v1alpha2",
+                "TCPRoute",
+                {"rules": [{"backendRefs": [{"name": "web"}]}]},
+            ),
+            ("shop", "web"),
+        ),
+    ],
+)
+def test_services_behind_routing_resources_are_unknown_not_pod_to_pod(
+    resource: Dict[str, Any], target: Any
+) -> None:
+    ns, name = target
+    report = analyze([_app(name, ns), resource])
+    entry = report.find("Service", ns, name)
+    assert (entry.topology, entry.client_ip) == ("ingress", UNKNOWN)
+    warning = next(f for f in entry.findings if f.code == "unread-route-resource")
+    assert warning.level == "warning" and resource["kind"] in warning.message
+    assert report.find(resource["kind"], "shop", "r").client_ip == UNKNOWN
+
+
+def _nested(depth: int, leaf: Any) -> Any:
+    # Deeper than doctor walks: past its depth bound a target is not looked for.
+    for _ in range(depth):
+        leaf = [leaf]
+    return leaf
+
+
+@pytest.mark.parametrize(
+    "resource",
+    [
+        # An outside host name is not a Service of the cluster.
+        _cr(
+            "networking.istio.io/v1",
+            "VirtualService",
+            {"http": [{"route": [{"destination": {"host": "web.example.com"}}]}]},
+        ),
+        # A Kubernetes group that names no traffic path (an autoscaler's target).
+        _cr("autoscaling.k8s.io/v1", "VerticalPodAutoscaler", {"targetRef": {"name": "web"}}),
+        # Ill-typed and deep specs are read as nothing, never raise.
+        _cr("example.com/v1", "Thing", {"services": "web", "service": 3, "backends": [None, 1]}),
+        _cr(
+            "example.com/v1",
+            "Deep",
+            {"a": _nested(40, {"service": "web"})},
+        ),
+    ],
+)
+def test_other_custom_resources_leave_a_cluster_ip_service_alone(resource: Dict[str, Any]) -> None:
+    entry = analyze([_app("web"), resource]).find("Service", "shop", "web")
+    assert (entry.topology, entry.client_ip) == ("pod-to-pod", PRESERVED)
+
+
+def test_an_istio_gateway_is_not_read_as_a_gateway_api_gateway() -> None:
+    istio = {
+        "apiVersion": "networking.istio.io/v1",
+        "kind": "Gateway",
+        "metadata": {"name": "gw", "namespace": "shop"},
+        "spec": {"selector": {"istio": "ingressgateway"}},
+    }
+    report = analyze([_app("web"), istio])
+    assert [e.kind for e in report.entries] == ["Service"]
+    assert any("not a Gateway API one" in n for n in report.notes)
+    for api in ("gateway.networking.k8s.io/v1", "networking.x-k8s.io/v1alpha1", None):
+        gateway_api = dict(istio, apiVersion=api)
+        assert analyze([gateway_api]).entries[0].kind == "Gateway", api

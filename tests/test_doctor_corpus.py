@@ -329,6 +329,151 @@ CORPUS = [
         # default (Cluster) policy: doctor can't tell what the load balancer does, and warns that
         # Cluster SNATs a pass-through load balancer's traffic.
     ),
+    (
+        "f5-virtualserver-cafe.yaml",
+        "Service",
+        "default",
+        "tea-svc",
+        "ingress",
+        UNKNOWN,
+        [],
+        # nginxinc basic-configuration README: the VirtualServer routes /tea to tea-svc through
+        # the F5 NGINX Ingress Controller, so the app's peer is that proxy, not a calling pod;
+        # what is in front of the controller is not in the input: unknown, never pod-to-pod.
+    ),
+    (
+        "f5-virtualserver-cafe.yaml",
+        "VirtualServer",
+        "default",
+        "cafe",
+        "ingress",
+        UNKNOWN,
+        [],
+        # Same basis: a CRD doctor does not read gets a warning naming it, not a guess.
+    ),
+    (
+        "contour-httpproxy.yaml",
+        "Service",
+        "default",
+        "s1",
+        "ingress",
+        UNKNOWN,
+        [],
+        # Contour's HTTPProxy routes[].services[].name: s1 is served by Envoy (Contour), whose
+        # num-trusted-hops and load balancer are not in the input.
+    ),
+    (
+        "cloudscale-proxy-v2.yaml",
+        "Service",
+        "default",
+        "proxy-hello",
+        "lb-tcp-proxy",
+        PRESERVED,
+        [],
+        # cloudscale example: pool protocol proxyv2 "uses the PROXYv2 protocol between the load
+        # balancer and the nginx server in order to preserve the original source IP".
+    ),
+    (
+        "linode-http.yaml",
+        "Service",
+        "kube-system",
+        "http-lb",
+        "lb-tcp",
+        UNKNOWN,
+        [],
+        # A LoadBalancer in kube-system is still an app's way in (not skipped). Linode's CCM docs
+        # list default-protocol http but say nothing of X-Forwarded-For: unknown, with the
+        # default-proxy-protocol ("none, v1, v2") switch named.
+    ),
+    (
+        "linode-tcp-no-annotation.yaml",
+        "Service",
+        "default",
+        "tcp-lb",
+        "lb-tcp",
+        UNKNOWN,
+        [],
+        # No annotation names the provider: the source-IP tutorial warns some cloud load
+        # balancers are proxies, so doctor can't tell (a warning, no fix).
+    ),
+    (
+        "vultr-https-to-http.yaml",
+        "Service",
+        "default",
+        "test",
+        "lb-tcp",
+        UNKNOWN,
+        [],
+        # vultr docs/load-balancers.md: protocol https / backend-protocol http, and proxy-protocol
+        # "Indicates whether Proxy protocol should be enabled" (default false); the table says
+        # nothing of X-Forwarded-For, so doctor says unknown and names the switch.
+    ),
+    (
+        "kong-dbless.yaml",
+        "Service",
+        "kong",
+        "kong-proxy",
+        "lb-tcp",
+        LOST,
+        ["snat"],
+        # aws-load-balancer-type: nlb (in-tree, instance targets) keeps the client as the peer,
+        # but the Service keeps the default Cluster policy: "source NAT'd by default"
+        # (kubernetes.io "Using Source IP") for pods on another node.
+    ),
+    (
+        "emissary-ingress.yaml",
+        "Service",
+        "emissary",
+        "emissary-ingress",
+        "lb-tcp",
+        UNKNOWN,
+        [],
+        # Emissary's generated manifest: a LoadBalancer with no provider annotation: unknown.
+    ),
+    (
+        "emissary-ingress.yaml",
+        "Service",
+        "emissary",
+        "emissary-ingress-admin",
+        "nodeport-cluster",
+        LOST,
+        ["snat"],
+        # A NodePort with the default Cluster policy SNATs (kubernetes.io "Using Source IP").
+    ),
+    (
+        "istio-bookinfo-gateway.yaml",
+        "VirtualService",
+        "default",
+        "bookinfo",
+        "ingress",
+        UNKNOWN,
+        [],
+        # Istio bookinfo: the VirtualService's route "destination: host: productpage" is served
+        # by the ingress gateway the networking.istio.io Gateway selects ("istio:
+        # ingressgateway"); its numTrustedProxies and load balancer are not in the input.
+    ),
+    (
+        "traefik-ingressroute.yaml",
+        "Service",
+        "default",
+        "whoami",
+        "ingress",
+        UNKNOWN,
+        [],
+        # Traefik crd-acme guide: the IngressRoutes' "services: - name: whoami" send it traffic
+        # through Traefik, whose forwardedHeaders.trustedIPs is not in the input.
+    ),
+    (
+        "oci-nlb-doc.yaml",
+        "Service",
+        "default",
+        "example-nlb",
+        "lb-tcp",
+        UNKNOWN,
+        [],
+        # OCI CCM using-network-load-balancer.md: load-balancer-type nlb with Local, but the page
+        # sets no is-preserve-source: doctor names that annotation rather than guess.
+    ),
 ]
 
 

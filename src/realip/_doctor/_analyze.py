@@ -28,6 +28,7 @@ from realip._doctor._objects import (
     WORKLOAD_KINDS,
     Obj,
     etp,
+    external_ips,
     host_network,
     host_ports,
     s,
@@ -50,6 +51,8 @@ from realip._doctor._report import (
 
 READ_KINDS = ("Service", "Ingress", "Gateway", "HTTPRoute", *WORKLOAD_KINDS)
 """The kinds that can make an entry; an input with none of them is refused."""
+ROUTE_ROLE = "route"
+"""The role of an entry for a routing custom resource doctor does not read."""
 
 _GKE_INGRESS_HINTS = (
     "kubernetes.io/ingress.global-static-ip-name",
@@ -80,6 +83,7 @@ class _World:
     gateways: List[Obj] = field(default_factory=list)
     routes: List[Obj] = field(default_factory=list)
     workloads: List[Obj] = field(default_factory=list)
+    foreign_routes: List[Obj] = field(default_factory=list)
     notes: List[str] = field(default_factory=list)
 
     def __post_init__(self) -> None:
@@ -92,12 +96,22 @@ class _World:
                 self.configmaps.append(o)
             elif o.kind == "IngressClass":
                 self.classes.append(o)
-            elif o.kind == "Gateway":
+            elif o.kind == "Gateway" and ctl.is_gateway_api(o):
                 self.gateways.append(o)
+            elif o.kind == "Gateway":
+                # Istio's networking.istio.io Gateway configures gateway pods by label; it has
+                # no gatewayClassName, and its VirtualServices name the Services.
+                self.notes.append(
+                    f"Gateway {o.ref} is a {o.api_version} Gateway, not a Gateway API one: "
+                    "judged through the Service of the pods it selects and the routes that name "
+                    "Services"
+                )
             elif o.kind == "HTTPRoute":
                 self.routes.append(o)
             elif o.kind in WORKLOAD_KINDS:
                 self.workloads.append(o)
+            elif ctl.is_foreign_route(o):
+                self.foreign_routes.append(o)
 
     def workloads_of(self, svc: Obj) -> List[Obj]:
         return [w for w in self.workloads if selects(svc, w)]
@@ -110,7 +124,13 @@ def _skip_reason(svc: Obj) -> Optional[str]:
         return "the API server"
     if ngx.is_related(svc) and not _is_nginx_front(svc):
         return "an internal Service of ingress-nginx (webhook, metrics); clients do not use it"
-    if svc.namespace == "kube-system" and not _is_nginx_front(svc):
+    # Only internal kube-system Services are components; k3s installs Traefik there, and cloud
+    # examples (Linode's http-nginx.yaml) put load-balanced apps there too.
+    if (
+        svc.namespace == "kube-system"
+        and service_type(svc) not in ("LoadBalancer", "NodePort")
+        and not external_ips(svc)
+    ):
         return "a kube-system component"
     return None
 
@@ -247,6 +267,15 @@ def analyze(objects: Iterable[Mapping[str, Any]]) -> Report:
                 via.setdefault((route.namespace, backend), []).append(
                     _Via(gw_entry, gw_entry.topology == LB_HTTP)
                 )
+
+    for obj in world.foreign_routes:
+        targets = ctl.foreign_route_targets(obj)
+        if not targets:
+            continue
+        entry = analyze_foreign_route(obj, targets)
+        edge_entries.append(entry)
+        for target in targets:
+            via.setdefault(target, []).append(_Via(entry))
 
     for w in world.workloads:
         tunnel = analyze_workload(world, w, via)
@@ -539,6 +568,25 @@ def analyze_workload(
     return entry
 
 
+def analyze_foreign_route(obj: Obj, targets: Sequence[Tuple[str, str]]) -> Entry:
+    """A custom resource (F5 VirtualServer, Traefik IngressRoute, ...) that names Services.
+
+    Its controller is a proxy in front of those apps, so calling them pod-to-pod would be
+    confidently wrong; what the proxy does with the client address is not in the input.
+    """
+    return Entry(
+        obj.kind,
+        obj.namespace,
+        obj.name,
+        ROUTE_ROLE,
+        f"{obj.api_version} custom resource routing to {len(targets)} Service(s)",
+        INGRESS,
+        UNKNOWN,
+        [ctl.foreign_route_finding(obj, targets)],
+        settings(INGRESS),
+    )
+
+
 def analyze_backend_service(svc: Obj, front: Front, vias: Sequence[_Via]) -> Entry:
     """A Service that an Ingress, a Gateway route or a tunnel sends traffic to."""
     first = vias[0].entry
@@ -564,6 +612,9 @@ def analyze_backend_service(svc: Obj, front: Front, vias: Sequence[_Via]) -> Ent
             "as themselves",
         )
     ]
+    for v in vias:
+        if v.entry.role == ROUTE_ROLE:
+            findings.extend(f for f in v.entry.findings if f.level == WARNING)
     if front.kind == HTTP and front.lb_cidrs and topology == INGRESS:
         out["REALIP_LB_CIDRS"] = front.lb_cidrs
     edge_lb = any(v.edge_lb for v in vias)

@@ -7,6 +7,7 @@ gives an honest "unknown" with a way to find out, never a guess dressed as a ver
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from typing import Dict, List, Mapping, Optional, Tuple
 
@@ -871,6 +872,123 @@ def metallb_front(svc: Obj, who: str) -> Front:
     return front
 
 
+# -- providers whose only client-IP setting doctor knows is PROXY protocol ------------------
+
+
+@dataclass(frozen=True)
+class _PPProvider:
+    """A load balancer whose controller documents a PROXY-protocol switch, and nothing about
+    whether its other modes pass the client address through or add X-Forwarded-For."""
+
+    code: str
+    name: str
+    prefix: str
+    key: str
+    on: Tuple[str, ...]
+    """Values of ``prefix + key`` that turn PROXY protocol on (compared in lower case)."""
+    hint: str
+
+
+_PP_PROVIDERS = (
+    # linode-cloud-controller-manager docs/configuration/annotations.md: default-proxy-protocol
+    # "none, v1, v2" (the deprecated proxy-protocol key takes the same values).
+    _PPProvider(
+        "linode",
+        "Linode/Akamai NodeBalancer",
+        _SVC + "linode-loadbalancer-",
+        "default-proxy-protocol",
+        ("v1", "v2"),
+        'service.beta.kubernetes.io/linode-loadbalancer-default-proxy-protocol: "v2"',
+    ),
+    # vultr-cloud-controller-manager docs/load-balancers.md: proxy-protocol "true, false",
+    # "Indicates whether Proxy protocol should be enabled".
+    _PPProvider(
+        "vultr",
+        "Vultr load balancer",
+        _SVC + "vultr-loadbalancer-",
+        "proxy-protocol",
+        ("true",),
+        'service.beta.kubernetes.io/vultr-loadbalancer-proxy-protocol: "true"',
+    ),
+    # civo-cloud-controller-manager README: loadbalancer-enable-proxy-protocol "send-proxy,
+    # send-proxy-v2": "a proxy-protocol header will be sent via the load balancer".
+    _PPProvider(
+        "civo",
+        "Civo load balancer",
+        "kubernetes.civo.com/",
+        "loadbalancer-enable-proxy-protocol",
+        ("send-proxy", "send-proxy-v2"),
+        "kubernetes.civo.com/loadbalancer-enable-proxy-protocol: send-proxy-v2",
+    ),
+    # cloudscale-cloud-controller-manager examples/proxy-v2-protocol.yml: pool protocol
+    # proxyv2 "in order to preserve the original source IP" (proxy is PROXY v1).
+    _PPProvider(
+        "cloudscale",
+        "cloudscale.ch load balancer",
+        "k8s.cloudscale.ch/",
+        "loadbalancer-pool-protocol",
+        ("proxy", "proxyv2"),
+        "k8s.cloudscale.ch/loadbalancer-pool-protocol: proxyv2",
+    ),
+)
+
+
+def _linode_port_pp(ann: Mapping[str, str]) -> List[str]:
+    """Linode's per-port JSON (``linode-loadbalancer-port-<n>``) can turn PROXY protocol on."""
+    ports = []
+    prefix = _SVC + "linode-loadbalancer-port-"
+    for key, value in ann.items():
+        if not key.startswith(prefix):
+            continue
+        try:
+            cfg = json.loads(value)
+        except ValueError:
+            continue
+        if isinstance(cfg, dict) and str(cfg.get("proxy-protocol", "")).lower() in ("v1", "v2"):
+            ports.append(key[len(prefix) :])
+    return ports
+
+
+def _pp_provider(svc: Obj) -> Optional[_PPProvider]:
+    for p in _PP_PROVIDERS:
+        if any(k.startswith(p.prefix) for k in svc.annotations):
+            return p
+    return None
+
+
+def pp_provider_front(svc: Obj, p: _PPProvider, who: str) -> Front:
+    """A provider from :data:`_PP_PROVIDERS`: PROXY protocol when switched on, else unknown."""
+    ann = svc.annotations
+    value = ann.get(p.prefix + p.key)
+    if value is None and p.code == "linode":
+        value = ann.get(p.prefix + "proxy-protocol")
+    if value is not None and value.strip().lower() in p.on:
+        front = _pp_front(
+            p.code,
+            f"{p.prefix}{p.key}: {value.strip()}: the {p.name} sends a PROXY protocol header "
+            "with the client's address",
+        )
+    else:
+        some = _linode_port_pp(ann) if p.code == "linode" else []
+        what = (
+            f"{p.name} with PROXY protocol on port(s) {', '.join(sorted(some))} only: "
+            "requests on its other ports carry no PROXY header"
+            if some
+            else f"{p.name} without PROXY protocol: its documentation doctor read does not say "
+            "whether it passes the client address through, proxies the connection or adds "
+            "X-Forwarded-For"
+        )
+        front = _unknown_proxy_front(
+            p.code,
+            what,
+            f"{p.code}-no-proxy-protocol",
+            "look at the peer address the app logs (`realip serve` prints it and the headers), "
+            f"or set {p.hint} and decode PROXY protocol",
+        )
+    apply_etp(svc, front, who)
+    return front
+
+
 def unknown_lb_front(svc: Obj, who: str) -> Front:
     """A LoadBalancer Service whose provider doctor cannot tell from the input."""
     # kubernetes.io "Using Source IP" tutorial, Type=LoadBalancer: some cloud providers' load
@@ -935,6 +1053,9 @@ def service_front(svc: Obj, who: str = "the app") -> Front:
             return azure_front(svc, who)
         if any(k.startswith(_METALLB_PREFIX) for k in ann):
             return metallb_front(svc, who)
+        provider = _pp_provider(svc)
+        if provider is not None:
+            return pp_provider_front(svc, provider, who)
         return unknown_lb_front(svc, who)
     return Front(
         INTERNAL,

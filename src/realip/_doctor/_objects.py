@@ -141,6 +141,7 @@ class Obj:
     spec: Dict[str, Any]
     data: Dict[str, str]
     status: Dict[str, Any]
+    api_version: str = ""
 
     @classmethod
     def of(cls, raw: Mapping[str, Any]) -> Obj:
@@ -155,6 +156,7 @@ class Obj:
             spec=d(raw.get("spec")),
             data=strmap(raw.get("data")),
             status=d(raw.get("status")),
+            api_version=s(raw.get("apiVersion")),
         )
 
     @property
