@@ -1024,3 +1024,27 @@ def test_an_istio_gateway_is_not_read_as_a_gateway_api_gateway() -> None:
     for api in ("gateway.networking.k8s.io/v1", "networking.x-k8s.io/v1alpha1", None):
         gateway_api = dict(istio, apiVersion=api)
         assert analyze([gateway_api]).entries[0].kind == "Gateway", api
+
+
+def test_a_service_of_another_api_group_is_unknown_not_a_core_service() -> None:
+    knative = {
+        "apiVersion": "serving.knative.dev/v1",
+        "kind": "Service",
+        "metadata": {"name": "hello", "namespace": "shop"},
+        "spec": {"template": {"spec": {"containers": [{"image": "ghcr.io/knative/helloworld"}]}}},
+    }
+    report = analyze([knative])
+    [entry] = report.entries
+    assert (entry.kind, entry.name, entry.topology, entry.client_ip) == (
+        "Service",
+        "hello",
+        None,
+        UNKNOWN,
+    )
+    [finding] = entry.findings
+    assert finding.code == "unread-service-resource" and "serving.knative.dev/v1" in finding.message
+    assert finding.fix is None  # nothing to set: doctor can't know what is in front
+    # The core group, spelled out or left out, is still read as a Service.
+    for api in ("v1", None):
+        svc = dict(_app("web"), apiVersion=api)
+        assert analyze([svc]).find("Service", "shop", "web").topology == "pod-to-pod", api

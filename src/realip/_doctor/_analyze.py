@@ -84,12 +84,17 @@ class _World:
     routes: List[Obj] = field(default_factory=list)
     workloads: List[Obj] = field(default_factory=list)
     foreign_routes: List[Obj] = field(default_factory=list)
+    foreign_services: List[Obj] = field(default_factory=list)
     notes: List[str] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         for o in self.objs:
-            if o.kind == "Service":
+            if o.kind == "Service" and ctl.api_group(o) == "":
                 self.services.append(o)
+            elif o.kind == "Service":
+                # Knative's serving.knative.dev Service (and the like) is not a core Service: no
+                # type, no ports; its pods are reached through the platform's own ingress layer.
+                self.foreign_services.append(o)
             elif o.kind == "Ingress":
                 self.ingresses.append(o)
             elif o.kind == "ConfigMap":
@@ -277,6 +282,20 @@ def analyze(objects: Iterable[Mapping[str, Any]]) -> Report:
         for target in targets:
             via.setdefault(target, []).append(_Via(entry))
 
+    for obj in world.foreign_services:
+        edge_entries.append(
+            Entry(
+                obj.kind,
+                obj.namespace,
+                obj.name,
+                "app",
+                f"{obj.api_version} Service (not a core v1 Service)",
+                None,
+                UNKNOWN,
+                [ctl.foreign_service_finding(obj)],
+            )
+        )
+
     for w in world.workloads:
         tunnel = analyze_workload(world, w, via)
         if tunnel is not None:
@@ -315,7 +334,7 @@ def analyze(objects: Iterable[Mapping[str, Any]]) -> Report:
     elif world.ingresses and has_nginx:
         notes.append("no ingress-nginx ConfigMap in the input: assuming its defaults")
     if not world.services and not world.ingresses and not world.gateways:
-        notes.append("the input has no Service, Ingress or Gateway")
+        notes.append("the input has no core Service, Ingress or Gateway")
     for ing in world.ingresses:
         missing = [b for b in ctl.ingress_backends(ing) if (ing.namespace, b) not in fronts]
         if missing and world.services:

@@ -865,17 +865,22 @@ _MAX_DEPTH = 12
 _GATEWAY_API_GROUPS = ("gateway.networking.k8s.io", "networking.x-k8s.io")
 
 
+def api_group(obj: Obj) -> str:
+    """The object's API group: empty for the core group (``v1``) and for input without an
+    ``apiVersion`` (hand-written; kubectl always prints it)."""
+    return obj.api_version.rpartition("/")[0]
+
+
 def is_gateway_api(obj: Obj) -> bool:
     """True unless the object names an API group other than Gateway API's (kubectl always
     prints apiVersion; hand-written input without one is taken as Gateway API)."""
-    group = obj.api_version.rpartition("/")[0]
-    return group in ("", *_GATEWAY_API_GROUPS)
+    return api_group(obj) in ("", *_GATEWAY_API_GROUPS)
 
 
 def is_foreign_route(obj: Obj) -> bool:
     """True for a custom resource of a group doctor does not read (its own controller acts on
     it); Kubernetes' own groups are left out, except Gateway API routes doctor does not read."""
-    group = obj.api_version.rpartition("/")[0]
+    group = api_group(obj)
     if not group or "." not in group or obj.kind in _OWN_KINDS:
         return False
     return not group.endswith("k8s.io") or group in _GATEWAY_API_GROUPS
@@ -947,4 +952,17 @@ def foreign_route_finding(obj: Obj, targets: Sequence[Tuple[str, str]]) -> Findi
         "check that controller's documentation on X-Forwarded-For / trusted proxies and what is "
         "in front of it, or look at the peer and headers the app gets (`realip serve` prints "
         "them)",
+    )
+
+
+def foreign_service_finding(obj: Obj) -> Finding:
+    """Why a ``Service`` of another API group (Knative's, say) gets no verdict."""
+    return Finding(
+        WARNING,
+        "unread-service-resource",
+        f"Service {obj.ref} is a {obj.api_version} resource, not a core v1 Service: its pods are "
+        "reached through that platform's own networking (for Knative: its ingress layer, Kourier, "
+        "Istio or Contour, and the activator), which doctor does not read; look at the peer and "
+        "headers the app gets (`realip serve` prints them) and configure the ingress topology "
+        "for the proxy you find",
     )
