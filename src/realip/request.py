@@ -177,6 +177,9 @@ def _strip_name(resolver: Resolver) -> Optional[str]:
 
 _BYTES_SEPARATORS: Tuple[Any, ...] = (b",", b" \t", b" \t,", b", ")
 _TEXT_SEPARATORS: Tuple[Any, ...] = (",", BLANKS, BLANKS + ",", ", ")
+# The characters that end an item early, as a set of one-character values: a set lookup of a
+# one-byte bytes object costs a third of ``in b" \t,"`` (a substring search).
+_STOPS = frozenset([*BLANKS, ",", *(c.encode() for c in BLANKS + ",")])
 _WALK = object()  # _tail's answer when empty items make the quick look inconclusive
 
 
@@ -185,15 +188,16 @@ def _tail(value: Any, keep: int, comma: Any, blanks: Any) -> Any:
     or _WALK when an empty item is in the way. Touches only the end of the value: a client's
     long prefix is neither scanned nor copied."""
     end = len(value)
-    for _ in range(keep):
+    while keep:
         start = value.rfind(comma, 0, end)
         if start < 0:
             return None  # at most ``keep`` items: nothing to drop (the common case)
         if not value[start + 1 : end].strip(blanks):
             return _WALK
         end = start
+        keep -= 1
     before = value[end - 1 : end]
-    if not before or before in blanks or before == comma:
+    if not before or before in _STOPS:
         return _WALK  # an empty item (or only empty items) to their left
     return value[end + 1 :].strip(blanks)
 
