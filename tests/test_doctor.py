@@ -1048,3 +1048,20 @@ def test_a_service_of_another_api_group_is_unknown_not_a_core_service() -> None:
     for api in ("v1", None):
         svc = dict(_app("web"), apiVersion=api)
         assert analyze([svc]).find("Service", "shop", "web").topology == "pod-to-pod", api
+
+
+@pytest.mark.parametrize("prefix", ["metallb.universe.tf/", "metallb.io/"])
+@pytest.mark.parametrize(
+    ("policy", "client", "codes"), [("Local", PRESERVED, []), ("Cluster", LOST, ["snat"])]
+)
+def test_metallb_is_read_under_both_annotation_prefixes(
+    prefix: str, policy: str, client: str, codes: List[str]
+) -> None:
+    # MetalLB usage page: with Cluster "kube-proxy will obscure the source IP address"; with
+    # Local "your pods can see the real source IP address". Its docs spell the annotations
+    # metallb.io/ now; metallb.universe.tf/ is the older spelling.
+    svc = _lb({prefix + "loadBalancerIPs": "192.168.1.100"}, externalTrafficPolicy=policy)
+    entry = analyze([svc]).entries[0]
+    assert (entry.topology, entry.client_ip, errors(entry)) == ("lb-tcp", client, codes)
+    assert "metallb" in entry.codes() and "lb-unknown" not in entry.codes()
+

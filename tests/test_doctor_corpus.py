@@ -474,6 +474,29 @@ CORPUS = [
         # OCI CCM using-network-load-balancer.md: load-balancer-type nlb with Local, but the page
         # sets no is-preserve-source: doctor names that annotation rather than guess.
     ),
+    (
+        "metallb-usage.yaml",
+        "Service",
+        "default",
+        "nginx",
+        "lb-tcp",
+        LOST,
+        ["snat"],
+        # MetalLB usage page, "Cluster" traffic policy: "kube-proxy will obscure the source IP
+        # address of the connection"; the Service sets no policy (Cluster by default) and is
+        # MetalLB's by its metallb.io/loadBalancerIPs annotation.
+    ),
+    (
+        "metallb-usage.yaml",
+        "Service",
+        "default",
+        "dns-service-tcp",
+        "lb-tcp",
+        LOST,
+        ["snat"],
+        # Same page, "IP address sharing": metallb.io/allow-shared-ip, Cluster by default.
+    ),
+
 ]
 
 

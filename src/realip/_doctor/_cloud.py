@@ -86,7 +86,9 @@ _SCW_PREFIX = _SVC + "scw-loadbalancer-"
 _HCLOUD_PREFIX = "load-balancer.hetzner.cloud/"
 _OCI_PREFIXES = (_SVC + "oci-load-balancer-", "oci.oraclecloud.com/", "oci-network-load-balancer.")
 _AZURE_PREFIX = _SVC + "azure-"
-_METALLB_PREFIX = "metallb.universe.tf/"
+# MetalLB's docs write "metallb.io/" (loadBalancerIPs, address-pool, allow-shared-ip) since
+# v0.14; the older "metallb.universe.tf/" spelling is still read by MetalLB and still common.
+_METALLB_PREFIXES = ("metallb.universe.tf/", "metallb.io/")
 
 
 @dataclass
@@ -1051,7 +1053,7 @@ def service_front(svc: Obj, who: str = "the app") -> Front:
             return oci_front(svc, who)
         if any(k.startswith(_AZURE_PREFIX) for k in ann):
             return azure_front(svc, who)
-        if any(k.startswith(_METALLB_PREFIX) for k in ann):
+        if any(k.startswith(_METALLB_PREFIXES) for k in ann):
             return metallb_front(svc, who)
         provider = _pp_provider(svc)
         if provider is not None:
