@@ -1065,3 +1065,73 @@ def test_metallb_is_read_under_both_annotation_prefixes(
     assert (entry.topology, entry.client_ip, errors(entry)) == ("lb-tcp", client, codes)
     assert "metallb" in entry.codes() and "lb-unknown" not in entry.codes()
 
+
+_AZ = "service.beta.kubernetes.io/azure-"
+
+
+@pytest.mark.parametrize(
+    ("annotations", "policy", "topology", "client", "codes", "code"),
+    [
+        # No PLS: a layer-4 pass-through (AKS load balancer docs).
+        ({_AZ + "load-balancer-internal": "true"}, "Local", "lb-tcp", PRESERVED, [], "azure-lb"),
+        # A PLS without PROXY protocol: private-endpoint clients arrive from the PLS NAT
+        # addresses, direct clients keep theirs; no single verdict holds, so unknown.
+        ({_AZ + "pls-create": "true"}, "Local", "lb-tcp", UNKNOWN, [], "azure-pls-nat"),
+        ({_AZ + "pls-create": "true"}, "Cluster", "lb-tcp", LOST, ["snat"], "azure-pls-nat"),
+        (
+            {_AZ + "pls-create": "true", _AZ + "pls-proxy-protocol": "false"},
+            "Local",
+            "lb-tcp",
+            UNKNOWN,
+            [],
+            "azure-pls-nat",
+        ),
+        # azure-pls-proxy-protocol: the PLS sends PROXY v2 and "the backend service MUST support
+        # the PROXY protocol" (cloud-provider-azure pls-integration.md).
+        (
+            {_AZ + "pls-create": "true", _AZ + "pls-proxy-protocol": "true"},
+            "Local",
+            "lb-tcp-proxy",
+            PRESERVED,
+            [],
+            "azure-pls-direct",
+        ),
+        (
+            {_AZ + "pls-create": "true", _AZ + "pls-proxy-protocol": "true"},
+            "Cluster",
+            "lb-tcp-proxy",
+            PRESERVED,
+            [],
+            "azure-pls-direct-snat",
+        ),
+        # pls-create "false" is no PLS at all.
+        ({_AZ + "pls-create": "false"}, "Local", "lb-tcp", PRESERVED, [], "azure-lb"),
+    ],
+)
+def test_azure_private_link_service(
+    annotations: Dict[str, str],
+    policy: str,
+    topology: str,
+    client: str,
+    codes: List[str],
+    code: str,
+) -> None:
+    entry = analyze([_lb(annotations, externalTrafficPolicy=policy)]).entries[0]
+    assert (entry.topology, entry.client_ip, errors(entry)) == (topology, client, codes)
+    assert code in entry.codes()
+
+
+def test_azure_pls_names_its_nat_subnet_in_the_settings() -> None:
+    ann = {
+        _AZ + "pls-create": "true",
+        _AZ + "pls-proxy-protocol": "true",
+        _AZ + "pls-ip-configuration-subnet": "pls-subnet",
+    }
+    entry = analyze([_lb(ann, externalTrafficPolicy="Local")]).entries[0]
+    assert entry.settings == {
+        "REALIP_TOPOLOGY": "lb-tcp-proxy",
+        "REALIP_LB_CIDRS": "<the PLS NAT subnet (pls-subnet)>",
+    }
+    without = analyze([_lb({_AZ + "pls-create": "true"}, externalTrafficPolicy="Local")])
+    warning = finding(without.entries[0], "azure-pls-nat")
+    assert warning.level == "warning" and "pls-proxy-protocol" in (warning.fix or "")

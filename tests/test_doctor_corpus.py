@@ -475,6 +475,19 @@ CORPUS = [
         # sets no is-preserve-source: doctor names that annotation rather than guess.
     ),
     (
+        "azure-pls-internal.yaml",
+        "Service",
+        "default",
+        "myService",
+        "lb-tcp",
+        LOST,
+        ["snat"],
+        # cloud-provider-azure pls-integration.md: an internal Azure LB (layer 4) with a managed
+        # PLS and azure-pls-proxy-protocol "false"; the Service keeps the default Cluster policy,
+        # so kube-proxy SNATs direct clients, and private-endpoint clients arrive from the PLS
+        # NAT addresses (Azure Private Link: consumer traffic "originate[s] from this pool").
+    ),
+    (
         "metallb-usage.yaml",
         "Service",
         "default",
