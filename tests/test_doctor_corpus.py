@@ -509,7 +509,19 @@ CORPUS = [
         ["snat"],
         # Same page, "IP address sharing": metallb.io/allow-shared-ip, Cluster by default.
     ),
-
+    (
+        "traefik-do-proxy-protocol.yaml",
+        "Service",
+        "traefik",
+        "traefik",
+        "lb-tcp-proxy",
+        PRESERVED,
+        [],
+        # traefik-helm-chart EXAMPLES.md "Use PROXY protocol on Digital Ocean": DO's
+        # enable-proxy-protocol with proxyProtocol.trustedIPs on both entry points (rendered as
+        # --entrypoints.<n>.proxyProtocol.trustedIPs); Cluster is kept "to keep the DO health
+        # checks working", and the PROXY header survives kube-proxy's SNAT.
+    ),
 ]
 
 
@@ -973,3 +985,11 @@ def test_istio_gateway_proxy_protocol_from_its_pod_annotation(config: str, clien
     )
     entry = report.find("Ingress", "shop", "web")
     assert (entry.client_ip, _errors(entry)) == (client, [])
+
+
+def test_a_controller_workload_found_two_ways_is_named_once() -> None:
+    # The Traefik Deployment is both selected by its Service and named after the controller.
+    report = analyze(parse_objects((REAL / "traefik-do-proxy-protocol.yaml").read_text()))
+    entry = report.find("Service", "traefik", "traefik")
+    [decodes] = [f for f in entry.findings if f.code == "controller-proxy-protocol"]
+    assert decodes.message.count("Deployment traefik/traefik") == 1

@@ -529,8 +529,12 @@ def _evidence(world: _World, ctrl: ctl.Controller, svc: Optional[Obj]) -> ctl.Ev
     if svc is None:
         return ctl.Evidence()
     # The controller's own pods, and (Contour) the controller Deployment beside its Envoys.
-    workloads = world.workloads_of(svc) + [
-        w for w in world.workloads if w.namespace == svc.namespace and w.name == ctrl.key
+    selected = world.workloads_of(svc)
+    # A workload both selected and named after the controller is one workload, not two.
+    workloads = selected + [
+        w
+        for w in world.workloads
+        if w.namespace == svc.namespace and w.name == ctrl.key and not any(w is x for x in selected)
     ]
     cms = [c for c in world.configmaps if c.namespace == svc.namespace]
     return ctl.controller_evidence(ctrl, workloads, cms)
