@@ -1135,3 +1135,77 @@ def test_azure_pls_names_its_nat_subnet_in_the_settings() -> None:
     without = analyze([_lb({_AZ + "pls-create": "true"}, externalTrafficPolicy="Local")])
     warning = finding(without.entries[0], "azure-pls-nat")
     assert warning.level == "warning" and "pls-proxy-protocol" in (warning.fix or "")
+
+
+def _istio_gateway(annotations: Dict[str, str], **spec: Any) -> Dict[str, Any]:
+    return {
+        "apiVersion": "gateway.networking.k8s.io/v1",
+        "kind": "Gateway",
+        "metadata": {"name": "edge", "namespace": "shop", "annotations": annotations},
+        "spec": {"gatewayClassName": "istio", **spec},
+    }
+
+
+def _proxy_protocol_filter(selector: Dict[str, str], ns: str = "shop") -> Dict[str, Any]:
+    return {
+        "apiVersion": "networking.istio.io/v1alpha3",
+        "kind": "EnvoyFilter",
+        "metadata": {"name": "proxy-protocol", "namespace": ns},
+        "spec": {
+            "workloadSelector": {"labels": selector},
+            "configPatches": [
+                {
+                    "applyTo": "LISTENER",
+                    "patch": {
+                        "value": {"listener_filters": [{"name": "envoy.listener.proxy_protocol"}]}
+                    },
+                }
+            ],
+        },
+    }
+
+
+_NLB = {"service.beta.kubernetes.io/aws-load-balancer-type": "nlb"}
+_ELB_PP = {"service.beta.kubernetes.io/aws-load-balancer-proxy-protocol": "*"}
+_ISTIO_PP = {"proxy.istio.io/config": '{"gatewayTopology": {"proxyProtocol": {}}}'}
+_BY_NAME = {"istio.io/gateway-name": "edge"}
+
+
+@pytest.mark.parametrize(
+    ("annotations", "spec", "extra", "client", "codes"),
+    [
+        # No cloud annotation: the generated Service is not judged on no evidence (as before).
+        ({}, {}, [], PRESERVED, []),
+        # Istio copies the Gateway's annotations to the LoadBalancer Service it generates, whose
+        # policy is Cluster unless patched (istio.io authz-ingress task).
+        (_NLB, {}, [], LOST, ["snat"]),
+        ({}, {"infrastructure": {"annotations": _NLB}}, [], LOST, ["snat"]),
+        # PROXY protocol from the load balancer: decoded only if the gateway is told to.
+        (_ELB_PP, {}, [], UNKNOWN, []),
+        ({**_ELB_PP, **_ISTIO_PP}, {}, [], PRESERVED, []),
+        (_ELB_PP, {}, [_proxy_protocol_filter(_BY_NAME)], PRESERVED, []),
+        # An EnvoyFilter for another gateway, or in another namespace, is not this one's.
+        (_ELB_PP, {}, [_proxy_protocol_filter({"istio.io/gateway-name": "other"})], UNKNOWN, []),
+        (_ELB_PP, {}, [_proxy_protocol_filter(_BY_NAME, ns="elsewhere")], UNKNOWN, []),
+    ],
+)
+def test_istio_gateway_is_judged_through_the_service_it_generates(
+    annotations: Dict[str, str],
+    spec: Dict[str, Any],
+    extra: List[Dict[str, Any]],
+    client: str,
+    codes: List[str],
+) -> None:
+    entry = analyze([_istio_gateway(annotations, **spec), *extra]).find("Gateway", "shop", "edge")
+    assert (entry.topology, entry.client_ip, errors(entry)) == ("ingress", client, codes)
+    assert all(f.fix for f in entry.findings if f.level == "error")
+    if client == UNKNOWN:
+        assert finding(entry, "controller-proxy-protocol-unverified").level == "warning"
+
+
+def test_other_in_cluster_gateway_classes_are_unchanged() -> None:
+    # Only Istio is documented to copy the Gateway's annotations to its Service.
+    gw = _istio_gateway(_NLB)
+    gw["spec"]["gatewayClassName"] = "contour"
+    entry = analyze([gw]).entries[0]
+    assert (entry.client_ip, entry.codes()) == (PRESERVED, ["gateway-proxy"])

@@ -547,6 +547,33 @@ CORPUS = [
         # --entrypoints.<n>.proxyProtocol.trustedIPs); Cluster is kept "to keep the DO health
         # checks working", and the PROXY header survives kube-proxy's SNAT.
     ),
+    (
+        "istio-gateway-api-nlb.yaml",
+        "Gateway",
+        "foo",
+        "httpbin-gateway",
+        "ingress",
+        LOST,
+        ["snat"],
+        # istio.io authz-ingress task: the Gateway's aws-load-balancer-type "nlb" annotation goes
+        # to the Service Istio generates ("an annotation on the gateway service"), and the task
+        # then patches "svc httpbin-gateway-istio" to externalTrafficPolicy Local "to preserve
+        # the original client source IP": before that, Cluster SNATs (kubernetes.io "Using
+        # Source IP").
+    ),
+    (
+        "istio-gateway-api-elb-proxy.yaml",
+        "Gateway",
+        "foo",
+        "httpbin-gateway",
+        "ingress",
+        PRESERVED,
+        [],
+        # Same task, "TCP/UDP Proxy Load Balancer": the Classic ELB sends PROXY protocol
+        # (aws-load-balancer-proxy-protocol "*") and the EnvoyFilter selecting
+        # "istio.io/gateway-name: httpbin-gateway" adds Envoy's proxy_protocol listener filter;
+        # the header survives kube-proxy's SNAT.
+    ),
 ]
 
 
