@@ -1048,3 +1048,164 @@ def test_a_service_of_another_api_group_is_unknown_not_a_core_service() -> None:
     for api in ("v1", None):
         svc = dict(_app("web"), apiVersion=api)
         assert analyze([svc]).find("Service", "shop", "web").topology == "pod-to-pod", api
+
+
+@pytest.mark.parametrize("prefix", ["metallb.universe.tf/", "metallb.io/"])
+@pytest.mark.parametrize(
+    ("policy", "client", "codes"), [("Local", PRESERVED, []), ("Cluster", LOST, ["snat"])]
+)
+def test_metallb_is_read_under_both_annotation_prefixes(
+    prefix: str, policy: str, client: str, codes: List[str]
+) -> None:
+    # MetalLB usage page: with Cluster "kube-proxy will obscure the source IP address"; with
+    # Local "your pods can see the real source IP address". Its docs spell the annotations
+    # metallb.io/ now; metallb.universe.tf/ is the older spelling.
+    svc = _lb({prefix + "loadBalancerIPs": "192.168.1.100"}, externalTrafficPolicy=policy)
+    entry = analyze([svc]).entries[0]
+    assert (entry.topology, entry.client_ip, errors(entry)) == ("lb-tcp", client, codes)
+    assert "metallb" in entry.codes() and "lb-unknown" not in entry.codes()
+
+
+_AZ = "service.beta.kubernetes.io/azure-"
+
+
+@pytest.mark.parametrize(
+    ("annotations", "policy", "topology", "client", "codes", "code"),
+    [
+        # No PLS: a layer-4 pass-through (AKS load balancer docs).
+        ({_AZ + "load-balancer-internal": "true"}, "Local", "lb-tcp", PRESERVED, [], "azure-lb"),
+        # A PLS without PROXY protocol: private-endpoint clients arrive from the PLS NAT
+        # addresses, direct clients keep theirs; no single verdict holds, so unknown.
+        ({_AZ + "pls-create": "true"}, "Local", "lb-tcp", UNKNOWN, [], "azure-pls-nat"),
+        ({_AZ + "pls-create": "true"}, "Cluster", "lb-tcp", LOST, ["snat"], "azure-pls-nat"),
+        (
+            {_AZ + "pls-create": "true", _AZ + "pls-proxy-protocol": "false"},
+            "Local",
+            "lb-tcp",
+            UNKNOWN,
+            [],
+            "azure-pls-nat",
+        ),
+        # azure-pls-proxy-protocol: the PLS sends PROXY v2 and "the backend service MUST support
+        # the PROXY protocol" (cloud-provider-azure pls-integration.md).
+        (
+            {_AZ + "pls-create": "true", _AZ + "pls-proxy-protocol": "true"},
+            "Local",
+            "lb-tcp-proxy",
+            PRESERVED,
+            [],
+            "azure-pls-direct",
+        ),
+        (
+            {_AZ + "pls-create": "true", _AZ + "pls-proxy-protocol": "true"},
+            "Cluster",
+            "lb-tcp-proxy",
+            PRESERVED,
+            [],
+            "azure-pls-direct-snat",
+        ),
+        # pls-create "false" is no PLS at all.
+        ({_AZ + "pls-create": "false"}, "Local", "lb-tcp", PRESERVED, [], "azure-lb"),
+    ],
+)
+def test_azure_private_link_service(
+    annotations: Dict[str, str],
+    policy: str,
+    topology: str,
+    client: str,
+    codes: List[str],
+    code: str,
+) -> None:
+    entry = analyze([_lb(annotations, externalTrafficPolicy=policy)]).entries[0]
+    assert (entry.topology, entry.client_ip, errors(entry)) == (topology, client, codes)
+    assert code in entry.codes()
+
+
+def test_azure_pls_names_its_nat_subnet_in_the_settings() -> None:
+    ann = {
+        _AZ + "pls-create": "true",
+        _AZ + "pls-proxy-protocol": "true",
+        _AZ + "pls-ip-configuration-subnet": "pls-subnet",
+    }
+    entry = analyze([_lb(ann, externalTrafficPolicy="Local")]).entries[0]
+    assert entry.settings == {
+        "REALIP_TOPOLOGY": "lb-tcp-proxy",
+        "REALIP_LB_CIDRS": "<the PLS NAT subnet (pls-subnet)>",
+    }
+    without = analyze([_lb({_AZ + "pls-create": "true"}, externalTrafficPolicy="Local")])
+    warning = finding(without.entries[0], "azure-pls-nat")
+    assert warning.level == "warning" and "pls-proxy-protocol" in (warning.fix or "")
+
+
+def _istio_gateway(annotations: Dict[str, str], **spec: Any) -> Dict[str, Any]:
+    return {
+        "apiVersion": "gateway.networking.k8s.io/v1",
+        "kind": "Gateway",
+        "metadata": {"name": "edge", "namespace": "shop", "annotations": annotations},
+        "spec": {"gatewayClassName": "istio", **spec},
+    }
+
+
+def _proxy_protocol_filter(selector: Dict[str, str], ns: str = "shop") -> Dict[str, Any]:
+    return {
+        "apiVersion": "networking.istio.io/v1alpha3",
+        "kind": "EnvoyFilter",
+        "metadata": {"name": "proxy-protocol", "namespace": ns},
+        "spec": {
+            "workloadSelector": {"labels": selector},
+            "configPatches": [
+                {
+                    "applyTo": "LISTENER",
+                    "patch": {
+                        "value": {"listener_filters": [{"name": "envoy.listener.proxy_protocol"}]}
+                    },
+                }
+            ],
+        },
+    }
+
+
+_NLB = {"service.beta.kubernetes.io/aws-load-balancer-type": "nlb"}
+_ELB_PP = {"service.beta.kubernetes.io/aws-load-balancer-proxy-protocol": "*"}
+_ISTIO_PP = {"proxy.istio.io/config": '{"gatewayTopology": {"proxyProtocol": {}}}'}
+_BY_NAME = {"istio.io/gateway-name": "edge"}
+
+
+@pytest.mark.parametrize(
+    ("annotations", "spec", "extra", "client", "codes"),
+    [
+        # No cloud annotation: the generated Service is not judged on no evidence (as before).
+        ({}, {}, [], PRESERVED, []),
+        # Istio copies the Gateway's annotations to the LoadBalancer Service it generates, whose
+        # policy is Cluster unless patched (istio.io authz-ingress task).
+        (_NLB, {}, [], LOST, ["snat"]),
+        ({}, {"infrastructure": {"annotations": _NLB}}, [], LOST, ["snat"]),
+        # PROXY protocol from the load balancer: decoded only if the gateway is told to.
+        (_ELB_PP, {}, [], UNKNOWN, []),
+        ({**_ELB_PP, **_ISTIO_PP}, {}, [], PRESERVED, []),
+        (_ELB_PP, {}, [_proxy_protocol_filter(_BY_NAME)], PRESERVED, []),
+        # An EnvoyFilter for another gateway, or in another namespace, is not this one's.
+        (_ELB_PP, {}, [_proxy_protocol_filter({"istio.io/gateway-name": "other"})], UNKNOWN, []),
+        (_ELB_PP, {}, [_proxy_protocol_filter(_BY_NAME, ns="elsewhere")], UNKNOWN, []),
+    ],
+)
+def test_istio_gateway_is_judged_through_the_service_it_generates(
+    annotations: Dict[str, str],
+    spec: Dict[str, Any],
+    extra: List[Dict[str, Any]],
+    client: str,
+    codes: List[str],
+) -> None:
+    entry = analyze([_istio_gateway(annotations, **spec), *extra]).find("Gateway", "shop", "edge")
+    assert (entry.topology, entry.client_ip, errors(entry)) == ("ingress", client, codes)
+    assert all(f.fix for f in entry.findings if f.level == "error")
+    if client == UNKNOWN:
+        assert finding(entry, "controller-proxy-protocol-unverified").level == "warning"
+
+
+def test_other_in_cluster_gateway_classes_are_unchanged() -> None:
+    # Only Istio is documented to copy the Gateway's annotations to its Service.
+    gw = _istio_gateway(_NLB)
+    gw["spec"]["gatewayClassName"] = "contour"
+    entry = analyze([gw]).entries[0]
+    assert (entry.client_ip, entry.codes()) == (PRESERVED, ["gateway-proxy"])

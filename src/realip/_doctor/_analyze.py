@@ -85,6 +85,7 @@ class _World:
     workloads: List[Obj] = field(default_factory=list)
     foreign_routes: List[Obj] = field(default_factory=list)
     foreign_services: List[Obj] = field(default_factory=list)
+    envoy_filters: List[Obj] = field(default_factory=list)
     notes: List[str] = field(default_factory=list)
 
     def __post_init__(self) -> None:
@@ -117,6 +118,9 @@ class _World:
                 self.workloads.append(o)
             elif ctl.is_foreign_route(o):
                 self.foreign_routes.append(o)
+            if o.kind == "EnvoyFilter":
+                # Read only for a PROXY-protocol listener filter on an Istio Gateway's pods.
+                self.envoy_filters.append(o)
 
     def workloads_of(self, svc: Obj) -> List[Obj]:
         return [w for w in self.workloads if selects(svc, w)]
@@ -256,7 +260,7 @@ def analyze(objects: Iterable[Mapping[str, Any]]) -> Report:
 
     gateway_entries: Dict[Tuple[str, str], Entry] = {}
     for gw in world.gateways:
-        entry = analyze_gateway(gw)
+        entry = analyze_gateway(gw, world.envoy_filters)
         gateway_entries[gw.key] = entry
         edge_entries.append(entry)
     for route in world.routes:
@@ -529,16 +533,20 @@ def _evidence(world: _World, ctrl: ctl.Controller, svc: Optional[Obj]) -> ctl.Ev
     if svc is None:
         return ctl.Evidence()
     # The controller's own pods, and (Contour) the controller Deployment beside its Envoys.
-    workloads = world.workloads_of(svc) + [
-        w for w in world.workloads if w.namespace == svc.namespace and w.name == ctrl.key
+    selected = world.workloads_of(svc)
+    # A workload both selected and named after the controller is one workload, not two.
+    workloads = selected + [
+        w
+        for w in world.workloads
+        if w.namespace == svc.namespace and w.name == ctrl.key and not any(w is x for x in selected)
     ]
     cms = [c for c in world.configmaps if c.namespace == svc.namespace]
     return ctl.controller_evidence(ctrl, workloads, cms)
 
 
-def analyze_gateway(gw: Obj) -> Entry:
+def analyze_gateway(gw: Obj, envoy_filters: Sequence[Obj] = ()) -> Entry:
     """One Gateway API Gateway, judged by its class."""
-    client, findings, out, topology = ctl.gateway_verdict(gw)
+    client, findings, out, topology = ctl.gateway_verdict(gw, envoy_filters)
     return Entry(
         "Gateway",
         gw.namespace,

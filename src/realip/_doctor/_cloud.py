@@ -86,7 +86,9 @@ _SCW_PREFIX = _SVC + "scw-loadbalancer-"
 _HCLOUD_PREFIX = "load-balancer.hetzner.cloud/"
 _OCI_PREFIXES = (_SVC + "oci-load-balancer-", "oci.oraclecloud.com/", "oci-network-load-balancer.")
 _AZURE_PREFIX = _SVC + "azure-"
-_METALLB_PREFIX = "metallb.universe.tf/"
+# MetalLB's docs write "metallb.io/" (loadBalancerIPs, address-pool, allow-shared-ip) since
+# v0.14; the older "metallb.universe.tf/" spelling is still read by MetalLB and still common.
+_METALLB_PREFIXES = ("metallb.universe.tf/", "metallb.io/")
 
 
 @dataclass
@@ -828,8 +830,92 @@ def oci_front(svc: Obj, who: str) -> Front:
     return front
 
 
+_AZURE_PLS_CREATE = _SVC + "azure-pls-create"
+_AZURE_PLS_PP = _SVC + "azure-pls-proxy-protocol"
+_AZURE_PLS_SUBNET = _SVC + "azure-pls-ip-configuration-subnet"
+
+
+def _azure_pls_nat(ann: Mapping[str, str]) -> str:
+    subnet = ann.get(_AZURE_PLS_SUBNET, "").strip()
+    return f"<the PLS NAT subnet{f' ({subnet})' if subnet else ''}>"
+
+
+def _azure_pls_front(svc: Obj, who: str) -> Front:
+    """A Private Link Service in front of the Azure Load Balancer: two paths, not one."""
+    # cloud-provider-azure pls-integration.md: azure-pls-proxy-protocol "pass[es] through
+    # connection information, including the link ID and source IP address", and "the backend
+    # service MUST support the PROXY protocol or the connections will fail". Azure's Private
+    # Link docs: without it, consumer traffic appears to come from the PLS NAT addresses.
+    ann = svc.annotations
+    nat = _azure_pls_nat(ann)
+    if parse_bool(ann.get(_AZURE_PLS_PP, "")):
+        front = _pp_front(
+            "azure",
+            "Azure Private Link Service with azure-pls-proxy-protocol: connections through a "
+            "private endpoint carry a PROXY v2 header from the PLS NAT addresses",
+            nat,
+        )
+        front.findings.append(
+            Finding(
+                INFO,
+                "azure-pls-direct",
+                "clients that reach the load balancer directly (not through a private endpoint) "
+                "send no PROXY header; realip accepts PROXY headers only from REALIP_LB_CIDRS and "
+                "takes any other peer as the client, so set REALIP_LB_CIDRS to the PLS NAT subnet "
+                "alone",
+            )
+        )
+        if etp(svc) != "Local":
+            front.findings.append(
+                Finding(
+                    WARNING,
+                    "azure-pls-direct-snat",
+                    "externalTrafficPolicy is Cluster: private-endpoint clients survive in the "
+                    "PROXY header, but clients that reach the load balancer directly are SNAT'ed "
+                    f"to a node address when kube-proxy forwards them; {snat_finding(who, LB_TCP_PROXY).fix}",
+                )
+            )
+        apply_etp(svc, front, who)
+        return front
+    front = Front(
+        DIRECT,
+        LB_TCP,
+        [
+            Finding(
+                INFO,
+                "azure-lb",
+                "Azure Load Balancer: layer-4 pass-through, the client's address arrives as "
+                "the peer and no header is added",
+            )
+        ],
+        None,
+        "azure",
+    )
+    apply_etp(svc, front, who)
+    pls = Finding(
+        WARNING,
+        "azure-pls-nat",
+        "azure-pls-create: a Private Link Service fronts this load balancer. Clients that come "
+        f"through a private endpoint arrive from {nat}, not from their own address; only "
+        "clients that reach the load balancer directly keep it. Which clients use which path "
+        "is not in the manifests",
+        f'to keep private-endpoint clients\' addresses set {_AZURE_PLS_PP}: "true" and decode '
+        f"it with REALIP_TOPOLOGY=lb-tcp-proxy and REALIP_LB_CIDRS={nat} (direct clients, "
+        "sending no header, are still taken as the peer)",
+    )
+    front.findings.append(pls)
+    if front.kind == DIRECT:
+        # Local keeps the direct path; the private-endpoint path is NAT'ed: neither verdict is
+        # true of every request, so say unknown rather than preserved.
+        front.kind = UNKNOWN_LB
+        front.how_to_check = pls.fix
+    return front
+
+
 def azure_front(svc: Obj, who: str) -> Front:
     """Azure Load Balancer (AKS): a layer-4 pass-through."""
+    if parse_bool(svc.annotations.get(_AZURE_PLS_CREATE, "")):
+        return _azure_pls_front(svc, who)
     # AKS docs ("Use a public standard load balancer"): Azure Load Balancer is layer 4 and
     # keeps the client source IP with externalTrafficPolicy: Local.
     front = Front(
@@ -1051,7 +1137,7 @@ def service_front(svc: Obj, who: str = "the app") -> Front:
             return oci_front(svc, who)
         if any(k.startswith(_AZURE_PREFIX) for k in ann):
             return azure_front(svc, who)
-        if any(k.startswith(_METALLB_PREFIX) for k in ann):
+        if any(k.startswith(_METALLB_PREFIXES) for k in ann):
             return metallb_front(svc, who)
         provider = _pp_provider(svc)
         if provider is not None:

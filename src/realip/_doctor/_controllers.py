@@ -16,10 +16,11 @@ from realip._doctor._cloud import (
     INGRESS,
     LB_HTTP,
     VPC_CIDR,
+    service_front,
     settings,
 )
 from realip._doctor._objects import Obj, args, d, images, lst, s, strmap
-from realip._doctor._report import INFO, PRESERVED, UNKNOWN, WARNING, Finding, howto
+from realip._doctor._report import ERROR, INFO, PRESERVED, UNKNOWN, WARNING, Finding, howto
 
 INGRESS_CLASS_ANNOTATION = "kubernetes.io/ingress.class"
 DEFAULT_CLASS_ANNOTATION = "ingressclass.kubernetes.io/is-default-class"
@@ -628,13 +629,93 @@ def route_backends(route: Obj) -> List[str]:
     return out
 
 
-def gateway_verdict(gw: Obj) -> Tuple[str, List[Finding], Dict[str, str], str]:
+def _decodes_istio_proxy_protocol(config: str) -> bool:
+    # Istio docs (Configuring Gateway Network Topology): proxy.istio.io/config with
+    # gatewayTopology: {proxyProtocol: {}}.
+    return "proxyprotocol" in config.replace("_", "").lower()
+
+
+def _envoy_filter_decodes(ef: Obj, gw: Obj) -> bool:
+    """An EnvoyFilter adding Envoy's proxy_protocol listener filter to this Gateway's pods."""
+    # istio.io authz-ingress task: the PROXY-protocol EnvoyFilter for a Gateway API gateway
+    # selects its pods by "istio.io/gateway-name: <gateway>" (newer Istio also labels them
+    # gateway.networking.k8s.io/gateway-name).
+    if ef.namespace != gw.namespace:
+        return False
+    labels = strmap(d(ef.spec.get("workloadSelector")).get("labels"))
+    if gw.name not in (
+        labels.get("istio.io/gateway-name"),
+        labels.get("gateway.networking.k8s.io/gateway-name"),
+    ):
+        return False
+    for patch in lst(ef.spec.get("configPatches")):
+        if s(d(patch).get("applyTo")) in ("LISTENER", "LISTENER_FILTER") and (
+            "proxy_protocol" in repr(d(patch).get("patch"))
+        ):
+            return True
+    return False
+
+
+def _istio_gateway_service(
+    gw: Obj, envoy_filters: Sequence[Obj]
+) -> Optional[Tuple[str, List[Finding], Dict[str, str], str]]:
+    """An Istio Gateway judged through the LoadBalancer Service Istio generates for it."""
+    # Istio's automated deployment copies the Gateway's annotations (and those of
+    # spec.infrastructure) to the Service and Deployment it creates, "<gateway>-istio", a
+    # LoadBalancer; istio.io's authz-ingress task sets the cloud's load-balancer annotations on
+    # the Gateway for that reason, and patches that Service to externalTrafficPolicy: Local
+    # because it is Cluster by default.
+    ann = dict(gw.annotations)
+    ann.update(strmap(d(gw.spec.get("infrastructure")).get("annotations")))
+    svc = Obj.of(
+        {
+            "kind": "Service",
+            "metadata": {"name": f"{gw.name}-istio", "namespace": gw.namespace, "annotations": ann},
+            "spec": {"type": "LoadBalancer"},
+        }
+    )
+    front = service_front(svc, "the ingress controller")
+    if front.provider in (None, "unknown"):
+        # No cloud annotation doctor knows: the generated Service is judged like any missing
+        # controller Service (below), not called an unknown load balancer on no evidence.
+        return None
+    ctrl = CONTROLLERS["istio.io/ingress-controller"]
+    where = ""
+    if _decodes_istio_proxy_protocol(ann.get("proxy.istio.io/config", "")):
+        where = f"Gateway {gw.ref} (proxy.istio.io/config, copied to its pods)"
+    else:
+        found = [ef for ef in envoy_filters if _envoy_filter_decodes(ef, gw)]
+        where = ", ".join(f"EnvoyFilter {ef.ref}" for ef in found)
+    evidence = Evidence(True if where else None, None, where)
+    client, findings, out = generic_verdict(ctrl, front.kind, front.lb_cidrs, evidence)
+    # The generated Service has no entry of its own, so its findings are shown here; the
+    # app-facing PROXY advice is left out (the gateway, not the app, decodes it).
+    own = [f for f in front.findings if f.code != "proxy-protocol"]
+    if any(f.level == ERROR for f in own):
+        findings = [f for f in findings if f.code != "controller-loses-client-ip"]
+    lead = Finding(
+        INFO,
+        "istio-gateway-service",
+        f"Istio generates Service {gw.namespace}/{gw.name}-istio (type LoadBalancer, "
+        "externalTrafficPolicy Cluster unless patched) with this Gateway's annotations; doctor "
+        "judges that Service from them",
+    )
+    return client, [lead, *own, *findings], out, INGRESS
+
+
+def gateway_verdict(
+    gw: Obj, envoy_filters: Sequence[Obj] = ()
+) -> Tuple[str, List[Finding], Dict[str, str], str]:
     """A Gateway: Google load balancers, known in-cluster proxies, or unknown."""
     cls = gateway_class(gw)
     if cls in GKE_EXTERNAL_CLASSES:
         return gce_verdict(gw, False, "Gateway")
     if cls in GKE_PROXY_SUBNET_CLASSES:
         return gce_verdict(gw, True, "Gateway")
+    if cls == "istio":
+        judged = _istio_gateway_service(gw, envoy_filters)
+        if judged is not None:
+            return judged
     controller = GATEWAY_PROXIES.get(cls)
     if controller is not None:
         ctrl = CONTROLLERS[controller]
