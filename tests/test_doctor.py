@@ -1209,3 +1209,81 @@ def test_other_in_cluster_gateway_classes_are_unchanged() -> None:
     gw["spec"]["gatewayClassName"] = "contour"
     entry = analyze([gw]).entries[0]
     assert (entry.client_ip, entry.codes()) == (PRESERVED, ["gateway-proxy"])
+
+
+# -- F5 NGINX Ingress Controller: which ConfigMap it reads ---------------------------------
+
+_F5_NLB_PP = {
+    "service.beta.kubernetes.io/aws-load-balancer-type": "nlb",
+    "service.beta.kubernetes.io/aws-load-balancer-proxy-protocol": "*",
+}
+_F5_PP_ON = {"proxy-protocol": "True", "real-ip-header": "proxy_protocol"}
+
+
+def _f5_objects(cms: List[Dict[str, Any]], arg: Optional[str]) -> List[Dict[str, Any]]:
+    labels = {"app.kubernetes.io/name": "nginx-ingress"}
+    svc = _lb(_F5_NLB_PP, ns="nic", externalTrafficPolicy="Local", selector=labels)
+    svc["metadata"].update(name="rel-nginx-ingress-controller", labels=labels)
+    container: Dict[str, Any] = {"name": "nginx-ingress", "args": [arg] if arg else []}
+    dep = {
+        "kind": "Deployment",
+        "metadata": {"name": "rel-nginx-ingress-controller", "namespace": "nic"},
+        "spec": {"template": {"metadata": {"labels": labels}, "spec": {"containers": [container]}}},
+    }
+    ic = {
+        "kind": "IngressClass",
+        "metadata": {"name": "nginx"},
+        "spec": {"controller": "nginx.org/ingress-controller"},
+    }
+    return [svc, dep, ic, _ingress("nginx"), *cms]
+
+
+def _cm(name: str, data: Dict[str, str], ns: str = "nic") -> Dict[str, Any]:
+    return {"kind": "ConfigMap", "metadata": {"name": name, "namespace": ns}, "data": data}
+
+
+@pytest.mark.parametrize(
+    ("cms", "arg", "client", "codes"),
+    [
+        # cmd/nginx-ingress: -nginx-configmaps names the one ConfigMap it reads; the chart's
+        # is <fullname>, even when another F5-looking ConfigMap is in the input.
+        (
+            [
+                _cm("other", {"proxy-protocol": "False"}, ns="elsewhere"),
+                _cm("rel-nginx-ingress", _F5_PP_ON),
+            ],
+            "-nginx-configmaps=$(POD_NAMESPACE)/rel-nginx-ingress",
+            PRESERVED,
+            [],
+        ),
+        # The named ConfigMap is there and leaves PROXY protocol off: a known mismatch.
+        (
+            [_cm("rel-nginx-ingress", {})],
+            "-nginx-configmaps=$(POD_NAMESPACE)/rel-nginx-ingress",
+            LOST,
+            ["proxy-protocol-mismatch"],
+        ),
+        # The named ConfigMap is not in the input: what it says is unknown, never an error.
+        (
+            [_cm("unrelated", _F5_PP_ON, ns="elsewhere")],
+            "--nginx-configmaps=nic/rel-nginx-ingress",
+            UNKNOWN,
+            [],
+        ),
+        ([], None, UNKNOWN, []),
+        # No workload: the chart's <fullname> beside the Service is taken.
+        ([_cm("rel-nginx-ingress", _F5_PP_ON)], None, PRESERVED, []),
+        ([_cm("nginx-config", {})], None, LOST, ["proxy-protocol-mismatch"]),
+    ],
+)
+def test_f5_reads_the_configmap_its_controller_names(
+    cms: List[Dict[str, Any]], arg: Optional[str], client: str, codes: List[str]
+) -> None:
+    report = analyze(_f5_objects(cms, arg))
+    ing = report.find("Ingress", "shop", "shop")
+    svc = report.find("Service", "nic", "rel-nginx-ingress-controller")
+    # The controller's Service and the Ingress behind it agree.
+    assert (ing.client_ip, errors(ing)) == (client, codes)
+    assert (svc.client_ip, errors(svc)) == (client, codes)
+    if client == UNKNOWN:
+        assert finding(ing, "controller-proxy-protocol-unverified").level == "warning"

@@ -38,7 +38,9 @@ from realip._doctor._objects import (
 )
 from realip._doctor._report import (
     BAD,
+    ERROR,
     INFO,
+    LOST,
     NOT_APPLICABLE,
     PRESERVED,
     UNKNOWN,
@@ -481,11 +483,10 @@ def analyze_ingress(
         known = ctl.CONTROLLERS[controller]
         svc = ctl.controller_service(known, world.services)
         front = fronts.get(svc.key) if svc is not None else None
-        f5_cms = [c for c in world.configmaps if ctl.is_f5_configmap(c)]
         client, more, out = ctl.f5_verdict(
             front.kind if front else None,
             front.lb_cidrs if front else None,
-            f5_cms[0] if f5_cms else None,
+            _f5_configmap(world, svc),
         )
     elif controller is not None and controller in ctl.CONTROLLERS:
         known = ctl.CONTROLLERS[controller]
@@ -529,9 +530,17 @@ def analyze_ingress(
     return entry, edge
 
 
+def _f5_configmap(world: _World, svc: Optional[Obj]) -> Optional[Obj]:
+    workloads = world.workloads_of(svc) if svc is not None else world.workloads
+    return ctl.f5_configmap(svc, workloads, world.configmaps)
+
+
 def _evidence(world: _World, ctrl: ctl.Controller, svc: Optional[Obj]) -> ctl.Evidence:
     if svc is None:
         return ctl.Evidence()
+    if ctrl.key == "f5-nginx":
+        cm = _f5_configmap(world, svc)
+        return ctl.controller_evidence(ctrl, world.workloads_of(svc), [cm] if cm else [])
     # The controller's own pods, and (Contour) the controller Deployment beside its Envoys.
     selected = world.workloads_of(svc)
     # A workload both selected and named after the controller is one workload, not two.
@@ -746,6 +755,19 @@ def _controller_entry(
             )
         )
         client = PRESERVED
+    elif front.kind == PROXY_PROTOCOL and evidence.decodes_proxy_protocol is False:
+        # The controller's own configuration is in the input and leaves PROXY protocol off.
+        findings = [f for f in findings if f.code != "proxy-protocol"]
+        findings.append(
+            Finding(
+                ERROR,
+                "proxy-protocol-mismatch",
+                f"the load balancer sends PROXY protocol but {ctrl.name} does not expect it "
+                f"({evidence.where}): it reads the PROXY line as a broken request",
+                f"set {ctrl.proxy_protocol}, or turn PROXY protocol off on the load balancer",
+            )
+        )
+        client = LOST
     elif front.kind == PROXY_PROTOCOL:
         findings = [f for f in findings if f.code != "proxy-protocol"]
         findings.append(

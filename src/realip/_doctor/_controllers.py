@@ -410,6 +410,12 @@ def controller_evidence(ctrl: Controller, workloads: Sequence[Obj], cms: Sequenc
         # Contour docs (Enabling PROXY protocol): "contour serve --use-proxy-protocol".
         if any(a.startswith("--use-proxy-protocol") for a in flat):
             pp = True
+    elif ctrl.key == "f5-nginx":
+        # The caller passes only the ConfigMap the controller reads (f5_configmap); its
+        # proxy-protocol key is off unless set.
+        if cms:
+            pp = f5_decodes_proxy_protocol(cms[0])
+            where = f"ConfigMap {cms[0].ref}"
     elif ctrl.key == "haproxy":
         # haproxytech ConfigMap keys: "proxy-protocol" lists the sources it decodes it from.
         found = [c for c in cms if "proxy-protocol" in c.data]
@@ -796,6 +802,45 @@ def is_f5_configmap(cm: Obj) -> bool:
     return any(k in cm.data for k in F5_CONFIG_KEYS)
 
 
+def f5_configmap(
+    svc: Optional[Obj], workloads: Sequence[Obj], configmaps: Sequence[Obj]
+) -> Optional[Obj]:
+    """The ConfigMap F5's controller reads, when the input has it.
+
+    cmd/nginx-ingress flags: "-nginx-configmaps <namespace/name>" names it (the chart writes
+    "-nginx-configmaps=$(POD_NAMESPACE)/<fullname>", deployments/deployment/nginx-ingress.yaml
+    "$(POD_NAMESPACE)/nginx-config"). Without the workload, a ConfigMap beside the controller
+    Service named nginx-config (the manifests') or <fullname> (the chart's Service is
+    <fullname>-controller) is taken, then any ConfigMap that sets one of the nginx.org keys.
+    """
+    named: List[Tuple[str, str]] = []
+    for w in workloads:
+        for a in args(w):
+            flag, _, value = a.lstrip("-").partition("=")
+            if flag == "nginx-configmaps" and "/" in value:
+                ns, _, name = value.replace("$(POD_NAMESPACE)", w.namespace).partition("/")
+                named.append((ns, name))
+    if named:
+        return next((c for c in configmaps if c.key in named), None)
+    if svc is not None:
+        names = {
+            "nginx-config",
+            svc.name[: -len("-controller")] if svc.name.endswith("-controller") else "",
+        }
+        beside = [c for c in configmaps if c.namespace == svc.namespace and c.name in names]
+        if beside:
+            return beside[0]
+    keyed = [c for c in configmaps if is_f5_configmap(c)]
+    if svc is not None:
+        keyed.sort(key=lambda c: c.namespace != svc.namespace)
+    return keyed[0] if keyed else None
+
+
+def f5_decodes_proxy_protocol(cm: Obj) -> bool:
+    """ConfigMap key proxy-protocol: "True" makes every listener expect the PROXY header."""
+    return cm.data.get("proxy-protocol", "").strip().lower() == "true"
+
+
 def _f5_cidrs_everyone(cidrs: str) -> bool:
     return any(c.strip() in ("0.0.0.0/0", "::/0") for c in cidrs.split(","))
 
@@ -815,7 +860,7 @@ def f5_verdict(
     from realip._doctor._report import ERROR, LOST, SPOOFABLE
 
     data = cm.data if cm is not None else {}
-    pp = data.get("proxy-protocol", "").strip().lower() == "true"
+    pp = cm is not None and f5_decodes_proxy_protocol(cm)
     header = data.get("real-ip-header", "").strip()
     trusted = data.get("set-real-ip-from", "").strip()
     out = settings(INGRESS)
@@ -852,6 +897,18 @@ def f5_verdict(
             )
         )
         return SPOOFABLE, findings, out
+    if front_kind == PROXY_PROTOCOL and cm is None:
+        # Its ConfigMap is not in the input: proxy-protocol may well be set there.
+        findings.append(
+            Finding(
+                WARNING,
+                "controller-proxy-protocol-unverified",
+                "the load balancer sends PROXY protocol: the controller must decode it "
+                '(proxy-protocol: "True" and real-ip-header: "proxy_protocol" in the ConfigMap '
+                "its -nginx-configmaps argument names), and that ConfigMap is not in the input",
+            )
+        )
+        return UNKNOWN, findings, out
     if front_kind == PROXY_PROTOCOL:
         if not pp:
             findings.append(
