@@ -1287,3 +1287,56 @@ def test_f5_reads_the_configmap_its_controller_names(
     assert (svc.client_ip, errors(svc)) == (client, codes)
     if client == UNKNOWN:
         assert finding(ing, "controller-proxy-protocol-unverified").level == "warning"
+
+
+def _without_classes(objects: List[Dict[str, Any]]) -> List[Dict[str, Any]]:
+    return [o for o in objects if o["kind"] != "IngressClass"]
+
+
+_INGRESS_NGINX_SVC = {
+    "kind": "Service",
+    "metadata": {
+        "name": "ingress-nginx-controller",
+        "namespace": "ingress-nginx",
+        "labels": {"app.kubernetes.io/name": "ingress-nginx"},
+    },
+    "spec": {"type": "LoadBalancer", "externalTrafficPolicy": "Cluster"},
+}
+
+
+@pytest.mark.parametrize(
+    ("cls", "arg", "extra", "client", "codes"),
+    [
+        # F5's pods (known by -nginx-configmaps) serve class nginx by default: PROXY protocol
+        # on both ends, read from the ConfigMap they name.
+        ("nginx", None, [], PRESERVED, ["ingress-class-f5"]),
+        # -ingress-class names another class: "nginx" stays ambiguous, ingress-nginx assumed
+        # (as without any controller in the input), and the warning says so.
+        ("nginx", "-ingress-class=f5", [], PRESERVED, ["ingress-class-ambiguous"]),
+        ("f5", "-ingress-class=f5", [], PRESERVED, ["ingress-class-f5"]),
+        # No class at all: F5's controller takes Ingresses without ingressClassName.
+        ("", None, [], PRESERVED, ["ingress-class-assumed"]),
+        # Both controllers in the input: doctor says it can't tell which.
+        ("nginx", None, [_INGRESS_NGINX_SVC], LOST, ["ingress-class-ambiguous"]),
+    ],
+)
+def test_f5_pods_name_the_controller_without_an_ingressclass(
+    cls: str, arg: Optional[str], extra: List[Dict[str, Any]], client: str, codes: List[str]
+) -> None:
+    objects = _f5_objects(
+        [_cm("rel-nginx-ingress", _F5_PP_ON)],
+        "-nginx-configmaps=$(POD_NAMESPACE)/rel-nginx-ingress",
+    )
+    if arg:
+        objects[1]["spec"]["template"]["spec"]["containers"][0]["args"].append(arg)
+    ing = _ingress(cls)
+    if not cls:
+        del ing["spec"]["ingressClassName"]
+    objects = [o for o in _without_classes(objects) if o["kind"] != "Ingress"] + [ing, *extra]
+    entry = analyze(objects).find("Ingress", "shop", "shop")
+    assert entry.client_ip == client
+    assert set(codes) <= set(entry.codes())
+    # The F5 controller's Service is never taken for ingress-nginx's.
+    assert analyze(objects).find("Service", "nic", "rel-nginx-ingress-controller").role == (
+        "ingress-controller"
+    )

@@ -816,7 +816,7 @@ def f5_configmap(
     named: List[Tuple[str, str]] = []
     for w in workloads:
         for a in args(w):
-            flag, _, value = a.lstrip("-").partition("=")
+            flag, value = _flag(a)
             if flag == "nginx-configmaps" and "/" in value:
                 ns, _, name = value.replace("$(POD_NAMESPACE)", w.namespace).partition("/")
                 named.append((ns, name))
@@ -834,6 +834,25 @@ def f5_configmap(
     if svc is not None:
         keyed.sort(key=lambda c: c.namespace != svc.namespace)
     return keyed[0] if keyed else None
+
+
+def _flag(arg: str) -> Tuple[str, str]:
+    flag, _, value = arg.lstrip("-").partition("=")
+    return flag, value
+
+
+def f5_workloads(workloads: Sequence[Obj]) -> List[Obj]:
+    """F5's controller pods: only its binary takes -nginx-configmaps (ingress-nginx: --configmap)."""
+    return [w for w in workloads if any(_flag(a)[0] == "nginx-configmaps" for a in args(w))]
+
+
+def f5_classes(workload: Obj) -> str:
+    """The class an F5 controller serves: its -ingress-class argument, "nginx" by default."""
+    for a in args(workload):
+        flag, value = _flag(a)
+        if flag == "ingress-class" and value:
+            return value
+    return "nginx"
 
 
 def f5_decodes_proxy_protocol(cm: Obj) -> bool:
