@@ -1340,3 +1340,34 @@ def test_f5_pods_name_the_controller_without_an_ingressclass(
     assert analyze(objects).find("Service", "nic", "rel-nginx-ingress-controller").role == (
         "ingress-controller"
     )
+
+
+@pytest.mark.parametrize(
+    ("host_port", "data", "client", "code"),
+    [
+        # No Service in the input: a hostPort DaemonSet (F5's deployments/daemon-set manifest)
+        # is reached on the nodes' ports, and doctor says so.
+        (True, None, PRESERVED, "controller-service-not-found"),
+        (False, None, PRESERVED, "controller-service-not-found"),
+        # PROXY protocol expected, but nothing in the input says what sends it.
+        (True, _F5_PP_ON, UNKNOWN, "proxy-protocol-unverified"),
+    ],
+)
+def test_f5_without_its_service_says_how_clients_reach_it(
+    host_port: bool, data: Optional[Dict[str, str]], client: str, code: str
+) -> None:
+    objects = _f5_objects(
+        [_cm("nginx-config", data)] if data is not None else [],
+        "-nginx-configmaps=$(POD_NAMESPACE)/nginx-config",
+    )
+    objects = [o for o in objects if o["kind"] != "Service"]
+    if host_port:
+        container = objects[0]["spec"]["template"]["spec"]["containers"][0]
+        container["ports"] = [{"containerPort": 80, "hostPort": 80}]
+    entry = analyze(objects).find("Ingress", "shop", "shop")
+    assert (entry.client_ip, errors(entry)) == (client, [])
+    message = finding(entry, "controller-service-not-found").message
+    assert ("hostPort" in message) == host_port
+    assert code in entry.codes()
+    if data is None:
+        assert "nic/nginx-config" in finding(entry, "controller-header").message

@@ -531,6 +531,7 @@ def analyze_ingress(
             front.kind if front else None,
             front.lb_cidrs if front else None,
             _f5_configmap(world, svc),
+            world.workloads_of(svc) if svc is not None else f5_pods,
         )
     elif controller is not None and controller in ctl.CONTROLLERS:
         known = ctl.CONTROLLERS[controller]

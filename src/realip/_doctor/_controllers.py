@@ -19,7 +19,17 @@ from realip._doctor._cloud import (
     service_front,
     settings,
 )
-from realip._doctor._objects import Obj, args, d, images, lst, s, strmap
+from realip._doctor._objects import (
+    Obj,
+    args,
+    d,
+    host_network,
+    host_ports,
+    images,
+    lst,
+    s,
+    strmap,
+)
 from realip._doctor._report import ERROR, INFO, PRESERVED, UNKNOWN, WARNING, Finding, howto
 
 INGRESS_CLASS_ANNOTATION = "kubernetes.io/ingress.class"
@@ -865,7 +875,10 @@ def _f5_cidrs_everyone(cidrs: str) -> bool:
 
 
 def f5_verdict(
-    front_kind: Optional[str], lb_cidrs: Optional[str], cm: Optional[Obj]
+    front_kind: Optional[str],
+    lb_cidrs: Optional[str],
+    cm: Optional[Obj],
+    pods: Sequence[Obj] = (),
 ) -> Tuple[str, List[Finding], Dict[str, str]]:
     """What the app behind F5's NGINX Ingress Controller receives.
 
@@ -884,6 +897,14 @@ def f5_verdict(
     trusted = data.get("set-real-ip-from", "").strip()
     out = settings(INGRESS)
     where = f"ConfigMap {cm.ref}" if cm is not None else "its defaults"
+    named = [
+        v.replace("$(POD_NAMESPACE)", w.namespace)
+        for w in pods
+        for f, v in map(_flag, args(w))
+        if f == "nginx-configmaps" and v
+    ]
+    if cm is None and named:
+        where += f" (ConfigMap {named[0]}, which its -nginx-configmaps names, is not in the input)"
     findings = [
         Finding(
             INFO,
@@ -973,6 +994,33 @@ def f5_verdict(
             )
         )
         return LOST, findings, out
+    if front_kind is None:
+        hosted = [w for w in pods if host_network(w) or host_ports(w)]
+        how = (
+            f"{hosted[0].kind} {hosted[0].ref} takes traffic on the nodes' own ports "
+            "(hostPort/hostNetwork), where the client is the peer"
+            if hosted
+            else "assuming clients reach the controller pods directly (a LoadBalancer or "
+            "NodePort Service with externalTrafficPolicy: Local)"
+        )
+        findings.append(
+            Finding(
+                INFO,
+                "controller-service-not-found",
+                f"the controller's Service is not in this input; {how}",
+            )
+        )
+        if pp:
+            findings.append(
+                Finding(
+                    WARNING,
+                    "proxy-protocol-unverified",
+                    'proxy-protocol is "True" and the controller\'s Service is not in this input: '
+                    "make sure whatever is in front of it sends PROXY headers, or every request "
+                    "fails",
+                )
+            )
+            return UNKNOWN, findings, out
     if front_kind == UNKNOWN_LB:
         findings.append(
             Finding(
