@@ -1209,3 +1209,165 @@ def test_other_in_cluster_gateway_classes_are_unchanged() -> None:
     gw["spec"]["gatewayClassName"] = "contour"
     entry = analyze([gw]).entries[0]
     assert (entry.client_ip, entry.codes()) == (PRESERVED, ["gateway-proxy"])
+
+
+# -- F5 NGINX Ingress Controller: which ConfigMap it reads ---------------------------------
+
+_F5_NLB_PP = {
+    "service.beta.kubernetes.io/aws-load-balancer-type": "nlb",
+    "service.beta.kubernetes.io/aws-load-balancer-proxy-protocol": "*",
+}
+_F5_PP_ON = {"proxy-protocol": "True", "real-ip-header": "proxy_protocol"}
+
+
+def _f5_objects(cms: List[Dict[str, Any]], arg: Optional[str]) -> List[Dict[str, Any]]:
+    labels = {"app.kubernetes.io/name": "nginx-ingress"}
+    svc = _lb(_F5_NLB_PP, ns="nic", externalTrafficPolicy="Local", selector=labels)
+    svc["metadata"].update(name="rel-nginx-ingress-controller", labels=labels)
+    container: Dict[str, Any] = {"name": "nginx-ingress", "args": [arg] if arg else []}
+    dep = {
+        "kind": "Deployment",
+        "metadata": {"name": "rel-nginx-ingress-controller", "namespace": "nic"},
+        "spec": {"template": {"metadata": {"labels": labels}, "spec": {"containers": [container]}}},
+    }
+    ic = {
+        "kind": "IngressClass",
+        "metadata": {"name": "nginx"},
+        "spec": {"controller": "nginx.org/ingress-controller"},
+    }
+    return [svc, dep, ic, _ingress("nginx"), *cms]
+
+
+def _cm(name: str, data: Dict[str, str], ns: str = "nic") -> Dict[str, Any]:
+    return {"kind": "ConfigMap", "metadata": {"name": name, "namespace": ns}, "data": data}
+
+
+@pytest.mark.parametrize(
+    ("cms", "arg", "client", "codes"),
+    [
+        # cmd/nginx-ingress: -nginx-configmaps names the one ConfigMap it reads; the chart's
+        # is <fullname>, even when another F5-looking ConfigMap is in the input.
+        (
+            [
+                _cm("other", {"proxy-protocol": "False"}, ns="elsewhere"),
+                _cm("rel-nginx-ingress", _F5_PP_ON),
+            ],
+            "-nginx-configmaps=$(POD_NAMESPACE)/rel-nginx-ingress",
+            PRESERVED,
+            [],
+        ),
+        # The named ConfigMap is there and leaves PROXY protocol off: a known mismatch.
+        (
+            [_cm("rel-nginx-ingress", {})],
+            "-nginx-configmaps=$(POD_NAMESPACE)/rel-nginx-ingress",
+            LOST,
+            ["proxy-protocol-mismatch"],
+        ),
+        # The named ConfigMap is not in the input: what it says is unknown, never an error.
+        (
+            [_cm("unrelated", _F5_PP_ON, ns="elsewhere")],
+            "--nginx-configmaps=nic/rel-nginx-ingress",
+            UNKNOWN,
+            [],
+        ),
+        ([], None, UNKNOWN, []),
+        # No workload: the chart's <fullname> beside the Service is taken.
+        ([_cm("rel-nginx-ingress", _F5_PP_ON)], None, PRESERVED, []),
+        ([_cm("nginx-config", {})], None, LOST, ["proxy-protocol-mismatch"]),
+    ],
+)
+def test_f5_reads_the_configmap_its_controller_names(
+    cms: List[Dict[str, Any]], arg: Optional[str], client: str, codes: List[str]
+) -> None:
+    report = analyze(_f5_objects(cms, arg))
+    ing = report.find("Ingress", "shop", "shop")
+    svc = report.find("Service", "nic", "rel-nginx-ingress-controller")
+    # The controller's Service and the Ingress behind it agree.
+    assert (ing.client_ip, errors(ing)) == (client, codes)
+    assert (svc.client_ip, errors(svc)) == (client, codes)
+    if client == UNKNOWN:
+        assert finding(ing, "controller-proxy-protocol-unverified").level == "warning"
+
+
+def _without_classes(objects: List[Dict[str, Any]]) -> List[Dict[str, Any]]:
+    return [o for o in objects if o["kind"] != "IngressClass"]
+
+
+_INGRESS_NGINX_SVC = {
+    "kind": "Service",
+    "metadata": {
+        "name": "ingress-nginx-controller",
+        "namespace": "ingress-nginx",
+        "labels": {"app.kubernetes.io/name": "ingress-nginx"},
+    },
+    "spec": {"type": "LoadBalancer", "externalTrafficPolicy": "Cluster"},
+}
+
+
+@pytest.mark.parametrize(
+    ("cls", "arg", "extra", "client", "codes"),
+    [
+        # F5's pods (known by -nginx-configmaps) serve class nginx by default: PROXY protocol
+        # on both ends, read from the ConfigMap they name.
+        ("nginx", None, [], PRESERVED, ["ingress-class-f5"]),
+        # -ingress-class names another class: "nginx" stays ambiguous, ingress-nginx assumed
+        # (as without any controller in the input), and the warning says so.
+        ("nginx", "-ingress-class=f5", [], PRESERVED, ["ingress-class-ambiguous"]),
+        ("f5", "-ingress-class=f5", [], PRESERVED, ["ingress-class-f5"]),
+        # No class at all: F5's controller takes Ingresses without ingressClassName.
+        ("", None, [], PRESERVED, ["ingress-class-assumed"]),
+        # Both controllers in the input: doctor says it can't tell which.
+        ("nginx", None, [_INGRESS_NGINX_SVC], LOST, ["ingress-class-ambiguous"]),
+    ],
+)
+def test_f5_pods_name_the_controller_without_an_ingressclass(
+    cls: str, arg: Optional[str], extra: List[Dict[str, Any]], client: str, codes: List[str]
+) -> None:
+    objects = _f5_objects(
+        [_cm("rel-nginx-ingress", _F5_PP_ON)],
+        "-nginx-configmaps=$(POD_NAMESPACE)/rel-nginx-ingress",
+    )
+    if arg:
+        objects[1]["spec"]["template"]["spec"]["containers"][0]["args"].append(arg)
+    ing = _ingress(cls)
+    if not cls:
+        del ing["spec"]["ingressClassName"]
+    objects = [o for o in _without_classes(objects) if o["kind"] != "Ingress"] + [ing, *extra]
+    entry = analyze(objects).find("Ingress", "shop", "shop")
+    assert entry.client_ip == client
+    assert set(codes) <= set(entry.codes())
+    # The F5 controller's Service is never taken for ingress-nginx's.
+    assert analyze(objects).find("Service", "nic", "rel-nginx-ingress-controller").role == (
+        "ingress-controller"
+    )
+
+
+@pytest.mark.parametrize(
+    ("host_port", "data", "client", "code"),
+    [
+        # No Service in the input: a hostPort DaemonSet (F5's deployments/daemon-set manifest)
+        # is reached on the nodes' ports, and doctor says so.
+        (True, None, PRESERVED, "controller-service-not-found"),
+        (False, None, PRESERVED, "controller-service-not-found"),
+        # PROXY protocol expected, but nothing in the input says what sends it.
+        (True, _F5_PP_ON, UNKNOWN, "proxy-protocol-unverified"),
+    ],
+)
+def test_f5_without_its_service_says_how_clients_reach_it(
+    host_port: bool, data: Optional[Dict[str, str]], client: str, code: str
+) -> None:
+    objects = _f5_objects(
+        [_cm("nginx-config", data)] if data is not None else [],
+        "-nginx-configmaps=$(POD_NAMESPACE)/nginx-config",
+    )
+    objects = [o for o in objects if o["kind"] != "Service"]
+    if host_port:
+        container = objects[0]["spec"]["template"]["spec"]["containers"][0]
+        container["ports"] = [{"containerPort": 80, "hostPort": 80}]
+    entry = analyze(objects).find("Ingress", "shop", "shop")
+    assert (entry.client_ip, errors(entry)) == (client, [])
+    message = finding(entry, "controller-service-not-found").message
+    assert ("hostPort" in message) == host_port
+    assert code in entry.codes()
+    if data is None:
+        assert "nic/nginx-config" in finding(entry, "controller-header").message

@@ -574,6 +574,119 @@ CORPUS = [
         # "istio.io/gateway-name: httpbin-gateway" adds Envoy's proxy_protocol listener filter;
         # the header survives kube-proxy's SNAT.
     ),
+    (
+        "f5-nginx-chart.yaml",
+        "Service",
+        "nginx-ingress",
+        "my-release-nginx-ingress-controller",
+        "lb-tcp",
+        UNKNOWN,
+        [],
+        # nginx/kubernetes-ingress values.yaml: controller.service.type LoadBalancer,
+        # externalTrafficPolicy Local, annotations {}: no provider doctor knows, so what the load
+        # balancer does to the client address is not in the input.
+    ),
+    (
+        "f5-nginx-chart.yaml",
+        "Ingress",
+        "default",
+        "cafe-ingress",
+        "ingress",
+        UNKNOWN,
+        [],
+        # Same basis, through IngressClass nginx -> nginx.org/ingress-controller; the chart's
+        # ConfigMap (controller.config.entries {}) sets no realip key, so only the unknown load
+        # balancer stands between the client and a preserved verdict.
+    ),
+    (
+        "f5-nginx-chart.yaml",
+        "Service",
+        "default",
+        "tea-svc",
+        "ingress",
+        UNKNOWN,
+        [],
+        # cafe-ingress.yaml routes /tea to tea-svc: the app is behind the controller and takes
+        # its verdict.
+    ),
+    (
+        "f5-nginx-chart-aws-nlb-proxy.yaml",
+        "Service",
+        "nginx-ingress",
+        "my-release-nginx-ingress-controller",
+        "lb-tcp-proxy",
+        PRESERVED,
+        [],
+        # F5's EKS guide ("Use a Network Load Balancer in front of NGINX Ingress Controller"):
+        # aws-load-balancer-proxy-protocol "*" on the NLB Service and proxy-protocol "True" in the
+        # controller's ConfigMap (the one -nginx-configmaps names): both ends speak PROXY.
+    ),
+    (
+        "f5-nginx-chart-aws-nlb-proxy.yaml",
+        "Ingress",
+        "default",
+        "cafe-ingress",
+        "ingress",
+        PRESERVED,
+        [],
+        # Same guide: real-ip-header "proxy_protocol" makes nginx's $remote_addr the PROXY
+        # source (set-real-ip-from 0.0.0.0/0 is harmless there: the PROXY line comes only from
+        # the NLB), and the templates append it to X-Forwarded-For.
+    ),
+    (
+        "f5-nginx-chart-aws-nlb-proxy.yaml",
+        "Service",
+        "default",
+        "coffee-svc",
+        "ingress",
+        PRESERVED,
+        [],
+        # cafe-ingress.yaml routes /coffee to coffee-svc behind that controller.
+    ),
+    (
+        "f5-nginx-chart-nodeport.yaml",
+        "Service",
+        "nginx-ingress",
+        "my-release-nginx-ingress-controller",
+        "nodeport-local",
+        PRESERVED,
+        [],
+        # controller-service.yaml writes externalTrafficPolicy (values: Local, "preserves the
+        # client source IP") for NodePort too: no kube-proxy SNAT on the node port.
+    ),
+    (
+        "f5-nginx-chart-nodeport.yaml",
+        "Ingress",
+        "default",
+        "cafe-ingress",
+        "ingress",
+        PRESERVED,
+        [],
+        # The controller sees the client as its peer and appends it to X-Forwarded-For
+        # ($proxy_add_x_forwarded_for); no realip key in its ConfigMap.
+    ),
+    (
+        "f5-daemonset-hostport.yaml",
+        "Ingress",
+        "default",
+        "cafe-ingress",
+        "ingress",
+        PRESERVED,
+        [],
+        # deployments/daemon-set/nginx-ingress.yaml: hostPort 80/443, no Service; its
+        # -nginx-configmaps argument marks F5's controller, which serves class nginx by default
+        # (values.yaml controller.ingressClass.name), and clients on the node ports are the peer.
+    ),
+    (
+        "f5-daemonset-hostport.yaml",
+        "Service",
+        "default",
+        "tea-svc",
+        "ingress",
+        PRESERVED,
+        [],
+        # cafe-ingress.yaml routes /tea to tea-svc behind that DaemonSet.
+    ),
 ]
 
 
@@ -1052,3 +1165,25 @@ def test_a_controller_workload_found_two_ways_is_named_once() -> None:
     entry = report.find("Service", "traefik", "traefik")
     [decodes] = [f for f in entry.findings if f.code == "controller-proxy-protocol"]
     assert decodes.message.count("Deployment traefik/traefik") == 1
+
+
+@pytest.mark.parametrize(
+    "name",
+    ["f5-nginx-chart.yaml", "f5-nginx-chart-aws-nlb-proxy.yaml", "f5-nginx-chart-nodeport.yaml"],
+)
+def test_f5_chart_is_judged_the_same_without_its_ingressclass(name: str) -> None:
+    # `kubectl get svc,ingress,configmap,deploy` without ingressclass: the chart's pods
+    # (-nginx-configmaps, -ingress-class=nginx) still name the controller of class nginx.
+    objects = parse_objects((REAL / name).read_text())
+    full = analyze(objects).find("Ingress", "default", "cafe-ingress")
+    bare = analyze([o for o in objects if o.get("kind") != "IngressClass"])
+    entry = bare.find("Ingress", "default", "cafe-ingress")
+    assert (entry.topology, entry.client_ip, _errors(entry)) == (
+        full.topology,
+        full.client_ip,
+        _errors(full),
+    )
+    assert "ingress-class-f5" in entry.codes()
+    assert bare.find("Service", "nginx-ingress", "my-release-nginx-ingress-controller").role == (
+        "ingress-controller"
+    )

@@ -38,7 +38,9 @@ from realip._doctor._objects import (
 )
 from realip._doctor._report import (
     BAD,
+    ERROR,
     INFO,
+    LOST,
     NOT_APPLICABLE,
     PRESERVED,
     UNKNOWN,
@@ -202,11 +204,17 @@ def analyze(objects: Iterable[Mapping[str, Any]]) -> Report:
     # ingress-nginx: its Services and ConfigMap. F5's controller (IngressClass controller
     # nginx.org/ingress-controller) labels its Service app: nginx-ingress, as old ingress-nginx
     # charts did; when F5's controller is in the input, that label means F5.
-    f5 = any(s(ic.spec.get("controller")) == "nginx.org/ingress-controller" for ic in world.classes)
+    # Its pods are known by their -nginx-configmaps argument even without the IngressClass.
+    f5_pods = ctl.f5_workloads(world.workloads)
+    f5 = bool(f5_pods) or any(
+        s(ic.spec.get("controller")) == "nginx.org/ingress-controller" for ic in world.classes
+    )
     nginx_services = [
         svc
         for svc in world.services
-        if ngx.is_service(svc) and not (f5 and svc.labels.get("app") == "nginx-ingress")
+        if ngx.is_service(svc)
+        and not (f5 and svc.labels.get("app") == "nginx-ingress")
+        and not any(selects(svc, w) for w in f5_pods)
     ]
     nginx_fronts = [svc for svc in nginx_services if _is_nginx_front(svc)]
     nginx_cms = [c for c in world.configmaps if ngx.is_configmap(c)]
@@ -398,6 +406,7 @@ def analyze_ingress(
     """One Ingress: find its controller, then what the app behind it receives."""
     cls = ctl.ingress_class(ing)
     findings: List[Finding] = []
+    f5_pods = ctl.f5_workloads(world.workloads)
     if not cls:
         default = ctl.default_class(world.classes)
         if default is not None:
@@ -419,6 +428,19 @@ def analyze_ingress(
                     "GKE's own Ingress controller takes Ingresses without a class",
                 )
             )
+        elif f5_pods and not has_nginx:
+            # nginx/kubernetes-ingress values.yaml (controller.ingressClass): the controller
+            # "processes all the resources that do not have the ingressClassName field".
+            cls = ctl.f5_classes(f5_pods[0])
+            findings.append(
+                Finding(
+                    INFO,
+                    "ingress-class-assumed",
+                    "no ingressClassName: F5's NGINX Ingress Controller (found in this input by its "
+                    f"-nginx-configmaps argument, {f5_pods[0].kind} {f5_pods[0].ref}) takes "
+                    "Ingresses without a class",
+                )
+            )
         elif has_nginx:
             findings.append(
                 Finding(
@@ -430,6 +452,30 @@ def analyze_ingress(
             )
             cls = "nginx"
     controller, from_object = ctl.controller_of_class(cls, world.classes)
+    f5_serves = [w for w in f5_pods if ctl.f5_classes(w) == cls] if cls else []
+    if not from_object and f5_serves and not has_nginx:
+        # No IngressClass, but F5's controller pods in the input serve this class (their
+        # -ingress-class argument): class "nginx" is not ingress-nginx's here.
+        controller = "nginx.org/ingress-controller"
+        findings.append(
+            Finding(
+                INFO,
+                "ingress-class-f5",
+                f"class {cls!r} without its IngressClass: served by F5's NGINX Ingress Controller "
+                f"({f5_serves[0].kind} {f5_serves[0].ref}, -ingress-class={cls})",
+            )
+        )
+    elif not from_object and f5_serves:
+        findings.append(
+            Finding(
+                WARNING,
+                "ingress-class-ambiguous",
+                f"class {cls!r} without its IngressClass, and both ingress-nginx and F5's NGINX "
+                f"Ingress Controller ({f5_serves[0].kind} {f5_serves[0].ref}) are in the input; "
+                "they treat X-Forwarded-For differently; include the IngressClass objects "
+                "(`kubectl get ingressclass -o json`) so doctor can tell; assuming ingress-nginx",
+            )
+        )
     if controller and controller.startswith("haproxy.org/ingress-controller"):
         # haproxytech names its controller "haproxy.org/ingress-controller/<class>".
         controller = "haproxy.org/ingress-controller"
@@ -481,11 +527,11 @@ def analyze_ingress(
         known = ctl.CONTROLLERS[controller]
         svc = ctl.controller_service(known, world.services)
         front = fronts.get(svc.key) if svc is not None else None
-        f5_cms = [c for c in world.configmaps if ctl.is_f5_configmap(c)]
         client, more, out = ctl.f5_verdict(
             front.kind if front else None,
             front.lb_cidrs if front else None,
-            f5_cms[0] if f5_cms else None,
+            _f5_configmap(world, svc),
+            world.workloads_of(svc) if svc is not None else f5_pods,
         )
     elif controller is not None and controller in ctl.CONTROLLERS:
         known = ctl.CONTROLLERS[controller]
@@ -529,9 +575,17 @@ def analyze_ingress(
     return entry, edge
 
 
+def _f5_configmap(world: _World, svc: Optional[Obj]) -> Optional[Obj]:
+    workloads = world.workloads_of(svc) if svc is not None else world.workloads
+    return ctl.f5_configmap(svc, workloads, world.configmaps)
+
+
 def _evidence(world: _World, ctrl: ctl.Controller, svc: Optional[Obj]) -> ctl.Evidence:
     if svc is None:
         return ctl.Evidence()
+    if ctrl.key == "f5-nginx":
+        cm = _f5_configmap(world, svc)
+        return ctl.controller_evidence(ctrl, world.workloads_of(svc), [cm] if cm else [])
     # The controller's own pods, and (Contour) the controller Deployment beside its Envoys.
     selected = world.workloads_of(svc)
     # A workload both selected and named after the controller is one workload, not two.
@@ -746,6 +800,19 @@ def _controller_entry(
             )
         )
         client = PRESERVED
+    elif front.kind == PROXY_PROTOCOL and evidence.decodes_proxy_protocol is False:
+        # The controller's own configuration is in the input and leaves PROXY protocol off.
+        findings = [f for f in findings if f.code != "proxy-protocol"]
+        findings.append(
+            Finding(
+                ERROR,
+                "proxy-protocol-mismatch",
+                f"the load balancer sends PROXY protocol but {ctrl.name} does not expect it "
+                f"({evidence.where}): it reads the PROXY line as a broken request",
+                f"set {ctrl.proxy_protocol}, or turn PROXY protocol off on the load balancer",
+            )
+        )
+        client = LOST
     elif front.kind == PROXY_PROTOCOL:
         findings = [f for f in findings if f.code != "proxy-protocol"]
         findings.append(

@@ -19,7 +19,17 @@ from realip._doctor._cloud import (
     service_front,
     settings,
 )
-from realip._doctor._objects import Obj, args, d, images, lst, s, strmap
+from realip._doctor._objects import (
+    Obj,
+    args,
+    d,
+    host_network,
+    host_ports,
+    images,
+    lst,
+    s,
+    strmap,
+)
 from realip._doctor._report import ERROR, INFO, PRESERVED, UNKNOWN, WARNING, Finding, howto
 
 INGRESS_CLASS_ANNOTATION = "kubernetes.io/ingress.class"
@@ -410,6 +420,12 @@ def controller_evidence(ctrl: Controller, workloads: Sequence[Obj], cms: Sequenc
         # Contour docs (Enabling PROXY protocol): "contour serve --use-proxy-protocol".
         if any(a.startswith("--use-proxy-protocol") for a in flat):
             pp = True
+    elif ctrl.key == "f5-nginx":
+        # The caller passes only the ConfigMap the controller reads (f5_configmap); its
+        # proxy-protocol key is off unless set.
+        if cms:
+            pp = f5_decodes_proxy_protocol(cms[0])
+            where = f"ConfigMap {cms[0].ref}"
     elif ctrl.key == "haproxy":
         # haproxytech ConfigMap keys: "proxy-protocol" lists the sources it decodes it from.
         found = [c for c in cms if "proxy-protocol" in c.data]
@@ -796,12 +812,73 @@ def is_f5_configmap(cm: Obj) -> bool:
     return any(k in cm.data for k in F5_CONFIG_KEYS)
 
 
+def f5_configmap(
+    svc: Optional[Obj], workloads: Sequence[Obj], configmaps: Sequence[Obj]
+) -> Optional[Obj]:
+    """The ConfigMap F5's controller reads, when the input has it.
+
+    cmd/nginx-ingress flags: "-nginx-configmaps <namespace/name>" names it (the chart writes
+    "-nginx-configmaps=$(POD_NAMESPACE)/<fullname>", deployments/deployment/nginx-ingress.yaml
+    "$(POD_NAMESPACE)/nginx-config"). Without the workload, a ConfigMap beside the controller
+    Service named nginx-config (the manifests') or <fullname> (the chart's Service is
+    <fullname>-controller) is taken, then any ConfigMap that sets one of the nginx.org keys.
+    """
+    named: List[Tuple[str, str]] = []
+    for w in workloads:
+        for a in args(w):
+            flag, value = _flag(a)
+            if flag == "nginx-configmaps" and "/" in value:
+                ns, _, name = value.replace("$(POD_NAMESPACE)", w.namespace).partition("/")
+                named.append((ns, name))
+    if named:
+        return next((c for c in configmaps if c.key in named), None)
+    if svc is not None:
+        names = {
+            "nginx-config",
+            svc.name[: -len("-controller")] if svc.name.endswith("-controller") else "",
+        }
+        beside = [c for c in configmaps if c.namespace == svc.namespace and c.name in names]
+        if beside:
+            return beside[0]
+    keyed = [c for c in configmaps if is_f5_configmap(c)]
+    if svc is not None:
+        keyed.sort(key=lambda c: c.namespace != svc.namespace)
+    return keyed[0] if keyed else None
+
+
+def _flag(arg: str) -> Tuple[str, str]:
+    flag, _, value = arg.lstrip("-").partition("=")
+    return flag, value
+
+
+def f5_workloads(workloads: Sequence[Obj]) -> List[Obj]:
+    """F5's controller pods: only its binary takes -nginx-configmaps (ingress-nginx: --configmap)."""
+    return [w for w in workloads if any(_flag(a)[0] == "nginx-configmaps" for a in args(w))]
+
+
+def f5_classes(workload: Obj) -> str:
+    """The class an F5 controller serves: its -ingress-class argument, "nginx" by default."""
+    for a in args(workload):
+        flag, value = _flag(a)
+        if flag == "ingress-class" and value:
+            return value
+    return "nginx"
+
+
+def f5_decodes_proxy_protocol(cm: Obj) -> bool:
+    """ConfigMap key proxy-protocol: "True" makes every listener expect the PROXY header."""
+    return cm.data.get("proxy-protocol", "").strip().lower() == "true"
+
+
 def _f5_cidrs_everyone(cidrs: str) -> bool:
     return any(c.strip() in ("0.0.0.0/0", "::/0") for c in cidrs.split(","))
 
 
 def f5_verdict(
-    front_kind: Optional[str], lb_cidrs: Optional[str], cm: Optional[Obj]
+    front_kind: Optional[str],
+    lb_cidrs: Optional[str],
+    cm: Optional[Obj],
+    pods: Sequence[Obj] = (),
 ) -> Tuple[str, List[Finding], Dict[str, str]]:
     """What the app behind F5's NGINX Ingress Controller receives.
 
@@ -815,11 +892,19 @@ def f5_verdict(
     from realip._doctor._report import ERROR, LOST, SPOOFABLE
 
     data = cm.data if cm is not None else {}
-    pp = data.get("proxy-protocol", "").strip().lower() == "true"
+    pp = cm is not None and f5_decodes_proxy_protocol(cm)
     header = data.get("real-ip-header", "").strip()
     trusted = data.get("set-real-ip-from", "").strip()
     out = settings(INGRESS)
     where = f"ConfigMap {cm.ref}" if cm is not None else "its defaults"
+    named = [
+        v.replace("$(POD_NAMESPACE)", w.namespace)
+        for w in pods
+        for f, v in map(_flag, args(w))
+        if f == "nginx-configmaps" and v
+    ]
+    if cm is None and named:
+        where += f" (ConfigMap {named[0]}, which its -nginx-configmaps names, is not in the input)"
     findings = [
         Finding(
             INFO,
@@ -852,6 +937,18 @@ def f5_verdict(
             )
         )
         return SPOOFABLE, findings, out
+    if front_kind == PROXY_PROTOCOL and cm is None:
+        # Its ConfigMap is not in the input: proxy-protocol may well be set there.
+        findings.append(
+            Finding(
+                WARNING,
+                "controller-proxy-protocol-unverified",
+                "the load balancer sends PROXY protocol: the controller must decode it "
+                '(proxy-protocol: "True" and real-ip-header: "proxy_protocol" in the ConfigMap '
+                "its -nginx-configmaps argument names), and that ConfigMap is not in the input",
+            )
+        )
+        return UNKNOWN, findings, out
     if front_kind == PROXY_PROTOCOL:
         if not pp:
             findings.append(
@@ -897,6 +994,33 @@ def f5_verdict(
             )
         )
         return LOST, findings, out
+    if front_kind is None:
+        hosted = [w for w in pods if host_network(w) or host_ports(w)]
+        how = (
+            f"{hosted[0].kind} {hosted[0].ref} takes traffic on the nodes' own ports "
+            "(hostPort/hostNetwork), where the client is the peer"
+            if hosted
+            else "assuming clients reach the controller pods directly (a LoadBalancer or "
+            "NodePort Service with externalTrafficPolicy: Local)"
+        )
+        findings.append(
+            Finding(
+                INFO,
+                "controller-service-not-found",
+                f"the controller's Service is not in this input; {how}",
+            )
+        )
+        if pp:
+            findings.append(
+                Finding(
+                    WARNING,
+                    "proxy-protocol-unverified",
+                    'proxy-protocol is "True" and the controller\'s Service is not in this input: '
+                    "make sure whatever is in front of it sends PROXY headers, or every request "
+                    "fails",
+                )
+            )
+            return UNKNOWN, findings, out
     if front_kind == UNKNOWN_LB:
         findings.append(
             Finding(
