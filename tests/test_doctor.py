@@ -1213,8 +1213,10 @@ def test_other_in_cluster_gateway_classes_are_unchanged() -> None:
 
 # -- F5 NGINX Ingress Controller: which ConfigMap it reads ---------------------------------
 
+# The AWS Load Balancer Controller's NLB, which applies the PROXY annotation (the in-tree
+# "type: nlb" does not: test_in_tree_nlb_proxy_annotation_is_unverified).
 _F5_NLB_PP = {
-    "service.beta.kubernetes.io/aws-load-balancer-type": "nlb",
+    "service.beta.kubernetes.io/aws-load-balancer-type": "external",
     "service.beta.kubernetes.io/aws-load-balancer-proxy-protocol": "*",
 }
 _F5_PP_ON = {"proxy-protocol": "True", "real-ip-header": "proxy_protocol"}
@@ -1371,3 +1373,40 @@ def test_f5_without_its_service_says_how_clients_reach_it(
     assert code in entry.codes()
     if data is None:
         assert "nic/nginx-config" in finding(entry, "controller-header").message
+
+
+def _ingress_nginx_setup(annotations: Dict[str, str], data: Dict[str, str]) -> List[Any]:
+    """ingress-nginx.json with the controller Service's annotations and ConfigMap replaced."""
+    objects = load("ingress-nginx.json")
+    for obj in objects:
+        if obj["kind"] == "ConfigMap":
+            obj["data"] = data
+        elif obj["metadata"]["name"] == "ingress-nginx-controller":
+            obj["metadata"]["annotations"] = annotations
+            obj["spec"]["externalTrafficPolicy"] = "Local"
+    return objects
+
+
+@pytest.mark.parametrize("controller_expects_proxy", [True, False])
+def test_in_tree_nlb_proxy_annotation_is_unverified(controller_expects_proxy: bool) -> None:
+    """The in-tree controller applies aws-load-balancer-proxy-protocol to Classic ELBs only; on a
+    "type: nlb" Service whether PROXY is sent depends on what was done by hand (or on the AWS
+    Load Balancer Controller taking the Service): unknown either way, never a mismatch ERROR."""
+    in_tree = {
+        "service.beta.kubernetes.io/aws-load-balancer-type": "nlb",
+        "service.beta.kubernetes.io/aws-load-balancer-proxy-protocol": "*",
+    }
+    cm = {"use-proxy-protocol": "true"} if controller_expects_proxy else {}
+    report = analyze(_ingress_nginx_setup(in_tree, cm))
+    svc = report.find("Service", "ingress-nginx", "ingress-nginx-controller")
+    ing = report.find("Ingress", "shop", "shop")
+    assert svc.client_ip == UNKNOWN and "aws-nlb-proxy-protocol-unverified" in svc.codes()
+    assert ing.client_ip == UNKNOWN
+    assert not [f for e in report.entries for f in e.findings if f.level == "error"]
+    # The AWS Load Balancer Controller's NLB does apply it.
+    managed = dict(in_tree, **{"service.beta.kubernetes.io/aws-load-balancer-type": "external"})
+    report = analyze(_ingress_nginx_setup(managed, cm))
+    svc = report.find("Service", "ingress-nginx", "ingress-nginx-controller")
+    assert svc.topology == "lb-tcp-proxy"
+    expected = PRESERVED if controller_expects_proxy else LOST
+    assert report.find("Ingress", "shop", "shop").client_ip == expected

@@ -493,12 +493,37 @@ def aws_front(svc: Obj, who: str) -> Front:
             )
         )
         if proxy:
-            front = Front(PROXY_PROTOCOL, LB_TCP_PROXY, findings, VPC_CIDR, "aws")
-            findings.append(
-                proxy_protocol_finding(
-                    'aws-load-balancer-proxy-protocol: "*": the load balancer prepends a PROXY '
-                    "header with the client's address to every connection"
-                )
+            # kubernetes/cloud-provider-aws #234 and kubernetes/kubernetes #101608: the in-tree
+            # controller applies aws-load-balancer-proxy-protocol to Classic ELBs only, and
+            # creates an NLB's target groups without proxy_protocol_v2.enabled (F5's and
+            # ingress-nginx's NLB guides switch it on by hand). The AWS Load Balancer
+            # Controller does apply it, and takes such a Service when its webhook set a
+            # loadBalancerClass after the manifest was written. Which one it is, and what was
+            # done by hand, is not in the input: neither "PROXY" nor "mismatch" would be honest.
+            check = (
+                "look at the target groups' proxy_protocol_v2.enabled attribute (aws elbv2 "
+                "describe-target-group-attributes); to have it managed, give the Service "
+                "loadBalancerClass: service.k8s.aws/nlb (or aws-load-balancer-type: external) so "
+                "the AWS Load Balancer Controller applies the annotation"
+            )
+            front = Front(
+                UNKNOWN_LB,
+                LB_TCP,
+                [
+                    *findings,
+                    Finding(
+                        WARNING,
+                        "aws-nlb-proxy-protocol-unverified",
+                        'aws-load-balancer-proxy-protocol: "*" on an in-tree NLB (aws-load-'
+                        "balancer-type: nlb): the in-tree controller applies it to Classic ELBs "
+                        "only, so the NLB sends PROXY headers only if its target groups were "
+                        "switched to proxy_protocol_v2 by hand or the AWS Load Balancer "
+                        f"Controller manages this Service; {check}",
+                    ),
+                ],
+                None,
+                "aws",
+                check,
             )
         else:
             front = Front(DIRECT, LB_TCP, findings, None, "aws")
