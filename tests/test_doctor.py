@@ -597,8 +597,10 @@ def test_ingress_without_controller_service_or_configmap() -> None:
     ]
     report = analyze(objects)
     ing = report.find("Ingress", "shop", "shop")
-    assert ing.client_ip == PRESERVED
-    assert "controller-service-not-found" in ing.codes()
+    # Not assumed Local: a Service's default policy (Cluster) would SNAT the client away.
+    assert ing.client_ip == UNKNOWN
+    assert finding(ing, "controller-service-not-found").level == "warning"
+    assert errors(ing) == []
 
 
 def _ingress(cls: str, annotations: Optional[Dict[str, str]] = None) -> Dict[str, Any]:
@@ -1313,8 +1315,9 @@ _INGRESS_NGINX_SVC = {
         # on both ends, read from the ConfigMap they name.
         ("nginx", None, [], PRESERVED, ["ingress-class-f5"]),
         # -ingress-class names another class: "nginx" stays ambiguous, ingress-nginx assumed
-        # (as without any controller in the input), and the warning says so.
-        ("nginx", "-ingress-class=f5", [], PRESERVED, ["ingress-class-ambiguous"]),
+        # (as without any controller in the input), and the warning says so; its Service is not
+        # in the input, so what reaches it is unknown.
+        ("nginx", "-ingress-class=f5", [], UNKNOWN, ["ingress-class-ambiguous"]),
         ("f5", "-ingress-class=f5", [], PRESERVED, ["ingress-class-f5"]),
         # No class at all: F5's controller takes Ingresses without ingressClassName.
         ("", None, [], PRESERVED, ["ingress-class-assumed"]),
@@ -1350,7 +1353,8 @@ def test_f5_pods_name_the_controller_without_an_ingressclass(
         # No Service in the input: a hostPort DaemonSet (F5's deployments/daemon-set manifest)
         # is reached on the nodes' ports, and doctor says so.
         (True, None, PRESERVED, "controller-service-not-found"),
-        (False, None, PRESERVED, "controller-service-not-found"),
+        # Neither a Service nor hostPort pods: reached through a Service that may SNAT.
+        (False, None, UNKNOWN, "controller-service-not-found"),
         # PROXY protocol expected, but nothing in the input says what sends it.
         (True, _F5_PP_ON, UNKNOWN, "proxy-protocol-unverified"),
     ],

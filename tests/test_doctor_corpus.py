@@ -24,6 +24,7 @@ from realip._doctor import (
     parse_objects,
     run,
 )
+from realip._doctor._controllers import CONTROLLERS
 
 pytest.importorskip("yaml", reason="the corpus is YAML; install PyYAML (pip install pyyaml)")
 
@@ -868,7 +869,34 @@ def test_ingress_class_objects_name_the_controller(controller: str, code: str) -
     report = analyze([_class("edge", controller), _ingress("edge")])
     entry = report.find("Ingress", "shop", "web")
     assert code in entry.codes()
-    assert entry.client_ip == PRESERVED and _errors(entry) == []
+    ctrl = CONTROLLERS[controller]
+    if ctrl.lb:
+        # A cloud HTTP load balancer is the controller: nothing sits between it and the client.
+        assert entry.client_ip == PRESERVED and _errors(entry) == []
+        return
+    # An in-cluster controller without its Service in the input: whether the client reaches it
+    # (Local) or is SNAT'ed on the way (Cluster, a Service's default) is not known.
+    assert (entry.client_ip, _errors(entry)) == (UNKNOWN, [])
+    assert "controller-service-not-found" in entry.codes()
+    # With its Service (found by its labels) on a Local NodePort, the client reaches it.
+    key, value = ctrl.service_hints[0]
+    svc: Dict[str, Any] = {
+        "kind": "Service",
+        "metadata": {"name": value if key == "name" else "edge", "namespace": "edge"},
+        "spec": {"type": "NodePort", "externalTrafficPolicy": "Local", "ports": [{"port": 80}]},
+    }
+    if key != "name":
+        svc["metadata"]["labels"] = {key: value}
+    entry = analyze([_class("edge", controller), _ingress("edge"), svc]).find(
+        "Ingress", "shop", "web"
+    )
+    assert (entry.client_ip, _errors(entry)) == (PRESERVED, [])
+    # ... and on a Cluster one it is SNAT'ed away.
+    svc["spec"]["externalTrafficPolicy"] = "Cluster"
+    entry = analyze([_class("edge", controller), _ingress("edge"), svc]).find(
+        "Ingress", "shop", "web"
+    )
+    assert entry.client_ip == LOST
 
 
 def test_unknown_controller_is_a_warning_with_a_way_to_find_out() -> None:

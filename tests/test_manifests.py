@@ -194,6 +194,22 @@ def test_ingress_nginx_configmap_is_safe_and_understood() -> None:
     objects = [d for _, d in ALL]
     report = analyze(objects)
     ingress = report.find("Ingress", "realip-demo", "realip-ingress")
+    # The controller's Service comes from the user's own install, so it is not among these
+    # files: whether the client reaches the controller is unknown, and that is the only doubt.
+    assert ingress.client_ip == "unknown"
+    assert [f.code for f in ingress.findings if f.level != "info"] == [
+        "controller-service-not-found"
+    ]
+    controller_svc = {
+        "kind": "Service",
+        "metadata": {
+            "name": "ingress-nginx-controller",
+            "namespace": "ingress-nginx",
+            "labels": {"app.kubernetes.io/name": "ingress-nginx"},
+        },
+        "spec": {"type": "NodePort", "externalTrafficPolicy": "Local", "ports": [{"port": 80}]},
+    }
+    ingress = analyze([*objects, controller_svc]).find("Ingress", "realip-demo", "realip-ingress")
     assert ingress.client_ip == "preserved"
     assert not [f for f in ingress.findings if f.level != "info"]
 

@@ -1100,6 +1100,21 @@ def pp_provider_front(svc: Obj, p: _PPProvider, who: str) -> Front:
     return front
 
 
+def controller_service_missing(name: str) -> Finding:
+    """The controller's Service is not in the input: whether the client reaches it is unknown."""
+    # kubernetes.io "Using Source IP": a LoadBalancer or NodePort Service is source-NAT'ed under
+    # the default externalTrafficPolicy (Cluster), which is also what ingress-nginx's Helm chart
+    # leaves it at. Assuming Local would call a common SNAT'ed install "preserved".
+    return Finding(
+        WARNING,
+        "controller-service-not-found",
+        f"the {name} Service is not in this input, so doctor can't tell whether the client's "
+        "address reaches the controller: under externalTrafficPolicy: Cluster (a Service's "
+        "default) kube-proxy replaces it with a node address. Include the controller's Service "
+        "(`kubectl get svc -A -o json`); the app's settings below hold either way",
+    )
+
+
 def unknown_lb_front(svc: Obj, who: str) -> Front:
     """A LoadBalancer Service whose provider doctor cannot tell from the input."""
     # kubernetes.io "Using Source IP" tutorial, Type=LoadBalancer: some cloud providers' load

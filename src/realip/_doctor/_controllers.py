@@ -16,6 +16,7 @@ from realip._doctor._cloud import (
     INGRESS,
     LB_HTTP,
     VPC_CIDR,
+    controller_service_missing,
     service_front,
     settings,
 )
@@ -559,14 +560,8 @@ def generic_verdict(
         )
     findings = [header]
     if front_kind is None:
-        findings.append(
-            Finding(
-                INFO,
-                "controller-service-not-found",
-                f"the {ctrl.name} Service is not in this input; assuming clients reach it "
-                "directly (a LoadBalancer or NodePort Service with externalTrafficPolicy: Local)",
-            )
-        )
+        findings.append(controller_service_missing(ctrl.name))
+        return UNKNOWN, findings, out
     return PRESERVED, findings, out
 
 
@@ -996,20 +991,18 @@ def f5_verdict(
         return LOST, findings, out
     if front_kind is None:
         hosted = [w for w in pods if host_network(w) or host_ports(w)]
-        how = (
-            f"{hosted[0].kind} {hosted[0].ref} takes traffic on the nodes' own ports "
-            "(hostPort/hostNetwork), where the client is the peer"
-            if hosted
-            else "assuming clients reach the controller pods directly (a LoadBalancer or "
-            "NodePort Service with externalTrafficPolicy: Local)"
-        )
-        findings.append(
-            Finding(
-                INFO,
-                "controller-service-not-found",
-                f"the controller's Service is not in this input; {how}",
+        if hosted:
+            findings.append(
+                Finding(
+                    INFO,
+                    "controller-service-not-found",
+                    f"the controller's Service is not in this input; {hosted[0].kind} "
+                    f"{hosted[0].ref} takes traffic on the nodes' own ports (hostPort/hostNetwork), "
+                    "where the client is the peer",
+                )
             )
-        )
+        else:
+            findings.append(controller_service_missing("F5 NGINX Ingress Controller"))
         if pp:
             findings.append(
                 Finding(
@@ -1020,6 +1013,8 @@ def f5_verdict(
                     "fails",
                 )
             )
+            return UNKNOWN, findings, out
+        if not hosted:
             return UNKNOWN, findings, out
     if front_kind == UNKNOWN_LB:
         findings.append(

@@ -18,6 +18,7 @@ from realip._doctor._cloud import (
     SNAT,
     UNKNOWN_LB,
     Front,
+    controller_service_missing,
     settings,
 )
 from realip._doctor._objects import Obj, parse_bool
@@ -563,17 +564,12 @@ def verdict(front: Optional[Front], cfg: NginxConfig) -> Tuple[str, List[Finding
         )
         return PRESERVED, findings, out_settings
 
-    # Clients (or a pass-through load balancer) connect to ingress-nginx directly.
+    # Clients (or a pass-through load balancer) connect to ingress-nginx directly - or, with
+    # no Service in the input, maybe through a SNAT'ing one: then only a spoof is certain.
+    reached = PRESERVED
     if kind is None:
-        findings.append(
-            Finding(
-                INFO,
-                "controller-service-not-found",
-                "the ingress controller's Service is not in this input; assuming clients reach "
-                "ingress-nginx directly (a LoadBalancer or NodePort Service with "
-                "externalTrafficPolicy: Local)",
-            )
-        )
+        findings.append(controller_service_missing("ingress-nginx controller"))
+        reached = UNKNOWN
     if cfg.reads_header and cfg.trusts_everyone():
         if cfg.full_chain:
             findings.append(
@@ -582,7 +578,7 @@ def verdict(front: Optional[Front], cfg: NginxConfig) -> Tuple[str, List[Finding
                     "X-Forwarded-For, which is where realip looks"
                 )
             )
-            return PRESERVED, findings, out_settings
+            return reached, findings, out_settings
         findings.append(_spoofable_error(None))
         return SPOOFABLE, findings, out_settings
     if cfg.reads_header:
@@ -603,7 +599,7 @@ def verdict(front: Optional[Front], cfg: NginxConfig) -> Tuple[str, List[Finding
                 f"dropping whatever the client sent ({howto('how-to/ingress.md')})",
             )
         )
-    return PRESERVED, findings, out_settings
+    return reached, findings, out_settings
 
 
 def _spoofable_error(lb_cidrs: Optional[str]) -> Finding:
