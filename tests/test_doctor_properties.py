@@ -20,7 +20,31 @@ KINDS = [
     "Gateway",
     "HTTPRoute",
     "Pod",
+    # Read for the Services they name, or for a PROXY listener filter (issue 13's later rounds).
+    "VirtualServer",
+    "IngressRoute",
+    "HTTPProxy",
+    "VirtualService",
+    "TCPRoute",
+    "EnvoyFilter",
 ]
+# The API group decides how a kind is read (a Knative Service, an Istio Gateway).
+_API_VERSIONS = st.one_of(
+    st.sampled_from(
+        [
+            "v1",
+            "networking.k8s.io/v1",
+            "gateway.networking.k8s.io/v1",
+            "networking.x-k8s.io/v1alpha1",
+            "networking.istio.io/v1",
+            "k8s.nginx.org/v1",
+            "traefik.io/v1alpha1",
+            "serving.knative.dev/v1",
+            "example.k8s.io/v1",
+        ]
+    ),
+    st.one_of(st.none(), st.integers(), st.text(max_size=20)),
+)
 
 # Any JSON value, biased towards the shapes doctor reads (dicts and lists of strings).
 _leaf = st.one_of(st.none(), st.booleans(), st.integers(), st.text(max_size=12))
@@ -46,6 +70,14 @@ _fields = st.sampled_from(
         "parentRefs",
         "gateways",
         "loadBalancerClass",
+        "services",
+        "backendRefs",
+        "upstreams",
+        "routes",
+        "http",
+        "workloadSelector",
+        "configPatches",
+        "infrastructure",
     ]
 )
 
@@ -70,6 +102,13 @@ def k8s_object(draw: Any) -> Dict[str, Any]:
                                 "service.beta.kubernetes.io/backend-type",
                                 "load-balancer.hetzner.cloud/uses-proxyprotocol",
                                 "kubernetes.io/ingress.class",
+                                "service.beta.kubernetes.io/aws-load-balancer-proxy-protocol",
+                                "service.beta.kubernetes.io/azure-pls-create",
+                                "service.beta.kubernetes.io/azure-pls-proxy-protocol",
+                                "service.beta.kubernetes.io/linode-loadbalancer-port-443",
+                                "service.beta.kubernetes.io/linode-loadbalancer-default-proxy-protocol",
+                                "metallb.io/address-pool",
+                                "proxy.istio.io/config",
                             ]
                         ),
                         st.text(max_size=8),
@@ -80,7 +119,10 @@ def k8s_object(draw: Any) -> Dict[str, Any]:
         )
     )
     spec = draw(st.dictionaries(_fields, _json, max_size=5))
-    return {"kind": kind, "metadata": meta, "spec": spec, "data": draw(_json)}
+    obj = {"kind": kind, "metadata": meta, "spec": spec, "data": draw(_json)}
+    if draw(st.booleans()):
+        obj["apiVersion"] = draw(_API_VERSIONS)
+    return obj
 
 
 @settings(max_examples=80, deadline=None)
