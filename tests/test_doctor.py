@@ -1414,3 +1414,88 @@ def test_in_tree_nlb_proxy_annotation_is_unverified(controller_expects_proxy: bo
     assert svc.topology == "lb-tcp-proxy"
     expected = PRESERVED if controller_expects_proxy else LOST
     assert report.find("Ingress", "shop", "shop").client_ip == expected
+
+
+# -- GKE: v1alpha1 Gateway API, multi-cluster resources ----------------------------------------
+
+
+def _v1alpha1_gateway(routes: Dict[str, Any], cls: str = "gke-l7-rilb") -> Dict[str, Any]:
+    return {
+        "apiVersion": "networking.x-k8s.io/v1alpha1",
+        "kind": "Gateway",
+        "metadata": {"name": "gw", "namespace": "shop"},
+        "spec": {
+            "gatewayClassName": cls,
+            "listeners": [{"protocol": "HTTP", "port": 80, "routes": routes}],
+        },
+    }
+
+
+def _v1alpha1_route(
+    labels: Dict[str, str], ns: str = "shop", gateways: Optional[Dict[str, Any]] = None
+) -> Dict[str, Any]:
+    spec: Dict[str, Any] = {"rules": [{"forwardTo": [{"serviceName": "web", "port": 80}]}]}
+    if gateways is not None:
+        spec["gateways"] = gateways
+    return {
+        "apiVersion": "networking.x-k8s.io/v1alpha1",
+        "kind": "HTTPRoute",
+        "metadata": {"name": "r", "namespace": ns, "labels": labels},
+        "spec": spec,
+    }
+
+
+_SELECT_GW = {"kind": "HTTPRoute", "selector": {"matchLabels": {"gateway": "gw"}}}
+
+
+@pytest.mark.parametrize(
+    ("routes", "route", "attached"),
+    [
+        # The listener's label selector picks the route (gke-networking-recipes regional-l7-ilb).
+        (_SELECT_GW, _v1alpha1_route({"gateway": "gw"}), True),
+        (_SELECT_GW, _v1alpha1_route({"gateway": "other"}), False),
+        # No selector: every HTTPRoute of the Gateway's namespace.
+        ({"kind": "HTTPRoute"}, _v1alpha1_route({}), True),
+        (
+            {
+                "kind": "HTTPRoute",
+                "selector": {
+                    "matchExpressions": [{"key": "tier", "operator": "In", "values": ["web"]}]
+                },
+            },
+            _v1alpha1_route({"tier": "web"}),
+            True,
+        ),
+        (
+            {
+                "kind": "HTTPRoute",
+                "selector": {"matchExpressions": [{"key": "tier", "operator": "DoesNotExist"}]},
+            },
+            _v1alpha1_route({"tier": "web"}),
+            False,
+        ),
+        # namespaces.from defaults to Same; the route allows its own namespace by default.
+        (_SELECT_GW, _v1alpha1_route({"gateway": "gw"}, ns="other"), False),
+        (
+            dict(_SELECT_GW, namespaces={"from": "All"}),
+            _v1alpha1_route({"gateway": "gw"}, ns="other", gateways={"allow": "All"}),
+            True,
+        ),
+        (
+            dict(_SELECT_GW, namespaces={"from": "All"}),
+            _v1alpha1_route({"gateway": "gw"}, ns="other"),
+            False,
+        ),
+        # A route of another kind is not this listener's.
+        ({"kind": "TCPRoute"}, _v1alpha1_route({}), False),
+    ],
+)
+def test_v1alpha1_gateway_selects_its_routes(
+    routes: Dict[str, Any], route: Dict[str, Any], attached: bool
+) -> None:
+    ns = route["metadata"]["namespace"]
+    entry = analyze([_app("web", ns), _v1alpha1_gateway(routes), route]).find("Service", ns, "web")
+    expected = ("lb-http", PRESERVED) if attached else ("pod-to-pod", PRESERVED)
+    assert (entry.topology, entry.client_ip) == expected
+    if attached:
+        assert entry.settings["REALIP_LB_CIDRS"] == "<your proxy-only subnet>"

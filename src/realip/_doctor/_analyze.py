@@ -272,7 +272,10 @@ def analyze(objects: Iterable[Mapping[str, Any]]) -> Report:
         gateway_entries[gw.key] = entry
         edge_entries.append(entry)
     for route in world.routes:
-        for parent in ctl.route_parents(route):
+        parents = ctl.route_parents(route) or [
+            gw.key for gw in world.gateways if ctl.v1alpha1_selects(gw, route)
+        ]
+        for parent in parents:
             gw_entry = gateway_entries.get(parent)
             if gw_entry is None:
                 notes.append(

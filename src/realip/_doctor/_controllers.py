@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Dict, List, Optional, Sequence, Tuple
+from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple
 
 from realip._doctor._cloud import (
     GOOGLE_FRONT_END_RANGES,
@@ -620,6 +620,53 @@ def route_parents(route: Obj) -> List[Tuple[str, str]]:
         ref = d(ref)
         found.append((s(ref.get("namespace")) or route.namespace, s(ref.get("name"))))
     return [p for p in found if p[1]]
+
+
+def _selector_matches(selector: Mapping[str, Any], labels: Mapping[str, str]) -> bool:
+    # A Kubernetes label selector: matchLabels and matchExpressions (In, NotIn, Exists,
+    # DoesNotExist); an empty selector selects everything.
+    if any(labels.get(k) != v for k, v in strmap(selector.get("matchLabels")).items()):
+        return False
+    for expr in lst(selector.get("matchExpressions")):
+        expr = d(expr)
+        key, op = s(expr.get("key")), s(expr.get("operator"))
+        values = [s(v) for v in lst(expr.get("values"))]
+        if op == "In" and labels.get(key) not in values:
+            return False
+        if op == "NotIn" and key in labels and labels[key] in values:
+            return False
+        if op == "Exists" and key not in labels:
+            return False
+        if op == "DoesNotExist" and key in labels:
+            return False
+    return True
+
+
+def v1alpha1_selects(gw: Obj, route: Obj) -> bool:
+    """True when a v1alpha1 Gateway's listeners select a v1alpha1 HTTPRoute that names no
+    Gateway itself. In v1alpha1 the Gateway picks its routes (listeners[].routes: kind,
+    namespaces.from Same by default, label selector) and the route allows Gateways from its own
+    namespace unless spec.gateways.allow says otherwise; the GKE Gateway recipes bind routes so.
+    """
+    if api_group(gw) != "networking.x-k8s.io" or api_group(route) != "networking.x-k8s.io":
+        return False
+    allow = s(d(route.spec.get("gateways")).get("allow")) or "SameNamespace"
+    if allow == "SameNamespace" and gw.namespace != route.namespace:
+        return False
+    if allow not in ("SameNamespace", "All"):
+        return False  # FromList: the route's own gatewayRefs say where it goes
+    for listener in lst(gw.spec.get("listeners")):
+        routes = d(d(listener).get("routes"))
+        if s(routes.get("kind")) not in ("", route.kind):
+            continue
+        ns_from = s(d(routes.get("namespaces")).get("from")) or "Same"
+        if ns_from == "Same" and gw.namespace != route.namespace:
+            continue
+        if ns_from not in ("Same", "All"):
+            continue  # Selector: namespace labels are not in the input
+        if _selector_matches(d(routes.get("selector")), route.labels):
+            return True
+    return False
 
 
 def route_backends(route: Obj) -> List[str]:
