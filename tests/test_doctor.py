@@ -1499,3 +1499,29 @@ def test_v1alpha1_gateway_selects_its_routes(
     assert (entry.topology, entry.client_ip) == expected
     if attached:
         assert entry.settings["REALIP_LB_CIDRS"] == "<your proxy-only subnet>"
+
+
+@pytest.mark.parametrize(
+    "rule",
+    [
+        # v1alpha1 forwardTo.backendRef (gke-networking-recipes mcg-internal-basic route.yaml)
+        {
+            "forwardTo": [
+                {"backendRef": {"group": "net.gke.io", "kind": "ServiceImport", "name": "web"}}
+            ]
+        },
+        # v1 backendRefs to a ServiceImport (GKE multi-cluster Gateway docs)
+        {"backendRefs": [{"group": "net.gke.io", "kind": "ServiceImport", "name": "web"}]},
+    ],
+)
+def test_a_route_to_a_service_import_reaches_the_exported_service(rule: Dict[str, Any]) -> None:
+    gw = _v1alpha1_gateway(_SELECT_GW, cls="gke-l7-gxlb-mc")
+    route = _v1alpha1_route({"gateway": "gw"})
+    route["spec"]["rules"] = [rule]
+    entry = analyze([_app("web"), gw, route]).find("Service", "shop", "web")
+    assert (entry.topology, entry.client_ip) == ("lb-http", PRESERVED)
+    assert entry.settings["REALIP_LB_CIDRS"].startswith("35.191.0.0/16,130.211.0.0/22")
+    # Another kind of backend is not a Service.
+    route["spec"]["rules"] = [{"backendRefs": [{"kind": "Bucket", "name": "web"}]}]
+    entry = analyze([_app("web"), gw, route]).find("Service", "shop", "web")
+    assert entry.topology == "pod-to-pod"

@@ -670,16 +670,22 @@ def v1alpha1_selects(gw: Obj, route: Obj) -> bool:
 
 
 def route_backends(route: Obj) -> List[str]:
-    """The Service names an HTTPRoute sends to: v1 backendRefs and v1alpha1 forwardTo."""
+    """The Service names an HTTPRoute sends to: v1 backendRefs and v1alpha1 forwardTo. A GKE
+    multi-cluster ServiceImport (net.gke.io) stands for the Services of the same name that
+    ServiceExport exports from the member clusters, so its name is the Service's."""
     names: List[str] = []
     for rule in lst(route.spec.get("rules")):
         rule = d(rule)
         for ref in lst(rule.get("backendRefs")):
             ref = d(ref)
-            if s(ref.get("kind")) in ("", "Service"):
+            if s(ref.get("kind")) in ("", "Service", "ServiceImport"):
                 names.append(s(ref.get("name")))
         for ref in lst(rule.get("forwardTo")):
-            names.append(s(d(ref).get("serviceName")))
+            ref = d(ref)
+            names.append(s(ref.get("serviceName")))
+            backend = d(ref.get("backendRef"))
+            if s(backend.get("kind")) in ("Service", "ServiceImport"):
+                names.append(s(backend.get("name")))
     out: List[str] = []
     for n in names:
         if n and n not in out:
