@@ -1525,3 +1525,41 @@ def test_a_route_to_a_service_import_reaches_the_exported_service(rule: Dict[str
     route["spec"]["rules"] = [{"backendRefs": [{"kind": "Bucket", "name": "web"}]}]
     entry = analyze([_app("web"), gw, route]).find("Service", "shop", "web")
     assert entry.topology == "pod-to-pod"
+
+
+def _multi_cluster(kind: str, spec: Dict[str, Any], api: str = "networking.gke.io/v1") -> Any:
+    return {
+        "apiVersion": api,
+        "kind": kind,
+        "metadata": {"name": "web", "namespace": "shop"},
+        "spec": {"template": {"spec": spec}},
+    }
+
+
+_MCI_SPEC = {"backend": {"serviceName": "web", "servicePort": 8080}}
+_MCS_SPEC = {"selector": {"app": "web"}, "ports": [{"port": 8080}]}
+
+
+def test_multi_cluster_ingress_is_a_google_external_alb_before_its_services(
+    tmp_path: Path,
+) -> None:
+    mci = _multi_cluster("MultiClusterIngress", _MCI_SPEC)
+    mci["status"] = {"VIP": "34.1.2.3"}
+    report = analyze([mci, _multi_cluster("MultiClusterService", _MCS_SPEC)])
+    ing = report.find("MultiClusterIngress", "shop", "web")
+    svc = report.find("MultiClusterService", "shop", "web")
+    for entry in (ing, svc):
+        assert (entry.topology, entry.client_ip) == ("lb-http", PRESERVED)
+        cidrs = entry.settings["REALIP_LB_CIDRS"].split(",")
+        assert cidrs[:2] == ["35.191.0.0/16", "130.211.0.0/22"] and cidrs[-1] == "34.1.2.3"
+    assert "multi-cluster-ingress" in ing.codes() and not errors(svc)
+    # No class, no GKE annotation: the kind alone says GKE; the CLI does not refuse the input.
+    path = tmp_path / "mci.json"
+    path.write_text(json.dumps([mci]))
+    assert _run(str(path)) == 0
+
+
+def test_multi_cluster_resources_of_another_group_are_not_read_as_gke() -> None:
+    other = _multi_cluster("MultiClusterIngress", _MCI_SPEC, api="example.com/v1")
+    entry = analyze([_app("web"), other]).find("Service", "shop", "web")
+    assert entry.client_ip == UNKNOWN and "unread-route-resource" in entry.codes()

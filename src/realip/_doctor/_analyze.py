@@ -51,7 +51,14 @@ from realip._doctor._report import (
     howto,
 )
 
-READ_KINDS = ("Service", "Ingress", "Gateway", "HTTPRoute", *WORKLOAD_KINDS)
+READ_KINDS = (
+    "Service",
+    "Ingress",
+    "Gateway",
+    "HTTPRoute",
+    *ctl.MULTI_CLUSTER_KINDS,
+    *WORKLOAD_KINDS,
+)
 """The kinds that can make an entry; an input with none of them is refused."""
 ROUTE_ROLE = "route"
 """The role of an entry for a routing custom resource doctor does not read."""
@@ -98,6 +105,12 @@ class _World:
                 # Knative's serving.knative.dev Service (and the like) is not a core Service: no
                 # type, no ports; its pods are reached through the platform's own ingress layer.
                 self.foreign_services.append(o)
+            elif ctl.is_multi_cluster(o):
+                view = ctl.multi_cluster_view(o)
+                if o.kind == "MultiClusterIngress":
+                    self.ingresses.append(view)
+                else:
+                    self.services.append(view)
             elif o.kind == "Ingress":
                 self.ingresses.append(o)
             elif o.kind == "ConfigMap":
@@ -374,7 +387,7 @@ def _worst(fronts: Sequence[Front]) -> Optional[Front]:
 def analyze_service(svc: Obj, front: Front) -> Entry:
     """A Service that nothing in the input fronts: the app takes its traffic itself."""
     return Entry(
-        "Service",
+        svc.kind,
         svc.namespace,
         svc.name,
         "app",
@@ -410,7 +423,18 @@ def analyze_ingress(
     cls = ctl.ingress_class(ing)
     findings: List[Finding] = []
     f5_pods = ctl.f5_workloads(world.workloads)
-    if not cls:
+    if ing.kind == "MultiClusterIngress":
+        cls = "gce"
+        findings.append(
+            Finding(
+                INFO,
+                "multi-cluster-ingress",
+                "MultiClusterIngress: GKE's multi-cluster Ingress controller programs one external "
+                "Application Load Balancer in front of the MultiClusterServices' pods in every "
+                "member cluster (through NEGs, straight to pod IPs)",
+            )
+        )
+    elif not cls:
         default = ctl.default_class(world.classes)
         if default is not None:
             cls = default.name
@@ -524,7 +548,7 @@ def analyze_ingress(
                 )
             )
     elif controller == "k8s.io/ingress-gce" or lower in ("gce", "gce-internal"):
-        client, more, out, topology = ctl.gce_verdict(ing, lower == "gce-internal")
+        client, more, out, topology = ctl.gce_verdict(ing, lower == "gce-internal", ing.kind)
         edge = True
     elif controller == "nginx.org/ingress-controller":
         known = ctl.CONTROLLERS[controller]
@@ -565,7 +589,7 @@ def analyze_ingress(
         more = [ctl.unknown_controller(cls, controller)]
     findings.extend(more)
     entry = Entry(
-        "Ingress",
+        ing.kind,
         ing.namespace,
         ing.name,
         "ingress",
@@ -743,7 +767,7 @@ def analyze_backend_service(svc: Obj, front: Front, vias: Sequence[_Via]) -> Ent
                 )
             )
     return Entry(
-        "Service",
+        svc.kind,
         svc.namespace,
         svc.name,
         "app",
@@ -768,7 +792,7 @@ def _nginx_controller_entry(svc: Obj, front: Front, cfg: ngx.NginxConfig) -> Ent
         ),
     )
     return Entry(
-        "Service",
+        svc.kind,
         svc.namespace,
         svc.name,
         "ingress-controller",
@@ -830,7 +854,7 @@ def _controller_entry(
     else:
         client = front.client_ip
     return Entry(
-        "Service",
+        svc.kind,
         svc.namespace,
         svc.name,
         "ingress-controller",

@@ -8,7 +8,7 @@ that says which header the controller writes and which peers it believes by defa
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple
 
 from realip._doctor._cloud import (
@@ -201,9 +201,33 @@ def ingress_backends(ing: Obj) -> List[str]:
     return names
 
 
+# GKE multi-cluster Ingress (networking.gke.io): a MultiClusterIngress is an Ingress spec under
+# spec.template.spec that GKE's multi-cluster Ingress controller turns into an external
+# Application Load Balancer; a MultiClusterService is a Service spec under spec.template.spec
+# whose pods in the member clusters the load balancer reaches through NEGs.
+MULTI_CLUSTER_KINDS = ("MultiClusterIngress", "MultiClusterService")
+
+
+def is_multi_cluster(obj: Obj) -> bool:
+    """A GKE MultiClusterIngress or MultiClusterService."""
+    return obj.kind in MULTI_CLUSTER_KINDS and api_group(obj) == "networking.gke.io"
+
+
+def multi_cluster_view(obj: Obj) -> Obj:
+    """The Ingress or Service spec a MultiClusterIngress / MultiClusterService holds, with the
+    load balancer's address (``status.VIP``) where an Ingress keeps it."""
+    status = dict(obj.status)
+    vip = s(obj.status.get("VIP"))
+    if vip:
+        status["loadBalancer"] = {"ingress": [{"ip": vip}]}
+    return replace(obj, spec=d(d(obj.spec.get("template")).get("spec")), status=status)
+
+
 def ingress_summary(ing: Obj) -> str:
     """One line: class, hosts, backends."""
-    cls = ingress_class(ing) or "no class"
+    cls = ingress_class(ing) or (
+        "GKE multi-cluster" if ing.kind == "MultiClusterIngress" else "no class"
+    )
     hosts = [s(d(r).get("host")) for r in lst(ing.spec.get("rules"))]
     hosts = [h for h in hosts if h]
     backends = ingress_backends(ing)
