@@ -1563,3 +1563,33 @@ def test_multi_cluster_resources_of_another_group_are_not_read_as_gke() -> None:
     other = _multi_cluster("MultiClusterIngress", _MCI_SPEC, api="example.com/v1")
     entry = analyze([_app("web"), other]).find("Service", "shop", "web")
     assert entry.client_ip == UNKNOWN and "unread-route-resource" in entry.codes()
+
+
+@pytest.mark.parametrize(
+    ("lb_class", "annotations", "what"),
+    [
+        ("networking.gke.io/l4-regional-internal", {}, "GKE internal passthrough"),
+        ("networking.gke.io/l4-regional-external", {}, "backend service-based external"),
+        # The class decides; a leftover annotation does not make an external one internal.
+        (
+            "networking.gke.io/l4-regional-external",
+            {"networking.gke.io/load-balancer-type": "Internal"},
+            "backend service-based external",
+        ),
+    ],
+)
+@pytest.mark.parametrize(
+    ("policy", "client", "codes"), [("Local", PRESERVED, []), ("Cluster", LOST, ["snat"])]
+)
+def test_gke_load_balancer_class_is_a_passthrough_nlb(
+    lb_class: str,
+    annotations: Dict[str, str],
+    what: str,
+    policy: str,
+    client: str,
+    codes: List[str],
+) -> None:
+    svc = _lb(annotations, loadBalancerClass=lb_class, externalTrafficPolicy=policy)
+    entry = analyze([svc]).find("Service", "shop", "shop")
+    assert (entry.topology, entry.client_ip, errors(entry)) == ("lb-tcp", client, codes)
+    assert what in finding(entry, "gcp-passthrough").message
