@@ -1593,3 +1593,43 @@ def test_gke_load_balancer_class_is_a_passthrough_nlb(
     entry = analyze([svc]).find("Service", "shop", "shop")
     assert (entry.topology, entry.client_ip, errors(entry)) == ("lb-tcp", client, codes)
     assert what in finding(entry, "gcp-passthrough").message
+
+
+@pytest.mark.parametrize(
+    ("neg", "standalone"),
+    [
+        ('{"exposed_ports": {"80": {"name": "web-neg"}}}', True),
+        ('{"ingress": true, "exposed_ports": {"80": {}}}', True),
+        # Ingress NEGs only, an empty map, or an unreadable value: nothing outside the input.
+        ('{"ingress": true}', False),
+        ('{"exposed_ports": {}}', False),
+        ("{not json", False),
+        ('["exposed_ports"]', False),
+    ],
+)
+def test_gke_standalone_neg_is_unknown_not_pod_to_pod(neg: str, standalone: bool) -> None:
+    svc = _app("web")
+    svc["metadata"]["annotations"] = {"cloud.google.com/neg": neg}
+    entry = analyze([svc]).find("Service", "shop", "web")
+    if standalone:
+        assert (entry.topology, entry.client_ip, entry.codes()) == (
+            None,
+            UNKNOWN,
+            ["gke-standalone-neg"],
+        )
+        assert finding(entry, "gke-standalone-neg").level == "warning" and not errors(entry)
+    else:
+        assert (entry.topology, entry.client_ip) == ("pod-to-pod", PRESERVED)
+
+
+def test_gke_standalone_neg_behind_an_ingress_takes_the_ingress_settings() -> None:
+    svc = _app("web")
+    svc["metadata"]["annotations"] = {"cloud.google.com/neg": '{"exposed_ports": {"80": {}}}'}
+    ing = _ingress("gce")
+    ing["metadata"]["namespace"] = "shop"
+    ing["spec"] = {
+        "ingressClassName": "gce",
+        "defaultBackend": {"service": {"name": "web", "port": {"number": 80}}},
+    }
+    entry = analyze([svc, ing]).find("Service", "shop", "web")
+    assert (entry.topology, entry.client_ip) == ("lb-http", PRESERVED)

@@ -20,6 +20,7 @@ from realip._doctor._cloud import (
     UNKNOWN_LB,
     VPC_CIDR,
     Front,
+    gke_standalone_neg,
     service_front,
     settings,
     snat_finding,
@@ -386,6 +387,12 @@ def _worst(fronts: Sequence[Front]) -> Optional[Front]:
 
 def analyze_service(svc: Obj, front: Front) -> Entry:
     """A Service that nothing in the input fronts: the app takes its traffic itself."""
+    neg = gke_standalone_neg(svc) if front.kind == INTERNAL else None
+    if neg is not None:
+        # Not pod-to-pod: a Google load balancer outside the input sends to the pods.
+        return Entry(
+            svc.kind, svc.namespace, svc.name, "app", service_summary(svc), None, UNKNOWN, [neg]
+        )
     return Entry(
         svc.kind,
         svc.namespace,

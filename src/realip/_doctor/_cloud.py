@@ -625,6 +625,35 @@ def gcp_front(svc: Obj, who: str) -> Front:
     return front
 
 
+_GCP_NEG = "cloud.google.com/neg"
+
+
+def gke_standalone_neg(svc: Obj) -> Optional[Finding]:
+    """A Service whose ``cloud.google.com/neg`` annotation asks for standalone NEGs
+    (``exposed_ports``): GKE docs (standalone zonal NEGs) say GKE then only creates the NEGs,
+    and a load balancer built outside Kubernetes sends to the pod IPs in them; which one (an
+    Application Load Balancer adding X-Forwarded-For, a proxy Network Load Balancer, perhaps with
+    PROXY protocol) the input does not say."""
+    try:
+        value = json.loads(svc.annotations.get(_GCP_NEG, ""))
+    except ValueError:
+        return None
+    ports = value.get("exposed_ports") if isinstance(value, dict) else None
+    if not isinstance(ports, dict) or not ports:
+        return None
+    return Finding(
+        WARNING,
+        "gke-standalone-neg",
+        f"{_GCP_NEG} exposes port(s) {', '.join(str(p) for p in ports)} as standalone NEGs: a "
+        "Google Cloud load balancer set up outside Kubernetes sends straight to the pod IPs, "
+        "so the app's peer is that load balancer, not the calling pod; find it (`gcloud compute "
+        "backend-services list`, the NEG is its backend) and use REALIP_TOPOLOGY=lb-http with "
+        "its ranges for an Application Load Balancer "
+        f"({', '.join(GOOGLE_FRONT_END_RANGES)} for global external ones, the proxy-only "
+        "subnet for regional and internal ones), or lb-tcp-proxy if it sends PROXY protocol",
+    )
+
+
 # -- DigitalOcean, Scaleway, Hetzner, OCI, Azure, MetalLB -------------------------------------
 
 
