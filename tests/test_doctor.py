@@ -1414,3 +1414,222 @@ def test_in_tree_nlb_proxy_annotation_is_unverified(controller_expects_proxy: bo
     assert svc.topology == "lb-tcp-proxy"
     expected = PRESERVED if controller_expects_proxy else LOST
     assert report.find("Ingress", "shop", "shop").client_ip == expected
+
+
+# -- GKE: v1alpha1 Gateway API, multi-cluster resources ----------------------------------------
+
+
+def _v1alpha1_gateway(routes: Dict[str, Any], cls: str = "gke-l7-rilb") -> Dict[str, Any]:
+    return {
+        "apiVersion": "networking.x-k8s.io/v1alpha1",
+        "kind": "Gateway",
+        "metadata": {"name": "gw", "namespace": "shop"},
+        "spec": {
+            "gatewayClassName": cls,
+            "listeners": [{"protocol": "HTTP", "port": 80, "routes": routes}],
+        },
+    }
+
+
+def _v1alpha1_route(
+    labels: Dict[str, str], ns: str = "shop", gateways: Optional[Dict[str, Any]] = None
+) -> Dict[str, Any]:
+    spec: Dict[str, Any] = {"rules": [{"forwardTo": [{"serviceName": "web", "port": 80}]}]}
+    if gateways is not None:
+        spec["gateways"] = gateways
+    return {
+        "apiVersion": "networking.x-k8s.io/v1alpha1",
+        "kind": "HTTPRoute",
+        "metadata": {"name": "r", "namespace": ns, "labels": labels},
+        "spec": spec,
+    }
+
+
+_SELECT_GW = {"kind": "HTTPRoute", "selector": {"matchLabels": {"gateway": "gw"}}}
+
+
+@pytest.mark.parametrize(
+    ("routes", "route", "attached"),
+    [
+        # The listener's label selector picks the route (gke-networking-recipes regional-l7-ilb).
+        (_SELECT_GW, _v1alpha1_route({"gateway": "gw"}), True),
+        (_SELECT_GW, _v1alpha1_route({"gateway": "other"}), False),
+        # No selector: every HTTPRoute of the Gateway's namespace.
+        ({"kind": "HTTPRoute"}, _v1alpha1_route({}), True),
+        (
+            {
+                "kind": "HTTPRoute",
+                "selector": {
+                    "matchExpressions": [{"key": "tier", "operator": "In", "values": ["web"]}]
+                },
+            },
+            _v1alpha1_route({"tier": "web"}),
+            True,
+        ),
+        (
+            {
+                "kind": "HTTPRoute",
+                "selector": {"matchExpressions": [{"key": "tier", "operator": "DoesNotExist"}]},
+            },
+            _v1alpha1_route({"tier": "web"}),
+            False,
+        ),
+        # namespaces.from defaults to Same; the route allows its own namespace by default.
+        (_SELECT_GW, _v1alpha1_route({"gateway": "gw"}, ns="other"), False),
+        (
+            dict(_SELECT_GW, namespaces={"from": "All"}),
+            _v1alpha1_route({"gateway": "gw"}, ns="other", gateways={"allow": "All"}),
+            True,
+        ),
+        (
+            dict(_SELECT_GW, namespaces={"from": "All"}),
+            _v1alpha1_route({"gateway": "gw"}, ns="other"),
+            False,
+        ),
+        # A route of another kind is not this listener's.
+        ({"kind": "TCPRoute"}, _v1alpha1_route({}), False),
+    ],
+)
+def test_v1alpha1_gateway_selects_its_routes(
+    routes: Dict[str, Any], route: Dict[str, Any], attached: bool
+) -> None:
+    ns = route["metadata"]["namespace"]
+    entry = analyze([_app("web", ns), _v1alpha1_gateway(routes), route]).find("Service", ns, "web")
+    expected = ("lb-http", PRESERVED) if attached else ("pod-to-pod", PRESERVED)
+    assert (entry.topology, entry.client_ip) == expected
+    if attached:
+        assert entry.settings["REALIP_LB_CIDRS"] == "<your proxy-only subnet>"
+
+
+@pytest.mark.parametrize(
+    "rule",
+    [
+        # v1alpha1 forwardTo.backendRef (gke-networking-recipes mcg-internal-basic route.yaml)
+        {
+            "forwardTo": [
+                {"backendRef": {"group": "net.gke.io", "kind": "ServiceImport", "name": "web"}}
+            ]
+        },
+        # v1 backendRefs to a ServiceImport (GKE multi-cluster Gateway docs)
+        {"backendRefs": [{"group": "net.gke.io", "kind": "ServiceImport", "name": "web"}]},
+    ],
+)
+def test_a_route_to_a_service_import_reaches_the_exported_service(rule: Dict[str, Any]) -> None:
+    gw = _v1alpha1_gateway(_SELECT_GW, cls="gke-l7-gxlb-mc")
+    route = _v1alpha1_route({"gateway": "gw"})
+    route["spec"]["rules"] = [rule]
+    entry = analyze([_app("web"), gw, route]).find("Service", "shop", "web")
+    assert (entry.topology, entry.client_ip) == ("lb-http", PRESERVED)
+    assert entry.settings["REALIP_LB_CIDRS"].startswith("35.191.0.0/16,130.211.0.0/22")
+    # Another kind of backend is not a Service.
+    route["spec"]["rules"] = [{"backendRefs": [{"kind": "Bucket", "name": "web"}]}]
+    entry = analyze([_app("web"), gw, route]).find("Service", "shop", "web")
+    assert entry.topology == "pod-to-pod"
+
+
+def _multi_cluster(kind: str, spec: Dict[str, Any], api: str = "networking.gke.io/v1") -> Any:
+    return {
+        "apiVersion": api,
+        "kind": kind,
+        "metadata": {"name": "web", "namespace": "shop"},
+        "spec": {"template": {"spec": spec}},
+    }
+
+
+_MCI_SPEC = {"backend": {"serviceName": "web", "servicePort": 8080}}
+_MCS_SPEC = {"selector": {"app": "web"}, "ports": [{"port": 8080}]}
+
+
+def test_multi_cluster_ingress_is_a_google_external_alb_before_its_services(
+    tmp_path: Path,
+) -> None:
+    mci = _multi_cluster("MultiClusterIngress", _MCI_SPEC)
+    mci["status"] = {"VIP": "34.1.2.3"}
+    report = analyze([mci, _multi_cluster("MultiClusterService", _MCS_SPEC)])
+    ing = report.find("MultiClusterIngress", "shop", "web")
+    svc = report.find("MultiClusterService", "shop", "web")
+    for entry in (ing, svc):
+        assert (entry.topology, entry.client_ip) == ("lb-http", PRESERVED)
+        cidrs = entry.settings["REALIP_LB_CIDRS"].split(",")
+        assert cidrs[:2] == ["35.191.0.0/16", "130.211.0.0/22"] and cidrs[-1] == "34.1.2.3"
+    assert "multi-cluster-ingress" in ing.codes() and not errors(svc)
+    # No class, no GKE annotation: the kind alone says GKE; the CLI does not refuse the input.
+    path = tmp_path / "mci.json"
+    path.write_text(json.dumps([mci]))
+    assert _run(str(path)) == 0
+
+
+def test_multi_cluster_resources_of_another_group_are_not_read_as_gke() -> None:
+    other = _multi_cluster("MultiClusterIngress", _MCI_SPEC, api="example.com/v1")
+    entry = analyze([_app("web"), other]).find("Service", "shop", "web")
+    assert entry.client_ip == UNKNOWN and "unread-route-resource" in entry.codes()
+
+
+@pytest.mark.parametrize(
+    ("lb_class", "annotations", "what"),
+    [
+        ("networking.gke.io/l4-regional-internal", {}, "GKE internal passthrough"),
+        ("networking.gke.io/l4-regional-external", {}, "backend service-based external"),
+        # The class decides; a leftover annotation does not make an external one internal.
+        (
+            "networking.gke.io/l4-regional-external",
+            {"networking.gke.io/load-balancer-type": "Internal"},
+            "backend service-based external",
+        ),
+    ],
+)
+@pytest.mark.parametrize(
+    ("policy", "client", "codes"), [("Local", PRESERVED, []), ("Cluster", LOST, ["snat"])]
+)
+def test_gke_load_balancer_class_is_a_passthrough_nlb(
+    lb_class: str,
+    annotations: Dict[str, str],
+    what: str,
+    policy: str,
+    client: str,
+    codes: List[str],
+) -> None:
+    svc = _lb(annotations, loadBalancerClass=lb_class, externalTrafficPolicy=policy)
+    entry = analyze([svc]).find("Service", "shop", "shop")
+    assert (entry.topology, entry.client_ip, errors(entry)) == ("lb-tcp", client, codes)
+    assert what in finding(entry, "gcp-passthrough").message
+
+
+@pytest.mark.parametrize(
+    ("neg", "standalone"),
+    [
+        ('{"exposed_ports": {"80": {"name": "web-neg"}}}', True),
+        ('{"ingress": true, "exposed_ports": {"80": {}}}', True),
+        # Ingress NEGs only, an empty map, or an unreadable value: nothing outside the input.
+        ('{"ingress": true}', False),
+        ('{"exposed_ports": {}}', False),
+        ("{not json", False),
+        ('["exposed_ports"]', False),
+    ],
+)
+def test_gke_standalone_neg_is_unknown_not_pod_to_pod(neg: str, standalone: bool) -> None:
+    svc = _app("web")
+    svc["metadata"]["annotations"] = {"cloud.google.com/neg": neg}
+    entry = analyze([svc]).find("Service", "shop", "web")
+    if standalone:
+        assert (entry.topology, entry.client_ip, entry.codes()) == (
+            None,
+            UNKNOWN,
+            ["gke-standalone-neg"],
+        )
+        assert finding(entry, "gke-standalone-neg").level == "warning" and not errors(entry)
+    else:
+        assert (entry.topology, entry.client_ip) == ("pod-to-pod", PRESERVED)
+
+
+def test_gke_standalone_neg_behind_an_ingress_takes_the_ingress_settings() -> None:
+    svc = _app("web")
+    svc["metadata"]["annotations"] = {"cloud.google.com/neg": '{"exposed_ports": {"80": {}}}'}
+    ing = _ingress("gce")
+    ing["metadata"]["namespace"] = "shop"
+    ing["spec"] = {
+        "ingressClassName": "gce",
+        "defaultBackend": {"service": {"name": "web", "port": {"number": 80}}},
+    }
+    entry = analyze([svc, ing]).find("Service", "shop", "web")
+    assert (entry.topology, entry.client_ip) == ("lb-http", PRESERVED)

@@ -489,6 +489,94 @@ CORPUS = [
         # Source IP") for pods on another node.
     ),
     (
+        "gke-gateway-rilb-v1alpha1.yaml",
+        "Service",
+        "store",
+        "store-v1",
+        "lb-http",
+        PRESERVED,
+        [],
+        # gke-networking-recipes regional-l7-ilb README: the gke-l7-rilb Gateway creates "an
+        # internal HTTP/S Load Balancer" and selects "HTTPRoutes with the label `gateway:
+        # single-cluster-gateway-rilb`"; the README has you create a proxy-only subnet first.
+    ),
+    (
+        "gke-gateway-rilb-v1alpha1.yaml",
+        "Service",
+        "store",
+        "store-v2",
+        "lb-http",
+        PRESERVED,
+        [],
+        # Same route: its weights send the other half of the traffic to store-v2.
+    ),
+    (
+        "gke-mcg-internal-blue-green.yaml",
+        "Service",
+        "mcgi-bg",
+        "sample-app-blue",
+        "lb-http",
+        PRESERVED,
+        [],
+        # mcg-internal-blue-green README: gke-l7-rilb-mc is "a multi-cluster internal Layer 7
+        # load balancer"; the route's ServiceImport sample-app-blue "maps to a ServiceExport",
+        # which exposes the Service of that name.
+    ),
+    (
+        "gke-mcg-internal-blue-green.yaml",
+        "Service",
+        "mcgi-bg",
+        "sample-app",
+        "pod-to-pod",
+        PRESERVED,
+        [],
+        # Step 1's route sends nothing to the implicit sample-app ServiceImport yet.
+    ),
+    (
+        "gke-mci-frontend-config.yaml",
+        "MultiClusterIngress",
+        "multi-cluster-demo",
+        "foobar-ingress",
+        "lb-http",
+        PRESERVED,
+        [],
+        # mci-frontend-config README: the MultiClusterIngress is served by an "External HTTPS
+        # Load Balancer"; Google docs: it appends "<client>,<load balancer>" to X-Forwarded-For.
+    ),
+    (
+        "gke-mci-frontend-config.yaml",
+        "MultiClusterService",
+        "multi-cluster-demo",
+        "foo",
+        "lb-http",
+        PRESERVED,
+        [],
+        # Same README: "The `serviceName` field in this MCI specifies the name of an MCS
+        # resource", whose selector picks the pods in every member cluster.
+    ),
+    (
+        "gke-ingress-internal-basic.yaml",
+        "Service",
+        "default",
+        "foo",
+        "lb-http",
+        PRESERVED,
+        [],
+        # Class gce-internal: GKE's internal Application Load Balancer, whose Envoy proxies in
+        # the proxy-only subnet append the client to X-Forwarded-For (Google docs, internal ALB).
+    ),
+    (
+        "gke-ingress-custom-hc.yaml",
+        "Ingress",
+        "default",
+        "hc-test",
+        "lb-http",
+        PRESERVED,
+        [],
+        # No class; the backend Service carries cloud.google.com/neg and a BackendConfig: GKE's
+        # Ingress controller takes it (external Application Load Balancer).
+    ),
+    (
         "azure-pls-internal.yaml",
         "Service",
         "default",

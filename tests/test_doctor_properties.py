@@ -27,6 +27,9 @@ KINDS = [
     "VirtualService",
     "TCPRoute",
     "EnvoyFilter",
+    # GKE multi-cluster Ingress: an Ingress / Service spec under spec.template.spec.
+    "MultiClusterIngress",
+    "MultiClusterService",
 ]
 # The API group decides how a kind is read (a Knative Service, an Istio Gateway).
 _API_VERSIONS = st.one_of(
@@ -41,6 +44,7 @@ _API_VERSIONS = st.one_of(
             "traefik.io/v1alpha1",
             "serving.knative.dev/v1",
             "example.k8s.io/v1",
+            "networking.gke.io/v1",
         ]
     ),
     st.one_of(st.none(), st.integers(), st.text(max_size=20)),
@@ -78,6 +82,7 @@ _fields = st.sampled_from(
         "workloadSelector",
         "configPatches",
         "infrastructure",
+        "forwardTo",
     ]
 )
 

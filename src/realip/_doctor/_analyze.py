@@ -20,6 +20,7 @@ from realip._doctor._cloud import (
     UNKNOWN_LB,
     VPC_CIDR,
     Front,
+    gke_standalone_neg,
     service_front,
     settings,
     snat_finding,
@@ -51,7 +52,14 @@ from realip._doctor._report import (
     howto,
 )
 
-READ_KINDS = ("Service", "Ingress", "Gateway", "HTTPRoute", *WORKLOAD_KINDS)
+READ_KINDS = (
+    "Service",
+    "Ingress",
+    "Gateway",
+    "HTTPRoute",
+    *ctl.MULTI_CLUSTER_KINDS,
+    *WORKLOAD_KINDS,
+)
 """The kinds that can make an entry; an input with none of them is refused."""
 ROUTE_ROLE = "route"
 """The role of an entry for a routing custom resource doctor does not read."""
@@ -98,6 +106,12 @@ class _World:
                 # Knative's serving.knative.dev Service (and the like) is not a core Service: no
                 # type, no ports; its pods are reached through the platform's own ingress layer.
                 self.foreign_services.append(o)
+            elif ctl.is_multi_cluster(o):
+                view = ctl.multi_cluster_view(o)
+                if o.kind == "MultiClusterIngress":
+                    self.ingresses.append(view)
+                else:
+                    self.services.append(view)
             elif o.kind == "Ingress":
                 self.ingresses.append(o)
             elif o.kind == "ConfigMap":
@@ -272,7 +286,10 @@ def analyze(objects: Iterable[Mapping[str, Any]]) -> Report:
         gateway_entries[gw.key] = entry
         edge_entries.append(entry)
     for route in world.routes:
-        for parent in ctl.route_parents(route):
+        parents = ctl.route_parents(route) or [
+            gw.key for gw in world.gateways if ctl.v1alpha1_selects(gw, route)
+        ]
+        for parent in parents:
             gw_entry = gateway_entries.get(parent)
             if gw_entry is None:
                 notes.append(
@@ -370,8 +387,14 @@ def _worst(fronts: Sequence[Front]) -> Optional[Front]:
 
 def analyze_service(svc: Obj, front: Front) -> Entry:
     """A Service that nothing in the input fronts: the app takes its traffic itself."""
+    neg = gke_standalone_neg(svc) if front.kind == INTERNAL else None
+    if neg is not None:
+        # Not pod-to-pod: a Google load balancer outside the input sends to the pods.
+        return Entry(
+            svc.kind, svc.namespace, svc.name, "app", service_summary(svc), None, UNKNOWN, [neg]
+        )
     return Entry(
-        "Service",
+        svc.kind,
         svc.namespace,
         svc.name,
         "app",
@@ -407,7 +430,18 @@ def analyze_ingress(
     cls = ctl.ingress_class(ing)
     findings: List[Finding] = []
     f5_pods = ctl.f5_workloads(world.workloads)
-    if not cls:
+    if ing.kind == "MultiClusterIngress":
+        cls = "gce"
+        findings.append(
+            Finding(
+                INFO,
+                "multi-cluster-ingress",
+                "MultiClusterIngress: GKE's multi-cluster Ingress controller programs one external "
+                "Application Load Balancer in front of the MultiClusterServices' pods in every "
+                "member cluster (through NEGs, straight to pod IPs)",
+            )
+        )
+    elif not cls:
         default = ctl.default_class(world.classes)
         if default is not None:
             cls = default.name
@@ -521,7 +555,7 @@ def analyze_ingress(
                 )
             )
     elif controller == "k8s.io/ingress-gce" or lower in ("gce", "gce-internal"):
-        client, more, out, topology = ctl.gce_verdict(ing, lower == "gce-internal")
+        client, more, out, topology = ctl.gce_verdict(ing, lower == "gce-internal", ing.kind)
         edge = True
     elif controller == "nginx.org/ingress-controller":
         known = ctl.CONTROLLERS[controller]
@@ -562,7 +596,7 @@ def analyze_ingress(
         more = [ctl.unknown_controller(cls, controller)]
     findings.extend(more)
     entry = Entry(
-        "Ingress",
+        ing.kind,
         ing.namespace,
         ing.name,
         "ingress",
@@ -740,7 +774,7 @@ def analyze_backend_service(svc: Obj, front: Front, vias: Sequence[_Via]) -> Ent
                 )
             )
     return Entry(
-        "Service",
+        svc.kind,
         svc.namespace,
         svc.name,
         "app",
@@ -765,7 +799,7 @@ def _nginx_controller_entry(svc: Obj, front: Front, cfg: ngx.NginxConfig) -> Ent
         ),
     )
     return Entry(
-        "Service",
+        svc.kind,
         svc.namespace,
         svc.name,
         "ingress-controller",
@@ -827,7 +861,7 @@ def _controller_entry(
     else:
         client = front.client_ip
     return Entry(
-        "Service",
+        svc.kind,
         svc.namespace,
         svc.name,
         "ingress-controller",

@@ -81,6 +81,11 @@ _AWS_PREFIX = _SVC + "aws-load-balancer-"
 _AWS_NLB_CLASS = "service.k8s.aws/nlb"
 _GCP_RBS = "cloud.google.com/l4-rbs"
 _GCP_LB_TYPE = ("networking.gke.io/load-balancer-type", "cloud.google.com/load-balancer-type")
+# GKE docs (LoadBalancer Service parameters): spec.loadBalancerClass picks GKE's passthrough
+# Network Load Balancers too (GKE 1.33.1-gke.1779000 and later), in place of the annotations.
+_GCP_L4_EXTERNAL_CLASS = "networking.gke.io/l4-regional-external"
+_GCP_L4_INTERNAL_CLASS = "networking.gke.io/l4-regional-internal"
+_GCP_L4_CLASSES = (_GCP_L4_EXTERNAL_CLASS, _GCP_L4_INTERNAL_CLASS)
 _DO_PREFIX = _SVC + "do-loadbalancer-"
 _SCW_PREFIX = _SVC + "scw-loadbalancer-"
 _HCLOUD_PREFIX = "load-balancer.hetzner.cloud/"
@@ -581,9 +586,18 @@ def aws_front(svc: Obj, who: str) -> Front:
 def gcp_front(svc: Obj, who: str) -> Front:
     """GKE passthrough Network Load Balancers (they are not proxies)."""
     ann = svc.annotations
-    internal = any(ann.get(key, "").strip().lower() == "internal" for key in _GCP_LB_TYPE)
+    lb_class = s(svc.spec.get("loadBalancerClass"))
+    internal = lb_class == _GCP_L4_INTERNAL_CLASS or (
+        lb_class != _GCP_L4_EXTERNAL_CLASS
+        and any(ann.get(key, "").strip().lower() == "internal" for key in _GCP_LB_TYPE)
+    )
     if internal:
         what = "GKE internal passthrough Network Load Balancer"
+    elif lb_class == _GCP_L4_EXTERNAL_CLASS:
+        what = (
+            "GKE backend service-based external passthrough Network Load Balancer "
+            f"(loadBalancerClass: {lb_class})"
+        )
     elif ann.get(_GCP_RBS, "").strip().lower() == "enabled":
         what = (
             "GKE backend service-based external passthrough Network Load Balancer "
@@ -609,6 +623,35 @@ def gcp_front(svc: Obj, who: str) -> Front:
     )
     apply_etp(svc, front, who)
     return front
+
+
+_GCP_NEG = "cloud.google.com/neg"
+
+
+def gke_standalone_neg(svc: Obj) -> Optional[Finding]:
+    """A Service whose ``cloud.google.com/neg`` annotation asks for standalone NEGs
+    (``exposed_ports``): GKE docs (standalone zonal NEGs) say GKE then only creates the NEGs,
+    and a load balancer built outside Kubernetes sends to the pod IPs in them; which one (an
+    Application Load Balancer adding X-Forwarded-For, a proxy Network Load Balancer, perhaps with
+    PROXY protocol) the input does not say."""
+    try:
+        value = json.loads(svc.annotations.get(_GCP_NEG, ""))
+    except ValueError:
+        return None
+    ports = value.get("exposed_ports") if isinstance(value, dict) else None
+    if not isinstance(ports, dict) or not ports:
+        return None
+    return Finding(
+        WARNING,
+        "gke-standalone-neg",
+        f"{_GCP_NEG} exposes port(s) {', '.join(str(p) for p in ports)} as standalone NEGs: a "
+        "Google Cloud load balancer set up outside Kubernetes sends straight to the pod IPs, "
+        "so the app's peer is that load balancer, not the calling pod; find it (`gcloud compute "
+        "backend-services list`, the NEG is its backend) and use REALIP_TOPOLOGY=lb-http with "
+        "its ranges for an Application Load Balancer "
+        f"({', '.join(GOOGLE_FRONT_END_RANGES)} for global external ones, the proxy-only "
+        "subnet for regional and internal ones), or lb-tcp-proxy if it sends PROXY protocol",
+    )
 
 
 # -- DigitalOcean, Scaleway, Hetzner, OCI, Azure, MetalLB -------------------------------------
@@ -1165,7 +1208,7 @@ def service_front(svc: Obj, who: str = "the app") -> Front:
             return alibaba_front(svc, who)
         if lb_class == _AWS_NLB_CLASS or any(k.startswith(_AWS_PREFIX) for k in ann):
             return aws_front(svc, who)
-        if _GCP_RBS in ann or any(k in ann for k in _GCP_LB_TYPE):
+        if lb_class in _GCP_L4_CLASSES or _GCP_RBS in ann or any(k in ann for k in _GCP_LB_TYPE):
             return gcp_front(svc, who)
         if any(k.startswith(_DO_PREFIX) for k in ann):
             return digitalocean_front(svc, who)

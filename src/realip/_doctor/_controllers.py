@@ -8,8 +8,8 @@ that says which header the controller writes and which peers it believes by defa
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
-from typing import Dict, List, Optional, Sequence, Tuple
+from dataclasses import dataclass, replace
+from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple
 
 from realip._doctor._cloud import (
     GOOGLE_FRONT_END_RANGES,
@@ -201,9 +201,33 @@ def ingress_backends(ing: Obj) -> List[str]:
     return names
 
 
+# GKE multi-cluster Ingress (networking.gke.io): a MultiClusterIngress is an Ingress spec under
+# spec.template.spec that GKE's multi-cluster Ingress controller turns into an external
+# Application Load Balancer; a MultiClusterService is a Service spec under spec.template.spec
+# whose pods in the member clusters the load balancer reaches through NEGs.
+MULTI_CLUSTER_KINDS = ("MultiClusterIngress", "MultiClusterService")
+
+
+def is_multi_cluster(obj: Obj) -> bool:
+    """A GKE MultiClusterIngress or MultiClusterService."""
+    return obj.kind in MULTI_CLUSTER_KINDS and api_group(obj) == "networking.gke.io"
+
+
+def multi_cluster_view(obj: Obj) -> Obj:
+    """The Ingress or Service spec a MultiClusterIngress / MultiClusterService holds, with the
+    load balancer's address (``status.VIP``) where an Ingress keeps it."""
+    status = dict(obj.status)
+    vip = s(obj.status.get("VIP"))
+    if vip:
+        status["loadBalancer"] = {"ingress": [{"ip": vip}]}
+    return replace(obj, spec=d(d(obj.spec.get("template")).get("spec")), status=status)
+
+
 def ingress_summary(ing: Obj) -> str:
     """One line: class, hosts, backends."""
-    cls = ingress_class(ing) or "no class"
+    cls = ingress_class(ing) or (
+        "GKE multi-cluster" if ing.kind == "MultiClusterIngress" else "no class"
+    )
     hosts = [s(d(r).get("host")) for r in lst(ing.spec.get("rules"))]
     hosts = [h for h in hosts if h]
     backends = ingress_backends(ing)
@@ -622,17 +646,70 @@ def route_parents(route: Obj) -> List[Tuple[str, str]]:
     return [p for p in found if p[1]]
 
 
+def _selector_matches(selector: Mapping[str, Any], labels: Mapping[str, str]) -> bool:
+    # A Kubernetes label selector: matchLabels and matchExpressions (In, NotIn, Exists,
+    # DoesNotExist); an empty selector selects everything.
+    if any(labels.get(k) != v for k, v in strmap(selector.get("matchLabels")).items()):
+        return False
+    for expr in lst(selector.get("matchExpressions")):
+        expr = d(expr)
+        key, op = s(expr.get("key")), s(expr.get("operator"))
+        values = [s(v) for v in lst(expr.get("values"))]
+        if op == "In" and labels.get(key) not in values:
+            return False
+        if op == "NotIn" and key in labels and labels[key] in values:
+            return False
+        if op == "Exists" and key not in labels:
+            return False
+        if op == "DoesNotExist" and key in labels:
+            return False
+    return True
+
+
+def v1alpha1_selects(gw: Obj, route: Obj) -> bool:
+    """True when a v1alpha1 Gateway's listeners select a v1alpha1 HTTPRoute that names no
+    Gateway itself. In v1alpha1 the Gateway picks its routes (listeners[].routes: kind,
+    namespaces.from Same by default, label selector) and the route allows Gateways from its own
+    namespace unless spec.gateways.allow says otherwise; the GKE Gateway recipes bind routes so.
+    """
+    if api_group(gw) != "networking.x-k8s.io" or api_group(route) != "networking.x-k8s.io":
+        return False
+    allow = s(d(route.spec.get("gateways")).get("allow")) or "SameNamespace"
+    if allow == "SameNamespace" and gw.namespace != route.namespace:
+        return False
+    if allow not in ("SameNamespace", "All"):
+        return False  # FromList: the route's own gatewayRefs say where it goes
+    for listener in lst(gw.spec.get("listeners")):
+        routes = d(d(listener).get("routes"))
+        if s(routes.get("kind")) not in ("", route.kind):
+            continue
+        ns_from = s(d(routes.get("namespaces")).get("from")) or "Same"
+        if ns_from == "Same" and gw.namespace != route.namespace:
+            continue
+        if ns_from not in ("Same", "All"):
+            continue  # Selector: namespace labels are not in the input
+        if _selector_matches(d(routes.get("selector")), route.labels):
+            return True
+    return False
+
+
 def route_backends(route: Obj) -> List[str]:
-    """The Service names an HTTPRoute sends to: v1 backendRefs and v1alpha1 forwardTo."""
+    """The Service names an HTTPRoute sends to: v1 backendRefs and v1alpha1 forwardTo. A GKE
+    multi-cluster ServiceImport (net.gke.io) stands for the Services of the same name that
+    ServiceExport exports from the member clusters, so its name is the Service's."""
     names: List[str] = []
     for rule in lst(route.spec.get("rules")):
         rule = d(rule)
         for ref in lst(rule.get("backendRefs")):
             ref = d(ref)
-            if s(ref.get("kind")) in ("", "Service"):
+            if s(ref.get("kind")) in ("", "Service", "ServiceImport"):
                 names.append(s(ref.get("name")))
         for ref in lst(rule.get("forwardTo")):
-            names.append(s(d(ref).get("serviceName")))
+            ref = d(ref)
+            names.append(s(ref.get("serviceName")))
+            backend = d(ref.get("backendRef"))
+            if s(backend.get("kind")) in ("Service", "ServiceImport"):
+                names.append(s(backend.get("name")))
     out: List[str] = []
     for n in names:
         if n and n not in out:
