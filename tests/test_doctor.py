@@ -1414,3 +1414,69 @@ def test_in_tree_nlb_proxy_annotation_is_unverified(controller_expects_proxy: bo
     assert svc.topology == "lb-tcp-proxy"
     expected = PRESERVED if controller_expects_proxy else LOST
     assert report.find("Ingress", "shop", "shop").client_ip == expected
+
+
+_AWS = "service.beta.kubernetes.io/aws-load-balancer-"
+
+
+def _aws_lb(annotations: Dict[str, str], ports: List[str], etp: str = "Local") -> Entry:
+    svc = _shop_lb({_AWS + k: v for k, v in annotations.items()}, etp=etp)
+    svc["spec"]["ports"] = [
+        {"name": f"p{i}", "port": 80 + i if proto != "UDP53" else 53, "protocol": proto[:3]}
+        for i, proto in enumerate(ports)
+    ]
+    return _only([svc])
+
+
+@pytest.mark.parametrize(
+    "annotations, ports, client_ip, codes_in, codes_out",
+    [
+        # AWS LBC docs (guide/service/annotations, nlb-target-type; load-balancer-source-ranges):
+        # only that controller reads these keys; without aws-load-balancer-type or a
+        # loadBalancerClass it takes the Service only when its webhook set the class.
+        (
+            {"nlb-target-type": "ip", "target-group-attributes": "preserve_client_ip.enabled=true"},
+            ["TCP"],
+            UNKNOWN,
+            ["aws-controller-unstated"],
+            ["aws-nlb-client-ip-not-preserved"],
+        ),
+        ({"scheme": "internet-facing"}, ["TCP"], UNKNOWN, ["aws-controller-unstated"], []),
+        # ip targets without preservation and a Classic ELB both lose the client: an error.
+        (
+            {"nlb-target-type": "ip", "scheme": "internal"},
+            ["TCP"],
+            LOST,
+            ["aws-controller-unstated", "aws-nlb-client-ip-not-preserved"],
+            [],
+        ),
+        # Keys both controllers read leave the in-tree reading (Classic ELB) alone.
+        (
+            {"connection-idle-timeout": "60"},
+            ["TCP"],
+            LOST,
+            ["aws-elb-tcp"],
+            ["aws-controller-unstated"],
+        ),
+    ],
+)
+def test_aws_controller_and_preservation_rules(
+    annotations: Dict[str, str],
+    ports: List[str],
+    client_ip: str,
+    codes_in: List[str],
+    codes_out: List[str],
+) -> None:
+    entry = _aws_lb(annotations, ports)
+    assert entry.client_ip == client_ip
+    assert set(codes_in) <= set(entry.codes()), entry.codes()
+    assert not set(codes_out) & set(entry.codes()), entry.codes()
+    if client_ip == UNKNOWN:
+        assert errors(entry) == []
+
+
+def test_aws_unstated_controller_is_not_an_error_when_the_readings_differ() -> None:
+    entry = _aws_lb({"nlb-target-type": "instance"}, ["TCP"])
+    assert entry.client_ip == UNKNOWN and errors(entry) == []
+    warning = finding(entry, "aws-controller-unstated")
+    assert "aws-load-balancer-type: external" in warning.message

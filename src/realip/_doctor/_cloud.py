@@ -79,6 +79,23 @@ _ALI_NLB_CLASS = "alibabacloud.com/nlb"
 _ALI_BACKEND_TYPES = (_SVC + "backend-type", _SVC + "alibaba-cloud-loadbalancer-backend-type")
 _AWS_PREFIX = _SVC + "aws-load-balancer-"
 _AWS_NLB_CLASS = "service.k8s.aws/nlb"
+# Keys (after "aws-load-balancer-") in the AWS Load Balancer Controller's Service annotation
+# reference that the in-tree controller has no counterpart for ("listener-attributes.*" too).
+_AWS_LBC_ONLY = frozenset(
+    (
+        "nlb-target-type",
+        "target-group-attributes",
+        "scheme",
+        "ip-address-type",
+        "attributes",
+        "name",
+        "alpn-policy",
+        "manage-backend-security-group-rules",
+        "enable-prefix-for-ipv6-source-nat",
+        "source-nat-ipv6-prefixes",
+        "multi-cluster-target-group",
+    )
+)
 _GCP_RBS = "cloud.google.com/l4-rbs"
 _GCP_LB_TYPE = ("networking.gke.io/load-balancer-type", "cloud.google.com/load-balancer-type")
 _DO_PREFIX = _SVC + "do-loadbalancer-"
@@ -414,10 +431,72 @@ def _aws_attributes(text: str) -> Dict[str, str]:
     return attrs
 
 
+def _aws_lbc_front(
+    svc: Obj, ann: Mapping[str, str], attrs: Mapping[str, str], proxy: bool, lb_type: str, who: str
+) -> Front:
+    """An NLB built by the AWS Load Balancer Controller."""
+    findings: List[Finding] = []
+    target = (
+        "ip"
+        if lb_type == "nlb-ip"
+        else (ann.get(_AWS_PREFIX + "nlb-target-type", "").strip().lower() or "instance")
+    )
+    # ELB docs: client IP preservation is on by default for instance targets and off for
+    # IP targets over TCP/TLS; preserve_client_ip.enabled overrides it.
+    default_preserve = target != "ip"
+    preserve_text = attrs.get("preserve_client_ip.enabled")
+    preserve = default_preserve if preserve_text is None else preserve_text == "true"
+    how = "" if preserve_text is None else f" (preserve_client_ip.enabled={preserve_text})"
+    findings.append(
+        Finding(
+            INFO,
+            "aws-nlb",
+            f"AWS Network Load Balancer from the AWS Load Balancer Controller, {target} targets"
+            f"{how}: layer 4, no X-Forwarded-For",
+        )
+    )
+    if proxy:
+        front = Front(PROXY_PROTOCOL, LB_TCP_PROXY, findings, VPC_CIDR, "aws")
+        findings.append(
+            proxy_protocol_finding(
+                'PROXY protocol v2 is on (aws-load-balancer-proxy-protocol: "*" or '
+                "proxy_protocol_v2.enabled=true): the NLB prepends a PROXY header with the "
+                "client's address to every connection"
+            )
+        )
+    elif not preserve:
+        front = Front(PROXIED, LB_TCP, findings, None, "aws")
+        findings.append(
+            Finding(
+                ERROR,
+                "aws-nlb-client-ip-not-preserved",
+                f"client IP preservation is off for these {target} targets (AWS's default for "
+                "IP targets over TCP/TLS): the pods see the NLB's private address, and nothing "
+                "carries the client's",
+                "add preserve_client_ip.enabled=true to service.beta.kubernetes.io/"
+                "aws-load-balancer-target-group-attributes (then REALIP_TOPOLOGY=lb-tcp), or "
+                "enable PROXY protocol and use REALIP_TOPOLOGY=lb-tcp-proxy",
+            )
+        )
+    else:
+        front = Front(DIRECT, LB_TCP, findings, None, "aws")
+    if target == "ip":
+        findings.append(
+            Finding(
+                INFO,
+                "aws-ip-targets",
+                "IP targets: the NLB sends straight to pod IPs, so kube-proxy and "
+                "externalTrafficPolicy are not in the path",
+            )
+        )
+    else:
+        apply_etp(svc, front, who)
+    return front
+
+
 def aws_front(svc: Obj, who: str) -> Front:
     """AWS NLB (in-tree or AWS Load Balancer Controller) and Classic ELB."""
     ann = svc.annotations
-    findings: List[Finding] = []
     lb_type = ann.get(_AWS_PREFIX + "type", "").strip().lower()
     lb_class = s(svc.spec.get("loadBalancerClass"))
     attrs = _aws_attributes(ann.get(_AWS_PREFIX + "target-group-attributes", ""))
@@ -427,109 +506,127 @@ def aws_front(svc: Obj, who: str) -> Front:
         attrs.get("proxy_protocol_v2.enabled") == "true"
     )
     if lb_class == _AWS_NLB_CLASS or lb_type in ("external", "nlb-ip"):
-        target = (
-            "ip"
-            if lb_type == "nlb-ip"
-            else (ann.get(_AWS_PREFIX + "nlb-target-type", "").strip().lower() or "instance")
-        )
-        # ELB docs: client IP preservation is on by default for instance targets and off for
-        # IP targets over TCP/TLS; preserve_client_ip.enabled overrides it.
-        default_preserve = target != "ip"
-        preserve_text = attrs.get("preserve_client_ip.enabled")
-        preserve = default_preserve if preserve_text is None else preserve_text == "true"
-        how = "" if preserve_text is None else f" (preserve_client_ip.enabled={preserve_text})"
-        findings.append(
-            Finding(
-                INFO,
-                "aws-nlb",
-                f"AWS Network Load Balancer from the AWS Load Balancer Controller, {target} targets"
-                f"{how}: layer 4, no X-Forwarded-For",
-            )
-        )
-        if proxy:
-            front = Front(PROXY_PROTOCOL, LB_TCP_PROXY, findings, VPC_CIDR, "aws")
-            findings.append(
-                proxy_protocol_finding(
-                    'PROXY protocol v2 is on (aws-load-balancer-proxy-protocol: "*" or '
-                    "proxy_protocol_v2.enabled=true): the NLB prepends a PROXY header with the "
-                    "client's address to every connection"
-                )
-            )
-        elif not preserve:
-            front = Front(PROXIED, LB_TCP, findings, None, "aws")
-            findings.append(
-                Finding(
-                    ERROR,
-                    "aws-nlb-client-ip-not-preserved",
-                    f"client IP preservation is off for these {target} targets (AWS's default for "
-                    "IP targets over TCP/TLS): the pods see the NLB's private address, and nothing "
-                    "carries the client's",
-                    "add preserve_client_ip.enabled=true to service.beta.kubernetes.io/"
-                    "aws-load-balancer-target-group-attributes (then REALIP_TOPOLOGY=lb-tcp), or "
-                    "enable PROXY protocol and use REALIP_TOPOLOGY=lb-tcp-proxy",
-                )
-            )
-        else:
-            front = Front(DIRECT, LB_TCP, findings, None, "aws")
-        if target == "ip":
-            findings.append(
-                Finding(
-                    INFO,
-                    "aws-ip-targets",
-                    "IP targets: the NLB sends straight to pod IPs, so kube-proxy and "
-                    "externalTrafficPolicy are not in the path",
-                )
-            )
-        else:
-            apply_etp(svc, front, who)
-        return front
+        return _aws_lbc_front(svc, ann, attrs, proxy, lb_type, who)
     if lb_type == "nlb":
-        findings.append(
+        return _aws_intree_nlb_front(svc, proxy, who)
+    if not lb_type and not lb_class:
+        lbc_only = sorted(k[len(_AWS_PREFIX) :] for k in ann if _is_lbc_only(k))
+        if lbc_only:
+            return _aws_unstated_controller_front(svc, ann, attrs, proxy, lbc_only, who)
+    return _aws_classic_front(svc, proxy)
+
+
+def _is_lbc_only(key: str) -> bool:
+    if not key.startswith(_AWS_PREFIX):
+        return False
+    rest = key[len(_AWS_PREFIX) :]
+    return rest in _AWS_LBC_ONLY or rest.startswith("listener-attributes.")
+
+
+def _aws_unstated_controller_front(
+    svc: Obj,
+    ann: Mapping[str, str],
+    attrs: Mapping[str, str],
+    proxy: bool,
+    lbc_only: List[str],
+    who: str,
+) -> Front:
+    """No aws-load-balancer-type and no loadBalancerClass, but annotations only the AWS Load
+    Balancer Controller reads: which controller builds the load balancer is not in the input."""
+    # AWS LBC docs (guide/service/nlb, "Load Balancer Class"; deploy/configurations,
+    # enable-service-mutator-webhook): from v2.5 the controller's webhook gives new
+    # LoadBalancer Services loadBalancerClass service.k8s.aws/nlb unless it is turned off;
+    # without the controller, the in-tree one builds a Classic ELB and ignores these keys.
+    lbc = _aws_lbc_front(svc, ann, attrs, proxy, "external", who)
+    elb = _aws_classic_front(svc, proxy)
+    keys = ", ".join(f"aws-load-balancer-{k}" for k in lbc_only)
+    check = (
+        "run kubectl get svc -o jsonpath='{.spec.loadBalancerClass}' on it: "
+        "service.k8s.aws/nlb means the AWS Load Balancer Controller built an NLB (the first "
+        "reading below); empty means the in-tree controller built a Classic ELB. Writing "
+        "service.beta.kubernetes.io/aws-load-balancer-type: external (on a new Service) makes "
+        "it the AWS Load Balancer Controller's either way"
+    )
+    what = (
+        f"{keys} without aws-load-balancer-type or loadBalancerClass: only the AWS Load "
+        "Balancer Controller reads these, and it takes the Service only if its Service webhook "
+        "(on by default from v2.5) set loadBalancerClass when the Service was created; the "
+        "in-tree controller would build a Classic ELB and ignore them"
+    )
+    if lbc.client_ip == elb.client_ip and lbc.kind == elb.kind:
+        lbc.findings.insert(
+            0,
             Finding(
-                INFO,
-                "aws-nlb",
-                "AWS Network Load Balancer (in-tree controller, instance targets): layer-4 "
-                "pass-through, the client's address arrives as the peer, no X-Forwarded-For",
-            )
+                INFO, "aws-controller-unstated", f"{what}; both give the same verdict. {check}"
+            ),
         )
-        if proxy:
-            # kubernetes/cloud-provider-aws #234 and kubernetes/kubernetes #101608: the in-tree
-            # controller applies aws-load-balancer-proxy-protocol to Classic ELBs only, and
-            # creates an NLB's target groups without proxy_protocol_v2.enabled (F5's and
-            # ingress-nginx's NLB guides switch it on by hand). The AWS Load Balancer
-            # Controller does apply it, and takes such a Service when its webhook set a
-            # loadBalancerClass after the manifest was written. Which one it is, and what was
-            # done by hand, is not in the input: neither "PROXY" nor "mismatch" would be honest.
-            check = (
-                "look at the target groups' proxy_protocol_v2.enabled attribute (aws elbv2 "
-                "describe-target-group-attributes); to have it managed, give the Service "
-                "loadBalancerClass: service.k8s.aws/nlb (or aws-load-balancer-type: external) so "
-                "the AWS Load Balancer Controller applies the annotation"
-            )
-            front = Front(
-                UNKNOWN_LB,
-                LB_TCP,
-                [
-                    *findings,
-                    Finding(
-                        WARNING,
-                        "aws-nlb-proxy-protocol-unverified",
-                        'aws-load-balancer-proxy-protocol: "*" on an in-tree NLB (aws-load-'
-                        "balancer-type: nlb): the in-tree controller applies it to Classic ELBs "
-                        "only, so the NLB sends PROXY headers only if its target groups were "
-                        "switched to proxy_protocol_v2 by hand or the AWS Load Balancer "
-                        f"Controller manages this Service; {check}",
-                    ),
-                ],
-                None,
-                "aws",
-                check,
-            )
-        else:
-            front = Front(DIRECT, LB_TCP, findings, None, "aws")
-        apply_etp(svc, front, who)
-        return front
-    # No type annotation on AWS: the in-tree controller builds a Classic ELB.
+        return lbc
+    findings = [Finding(WARNING, "aws-controller-unstated", f"{what}; {check}")]
+    findings += [
+        Finding(INFO, f.code, f"if the AWS Load Balancer Controller took it: {f.message}")
+        for f in lbc.findings
+    ]
+    findings += [
+        Finding(INFO, f.code, f"if the in-tree controller took it: {f.message}")
+        for f in elb.findings
+    ]
+    return Front(UNKNOWN_LB, lbc.topology, findings, lbc.lb_cidrs, "aws", check)
+
+
+def _aws_intree_nlb_front(svc: Obj, proxy: bool, who: str) -> Front:
+    """An NLB built by the in-tree controller (aws-load-balancer-type: nlb)."""
+    findings: List[Finding] = []
+    findings.append(
+        Finding(
+            INFO,
+            "aws-nlb",
+            "AWS Network Load Balancer (in-tree controller, instance targets): layer-4 "
+            "pass-through, the client's address arrives as the peer, no X-Forwarded-For",
+        )
+    )
+    if proxy:
+        # kubernetes/cloud-provider-aws #234 and kubernetes/kubernetes #101608: the in-tree
+        # controller applies aws-load-balancer-proxy-protocol to Classic ELBs only, and
+        # creates an NLB's target groups without proxy_protocol_v2.enabled (F5's and
+        # ingress-nginx's NLB guides switch it on by hand). The AWS Load Balancer
+        # Controller does apply it, and takes such a Service when its webhook set a
+        # loadBalancerClass after the manifest was written. Which one it is, and what was
+        # done by hand, is not in the input: neither "PROXY" nor "mismatch" would be honest.
+        check = (
+            "look at the target groups' proxy_protocol_v2.enabled attribute (aws elbv2 "
+            "describe-target-group-attributes); to have it managed, give the Service "
+            "loadBalancerClass: service.k8s.aws/nlb (or aws-load-balancer-type: external) so "
+            "the AWS Load Balancer Controller applies the annotation"
+        )
+        front = Front(
+            UNKNOWN_LB,
+            LB_TCP,
+            [
+                *findings,
+                Finding(
+                    WARNING,
+                    "aws-nlb-proxy-protocol-unverified",
+                    'aws-load-balancer-proxy-protocol: "*" on an in-tree NLB (aws-load-'
+                    "balancer-type: nlb): the in-tree controller applies it to Classic ELBs "
+                    "only, so the NLB sends PROXY headers only if its target groups were "
+                    "switched to proxy_protocol_v2 by hand or the AWS Load Balancer "
+                    f"Controller manages this Service; {check}",
+                ),
+            ],
+            None,
+            "aws",
+            check,
+        )
+    else:
+        front = Front(DIRECT, LB_TCP, findings, None, "aws")
+    apply_etp(svc, front, who)
+    return front
+
+
+def _aws_classic_front(svc: Obj, proxy: bool) -> Front:
+    """A Classic ELB: no aws-load-balancer-type annotation, built by the in-tree controller."""
+    ann = svc.annotations
+    findings: List[Finding] = []
     backend = ann.get(_AWS_PREFIX + "backend-protocol", "").strip().lower() or "tcp"
     if backend in ("http", "https"):
         findings.append(
