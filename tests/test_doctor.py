@@ -1458,6 +1458,33 @@ def _aws_lb(annotations: Dict[str, str], ports: List[str], etp: str = "Local") -
             ["aws-elb-tcp"],
             ["aws-controller-unstated"],
         ),
+        # ELB docs (target groups, client IP preservation): on by default for UDP and TCP_UDP
+        # IP targets, off for TCP/TLS ones.
+        (
+            {"type": "external", "nlb-target-type": "ip"},
+            ["UDP53"],
+            PRESERVED,
+            ["aws-nlb"],
+            ["aws-nlb-client-ip-not-preserved"],
+        ),
+        (
+            {"type": "external", "nlb-target-type": "ip"},
+            ["TCP", "UDP53"],
+            LOST,
+            ["aws-nlb-client-ip-not-preserved"],
+            [],
+        ),
+        (
+            {
+                "type": "external",
+                "nlb-target-type": "ip",
+                "target-group-attributes": "preserve_client_ip.enabled=false",
+            },
+            ["UDP53"],
+            PRESERVED,
+            ["aws-nlb"],
+            [],
+        ),
     ],
 )
 def test_aws_controller_and_preservation_rules(

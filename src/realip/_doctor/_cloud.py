@@ -11,7 +11,7 @@ import json
 from dataclasses import dataclass, field
 from typing import Dict, List, Mapping, Optional, Tuple
 
-from realip._doctor._objects import Obj, etp, external_ips, parse_bool, s, service_type
+from realip._doctor._objects import Obj, d, etp, external_ips, lst, parse_bool, s, service_type
 from realip._doctor._report import (
     BAD,
     ERROR,
@@ -431,6 +431,17 @@ def _aws_attributes(text: str) -> Dict[str, str]:
     return attrs
 
 
+def _aws_port_protocols(svc: Obj) -> Tuple[List[str], List[str]]:
+    """The Service's TCP-only ports, and its UDP ports (a TCP+UDP pair becomes TCP_UDP)."""
+    tcp: List[str] = []
+    udp: List[str] = []
+    for port in lst(svc.spec.get("ports")):
+        port = d(port)
+        number = s(port.get("port"))
+        (udp if (s(port.get("protocol")) or "TCP").upper() == "UDP" else tcp).append(number)
+    return [p for p in tcp if p not in udp], udp
+
+
 def _aws_lbc_front(
     svc: Obj, ann: Mapping[str, str], attrs: Mapping[str, str], proxy: bool, lb_type: str, who: str
 ) -> Front:
@@ -443,9 +454,16 @@ def _aws_lbc_front(
     )
     # ELB docs: client IP preservation is on by default for instance targets and off for
     # IP targets over TCP/TLS; preserve_client_ip.enabled overrides it.
+    # The same page ("Edit target group attributes", client IP preservation): it is on, and
+    # can't be turned off, for UDP and TCP_UDP target groups (a TCP and a UDP port with the
+    # same number make one TCP_UDP listener); the attribute applies to TCP and TLS ones.
+    tcp_only, _udp = _aws_port_protocols(svc)
     default_preserve = target != "ip"
     preserve_text = attrs.get("preserve_client_ip.enabled")
-    preserve = default_preserve if preserve_text is None else preserve_text == "true"
+    if not tcp_only:
+        preserve = True
+    else:
+        preserve = default_preserve if preserve_text is None else preserve_text == "true"
     how = "" if preserve_text is None else f" (preserve_client_ip.enabled={preserve_text})"
     findings.append(
         Finding(
