@@ -339,17 +339,15 @@ def _only(objects: List[Dict[str, Any]]) -> Entry:
 
 
 def test_alibaba_legacy_prefix_mixed_listeners_and_eni_backends() -> None:
-    entry = _only(
-        [
-            _shop_lb(
-                {
-                    "service.beta.kubernetes.io/alicloud-loadbalancer-protocol-port": "https:443,tcp:8443",
-                    "service.beta.kubernetes.io/backend-type": "eni",
-                },
-                etp="Cluster",
-            )
-        ]
+    svc = _shop_lb(
+        {
+            "service.beta.kubernetes.io/alicloud-loadbalancer-protocol-port": "https:443,tcp:8443",
+            "service.beta.kubernetes.io/backend-type": "eni",
+        },
+        etp="Cluster",
     )
+    svc["spec"]["ports"] = [{"port": 443, "protocol": "TCP"}, {"port": 8443, "protocol": "TCP"}]
+    entry = _only([svc])
     # ENI backends bypass kube-proxy: Cluster does not SNAT here.
     assert (entry.topology, entry.client_ip, errors(entry)) == ("lb-http", PRESERVED, [])
     assert entry.codes() == [
@@ -370,8 +368,110 @@ def test_alibaba_unreadable_protocol_port() -> None:
             )
         ]
     )
+    # cloud-provider-alibaba-cloud's protocol(): an entry without ":" fails the Service, so no
+    # listener is built from the annotation and doctor can't say what the listeners are.
     bad = finding(entry, "alibaba-protocol-port-unreadable")
-    assert bad.level == "warning" and "'http80', 'tcp:x'" in bad.message
+    assert bad.level == "warning" and "'http80'" in bad.message
+    assert (entry.client_ip, errors(entry)) == (UNKNOWN, [])
+
+
+_ALI = "service.beta.kubernetes.io/alibaba-cloud-loadbalancer-"
+
+
+def _ali_lb(annotations: Dict[str, str], ports: List[int], nlb: bool = False) -> Entry:
+    svc = _shop_lb(
+        {_ALI + k: v for k, v in annotations.items()},
+        lb_class="alibabacloud.com/nlb" if nlb else None,
+    )
+    svc["spec"]["ports"] = [{"port": p, "protocol": "TCP"} for p in ports]
+    return _only([svc])
+
+
+@pytest.mark.parametrize(
+    "annotations, ports, nlb, topology, client_ip, code",
+    [
+        # protocol(): entries split on "," and ":", protocol compared exactly with
+        # http/https/tcp/udp, the port as text with each Service port.
+        (
+            {"protocol-port": "https:443,http:80"},
+            [443, 80],
+            False,
+            "lb-http",
+            PRESERVED,
+            "alibaba-http-listener",
+        ),
+        ({"protocol-port": "http:80"}, [80], False, "lb-http", PRESERVED, "alibaba-http-listener"),
+        (
+            {"protocol-port": "HTTP:80"},
+            [80],
+            False,
+            "lb-tcp",
+            UNKNOWN,
+            "alibaba-protocol-port-unreadable",
+        ),
+        (
+            {"protocol-port": "http:80, https:443"},
+            [80, 443],
+            False,
+            "lb-tcp",
+            UNKNOWN,
+            "alibaba-protocol-port-unreadable",
+        ),
+        # An entry for a port the Service doesn't have is ignored: port 80 stays TCP.
+        (
+            {"protocol-port": "http:8080"},
+            [80],
+            False,
+            "lb-tcp",
+            PRESERVED,
+            "alibaba-protocol-port-unmatched",
+        ),
+        # clbv1 listeners: PROXY protocol only for exactly "on"; nlbv2: "on" in any case.
+        ({"proxy-protocol": "on"}, [80], False, "lb-tcp-proxy", PRESERVED, "proxy-protocol"),
+        (
+            {"proxy-protocol": "On"},
+            [80],
+            False,
+            "lb-tcp",
+            PRESERVED,
+            "alibaba-proxy-protocol-value",
+        ),
+        (
+            {"proxy-protocol": "true"},
+            [80],
+            False,
+            "lb-tcp",
+            PRESERVED,
+            "alibaba-proxy-protocol-value",
+        ),
+        ({"proxy-protocol": "On"}, [80], True, "lb-tcp-proxy", PRESERVED, None),
+        # nlbv2 server groups: preserve-client-ip is on only for "on" (any case).
+        ({"preserve-client-ip": "on"}, [80], True, "lb-tcp", PRESERVED, "alibaba-tcp-listener"),
+        ({"preserve-client-ip": "ON"}, [80], True, "lb-tcp", PRESERVED, "alibaba-tcp-listener"),
+        (
+            {"preserve-client-ip": "true"},
+            [80],
+            True,
+            "lb-tcp",
+            LOST,
+            "alibaba-nlb-client-ip-not-preserved",
+        ),
+    ],
+)
+def test_alibaba_annotation_values_as_the_cloud_controller_reads_them(
+    annotations: Dict[str, str],
+    ports: List[int],
+    nlb: bool,
+    topology: str,
+    client_ip: str,
+    code: Optional[str],
+) -> None:
+    entry = _ali_lb(annotations, ports, nlb)
+    assert (entry.topology, entry.client_ip) == (topology, client_ip), entry.codes()
+    if code is not None:
+        assert code in entry.codes()
+    if client_ip == UNKNOWN:
+        assert errors(entry) == []
 
 
 def test_alibaba_nlb_is_layer_4_even_with_http_words() -> None:

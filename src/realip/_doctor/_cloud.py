@@ -304,6 +304,40 @@ def _parse_protocol_ports(text: str) -> Tuple[List[Tuple[str, str]], List[str]]:
     return listeners, bad
 
 
+_CLB_PROTOCOLS = ("http", "https", "tcp", "udp")
+
+
+def _clb_listeners(svc: Obj, text: str) -> Tuple[List[Tuple[str, str]], Optional[str], List[str]]:
+    """The CLB listener (protocol, port) for each Service port, read the way
+    cloud-provider-alibaba-cloud's protocol() reads alibaba-cloud-loadbalancer-protocol-port:
+    entries split on "," then ":", the protocol exactly one of http/https/tcp/udp (no case
+    folding, no trimming), the port compared as text with the Service port; a port no entry
+    names keeps its own protocol. Also the entry it would reject the Service on, and the
+    entries that name no port of this Service (ignored)."""
+    entries = text.split(",") if text else []
+    ports = lst(svc.spec.get("ports")) or [
+        # No ports in the input (a trimmed manifest): take the entries at their word.
+        {"port": e.split(":")[1], "protocol": "TCP"}
+        for e in entries
+        if len(e.split(":")) >= 2
+    ]
+    numbers = [s(d(port).get("port")) for port in ports]
+    listeners: List[Tuple[str, str]] = []
+    for port in ports:
+        number = s(d(port).get("port"))
+        proto = (s(d(port).get("protocol")) or "TCP").lower()
+        for entry in entries:
+            pp = entry.split(":")
+            if len(pp) < 2 or pp[0] not in _CLB_PROTOCOLS:
+                return [], entry, []
+            if pp[1] == number:
+                proto = pp[0]
+                break
+        listeners.append((proto, number))
+    unmatched = [e for e in entries if len(e.split(":")) < 2 or e.split(":")[1] not in numbers]
+    return listeners, None, unmatched
+
+
 def _is_alibaba(svc: Obj) -> bool:
     ann = svc.annotations
     return (
@@ -322,22 +356,73 @@ def alibaba_front(svc: Obj, who: str) -> Front:
     # cloud-provider-alibaba-cloud docs/usage: "backend-type: eni" (or the prefixed form)
     # mounts pod ENIs as backends instead of nodes.
     eni = any(ann.get(k, "").strip().lower() == "eni" for k in _ALI_BACKEND_TYPES)
-    proxy = (_ali(ann, "loadbalancer-proxy-protocol") or "").strip().lower() == "on"
+    # cloud-provider-alibaba-cloud (clbv1 and nlbv2 listeners): PROXY protocol is on only for
+    # the value "on" -- compared exactly on a CLB, case-insensitively on an NLB.
+    proxy_text = _ali(ann, "loadbalancer-proxy-protocol") or ""
+    proxy = proxy_text.lower() == "on" if nlb else proxy_text == "on"
+    if proxy_text and not proxy and proxy_text.strip().lower() != "off":
+        findings.append(
+            Finding(
+                WARNING,
+                "alibaba-proxy-protocol-value",
+                f"alibaba-cloud-loadbalancer-proxy-protocol: {proxy_text!r}: the cloud controller "
+                'turns PROXY protocol on only for "on"'
+                + ("" if nlb else " (exactly, lower case)")
+                + ", so the listeners send none; if the app or its proxy expects PROXY headers, "
+                'write "on"',
+            )
+        )
     # ACK "Configure NLB instances by using annotations": the server-group annotation
     # alibaba-cloud-loadbalancer-preserve-client-ip (CCM >= 2.5.0) turns client IP
-    # preservation on or off.
-    preserve_text = _ali(ann, "loadbalancer-preserve-client-ip")
+    # preservation on or off; nlbv2 server_groups.go sets it to (value equals "on", any case).
+    preserve_text = _ali(ann, "loadbalancer-preserve-client-ip") or None
     listeners: List[Tuple[str, str]] = []
     protocol_port = _ali(ann, "loadbalancer-protocol-port")
-    if protocol_port is not None:
-        listeners, bad = _parse_protocol_ports(protocol_port)
-        if bad:
+    if nlb:
+        if protocol_port is not None:
+            listeners, bad = _parse_protocol_ports(protocol_port)
+            if bad:
+                findings.append(
+                    Finding(
+                        WARNING,
+                        "alibaba-protocol-port-unreadable",
+                        f"alibaba-cloud-loadbalancer-protocol-port {protocol_port!r}: cannot read "
+                        f"{', '.join(repr(b) for b in bad)}; expected entries like 'TCP:80'",
+                    )
+                )
+    else:
+        listeners, rejected, unmatched = _clb_listeners(svc, protocol_port or "")
+        if rejected is not None:
+            check = (
+                "run kubectl describe svc on it: the cloud controller's events show why it "
+                "failed; write entries like 'http:80,https:443' (protocol http, https, tcp or "
+                "udp in lower case, no spaces, the port a port of this Service)"
+            )
+            return Front(
+                UNKNOWN_LB,
+                LB_TCP,
+                [
+                    *findings,
+                    Finding(
+                        WARNING,
+                        "alibaba-protocol-port-unreadable",
+                        f"alibaba-cloud-loadbalancer-protocol-port {protocol_port!r}: the cloud "
+                        f"controller rejects the entry {rejected!r}, so it does not build this "
+                        f"Service's listeners and doctor can't say what they are; {check}",
+                    ),
+                ],
+                None,
+                "alibaba",
+                check,
+            )
+        if unmatched:
             findings.append(
                 Finding(
-                    WARNING,
-                    "alibaba-protocol-port-unreadable",
-                    f"alibaba-cloud-loadbalancer-protocol-port {protocol_port!r}: cannot read "
-                    f"{', '.join(repr(b) for b in bad)}; expected entries like 'http:80,https:443'",
+                    INFO,
+                    "alibaba-protocol-port-unmatched",
+                    f"alibaba-cloud-loadbalancer-protocol-port: {', '.join(map(repr, unmatched))} "
+                    "names no port of this Service, so the cloud controller ignores it; the "
+                    "Service's other ports get listeners of their own protocol",
                 )
             )
     l7 = [f"{p}:{port}" for p, port in listeners if p in ("http", "https")]
@@ -390,7 +475,7 @@ def alibaba_front(svc: Obj, who: str) -> Front:
                 "protocol header with the client's address at the start of every TCP connection"
             )
         )
-    elif nlb and preserve_text is not None and not _flag(preserve_text):
+    elif nlb and preserve_text is not None and preserve_text.lower() != "on":
         front = Front(PROXIED, LB_TCP, findings, None, "alibaba")
         findings.append(
             Finding(
@@ -399,7 +484,8 @@ def alibaba_front(svc: Obj, who: str) -> Front:
                 f"alibaba-cloud-loadbalancer-preserve-client-ip: {preserve_text!r}: the "
                 "NLB's server group does not keep the client address, so the pods see the NLB's "
                 "and nothing carries the client's",
-                'set alibaba-cloud-loadbalancer-preserve-client-ip-enabled: "true", or enable '
+                'set alibaba-cloud-loadbalancer-preserve-client-ip: "on" (the only value the '
+                "cloud controller reads as on), or enable "
                 "PROXY protocol and use REALIP_TOPOLOGY=lb-tcp-proxy",
             )
         )
