@@ -456,6 +456,24 @@ def _ali_lb(annotations: Dict[str, str], ports: List[int], nlb: bool = False) ->
             LOST,
             "alibaba-nlb-client-ip-not-preserved",
         ),
+        # docs/usage.md: a reused load balancer keeps its listeners unless force-override is "true".
+        ({"id": "lb-1"}, [80], False, "lb-tcp", UNKNOWN, "alibaba-existing-lb-listeners"),
+        (
+            {"id": "lb-1", "force-override-listeners": "true", "protocol-port": "http:80"},
+            [80],
+            False,
+            "lb-http",
+            PRESERVED,
+            "alibaba-http-listener",
+        ),
+        (
+            {"id": "lb-1", "force-override-listeners": "True"},
+            [80],
+            False,
+            "lb-tcp",
+            UNKNOWN,
+            "alibaba-existing-lb-listeners",
+        ),
     ],
 )
 def test_alibaba_annotation_values_as_the_cloud_controller_reads_them(

@@ -425,6 +425,36 @@ def alibaba_front(svc: Obj, who: str) -> Front:
                     "Service's other ports get listeners of their own protocol",
                 )
             )
+    # cloud-provider-alibaba-cloud docs/usage.md (annotation table, loadbalancer-id and
+    # force-override-listeners): an existing load balancer keeps its listeners unless
+    # force-override-listeners is "true" (annotation.go IsForceOverride compares exactly).
+    lb_id = _ali(ann, "loadbalancer-id")
+    if lb_id and _ali(ann, "loadbalancer-force-override-listeners") != "true":
+        check = (
+            f"look at the listeners of {lb_id} in the console (aliyun slb "
+            "DescribeLoadBalancerAttribute): an HTTP/HTTPS listener adds X-Forwarded-For "
+            "(REALIP_TOPOLOGY=lb-http), a TCP one passes the client through (lb-tcp) unless it "
+            'sends PROXY protocol (lb-tcp-proxy); or set force-override-listeners: "true" so the '
+            "annotations decide"
+        )
+        return Front(
+            UNKNOWN_LB,
+            LB_TCP,
+            [
+                *findings,
+                Finding(
+                    WARNING,
+                    "alibaba-existing-lb-listeners",
+                    f"alibaba-cloud-loadbalancer-id {lb_id!r} without force-override-listeners: "
+                    '"true": the load balancer is reused and the cloud controller leaves the '
+                    "listeners already on it alone, so their protocol is not in this input; "
+                    f"{check}",
+                ),
+            ],
+            None,
+            "alibaba",
+            check,
+        )
     l7 = [f"{p}:{port}" for p, port in listeners if p in ("http", "https")]
     l4 = [f"{p}:{port}" for p, port in listeners if p not in ("http", "https")]
     if eni:
