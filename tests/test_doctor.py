@@ -1625,3 +1625,29 @@ def test_aws_unstated_controller_is_not_an_error_when_the_readings_differ() -> N
     assert entry.client_ip == UNKNOWN and errors(entry) == []
     warning = finding(entry, "aws-controller-unstated")
     assert "aws-load-balancer-type: external" in warning.message
+
+
+@pytest.mark.parametrize(
+    "annotations, warned",
+    [
+        ({"type": "external", "ip-address-type": "dualstack"}, True),
+        (
+            {
+                "type": "external",
+                "nlb-target-type": "ip",
+                "ip-address-type": "dualstack",
+                "target-group-attributes": "preserve_client_ip.enabled=true",
+            },
+            True,
+        ),
+        ({"type": "external", "ip-address-type": "ipv4"}, False),
+        # PROXY protocol v2 carries IPv6 clients.
+        ({"type": "external", "ip-address-type": "dualstack", "proxy-protocol": "*"}, False),
+    ],
+)
+def test_aws_dualstack_nlb_warns_about_ipv6_clients(
+    annotations: Dict[str, str], warned: bool
+) -> None:
+    entry = _aws_lb(annotations, ["TCP"])
+    assert ("aws-nlb-ipv6-clients" in entry.codes()) == warned
+    assert errors(entry) == []

@@ -614,6 +614,21 @@ def _aws_lbc_front(
         )
     else:
         front = Front(DIRECT, LB_TCP, findings, None, "aws")
+        family = ann.get(_AWS_PREFIX + "ip-address-type", "").strip().lower()
+        if family.startswith("dualstack"):
+            # ELB docs ("Edit target group attributes", client IP preservation tables): with
+            # IPv4 targets an IPv6 client's requests arrive from the load balancer's IPv4
+            # address; PROXY protocol v2 carries either family.
+            findings.append(
+                Finding(
+                    WARNING,
+                    "aws-nlb-ipv6-clients",
+                    f"aws-load-balancer-ip-address-type: {family}: IPv6 clients reach IPv4 "
+                    "targets from the NLB's own address, so only IPv4 clients keep theirs as the "
+                    "peer; to keep IPv6 clients too, enable PROXY protocol v2 "
+                    '(aws-load-balancer-proxy-protocol: "*") and use REALIP_TOPOLOGY=lb-tcp-proxy',
+                )
+            )
     if target == "ip":
         findings.append(
             Finding(
