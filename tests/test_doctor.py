@@ -1651,3 +1651,27 @@ def test_aws_dualstack_nlb_warns_about_ipv6_clients(
     entry = _aws_lb(annotations, ["TCP"])
     assert ("aws-nlb-ipv6-clients" in entry.codes()) == warned
     assert errors(entry) == []
+
+
+@pytest.mark.parametrize("svc_type", ["ClusterIP", "NodePort"])
+def test_aws_target_group_binding_makes_its_service_unknown(svc_type: str) -> None:
+    # AWS LBC docs (guide/targetgroupbinding): the binding exposes the Service through an existing
+    # ALB or NLB target group; which one is not in the input.
+    svc = {
+        "kind": "Service",
+        "metadata": {"name": "awesome-service", "namespace": "web"},
+        "spec": {"type": svc_type, "ports": [{"port": 80}]},
+    }
+    tgb = {
+        "apiVersion": "elbv2.k8s.aws/v1beta1",
+        "kind": "TargetGroupBinding",
+        "metadata": {"name": "my-tgb", "namespace": "web"},
+        "spec": {"serviceRef": {"name": "awesome-service", "port": 80}, "targetGroupARN": "arn"},
+    }
+    report = analyze([svc, tgb])
+    entry = report.find("Service", "web", "awesome-service")
+    assert entry.client_ip == UNKNOWN and errors(entry) == []
+    assert "aws-target-group-binding" in entry.codes()
+    binding = report.find("TargetGroupBinding", "web", "my-tgb")
+    assert binding.client_ip == UNKNOWN
+    assert "describe-target-groups" in finding(binding, "aws-target-group-binding").message
