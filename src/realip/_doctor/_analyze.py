@@ -52,7 +52,7 @@ from realip._doctor._report import (
     howto,
 )
 
-READ_KINDS = ("Service", "Ingress", "Gateway", "HTTPRoute", *WORKLOAD_KINDS)
+READ_KINDS = ("Service", "Ingress", "Gateway", "HTTPRoute", "TargetGroupBinding", *WORKLOAD_KINDS)
 """The kinds that can make an entry; an input with none of them is refused."""
 ROUTE_ROLE = "route"
 """The role of an entry for a routing custom resource doctor does not read."""
