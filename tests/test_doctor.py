@@ -339,17 +339,15 @@ def _only(objects: List[Dict[str, Any]]) -> Entry:
 
 
 def test_alibaba_legacy_prefix_mixed_listeners_and_eni_backends() -> None:
-    entry = _only(
-        [
-            _shop_lb(
-                {
-                    "service.beta.kubernetes.io/alicloud-loadbalancer-protocol-port": "https:443,tcp:8443",
-                    "service.beta.kubernetes.io/backend-type": "eni",
-                },
-                etp="Cluster",
-            )
-        ]
+    svc = _shop_lb(
+        {
+            "service.beta.kubernetes.io/alicloud-loadbalancer-protocol-port": "https:443,tcp:8443",
+            "service.beta.kubernetes.io/backend-type": "eni",
+        },
+        etp="Cluster",
     )
+    svc["spec"]["ports"] = [{"port": 443, "protocol": "TCP"}, {"port": 8443, "protocol": "TCP"}]
+    entry = _only([svc])
     # ENI backends bypass kube-proxy: Cluster does not SNAT here.
     assert (entry.topology, entry.client_ip, errors(entry)) == ("lb-http", PRESERVED, [])
     assert entry.codes() == [
@@ -370,8 +368,128 @@ def test_alibaba_unreadable_protocol_port() -> None:
             )
         ]
     )
+    # cloud-provider-alibaba-cloud's protocol(): an entry without ":" fails the Service, so no
+    # listener is built from the annotation and doctor can't say what the listeners are.
     bad = finding(entry, "alibaba-protocol-port-unreadable")
-    assert bad.level == "warning" and "'http80', 'tcp:x'" in bad.message
+    assert bad.level == "warning" and "'http80'" in bad.message
+    assert (entry.client_ip, errors(entry)) == (UNKNOWN, [])
+
+
+_ALI = "service.beta.kubernetes.io/alibaba-cloud-loadbalancer-"
+
+
+def _ali_lb(annotations: Dict[str, str], ports: List[int], nlb: bool = False) -> Entry:
+    svc = _shop_lb(
+        {_ALI + k: v for k, v in annotations.items()},
+        lb_class="alibabacloud.com/nlb" if nlb else None,
+    )
+    svc["spec"]["ports"] = [{"port": p, "protocol": "TCP"} for p in ports]
+    return _only([svc])
+
+
+@pytest.mark.parametrize(
+    "annotations, ports, nlb, topology, client_ip, code",
+    [
+        # protocol(): entries split on "," and ":", protocol compared exactly with
+        # http/https/tcp/udp, the port as text with each Service port.
+        (
+            {"protocol-port": "https:443,http:80"},
+            [443, 80],
+            False,
+            "lb-http",
+            PRESERVED,
+            "alibaba-http-listener",
+        ),
+        ({"protocol-port": "http:80"}, [80], False, "lb-http", PRESERVED, "alibaba-http-listener"),
+        (
+            {"protocol-port": "HTTP:80"},
+            [80],
+            False,
+            "lb-tcp",
+            UNKNOWN,
+            "alibaba-protocol-port-unreadable",
+        ),
+        (
+            {"protocol-port": "http:80, https:443"},
+            [80, 443],
+            False,
+            "lb-tcp",
+            UNKNOWN,
+            "alibaba-protocol-port-unreadable",
+        ),
+        # An entry for a port the Service doesn't have is ignored: port 80 stays TCP.
+        (
+            {"protocol-port": "http:8080"},
+            [80],
+            False,
+            "lb-tcp",
+            PRESERVED,
+            "alibaba-protocol-port-unmatched",
+        ),
+        # clbv1 listeners: PROXY protocol only for exactly "on"; nlbv2: "on" in any case.
+        ({"proxy-protocol": "on"}, [80], False, "lb-tcp-proxy", PRESERVED, "proxy-protocol"),
+        (
+            {"proxy-protocol": "On"},
+            [80],
+            False,
+            "lb-tcp",
+            PRESERVED,
+            "alibaba-proxy-protocol-value",
+        ),
+        (
+            {"proxy-protocol": "true"},
+            [80],
+            False,
+            "lb-tcp",
+            PRESERVED,
+            "alibaba-proxy-protocol-value",
+        ),
+        ({"proxy-protocol": "On"}, [80], True, "lb-tcp-proxy", PRESERVED, None),
+        # nlbv2 server groups: preserve-client-ip is on only for "on" (any case).
+        ({"preserve-client-ip": "on"}, [80], True, "lb-tcp", PRESERVED, "alibaba-tcp-listener"),
+        ({"preserve-client-ip": "ON"}, [80], True, "lb-tcp", PRESERVED, "alibaba-tcp-listener"),
+        (
+            {"preserve-client-ip": "true"},
+            [80],
+            True,
+            "lb-tcp",
+            LOST,
+            "alibaba-nlb-client-ip-not-preserved",
+        ),
+        # docs/usage.md: a reused load balancer keeps its listeners unless force-override is "true".
+        ({"id": "lb-1"}, [80], False, "lb-tcp", UNKNOWN, "alibaba-existing-lb-listeners"),
+        (
+            {"id": "lb-1", "force-override-listeners": "true", "protocol-port": "http:80"},
+            [80],
+            False,
+            "lb-http",
+            PRESERVED,
+            "alibaba-http-listener",
+        ),
+        (
+            {"id": "lb-1", "force-override-listeners": "True"},
+            [80],
+            False,
+            "lb-tcp",
+            UNKNOWN,
+            "alibaba-existing-lb-listeners",
+        ),
+    ],
+)
+def test_alibaba_annotation_values_as_the_cloud_controller_reads_them(
+    annotations: Dict[str, str],
+    ports: List[int],
+    nlb: bool,
+    topology: str,
+    client_ip: str,
+    code: Optional[str],
+) -> None:
+    entry = _ali_lb(annotations, ports, nlb)
+    assert (entry.topology, entry.client_ip) == (topology, client_ip), entry.codes()
+    if code is not None:
+        assert code in entry.codes()
+    if client_ip == UNKNOWN:
+        assert errors(entry) == []
 
 
 def test_alibaba_nlb_is_layer_4_even_with_http_words() -> None:
@@ -1633,3 +1751,146 @@ def test_gke_standalone_neg_behind_an_ingress_takes_the_ingress_settings() -> No
     }
     entry = analyze([svc, ing]).find("Service", "shop", "web")
     assert (entry.topology, entry.client_ip) == ("lb-http", PRESERVED)
+
+
+_AWS = "service.beta.kubernetes.io/aws-load-balancer-"
+
+
+def _aws_lb(annotations: Dict[str, str], ports: List[str], etp: str = "Local") -> Entry:
+    svc = _shop_lb({_AWS + k: v for k, v in annotations.items()}, etp=etp)
+    svc["spec"]["ports"] = [
+        {"name": f"p{i}", "port": 80 + i if proto != "UDP53" else 53, "protocol": proto[:3]}
+        for i, proto in enumerate(ports)
+    ]
+    return _only([svc])
+
+
+@pytest.mark.parametrize(
+    "annotations, ports, client_ip, codes_in, codes_out",
+    [
+        # AWS LBC docs (guide/service/annotations, nlb-target-type; load-balancer-source-ranges):
+        # only that controller reads these keys; without aws-load-balancer-type or a
+        # loadBalancerClass it takes the Service only when its webhook set the class.
+        (
+            {"nlb-target-type": "ip", "target-group-attributes": "preserve_client_ip.enabled=true"},
+            ["TCP"],
+            UNKNOWN,
+            ["aws-controller-unstated"],
+            ["aws-nlb-client-ip-not-preserved"],
+        ),
+        ({"scheme": "internet-facing"}, ["TCP"], UNKNOWN, ["aws-controller-unstated"], []),
+        # ip targets without preservation and a Classic ELB both lose the client: an error.
+        (
+            {"nlb-target-type": "ip", "scheme": "internal"},
+            ["TCP"],
+            LOST,
+            ["aws-controller-unstated", "aws-nlb-client-ip-not-preserved"],
+            [],
+        ),
+        # Keys both controllers read leave the in-tree reading (Classic ELB) alone.
+        (
+            {"connection-idle-timeout": "60"},
+            ["TCP"],
+            LOST,
+            ["aws-elb-tcp"],
+            ["aws-controller-unstated"],
+        ),
+        # ELB docs (target groups, client IP preservation): on by default for UDP and TCP_UDP
+        # IP targets, off for TCP/TLS ones.
+        (
+            {"type": "external", "nlb-target-type": "ip"},
+            ["UDP53"],
+            PRESERVED,
+            ["aws-nlb"],
+            ["aws-nlb-client-ip-not-preserved"],
+        ),
+        (
+            {"type": "external", "nlb-target-type": "ip"},
+            ["TCP", "UDP53"],
+            LOST,
+            ["aws-nlb-client-ip-not-preserved"],
+            [],
+        ),
+        (
+            {
+                "type": "external",
+                "nlb-target-type": "ip",
+                "target-group-attributes": "preserve_client_ip.enabled=false",
+            },
+            ["UDP53"],
+            PRESERVED,
+            ["aws-nlb"],
+            [],
+        ),
+    ],
+)
+def test_aws_controller_and_preservation_rules(
+    annotations: Dict[str, str],
+    ports: List[str],
+    client_ip: str,
+    codes_in: List[str],
+    codes_out: List[str],
+) -> None:
+    entry = _aws_lb(annotations, ports)
+    assert entry.client_ip == client_ip
+    assert set(codes_in) <= set(entry.codes()), entry.codes()
+    assert not set(codes_out) & set(entry.codes()), entry.codes()
+    if client_ip == UNKNOWN:
+        assert errors(entry) == []
+
+
+def test_aws_unstated_controller_is_not_an_error_when_the_readings_differ() -> None:
+    entry = _aws_lb({"nlb-target-type": "instance"}, ["TCP"])
+    assert entry.client_ip == UNKNOWN and errors(entry) == []
+    warning = finding(entry, "aws-controller-unstated")
+    assert "aws-load-balancer-type: external" in warning.message
+
+
+@pytest.mark.parametrize(
+    "annotations, warned",
+    [
+        ({"type": "external", "ip-address-type": "dualstack"}, True),
+        (
+            {
+                "type": "external",
+                "nlb-target-type": "ip",
+                "ip-address-type": "dualstack",
+                "target-group-attributes": "preserve_client_ip.enabled=true",
+            },
+            True,
+        ),
+        ({"type": "external", "ip-address-type": "ipv4"}, False),
+        # PROXY protocol v2 carries IPv6 clients.
+        ({"type": "external", "ip-address-type": "dualstack", "proxy-protocol": "*"}, False),
+    ],
+)
+def test_aws_dualstack_nlb_warns_about_ipv6_clients(
+    annotations: Dict[str, str], warned: bool
+) -> None:
+    entry = _aws_lb(annotations, ["TCP"])
+    assert ("aws-nlb-ipv6-clients" in entry.codes()) == warned
+    assert errors(entry) == []
+
+
+@pytest.mark.parametrize("svc_type", ["ClusterIP", "NodePort"])
+def test_aws_target_group_binding_makes_its_service_unknown(svc_type: str) -> None:
+    # AWS LBC docs (guide/targetgroupbinding): the binding exposes the Service through an existing
+    # ALB or NLB target group; which one is not in the input.
+    svc = {
+        "kind": "Service",
+        "metadata": {"name": "awesome-service", "namespace": "web"},
+        "spec": {"type": svc_type, "ports": [{"port": 80}]},
+    }
+    tgb = {
+        "apiVersion": "elbv2.k8s.aws/v1beta1",
+        "kind": "TargetGroupBinding",
+        "metadata": {"name": "my-tgb", "namespace": "web"},
+        "spec": {"serviceRef": {"name": "awesome-service", "port": 80}, "targetGroupARN": "arn"},
+    }
+    report = analyze([svc, tgb])
+    entry = report.find("Service", "web", "awesome-service")
+    assert entry.client_ip == UNKNOWN and errors(entry) == []
+    assert "aws-target-group-binding" in entry.codes()
+    binding = report.find("TargetGroupBinding", "web", "my-tgb")
+    assert binding.client_ip == UNKNOWN
+    assert "describe-target-groups" in finding(binding, "aws-target-group-binding").message

@@ -778,6 +778,87 @@ CORPUS = [
         [],
         # cafe-ingress.yaml routes /tea to tea-svc behind that DaemonSet.
     ),
+    (
+        "aws-lbc-nlb-tls-termination.yaml",
+        "Service",
+        "dev",
+        "MyAppSvc",
+        "lb-tcp",
+        LOST,
+        ["aws-nlb-client-ip-not-preserved"],
+        # AWS LBC docs guide/service/nlb.md, "Protocols": in case of TCP an NLB with IP targets
+        # does not pass the client source IP unless target group attributes say so; this
+        # use-case page sets none (its note points at the preservation limits).
+    ),
+    (
+        "aws-lbc-targetgroupbinding.yaml",
+        "TargetGroupBinding",
+        "default",
+        "my-tgb",
+        "lb-tcp",
+        UNKNOWN,
+        [],
+        # AWS LBC docs guide/targetgroupbinding: the binding exposes pods through an existing
+        # ALB or NLB target group made outside Kubernetes; the page's own load balancer is an
+        # NLB, "but an application load balancer may be similarly configured".
+    ),
+    (
+        "aws-lbc-grpc-ingress.yaml",
+        "Ingress",
+        "grpcserver",
+        "grpcserver",
+        "lb-http",
+        PRESERVED,
+        [],
+        # AWS LBC docs guide/ingress/annotations, target-type: "ip mode will route traffic
+        # directly to the pod IP"; the ALB adds X-Forwarded-For (how-to/load-balancer.md).
+    ),
+    (
+        "alibaba-usage-services.yaml",
+        "Service",
+        "default",
+        "nginx-http",
+        "lb-http",
+        UNKNOWN,
+        [],
+        # cloud-provider-alibaba-cloud docs/usage.md #3, protocol-port "http:80": an HTTP
+        # listener (X-Forwarded-For); the default Cluster policy SNATs it to a node, so a client
+        # reaching the NodePort could write the header (the etp-cluster-http warning).
+    ),
+    (
+        "alibaba-usage-services.yaml",
+        "Service",
+        "default",
+        "nginx-existing-lb",
+        "lb-tcp",
+        UNKNOWN,
+        [],
+        # docs/usage.md #7: with an existing loadbalancer-id the controller "will only help to
+        # attach & detach backend server" unless force-override-listeners is "true": the
+        # listeners (HTTP or TCP) are not in the manifest.
+    ),
+    (
+        "alibaba-usage-services.yaml",
+        "Service",
+        "default",
+        "nginx-local",
+        "lb-tcp",
+        PRESERVED,
+        [],
+        # docs/usage.md #14: externalTrafficPolicy Local "only uses nodes where pods are
+        # located as backend servers"; a TCP listener passes the client through.
+    ),
+    (
+        "alibaba-usage-services.yaml",
+        "Service",
+        "default",
+        "nginx-forward-port",
+        "lb-http",
+        UNKNOWN,
+        [],
+        # docs/usage.md #21, protocol-port "https:443,http:80" names both Service ports: both
+        # listeners are HTTP(S); Cluster policy as for #3.
+    ),
 ]
 
 

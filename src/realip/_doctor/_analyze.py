@@ -14,6 +14,7 @@ from realip._doctor._cloud import (
     INGRESS,
     INTERNAL,
     LB_HTTP,
+    LB_TCP,
     NODE_CIDR,
     NODEPORT_LOCAL,
     PROXY_PROTOCOL,
@@ -57,6 +58,7 @@ READ_KINDS = (
     "Ingress",
     "Gateway",
     "HTTPRoute",
+    "TargetGroupBinding",
     *ctl.MULTI_CLUSTER_KINDS,
     *WORKLOAD_KINDS,
 )
@@ -303,6 +305,15 @@ def analyze(objects: Iterable[Mapping[str, Any]]) -> Report:
                 )
 
     for obj in world.foreign_routes:
+        if ctl.is_target_group_binding(obj):
+            bound = ctl.target_group_binding_target(obj)
+            if bound is not None:
+                entry = analyze_target_group_binding(obj, bound)
+                edge_entries.append(entry)
+                # Instance targets reach the pods through the Service's NodePort, as an
+                # Ingress's ALB does: not a second, direct exposure.
+                via.setdefault(bound, []).append(_Via(entry, True))
+            continue
         targets = ctl.foreign_route_targets(obj)
         if not targets:
             continue
@@ -702,6 +713,21 @@ def analyze_foreign_route(obj: Obj, targets: Sequence[Tuple[str, str]]) -> Entry
     )
 
 
+def analyze_target_group_binding(obj: Obj, target: Tuple[str, str]) -> Entry:
+    """An AWS TargetGroupBinding: an ALB or NLB made outside Kubernetes sends to a Service."""
+    return Entry(
+        obj.kind,
+        obj.namespace,
+        obj.name,
+        ROUTE_ROLE,
+        f"{obj.api_version} binding an existing AWS target group to {target[0]}/{target[1]}",
+        LB_TCP,
+        UNKNOWN,
+        [ctl.target_group_binding_finding(obj, target)],
+        settings(LB_TCP),
+    )
+
+
 def analyze_backend_service(svc: Obj, front: Front, vias: Sequence[_Via]) -> Entry:
     """A Service that an Ingress, a Gateway route or a tunnel sends traffic to."""
     first = vias[0].entry
@@ -718,12 +744,16 @@ def analyze_backend_service(svc: Obj, front: Front, vias: Sequence[_Via]) -> Ent
         CLOUDFLARE: "the cloudflared pod",
     }.get(topology, "the load balancer (or a node in front of it)")
     header = "CF-Connecting-IP" if topology == CLOUDFLARE else "X-Forwarded-For"
+    # An AWS TargetGroupBinding's load balancer may be an NLB: no header at all.
+    where = "where that load balancer puts it" if topology == LB_TCP else f"in {header}"
+    if topology == LB_TCP:
+        peer = "the client itself or the load balancer"
     findings = [
         Finding(
             INFO,
             "behind-ingress",
             f"external clients reach this Service through {names}: the app sees {peer} as the "
-            f"peer and the client in {header} (see that entry); pods calling it directly appear "
+            f"peer and the client {where} (see that entry); pods calling it directly appear "
             "as themselves",
         )
     ]

@@ -11,7 +11,7 @@ import json
 from dataclasses import dataclass, field
 from typing import Dict, List, Mapping, Optional, Tuple
 
-from realip._doctor._objects import Obj, etp, external_ips, parse_bool, s, service_type
+from realip._doctor._objects import Obj, d, etp, external_ips, lst, parse_bool, s, service_type
 from realip._doctor._report import (
     BAD,
     ERROR,
@@ -79,6 +79,23 @@ _ALI_NLB_CLASS = "alibabacloud.com/nlb"
 _ALI_BACKEND_TYPES = (_SVC + "backend-type", _SVC + "alibaba-cloud-loadbalancer-backend-type")
 _AWS_PREFIX = _SVC + "aws-load-balancer-"
 _AWS_NLB_CLASS = "service.k8s.aws/nlb"
+# Keys (after "aws-load-balancer-") in the AWS Load Balancer Controller's Service annotation
+# reference that the in-tree controller has no counterpart for ("listener-attributes.*" too).
+_AWS_LBC_ONLY = frozenset(
+    (
+        "nlb-target-type",
+        "target-group-attributes",
+        "scheme",
+        "ip-address-type",
+        "attributes",
+        "name",
+        "alpn-policy",
+        "manage-backend-security-group-rules",
+        "enable-prefix-for-ipv6-source-nat",
+        "source-nat-ipv6-prefixes",
+        "multi-cluster-target-group",
+    )
+)
 _GCP_RBS = "cloud.google.com/l4-rbs"
 _GCP_LB_TYPE = ("networking.gke.io/load-balancer-type", "cloud.google.com/load-balancer-type")
 # GKE docs (LoadBalancer Service parameters): spec.loadBalancerClass picks GKE's passthrough
@@ -292,6 +309,40 @@ def _parse_protocol_ports(text: str) -> Tuple[List[Tuple[str, str]], List[str]]:
     return listeners, bad
 
 
+_CLB_PROTOCOLS = ("http", "https", "tcp", "udp")
+
+
+def _clb_listeners(svc: Obj, text: str) -> Tuple[List[Tuple[str, str]], Optional[str], List[str]]:
+    """The CLB listener (protocol, port) for each Service port, read the way
+    cloud-provider-alibaba-cloud's protocol() reads alibaba-cloud-loadbalancer-protocol-port:
+    entries split on "," then ":", the protocol exactly one of http/https/tcp/udp (no case
+    folding, no trimming), the port compared as text with the Service port; a port no entry
+    names keeps its own protocol. Also the entry it would reject the Service on, and the
+    entries that name no port of this Service (ignored)."""
+    entries = text.split(",") if text else []
+    ports = lst(svc.spec.get("ports")) or [
+        # No ports in the input (a trimmed manifest): take the entries at their word.
+        {"port": e.split(":")[1], "protocol": "TCP"}
+        for e in entries
+        if len(e.split(":")) >= 2
+    ]
+    numbers = [s(d(port).get("port")) for port in ports]
+    listeners: List[Tuple[str, str]] = []
+    for port in ports:
+        number = s(d(port).get("port"))
+        proto = (s(d(port).get("protocol")) or "TCP").lower()
+        for entry in entries:
+            pp = entry.split(":")
+            if len(pp) < 2 or pp[0] not in _CLB_PROTOCOLS:
+                return [], entry, []
+            if pp[1] == number:
+                proto = pp[0]
+                break
+        listeners.append((proto, number))
+    unmatched = [e for e in entries if len(e.split(":")) < 2 or e.split(":")[1] not in numbers]
+    return listeners, None, unmatched
+
+
 def _is_alibaba(svc: Obj) -> bool:
     ann = svc.annotations
     return (
@@ -310,24 +361,105 @@ def alibaba_front(svc: Obj, who: str) -> Front:
     # cloud-provider-alibaba-cloud docs/usage: "backend-type: eni" (or the prefixed form)
     # mounts pod ENIs as backends instead of nodes.
     eni = any(ann.get(k, "").strip().lower() == "eni" for k in _ALI_BACKEND_TYPES)
-    proxy = (_ali(ann, "loadbalancer-proxy-protocol") or "").strip().lower() == "on"
+    # cloud-provider-alibaba-cloud (clbv1 and nlbv2 listeners): PROXY protocol is on only for
+    # the value "on" -- compared exactly on a CLB, case-insensitively on an NLB.
+    proxy_text = _ali(ann, "loadbalancer-proxy-protocol") or ""
+    proxy = proxy_text.lower() == "on" if nlb else proxy_text == "on"
+    if proxy_text and not proxy and proxy_text.strip().lower() != "off":
+        findings.append(
+            Finding(
+                WARNING,
+                "alibaba-proxy-protocol-value",
+                f"alibaba-cloud-loadbalancer-proxy-protocol: {proxy_text!r}: the cloud controller "
+                'turns PROXY protocol on only for "on"'
+                + ("" if nlb else " (exactly, lower case)")
+                + ", so the listeners send none; if the app or its proxy expects PROXY headers, "
+                'write "on"',
+            )
+        )
     # ACK "Configure NLB instances by using annotations": the server-group annotation
     # alibaba-cloud-loadbalancer-preserve-client-ip (CCM >= 2.5.0) turns client IP
-    # preservation on or off.
-    preserve_text = _ali(ann, "loadbalancer-preserve-client-ip")
+    # preservation on or off; nlbv2 server_groups.go sets it to (value equals "on", any case).
+    preserve_text = _ali(ann, "loadbalancer-preserve-client-ip") or None
     listeners: List[Tuple[str, str]] = []
     protocol_port = _ali(ann, "loadbalancer-protocol-port")
-    if protocol_port is not None:
-        listeners, bad = _parse_protocol_ports(protocol_port)
-        if bad:
+    if nlb:
+        if protocol_port is not None:
+            listeners, bad = _parse_protocol_ports(protocol_port)
+            if bad:
+                findings.append(
+                    Finding(
+                        WARNING,
+                        "alibaba-protocol-port-unreadable",
+                        f"alibaba-cloud-loadbalancer-protocol-port {protocol_port!r}: cannot read "
+                        f"{', '.join(repr(b) for b in bad)}; expected entries like 'TCP:80'",
+                    )
+                )
+    else:
+        listeners, rejected, unmatched = _clb_listeners(svc, protocol_port or "")
+        if rejected is not None:
+            check = (
+                "run kubectl describe svc on it: the cloud controller's events show why it "
+                "failed; write entries like 'http:80,https:443' (protocol http, https, tcp or "
+                "udp in lower case, no spaces, the port a port of this Service)"
+            )
+            return Front(
+                UNKNOWN_LB,
+                LB_TCP,
+                [
+                    *findings,
+                    Finding(
+                        WARNING,
+                        "alibaba-protocol-port-unreadable",
+                        f"alibaba-cloud-loadbalancer-protocol-port {protocol_port!r}: the cloud "
+                        f"controller rejects the entry {rejected!r}, so it does not build this "
+                        f"Service's listeners and doctor can't say what they are; {check}",
+                    ),
+                ],
+                None,
+                "alibaba",
+                check,
+            )
+        if unmatched:
             findings.append(
                 Finding(
-                    WARNING,
-                    "alibaba-protocol-port-unreadable",
-                    f"alibaba-cloud-loadbalancer-protocol-port {protocol_port!r}: cannot read "
-                    f"{', '.join(repr(b) for b in bad)}; expected entries like 'http:80,https:443'",
+                    INFO,
+                    "alibaba-protocol-port-unmatched",
+                    f"alibaba-cloud-loadbalancer-protocol-port: {', '.join(map(repr, unmatched))} "
+                    "names no port of this Service, so the cloud controller ignores it; the "
+                    "Service's other ports get listeners of their own protocol",
                 )
             )
+    # cloud-provider-alibaba-cloud docs/usage.md (annotation table, loadbalancer-id and
+    # force-override-listeners): an existing load balancer keeps its listeners unless
+    # force-override-listeners is "true" (annotation.go IsForceOverride compares exactly).
+    lb_id = _ali(ann, "loadbalancer-id")
+    if lb_id and _ali(ann, "loadbalancer-force-override-listeners") != "true":
+        check = (
+            f"look at the listeners of {lb_id} in the console (aliyun slb "
+            "DescribeLoadBalancerAttribute): an HTTP/HTTPS listener adds X-Forwarded-For "
+            "(REALIP_TOPOLOGY=lb-http), a TCP one passes the client through (lb-tcp) unless it "
+            'sends PROXY protocol (lb-tcp-proxy); or set force-override-listeners: "true" so the '
+            "annotations decide"
+        )
+        return Front(
+            UNKNOWN_LB,
+            LB_TCP,
+            [
+                *findings,
+                Finding(
+                    WARNING,
+                    "alibaba-existing-lb-listeners",
+                    f"alibaba-cloud-loadbalancer-id {lb_id!r} without force-override-listeners: "
+                    '"true": the load balancer is reused and the cloud controller leaves the '
+                    "listeners already on it alone, so their protocol is not in this input; "
+                    f"{check}",
+                ),
+            ],
+            None,
+            "alibaba",
+            check,
+        )
     l7 = [f"{p}:{port}" for p, port in listeners if p in ("http", "https")]
     l4 = [f"{p}:{port}" for p, port in listeners if p not in ("http", "https")]
     if eni:
@@ -378,7 +510,7 @@ def alibaba_front(svc: Obj, who: str) -> Front:
                 "protocol header with the client's address at the start of every TCP connection"
             )
         )
-    elif nlb and preserve_text is not None and not _flag(preserve_text):
+    elif nlb and preserve_text is not None and preserve_text.lower() != "on":
         front = Front(PROXIED, LB_TCP, findings, None, "alibaba")
         findings.append(
             Finding(
@@ -387,7 +519,8 @@ def alibaba_front(svc: Obj, who: str) -> Front:
                 f"alibaba-cloud-loadbalancer-preserve-client-ip: {preserve_text!r}: the "
                 "NLB's server group does not keep the client address, so the pods see the NLB's "
                 "and nothing carries the client's",
-                'set alibaba-cloud-loadbalancer-preserve-client-ip-enabled: "true", or enable '
+                'set alibaba-cloud-loadbalancer-preserve-client-ip: "on" (the only value the '
+                "cloud controller reads as on), or enable "
                 "PROXY protocol and use REALIP_TOPOLOGY=lb-tcp-proxy",
             )
         )
@@ -419,10 +552,105 @@ def _aws_attributes(text: str) -> Dict[str, str]:
     return attrs
 
 
+def _aws_port_protocols(svc: Obj) -> Tuple[List[str], List[str]]:
+    """The Service's TCP-only ports, and its UDP ports (a TCP+UDP pair becomes TCP_UDP)."""
+    tcp: List[str] = []
+    udp: List[str] = []
+    for port in lst(svc.spec.get("ports")):
+        port = d(port)
+        number = s(port.get("port"))
+        (udp if (s(port.get("protocol")) or "TCP").upper() == "UDP" else tcp).append(number)
+    return [p for p in tcp if p not in udp], udp
+
+
+def _aws_lbc_front(
+    svc: Obj, ann: Mapping[str, str], attrs: Mapping[str, str], proxy: bool, lb_type: str, who: str
+) -> Front:
+    """An NLB built by the AWS Load Balancer Controller."""
+    findings: List[Finding] = []
+    target = (
+        "ip"
+        if lb_type == "nlb-ip"
+        else (ann.get(_AWS_PREFIX + "nlb-target-type", "").strip().lower() or "instance")
+    )
+    # ELB docs: client IP preservation is on by default for instance targets and off for
+    # IP targets over TCP/TLS; preserve_client_ip.enabled overrides it.
+    # The same page ("Edit target group attributes", client IP preservation): it is on, and
+    # can't be turned off, for UDP and TCP_UDP target groups (a TCP and a UDP port with the
+    # same number make one TCP_UDP listener); the attribute applies to TCP and TLS ones.
+    tcp_only, _udp = _aws_port_protocols(svc)
+    default_preserve = target != "ip"
+    preserve_text = attrs.get("preserve_client_ip.enabled")
+    if not tcp_only:
+        preserve = True
+    else:
+        preserve = default_preserve if preserve_text is None else preserve_text == "true"
+    how = "" if preserve_text is None else f" (preserve_client_ip.enabled={preserve_text})"
+    findings.append(
+        Finding(
+            INFO,
+            "aws-nlb",
+            f"AWS Network Load Balancer from the AWS Load Balancer Controller, {target} targets"
+            f"{how}: layer 4, no X-Forwarded-For",
+        )
+    )
+    if proxy:
+        front = Front(PROXY_PROTOCOL, LB_TCP_PROXY, findings, VPC_CIDR, "aws")
+        findings.append(
+            proxy_protocol_finding(
+                'PROXY protocol v2 is on (aws-load-balancer-proxy-protocol: "*" or '
+                "proxy_protocol_v2.enabled=true): the NLB prepends a PROXY header with the "
+                "client's address to every connection"
+            )
+        )
+    elif not preserve:
+        front = Front(PROXIED, LB_TCP, findings, None, "aws")
+        findings.append(
+            Finding(
+                ERROR,
+                "aws-nlb-client-ip-not-preserved",
+                f"client IP preservation is off for these {target} targets (AWS's default for "
+                "IP targets over TCP/TLS): the pods see the NLB's private address, and nothing "
+                "carries the client's",
+                "add preserve_client_ip.enabled=true to service.beta.kubernetes.io/"
+                "aws-load-balancer-target-group-attributes (then REALIP_TOPOLOGY=lb-tcp), or "
+                "enable PROXY protocol and use REALIP_TOPOLOGY=lb-tcp-proxy",
+            )
+        )
+    else:
+        front = Front(DIRECT, LB_TCP, findings, None, "aws")
+        family = ann.get(_AWS_PREFIX + "ip-address-type", "").strip().lower()
+        if family.startswith("dualstack"):
+            # ELB docs ("Edit target group attributes", client IP preservation tables): with
+            # IPv4 targets an IPv6 client's requests arrive from the load balancer's IPv4
+            # address; PROXY protocol v2 carries either family.
+            findings.append(
+                Finding(
+                    WARNING,
+                    "aws-nlb-ipv6-clients",
+                    f"aws-load-balancer-ip-address-type: {family}: IPv6 clients reach IPv4 "
+                    "targets from the NLB's own address, so only IPv4 clients keep theirs as the "
+                    "peer; to keep IPv6 clients too, enable PROXY protocol v2 "
+                    '(aws-load-balancer-proxy-protocol: "*") and use REALIP_TOPOLOGY=lb-tcp-proxy',
+                )
+            )
+    if target == "ip":
+        findings.append(
+            Finding(
+                INFO,
+                "aws-ip-targets",
+                "IP targets: the NLB sends straight to pod IPs, so kube-proxy and "
+                "externalTrafficPolicy are not in the path",
+            )
+        )
+    else:
+        apply_etp(svc, front, who)
+    return front
+
+
 def aws_front(svc: Obj, who: str) -> Front:
     """AWS NLB (in-tree or AWS Load Balancer Controller) and Classic ELB."""
     ann = svc.annotations
-    findings: List[Finding] = []
     lb_type = ann.get(_AWS_PREFIX + "type", "").strip().lower()
     lb_class = s(svc.spec.get("loadBalancerClass"))
     attrs = _aws_attributes(ann.get(_AWS_PREFIX + "target-group-attributes", ""))
@@ -432,109 +660,127 @@ def aws_front(svc: Obj, who: str) -> Front:
         attrs.get("proxy_protocol_v2.enabled") == "true"
     )
     if lb_class == _AWS_NLB_CLASS or lb_type in ("external", "nlb-ip"):
-        target = (
-            "ip"
-            if lb_type == "nlb-ip"
-            else (ann.get(_AWS_PREFIX + "nlb-target-type", "").strip().lower() or "instance")
-        )
-        # ELB docs: client IP preservation is on by default for instance targets and off for
-        # IP targets over TCP/TLS; preserve_client_ip.enabled overrides it.
-        default_preserve = target != "ip"
-        preserve_text = attrs.get("preserve_client_ip.enabled")
-        preserve = default_preserve if preserve_text is None else preserve_text == "true"
-        how = "" if preserve_text is None else f" (preserve_client_ip.enabled={preserve_text})"
-        findings.append(
-            Finding(
-                INFO,
-                "aws-nlb",
-                f"AWS Network Load Balancer from the AWS Load Balancer Controller, {target} targets"
-                f"{how}: layer 4, no X-Forwarded-For",
-            )
-        )
-        if proxy:
-            front = Front(PROXY_PROTOCOL, LB_TCP_PROXY, findings, VPC_CIDR, "aws")
-            findings.append(
-                proxy_protocol_finding(
-                    'PROXY protocol v2 is on (aws-load-balancer-proxy-protocol: "*" or '
-                    "proxy_protocol_v2.enabled=true): the NLB prepends a PROXY header with the "
-                    "client's address to every connection"
-                )
-            )
-        elif not preserve:
-            front = Front(PROXIED, LB_TCP, findings, None, "aws")
-            findings.append(
-                Finding(
-                    ERROR,
-                    "aws-nlb-client-ip-not-preserved",
-                    f"client IP preservation is off for these {target} targets (AWS's default for "
-                    "IP targets over TCP/TLS): the pods see the NLB's private address, and nothing "
-                    "carries the client's",
-                    "add preserve_client_ip.enabled=true to service.beta.kubernetes.io/"
-                    "aws-load-balancer-target-group-attributes (then REALIP_TOPOLOGY=lb-tcp), or "
-                    "enable PROXY protocol and use REALIP_TOPOLOGY=lb-tcp-proxy",
-                )
-            )
-        else:
-            front = Front(DIRECT, LB_TCP, findings, None, "aws")
-        if target == "ip":
-            findings.append(
-                Finding(
-                    INFO,
-                    "aws-ip-targets",
-                    "IP targets: the NLB sends straight to pod IPs, so kube-proxy and "
-                    "externalTrafficPolicy are not in the path",
-                )
-            )
-        else:
-            apply_etp(svc, front, who)
-        return front
+        return _aws_lbc_front(svc, ann, attrs, proxy, lb_type, who)
     if lb_type == "nlb":
-        findings.append(
+        return _aws_intree_nlb_front(svc, proxy, who)
+    if not lb_type and not lb_class:
+        lbc_only = sorted(k[len(_AWS_PREFIX) :] for k in ann if _is_lbc_only(k))
+        if lbc_only:
+            return _aws_unstated_controller_front(svc, ann, attrs, proxy, lbc_only, who)
+    return _aws_classic_front(svc, proxy)
+
+
+def _is_lbc_only(key: str) -> bool:
+    if not key.startswith(_AWS_PREFIX):
+        return False
+    rest = key[len(_AWS_PREFIX) :]
+    return rest in _AWS_LBC_ONLY or rest.startswith("listener-attributes.")
+
+
+def _aws_unstated_controller_front(
+    svc: Obj,
+    ann: Mapping[str, str],
+    attrs: Mapping[str, str],
+    proxy: bool,
+    lbc_only: List[str],
+    who: str,
+) -> Front:
+    """No aws-load-balancer-type and no loadBalancerClass, but annotations only the AWS Load
+    Balancer Controller reads: which controller builds the load balancer is not in the input."""
+    # AWS LBC docs (guide/service/nlb, "Load Balancer Class"; deploy/configurations,
+    # enable-service-mutator-webhook): from v2.5 the controller's webhook gives new
+    # LoadBalancer Services loadBalancerClass service.k8s.aws/nlb unless it is turned off;
+    # without the controller, the in-tree one builds a Classic ELB and ignores these keys.
+    lbc = _aws_lbc_front(svc, ann, attrs, proxy, "external", who)
+    elb = _aws_classic_front(svc, proxy)
+    keys = ", ".join(f"aws-load-balancer-{k}" for k in lbc_only)
+    check = (
+        "run kubectl get svc -o jsonpath='{.spec.loadBalancerClass}' on it: "
+        "service.k8s.aws/nlb means the AWS Load Balancer Controller built an NLB (the first "
+        "reading below); empty means the in-tree controller built a Classic ELB. Writing "
+        "service.beta.kubernetes.io/aws-load-balancer-type: external (on a new Service) makes "
+        "it the AWS Load Balancer Controller's either way"
+    )
+    what = (
+        f"{keys} without aws-load-balancer-type or loadBalancerClass: only the AWS Load "
+        "Balancer Controller reads these, and it takes the Service only if its Service webhook "
+        "(on by default from v2.5) set loadBalancerClass when the Service was created; the "
+        "in-tree controller would build a Classic ELB and ignore them"
+    )
+    if lbc.client_ip == elb.client_ip and lbc.kind == elb.kind:
+        lbc.findings.insert(
+            0,
             Finding(
-                INFO,
-                "aws-nlb",
-                "AWS Network Load Balancer (in-tree controller, instance targets): layer-4 "
-                "pass-through, the client's address arrives as the peer, no X-Forwarded-For",
-            )
+                INFO, "aws-controller-unstated", f"{what}; both give the same verdict. {check}"
+            ),
         )
-        if proxy:
-            # kubernetes/cloud-provider-aws #234 and kubernetes/kubernetes #101608: the in-tree
-            # controller applies aws-load-balancer-proxy-protocol to Classic ELBs only, and
-            # creates an NLB's target groups without proxy_protocol_v2.enabled (F5's and
-            # ingress-nginx's NLB guides switch it on by hand). The AWS Load Balancer
-            # Controller does apply it, and takes such a Service when its webhook set a
-            # loadBalancerClass after the manifest was written. Which one it is, and what was
-            # done by hand, is not in the input: neither "PROXY" nor "mismatch" would be honest.
-            check = (
-                "look at the target groups' proxy_protocol_v2.enabled attribute (aws elbv2 "
-                "describe-target-group-attributes); to have it managed, give the Service "
-                "loadBalancerClass: service.k8s.aws/nlb (or aws-load-balancer-type: external) so "
-                "the AWS Load Balancer Controller applies the annotation"
-            )
-            front = Front(
-                UNKNOWN_LB,
-                LB_TCP,
-                [
-                    *findings,
-                    Finding(
-                        WARNING,
-                        "aws-nlb-proxy-protocol-unverified",
-                        'aws-load-balancer-proxy-protocol: "*" on an in-tree NLB (aws-load-'
-                        "balancer-type: nlb): the in-tree controller applies it to Classic ELBs "
-                        "only, so the NLB sends PROXY headers only if its target groups were "
-                        "switched to proxy_protocol_v2 by hand or the AWS Load Balancer "
-                        f"Controller manages this Service; {check}",
-                    ),
-                ],
-                None,
-                "aws",
-                check,
-            )
-        else:
-            front = Front(DIRECT, LB_TCP, findings, None, "aws")
-        apply_etp(svc, front, who)
-        return front
-    # No type annotation on AWS: the in-tree controller builds a Classic ELB.
+        return lbc
+    findings = [Finding(WARNING, "aws-controller-unstated", f"{what}; {check}")]
+    findings += [
+        Finding(INFO, f.code, f"if the AWS Load Balancer Controller took it: {f.message}")
+        for f in lbc.findings
+    ]
+    findings += [
+        Finding(INFO, f.code, f"if the in-tree controller took it: {f.message}")
+        for f in elb.findings
+    ]
+    return Front(UNKNOWN_LB, lbc.topology, findings, lbc.lb_cidrs, "aws", check)
+
+
+def _aws_intree_nlb_front(svc: Obj, proxy: bool, who: str) -> Front:
+    """An NLB built by the in-tree controller (aws-load-balancer-type: nlb)."""
+    findings: List[Finding] = []
+    findings.append(
+        Finding(
+            INFO,
+            "aws-nlb",
+            "AWS Network Load Balancer (in-tree controller, instance targets): layer-4 "
+            "pass-through, the client's address arrives as the peer, no X-Forwarded-For",
+        )
+    )
+    if proxy:
+        # kubernetes/cloud-provider-aws #234 and kubernetes/kubernetes #101608: the in-tree
+        # controller applies aws-load-balancer-proxy-protocol to Classic ELBs only, and
+        # creates an NLB's target groups without proxy_protocol_v2.enabled (F5's and
+        # ingress-nginx's NLB guides switch it on by hand). The AWS Load Balancer
+        # Controller does apply it, and takes such a Service when its webhook set a
+        # loadBalancerClass after the manifest was written. Which one it is, and what was
+        # done by hand, is not in the input: neither "PROXY" nor "mismatch" would be honest.
+        check = (
+            "look at the target groups' proxy_protocol_v2.enabled attribute (aws elbv2 "
+            "describe-target-group-attributes); to have it managed, give the Service "
+            "loadBalancerClass: service.k8s.aws/nlb (or aws-load-balancer-type: external) so "
+            "the AWS Load Balancer Controller applies the annotation"
+        )
+        front = Front(
+            UNKNOWN_LB,
+            LB_TCP,
+            [
+                *findings,
+                Finding(
+                    WARNING,
+                    "aws-nlb-proxy-protocol-unverified",
+                    'aws-load-balancer-proxy-protocol: "*" on an in-tree NLB (aws-load-'
+                    "balancer-type: nlb): the in-tree controller applies it to Classic ELBs "
+                    "only, so the NLB sends PROXY headers only if its target groups were "
+                    "switched to proxy_protocol_v2 by hand or the AWS Load Balancer "
+                    f"Controller manages this Service; {check}",
+                ),
+            ],
+            None,
+            "aws",
+            check,
+        )
+    else:
+        front = Front(DIRECT, LB_TCP, findings, None, "aws")
+    apply_etp(svc, front, who)
+    return front
+
+
+def _aws_classic_front(svc: Obj, proxy: bool) -> Front:
+    """A Classic ELB: no aws-load-balancer-type annotation, built by the in-tree controller."""
+    ann = svc.annotations
+    findings: List[Finding] = []
     backend = ann.get(_AWS_PREFIX + "backend-protocol", "").strip().lower() or "tcp"
     if backend in ("http", "https"):
         findings.append(

@@ -1243,3 +1243,36 @@ def foreign_service_finding(obj: Obj) -> Finding:
         "headers the app gets (`realip serve` prints them) and configure the ingress topology "
         "for the proxy you find",
     )
+
+
+def is_target_group_binding(obj: Obj) -> bool:
+    """The AWS Load Balancer Controller's TargetGroupBinding (elbv2.k8s.aws)."""
+    return obj.kind == "TargetGroupBinding" and api_group(obj) == "elbv2.k8s.aws"
+
+
+def target_group_binding_target(obj: Obj) -> Optional[Tuple[str, str]]:
+    """The ``(namespace, Service)`` a TargetGroupBinding's ``spec.serviceRef`` names."""
+    name = s(d(obj.spec.get("serviceRef")).get("name"))
+    return (obj.namespace, name) if name else None
+
+
+def target_group_binding_finding(obj: Obj, target: Tuple[str, str]) -> Finding:
+    """Why a Service bound to an existing AWS target group is ``unknown``."""
+    # AWS LBC docs (guide/targetgroupbinding): a TargetGroupBinding exposes pods through an
+    # existing ALB or NLB target group, provisioned outside Kubernetes; the ARN does not say
+    # which. ALB: X-Forwarded-For from the VPC. NLB: preservation by target type and
+    # attributes, or PROXY protocol v2 (guide/service/nlb, "Protocols").
+    target_type = s(obj.spec.get("targetType")).lower() or "instance or ip"
+    return Finding(
+        WARNING,
+        "aws-target-group-binding",
+        f"TargetGroupBinding {obj.ref} registers {target[0]}/{target[1]} ({target_type} targets) "
+        f"in an existing target group ({s(obj.spec.get('targetGroupARN')) or 'no ARN given'}) "
+        "whose load balancer is not in the input: behind an ALB the client is in "
+        "X-Forwarded-For (REALIP_TOPOLOGY=lb-http, REALIP_LB_CIDRS=<your VPC CIDR>); behind an "
+        "NLB it is the peer only if client IP preservation is on (off by default for ip targets "
+        "over TCP) and, with instance targets, externalTrafficPolicy is Local "
+        "(REALIP_TOPOLOGY=lb-tcp), or it comes in PROXY protocol v2 (lb-tcp-proxy); run aws "
+        "elbv2 describe-target-groups --target-group-arns <ARN> (Protocol HTTP/HTTPS means an "
+        "ALB) and describe-target-group-attributes",
+    )
