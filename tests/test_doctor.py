@@ -1894,3 +1894,14 @@ def test_aws_target_group_binding_makes_its_service_unknown(svc_type: str) -> No
     binding = report.find("TargetGroupBinding", "web", "my-tgb")
     assert binding.client_ip == UNKNOWN
     assert "describe-target-groups" in finding(binding, "aws-target-group-binding").message
+
+
+def test_trusting_a_vpc_says_what_else_it_trusts() -> None:
+    """AWS ALB and Classic ELB settings trust the VPC CIDR; the entry says that trusts every pod
+    and instance in it too, and how to narrow it. Google's fixed ranges get no such note."""
+    alb = _only([_ingress("alb", {"alb.ingress.kubernetes.io/target-type": "ip"})])
+    assert alb.settings["REALIP_LB_CIDRS"] == "<your VPC CIDR>"
+    note = finding(alb, "vpc-trust-scope")
+    assert note.level == "info" and "subnets" in note.message
+    gke = _only([_ingress("gce")])
+    assert "vpc-trust-scope" not in gke.codes()

@@ -381,7 +381,23 @@ def analyze(objects: Iterable[Mapping[str, Any]]) -> Report:
             notes.append(
                 f"Ingress {ing.ref} routes to Services not in the input: " + ", ".join(missing)
             )
+    for entry in entries:
+        if VPC_CIDR in entry.settings.get("REALIP_LB_CIDRS", ""):
+            entry.findings.append(_vpc_scope())
     return Report(entries, notes)
+
+
+# AWS and Alibaba load balancers connect from addresses of their own subnets, chosen by the
+# cloud, so the settings name the VPC; but every pod and instance in the VPC is then trusted too.
+def _vpc_scope() -> Finding:
+    return Finding(
+        INFO,
+        "vpc-trust-scope",
+        "trusting the VPC CIDR also trusts any pod or instance in the VPC that reaches the app "
+        "directly (its forged X-Forwarded-For would be believed): narrow REALIP_LB_CIDRS to the "
+        "load balancer's subnets, or let only the load balancer reach the app (security groups, "
+        "a NetworkPolicy)",
+    )
 
 
 def _worst(fronts: Sequence[Front]) -> Optional[Front]:
