@@ -1191,21 +1191,7 @@ def _azure_pls_front(svc: Obj, who: str) -> Front:
             )
         apply_etp(svc, front, who)
         return front
-    front = Front(
-        DIRECT,
-        LB_TCP,
-        [
-            Finding(
-                INFO,
-                "azure-lb",
-                "Azure Load Balancer: layer-4 pass-through, the client's address arrives as "
-                "the peer and no header is added",
-            )
-        ],
-        None,
-        "azure",
-    )
-    apply_etp(svc, front, who)
+    front = _azure_direct_front(svc, who)
     pls = Finding(
         WARNING,
         "azure-pls-nat",
@@ -1230,6 +1216,10 @@ def azure_front(svc: Obj, who: str) -> Front:
     """Azure Load Balancer (AKS): a layer-4 pass-through."""
     if parse_bool(svc.annotations.get(_AZURE_PLS_CREATE, "")):
         return _azure_pls_front(svc, who)
+    return _azure_direct_front(svc, who)
+
+
+def _azure_direct_front(svc: Obj, who: str) -> Front:
     # AKS docs ("Use a public standard load balancer"): Azure Load Balancer is layer 4 and
     # keeps the client source IP with externalTrafficPolicy: Local.
     front = Front(
