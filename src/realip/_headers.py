@@ -67,6 +67,11 @@ class PaddingError(ValueError):
     """A list header holds a run of empty items longer than :data:`MAX_EMPTY_RUN`."""
 
 
+def environ_key(name: str) -> str:
+    """The WSGI environ key (PEP 3333's CGI spelling) of the HTTP header ``name``."""
+    return "HTTP_" + name.upper().replace("-", "_")
+
+
 def skip_empty_run(value: Any, start: int, separators: Any) -> int:
     """Where the item before the run of separators that ends at ``start`` ends (0: none).
 

@@ -21,6 +21,7 @@ from realip._headers import (
     BLANKS,
     PaddingError,
     decode,
+    environ_key,
     items_from_right,
     skip_empty_run,
 )
@@ -165,7 +166,7 @@ def _middleware_resolver(
     return default_resolver()
 
 
-def _strip_name(resolver: Resolver) -> Optional[str]:
+def _strip_name(resolver: Resolver) -> str:
     """The header to rewrite: the one read, or the one a peer-only resolver ignores."""
     name = resolver.header
     if name is None:
@@ -173,6 +174,11 @@ def _strip_name(resolver: Resolver) -> Optional[str]:
         # X-Forwarded-For themselves (Bottle, WebOb, Falcon) must not find the client's choice.
         name = resolver.configured_header or "x-forwarded-for"
     return name
+
+
+def _strip_key(resolver: Resolver) -> str:
+    """The environ key of :func:`_strip_name`'s header."""
+    return resolver.wsgi_key or environ_key(_strip_name(resolver))
 
 
 _BYTES_SEPARATORS: Tuple[Any, ...] = (b",", b" \t", b" \t,", b", ")
@@ -242,12 +248,7 @@ def _rewrite(result: Result, value: Any, peer_only: bool) -> Any:
 
 def _rewrite_environ(resolver: Resolver, environ: Any, result: Result) -> None:
     """Make the header in a WSGI environ (or Django META) hold only what realip verified."""
-    key = resolver.wsgi_key
-    if key is None:
-        name = _strip_name(resolver)
-        if name is None:
-            return
-        key = "HTTP_" + name.upper().replace("-", "_")
+    key = _strip_key(resolver)
     value = environ.get(key)
     if value is None or value.__class__ is not str:
         return

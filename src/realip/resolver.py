@@ -37,6 +37,7 @@ from realip._headers import (
     MAX_ITEMS,
     Headers,
     PaddingError,
+    environ_key,
     forwarded_proto,
     forwarded_value,
     items_from_right,
@@ -295,7 +296,7 @@ class Resolver:
         read = name if self._kind != _PEER else None
         self.header_bytes: Optional[bytes] = read.encode("ascii") if read else None
         """The header read, as the lower-case bytes an ASGI scope holds; None if none is read."""
-        self.wsgi_key: Optional[str] = "HTTP_" + read.upper().replace("-", "_") if read else None
+        self.wsgi_key: Optional[str] = environ_key(read) if read else None
         """The WSGI environ key of the header read; None if none is read."""
         self.warnings: Tuple[str, ...] = (*self._lint(explicit_header), *notes)
         if self.warnings:

@@ -30,7 +30,7 @@ from realip.request import (
     _middleware_resolver,
     _rewrite_environ,
     _scheme_from_environ,
-    _strip_name,
+    _strip_key,
 )
 from realip.resolver import _SHORT, Resolver
 
@@ -91,8 +91,7 @@ class RealIPMiddleware:
         self._key = self._resolver.wsgi_key
         self._rewrite = rewrite_header
         # A resolver that reads no header still drops the one frameworks read (see _strip_name).
-        strip = _strip_name(self._resolver) if self._key is None and rewrite_header else None
-        self._strip = "HTTP_" + strip.upper().replace("-", "_") if strip else None
+        self._strip = _strip_key(self._resolver) if self._key is None and rewrite_header else None
         self.forwarded_proto = forwarded_proto
 
     @property
