@@ -399,77 +399,38 @@ def define(cl: c.Cluster, *, proxy_protocol: bool, gunicorn_proxy: bool = True) 
                 missing = GUNICORN_PROXY_MISSING
             if missing:
                 app = cl.app("lbt", "app", server, {"name": "lb-tcp"})
+                port = 0
+            else:
+                app = cl.app("lbp", "app", server, spec)
+                svc = cl.nodeport(app, "Local")
+                port = cl.frontend("edge", mode, "node1", svc).port
+            # The IPv6 row: an IPv6 client's address in the header of an IPv4 connection, so
+            # the server reports an IPv6 peer on an IPv4 socket.
+            for v6 in (False, True) if cl.ip6 else (False,):
+                extra: Dict[str, Any] = {}
+                if not v6 and not missing:
+                    extra = {
+                        "bypass": ("c2", node1, svc.nodeport, a("c2")),
+                        "forged_proxy": ("c2", node1, svc.nodeport),
+                        "note": "the TCP peer is the load balancer (100.64.0.10); the server "
+                        "reports the PROXY header's source as the peer",
+                    }
                 add(
-                    f"lb-tcp-{mode}",
+                    f"lb-tcp-{mode}" + ("-v6" if v6 else ""),
                     "lb-tcp-proxy",
-                    title,
+                    ("IPv6 " if v6 else "") + title,
                     server,
                     app,
                     "c1",
-                    c.VIP,
-                    0,
-                    peer=a("c1"),
-                    client=a("c1"),
+                    c.VIP6 if v6 else c.VIP,
+                    port,
+                    peer=a("c1", v6),
+                    client=a("c1", v6),
+                    v6=v6,
                     manifest=manifest,
                     doctor_topology="lb-tcp-proxy",
                     skip=missing,
-                )
-                if cl.ip6:
-                    add(
-                        f"lb-tcp-{mode}-v6",
-                        "lb-tcp-proxy",
-                        f"IPv6 {title}",
-                        server,
-                        app,
-                        "c1",
-                        c.VIP6,
-                        0,
-                        peer=a("c1", True),
-                        client=a("c1", True),
-                        v6=True,
-                        manifest=manifest,
-                        doctor_topology="lb-tcp-proxy",
-                        skip=missing,
-                    )
-                continue
-            app = cl.app("lbp", "app", server, spec)
-            svc = cl.nodeport(app, "Local")
-            fe = cl.frontend("edge", mode, "node1", svc)
-            add(
-                f"lb-tcp-{mode}",
-                "lb-tcp-proxy",
-                title,
-                server,
-                app,
-                "c1",
-                c.VIP,
-                fe.port,
-                peer=a("c1"),
-                client=a("c1"),
-                manifest=manifest,
-                doctor_topology="lb-tcp-proxy",
-                bypass=("c2", node1, svc.nodeport, a("c2")),
-                forged_proxy=("c2", node1, svc.nodeport),
-                note="the TCP peer is the load balancer (100.64.0.10); the server reports the "
-                "PROXY header's source as the peer",
-            )
-            if cl.ip6:
-                # An IPv6 client's address in the header of an IPv4 connection: the server
-                # reports an IPv6 peer on an IPv4 socket.
-                add(
-                    f"lb-tcp-{mode}-v6",
-                    "lb-tcp-proxy",
-                    f"IPv6 {title}",
-                    server,
-                    app,
-                    "c1",
-                    c.VIP6,
-                    fe.port,
-                    peer=a("c1", True),
-                    client=a("c1", True),
-                    v6=True,
-                    manifest=manifest,
-                    doctor_topology="lb-tcp-proxy",
+                    **extra,
                 )
     # -- LoadBalancer, HTTP listener -----------------------------------------------------------
     lbh = {"name": "lb-http", "lb_cidrs": [c.LB_CIDR]}
