@@ -556,79 +556,50 @@ def define(cl: c.Cluster, *, proxy_protocol: bool, gunicorn_proxy: bool = True) 
         "compute-full-forwarded-for": "true",
         "proxy-real-ip-cidr": c.LB_CIDR,
     }
-    ing = cl.ingress("slb-http", "ing", slb_cm, app)
-    svc = cl.nodeport(ing.port, "Local", pod="ing")
-    fe = cl.frontend("edge", "http", "node1", svc)
-    add(
-        "ingress-lb-http",
-        "ingress",
-        "client -> LB (HTTP) -> node1 (Local) -> ingress-nginx (use-forwarded-headers, "
-        "compute-full-forwarded-for) -> pod",
-        "uvicorn",
-        app,
-        "c1",
-        c.VIP,
-        fe.port,
-        peer=a("ing"),
-        client=a("c1"),
-        manifest=manifests.behind_ingress(slb_cm, "Local", "http:80"),
-        doctor_topology="ingress",
-    )
-    if cl.ip6:
-        # The cluster is IPv4 inside; an IPv6 client reaches the pod only as text: in the load
-        # balancer's X-Forwarded-For, rewritten by the ingress's realip module into its own.
-        add(
-            "ingress-lb-http-v6",
-            "ingress",
-            "IPv6 client -> LB (HTTP) -> node1 (Local) -> ingress-nginx (use-forwarded-headers, "
-            "compute-full-forwarded-for) -> pod",
-            "uvicorn",
-            app,
-            "c1",
-            c.VIP6,
-            fe.port,
-            peer=a("ing"),
-            client=a("c1", True),
-            v6=True,
-            manifest=manifests.behind_ingress(slb_cm, "Local", "http:80"),
-            doctor_topology="ingress",
-        )
+    # The cluster is IPv4 inside; an IPv6 client reaches the pod only as text: in the load
+    # balancer's X-Forwarded-For (rewritten by the ingress's realip module into its own), or in
+    # a PROXY v2 header carried over the IPv4 connection to the node.
     pp_cm = {"use-proxy-protocol": "true", "proxy-real-ip-cidr": c.LB_CIDR}
-    ing = cl.ingress("proxy-protocol", "ing", pp_cm, app)
-    svc = cl.nodeport(ing.port, "Local", pod="ing")
-    fe = cl.frontend("edge", "proxy-v2", "node1", svc)
-    add(
-        "ingress-proxy-protocol",
-        "ingress",
-        "client -> LB (TCP, PROXY v2) -> node1 (Local) -> ingress-nginx (use-proxy-protocol) -> pod",
-        "uvicorn",
-        app,
-        "c1",
-        c.VIP,
-        fe.port,
-        peer=a("ing"),
-        client=a("c1"),
-        manifest=manifests.behind_ingress(pp_cm, "Local"),
-        doctor_topology="ingress",
-    )
-    if cl.ip6:
-        # An IPv6 source in a PROXY v2 header carried over the IPv4 connection to the node.
-        add(
-            "ingress-proxy-protocol-v6",
-            "ingress",
-            "IPv6 client -> LB (TCP, PROXY v2) -> node1 (Local) -> ingress-nginx "
-            "(use-proxy-protocol) -> pod",
-            "uvicorn",
-            app,
-            "c1",
-            c.VIP6,
-            fe.port,
-            peer=a("ing"),
-            client=a("c1", True),
-            v6=True,
-            manifest=manifests.behind_ingress(pp_cm, "Local"),
-            doctor_topology="ingress",
-        )
+    for pid, name, cm, mode, title, listener in (
+        (
+            "ingress-lb-http",
+            "slb-http",
+            slb_cm,
+            "http",
+            "client -> LB (HTTP) -> node1 (Local) -> ingress-nginx (use-forwarded-headers, "
+            "compute-full-forwarded-for) -> pod",
+            "http:80",
+        ),
+        (
+            "ingress-proxy-protocol",
+            "proxy-protocol",
+            pp_cm,
+            "proxy-v2",
+            "client -> LB (TCP, PROXY v2) -> node1 (Local) -> ingress-nginx (use-proxy-protocol) "
+            "-> pod",
+            "tcp:80",
+        ),
+    ):
+        ing = cl.ingress(name, "ing", cm, app)
+        svc = cl.nodeport(ing.port, "Local", pod="ing")
+        fe = cl.frontend("edge", mode, "node1", svc)
+        manifest = manifests.behind_ingress(cm, "Local", listener)
+        for v6 in (False, True) if cl.ip6 else (False,):
+            add(
+                pid + ("-v6" if v6 else ""),
+                "ingress",
+                ("IPv6 " if v6 else "") + title,
+                "uvicorn",
+                app,
+                "c1",
+                c.VIP6 if v6 else c.VIP,
+                fe.port,
+                peer=a("ing"),
+                client=a("c1", v6),
+                v6=v6,
+                manifest=manifest,
+                doctor_topology="ingress",
+            )
     app = cl.app("ing", "app", "uvicorn", ing_spec)
     ing = cl.ingress("slb-http-defaults", "ing", default_cm, app)
     svc = cl.nodeport(ing.port, "Local", pod="ing")
