@@ -1,4 +1,8 @@
-"""Suite-wide set-up: hypothesis profiles, one minimal Django, a clean REALIP_* environment.
+"""Suite-wide set-up: which suites run, hypothesis profiles, one minimal Django, a clean
+REALIP_* environment.
+
+A plain ``pytest`` runs the quick suite; ``--suite all`` adds e2e, lab and compat (the rules are
+in support/suites.py, loaded below as a plugin).
 
 ``ci`` (loaded when the ``CI`` environment variable is set) runs every property with 2,000
 examples and no per-example deadline, because CI machines are shared and their timing is noisy.
@@ -21,6 +25,9 @@ import pytest
 from django.conf import settings as django_settings
 from hypothesis import settings
 from support.environment import realip_settings
+
+# --suite and the quick default run (support/suites.py); pytester tests that selection.
+pytest_plugins = ("support.suites", "pytester")
 
 settings.register_profile("ci", max_examples=2000, deadline=None)
 settings.register_profile("dev", max_examples=100, deadline=None)
