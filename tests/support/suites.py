@@ -129,7 +129,8 @@ class Selection:
         self, config: pytest.Config, items: List[pytest.Item]
     ) -> None:
         """Mark each test with its folder's suite, and deselect the suites left out."""
-        keep, drop = [], []
+        keep: List[pytest.Item] = []
+        drop: List[pytest.Item] = []
         for item in items:
             suite = suite_of_path(item.path, self.tests)
             if suite == QUICK:
