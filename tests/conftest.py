@@ -9,9 +9,8 @@ examples and no per-example deadline, because CI machines are shared and their t
 Locally the default profile keeps a full run quick.
 
 Django is configured once here, minimally; each Django test overrides what it needs
-(``REALIP``, ``MIDDLEWARE``, the URLconf). The URLconf module lives in tests/integration,
-which pyproject.toml puts on pytest's ``pythonpath``; Django imports it only when a test
-resolves a URL.
+(``REALIP``, ``MIDDLEWARE``, the URLconf). The URLconf module is support/django_urls.py;
+Django imports it only when a test resolves a URL.
 """
 
 from __future__ import annotations
@@ -38,7 +37,7 @@ if not django_settings.configured:
         DEBUG=False,
         SECRET_KEY="realip-tests",
         ALLOWED_HOSTS=["*"],
-        ROOT_URLCONF="integration_django_urls",
+        ROOT_URLCONF="support.django_urls",
         MIDDLEWARE=["realip.django.RealIPMiddleware"],
         INSTALLED_APPS=[],
         DATABASES={},

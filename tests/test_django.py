@@ -11,7 +11,7 @@ import pytest
 from django.core.asgi import get_asgi_application
 from django.core.exceptions import ImproperlyConfigured
 from django.test import Client, override_settings
-from integration_scenarios import asgi_scope, django_settings, peer_async_client
+from support.scenarios import asgi_scope, django_settings, peer_async_client
 
 from realip import RealIPWarning, Resolver
 from realip.django import RealIPMiddleware as DjangoRealIP

@@ -7,9 +7,9 @@ from typing import Any, Optional
 
 import pytest
 from fastapi import FastAPI, Request, WebSocket
-from integration_scenarios import asgi_scope, starlette_client, starlette_get
 from starlette.testclient import TestClient
 from support.asgi import call_asgi
+from support.scenarios import asgi_scope, starlette_client, starlette_get
 
 import realip
 from realip import Resolver, Result

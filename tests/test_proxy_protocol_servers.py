@@ -329,7 +329,7 @@ def test_gunicorn_hook(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def test_doctor_points_proxy_protocol_load_balancers_at_lb_tcp_proxy() -> None:
-    data = Path(__file__).parent.parent / "data" / "doctor" / "lb-proxy-protocol-alibaba.json"
+    data = Path(__file__).parent / "data" / "doctor" / "lb-proxy-protocol-alibaba.json"
     done = subprocess.run(
         [sys.executable, "-m", "realip", "doctor", "--json", str(data)],
         capture_output=True,

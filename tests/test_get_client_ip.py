@@ -8,7 +8,7 @@ import sys
 from typing import Any
 
 import pytest
-from integration_scenarios import aiohttp_request, asgi_scope, wsgi_environ
+from support.scenarios import aiohttp_request, asgi_scope, wsgi_environ
 
 import realip
 from realip import Resolver

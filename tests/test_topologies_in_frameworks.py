@@ -8,7 +8,7 @@ the framework exposes the client IP: all must name the real client, never the sp
 from __future__ import annotations
 
 import pytest
-from integration_scenarios import RUNNERS, SCENARIOS, Runner, Scenario, topology_resolver
+from support.scenarios import RUNNERS, SCENARIOS, Runner, Scenario, topology_resolver
 
 
 @pytest.mark.parametrize("scenario", [pytest.param(s, id=s.id) for s in SCENARIOS])

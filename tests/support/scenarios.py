@@ -18,13 +18,13 @@ from unittest import mock
 
 # FastAPI resolves endpoint annotations from the module's globals (annotations are strings here).
 from fastapi import Request
-from support.asgi import asgi_scope as _asgi_scope
-from support.observed import Observed
-from support.wsgi import wsgi_environ as _wsgi_environ
 
 import realip
 from realip import Resolver
 from realip._topologies import TOPOLOGY_SPECS
+from support.asgi import asgi_scope as _asgi_scope
+from support.observed import Observed
+from support.wsgi import wsgi_environ as _wsgi_environ
 
 # Realistic cluster ranges: pod CIDR (flannel's default), the nodes' subnet, Alibaba Cloud SLB.
 CIDRS: dict[str, list[str]] = {
@@ -309,7 +309,7 @@ def run_fastapi_middleware(
 
 # -- Django: WSGI and ASGI ---------------------------------------------------------------
 
-DJANGO_URLCONF = "integration_django_urls"
+DJANGO_URLCONF = "support.django_urls"
 
 
 def django_settings(realip_setting: Any, *, middleware: bool = True) -> Any:

@@ -6,7 +6,7 @@ from typing import Any, Optional
 
 import pytest
 from flask import Flask, request, url_for
-from integration_scenarios import wsgi_environ
+from support.scenarios import wsgi_environ
 
 import realip
 from realip import Resolver, Result
