@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import re
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -62,3 +64,15 @@ def test_drivers_return_what_the_middleware_made_of_the_request() -> None:
     asgi = run_asgi_app(ASGIMiddleware(asgi_app, TRUST), asgi_scope("10.0.0.1", LINES))
     assert wsgi == ("200 OK", b"203.0.113.9")
     assert asgi == (201, b"203.0.113.9")
+
+
+def test_no_test_file_edits_sys_path() -> None:
+    """Helpers are found through pytest's ``pythonpath`` (pyproject.toml), never sys.path edits."""
+    tests = Path(__file__).parent
+    offenders = [
+        f"{path.relative_to(tests)}:{number}"
+        for path in sorted(tests.rglob("*.py"))
+        for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1)
+        if re.search(r"\bsys\.path\b\s*(\.\s*(insert|append|extend)|\[|\+?=)", line)
+    ]
+    assert offenders == []

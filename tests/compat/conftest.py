@@ -6,17 +6,11 @@ left) when the session ends, so an interrupted run leaves nothing listening.
 
 from __future__ import annotations
 
-import sys
 import time
-from pathlib import Path
 from typing import Iterator, List
 
+import compat_harness  # tests/compat is on pytest's pythonpath (pyproject.toml)
 import pytest
-
-# The harness sits next to this file; make it importable in any pytest import mode.
-if str(Path(__file__).parent) not in sys.path:
-    sys.path.insert(0, str(Path(__file__).parent))
-import compat_harness
 
 
 @pytest.fixture(scope="session")

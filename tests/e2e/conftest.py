@@ -21,10 +21,12 @@ from typing import Iterator, Optional
 import pytest
 from e2e_harness import (
     APP_IP,
+    INSTALL_NGINX,
     NGINX_IP,
     NGINX_SOURCE_IP,
     RUNNING,
     Service,
+    find_nginx,
     free_ports,
     http_probe,
     tcp_probe,
@@ -32,10 +34,6 @@ from e2e_harness import (
 )
 
 APPS_DIR = Path(__file__).parent / "apps"
-INSTALL_NGINX = (
-    "nginx is not installed: install it with `apt-get install nginx-light` (Debian/Ubuntu), "
-    "or point RIP_TEST_NGINX at an nginx binary"
-)
 
 
 @pytest.hookimpl(hookwrapper=True)
@@ -159,16 +157,6 @@ class Nginx:
         return int(port)
 
 
-def _find_nginx() -> Optional[str]:
-    """RIP_TEST_NGINX if set (the autouse clean-up clears REALIP_* only), else nginx on PATH, else Debian's /usr/sbin/nginx."""
-    override = os.environ.get("RIP_TEST_NGINX")
-    candidates = [override] if override else [shutil.which("nginx"), "/usr/sbin/nginx"]
-    for candidate in candidates:
-        if candidate and os.path.isfile(candidate) and os.access(candidate, os.X_OK):
-            return candidate
-    return None
-
-
 def _nginx_build_flags(nginx: str) -> str:
     done = subprocess.run([nginx, "-V"], capture_output=True, text=True, timeout=10)
     return done.stdout + done.stderr
@@ -238,7 +226,7 @@ http {{
 @pytest.fixture(scope="session")
 def nginx(apps: Apps, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Nginx]:
     """A real nginx reverse proxy in front of both apps (skips when nginx is not installed)."""
-    binary = _find_nginx()
+    binary = find_nginx()
     if binary is None:
         pytest.skip(INSTALL_NGINX)
     prefix = tmp_path_factory.mktemp("nginx")

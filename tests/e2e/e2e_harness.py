@@ -10,6 +10,7 @@ import contextlib
 import http.client
 import json
 import os
+import shutil
 import signal
 import socket
 import ssl
@@ -29,6 +30,10 @@ APP_IP = "127.0.0.4"  # where uvicorn and gunicorn listen
 READY_TIMEOUT = 45.0  # a cold FastAPI import on a loaded 2-core CI machine can take seconds
 STOP_TIMEOUT = 8.0
 REQUEST_TIMEOUT = 15.0
+INSTALL_NGINX = (
+    "nginx is not installed: install it with `apt-get install nginx-light` (Debian/Ubuntu), "
+    "or point RIP_TEST_NGINX at an nginx binary"
+)
 
 RUNNING: list[Service] = []
 
@@ -245,3 +250,13 @@ def write_self_signed_cert(directory: Path, openssl: str) -> tuple[Path, Path]:
         timeout=30,
     )
     return cert, key
+
+
+def find_nginx() -> Optional[str]:
+    """RIP_TEST_NGINX if set (the autouse clean-up clears REALIP_* only), else nginx on PATH, else Debian's /usr/sbin/nginx."""
+    override = os.environ.get("RIP_TEST_NGINX")
+    candidates = [override] if override else [shutil.which("nginx"), "/usr/sbin/nginx"]
+    for candidate in candidates:
+        if candidate and os.path.isfile(candidate) and os.access(candidate, os.X_OK):
+            return candidate
+    return None

@@ -16,8 +16,15 @@ import sys
 from typing import Any, Dict, Iterator
 
 import pytest
-from conftest import INSTALL_NGINX, _find_nginx
-from e2e_harness import Service, free_port, http_probe, request_json, tcp_probe
+from e2e_harness import (
+    INSTALL_NGINX,
+    Service,
+    find_nginx,
+    free_port,
+    http_probe,
+    request_json,
+    tcp_probe,
+)
 
 pytestmark = pytest.mark.e2e
 
@@ -30,7 +37,7 @@ APP = "127.0.0.14"
 
 @pytest.fixture(scope="module")
 def ingress(tmp_path_factory: pytest.TempPathFactory) -> Iterator[int]:
-    binary = _find_nginx()
+    binary = find_nginx()
     if binary is None:
         pytest.skip(INSTALL_NGINX)
     prefix = tmp_path_factory.mktemp("node-snat")

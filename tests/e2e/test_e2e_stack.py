@@ -22,9 +22,6 @@ from pathlib import Path
 from typing import Any, Iterator, Optional
 
 import pytest
-
-if str(Path(__file__).parent) not in sys.path:
-    sys.path.insert(0, str(Path(__file__).parent))
 from e2e_harness import APP_IP, Service, free_ports, http_probe, request_json
 
 pytestmark = pytest.mark.e2e
