@@ -19,6 +19,7 @@ import pytest
 from fastapi import Request
 from hypothesis import given
 from hypothesis import strategies as st
+from support.asgi import raw_scope
 
 import realip.request
 from realip import ConfigError, RealIPWarning, Resolver, get_client_ip, get_result
@@ -47,7 +48,7 @@ def asgi(resolver: Any, scope: dict[str, Any], **kwargs: Any) -> dict[str, Any]:
 
 
 def scope(client: Any, *headers: tuple[bytes, bytes]) -> dict[str, Any]:
-    return {"type": "http", "client": client, "headers": list(headers)}
+    return raw_scope(client, headers)
 
 
 # -- malformed scope["client"] (security issue 11, item 6) -----------------------------------

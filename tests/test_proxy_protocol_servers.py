@@ -12,7 +12,6 @@ import importlib.util
 import io
 import json
 import os
-import socket
 import subprocess
 import sys
 import threading
@@ -21,6 +20,7 @@ from types import SimpleNamespace
 from typing import Any, Dict, Iterator, List, Optional
 
 import pytest
+from support.sockets import exchange
 
 from realip import ConfigError, Resolver
 from realip._explain import describe, explain
@@ -102,20 +102,7 @@ class Serving:
         self.thread.start()
 
     def raw(self, source: str, data: bytes) -> bytes:
-        out = b""
-        with socket.create_connection(
-            ("127.0.0.1", self.port), timeout=5, source_address=(source, 0)
-        ) as sock:
-            sock.sendall(data)
-            while True:
-                try:
-                    chunk = sock.recv(65536)
-                except (ConnectionResetError, socket.timeout):
-                    break
-                if not chunk:
-                    break
-                out += chunk
-        return out
+        return exchange("127.0.0.1", self.port, data, source=source)
 
     def stop(self) -> None:
         self.server.shutdown()

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import warnings
+from typing import Any, Dict
 
 import pytest
+from support.wsgi import wsgi_environ
 
 from realip import RealIPWarning, Resolver
 from realip.request import _scheme_from_environ, _scheme_from_scope
@@ -37,10 +39,8 @@ def test_hop_mode_trusts_no_address() -> None:
     assert not HOPS.trusts("10.0.0.5")
 
 
-def environ(peer: str, **headers: str) -> dict:
-    env = {"REQUEST_METHOD": "GET", "REMOTE_ADDR": peer}
-    env.update({"HTTP_" + k.upper(): v for k, v in headers.items()})
-    return env
+def environ(peer: str, **headers: str) -> Dict[str, Any]:
+    return wsgi_environ(peer, headers.items())
 
 
 @pytest.mark.parametrize(

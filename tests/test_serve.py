@@ -16,6 +16,7 @@ import time
 from typing import Any, Dict, Iterator, List, Optional, Tuple
 
 import pytest
+from support.sockets import exchange
 
 from realip import Resolver, _serve
 from realip._explain import explain
@@ -57,18 +58,7 @@ class Running:
             conn.close()
 
     def raw(self, data: bytes, wait: float = 5.0) -> bytes:
-        with socket.create_connection(("127.0.0.1", self.port), timeout=wait) as sock:
-            sock.sendall(data)
-            chunks = []
-            while True:
-                try:
-                    chunk = sock.recv(65536)
-                except (ConnectionResetError, socket.timeout):
-                    break
-                if not chunk:
-                    break
-                chunks.append(chunk)
-            return b"".join(chunks)
+        return exchange("127.0.0.1", self.port, data, timeout=wait)
 
     def log_lines(self) -> List[str]:
         return [line for line in self.log.getvalue().splitlines() if line]

@@ -42,6 +42,7 @@ from e2e_harness import (
     tcp_probe,
     write_self_signed_cert,
 )
+from support.sockets import exchange
 
 pytestmark = pytest.mark.e2e
 
@@ -359,21 +360,7 @@ def test_websocket_sees_the_client(lab: Lab, server: str, version: str) -> None:
 
 def _raw(host: str, port: int, source: str, data: bytes) -> bytes:
     """Send raw bytes and read until the server closes (bounded by the timeout)."""
-    out = b""
-    with socket.create_connection(
-        (host, port), timeout=REQUEST_TIMEOUT, source_address=(source, 0)
-    ) as sock:
-        sock.sendall(data)
-        deadline = time.monotonic() + REQUEST_TIMEOUT
-        while time.monotonic() < deadline:
-            try:
-                chunk = sock.recv(65536)
-            except (ConnectionResetError, socket.timeout):
-                break
-            if not chunk:
-                break
-            out += chunk
-    return out
+    return exchange(host, port, data, source=source, timeout=REQUEST_TIMEOUT)
 
 
 FORGED = b"PROXY TCP4 6.6.6.6 10.0.0.1 4444 80\r\nGET /ip HTTP/1.1\r\nHost: app\r\nConnection: close\r\n\r\n"

@@ -267,11 +267,6 @@ async def _plain_asgi_app(scope: Any, receive: Any, send: Any) -> None:
     await send({"type": "http.response.body", "body": str(client and client[0]).encode()})
 
 
-def http_scope(peer: Optional[str], lines: Sequence[Tuple[str, str]]) -> Dict[str, Any]:
-    """A complete ASGI http scope as a server builds it."""
-    return asgi_scope(peer, lines)
-
-
 def adapter_resolve(resolver: Resolver, peer: Optional[str], lines: Lines) -> Observed:
     """The core: header lines as given (names in the client's case)."""
     result = resolver.resolve(peer, list(lines))
@@ -301,7 +296,7 @@ def adapter_asgi(resolver: Resolver, peer: Optional[str], lines: Lines) -> Obser
         seen.update(scope)
         await _plain_asgi_app(scope, receive, send)
 
-    status, body = run_asgi_app(ASGIMiddleware(app, resolver), http_scope(peer, lines))
+    status, body = run_asgi_app(ASGIMiddleware(app, resolver), asgi_scope(peer, lines))
     assert status == 200
     client = seen.get("client")
     app_ip = client[0] if client else None

@@ -23,13 +23,12 @@ from django.urls import path
 from flask import Flask
 from flask import request as flask_request
 from fuzz_targets import check_result
-from security_support import http_scope
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 from starlette.testclient import TestClient
-from support.asgi import run_asgi_app
+from support.asgi import raw_scope, run_asgi_app
 from support.wsgi import run_wsgi_app, wsgi_environ
 
 import realip
@@ -260,9 +259,8 @@ async def _asgi_reporter(scope: Any, receive: Any, send: Any) -> None:
 
 
 def _raw_scope(case: Hostile) -> Dict[str, Any]:
-    scope = http_scope(case.peer, [])
-    scope["headers"] = [(n.lower().encode(), v) for n, v in case.lines]
-    return scope
+    client = (case.peer, 50123) if case.peer is not None else None
+    return raw_scope(client, [(n.lower().encode(), v) for n, v in case.lines])
 
 
 def run_asgi(case: Hostile) -> Tuple[int, Dict[str, Any], Result]:

@@ -10,7 +10,9 @@ from __future__ import annotations
 from typing import Any, Dict, List, Optional, Tuple
 
 import pytest
-from security_support import http_scope, run_asgi_app, run_wsgi_app
+from security_support import run_asgi_app, run_wsgi_app
+from support.asgi import asgi_scope
+from support.wsgi import wsgi_environ
 
 from realip import Resolver
 from realip.asgi import RealIPMiddleware as ASGIMiddleware
@@ -50,16 +52,7 @@ CASES: List[Tuple[str, Resolver, str, Lines, str]] = [
 
 
 def _environ(peer: str, lines: Lines) -> Dict[str, Any]:
-    env: Dict[str, Any] = {
-        "REQUEST_METHOD": "GET",
-        "PATH_INFO": "/",
-        "REMOTE_ADDR": peer,
-        "wsgi.url_scheme": "http",
-        "wsgi.version": (1, 0),
-    }
-    for name, value in lines:
-        env["HTTP_" + name.upper().replace("-", "_")] = value
-    return env
+    return wsgi_environ(peer, lines, **{"wsgi.version": (1, 0)})
 
 
 @pytest.mark.parametrize(
@@ -89,7 +82,7 @@ def test_asgi_scheme(resolver: Resolver, peer: str, lines: Lines, scheme: str, k
         await send({"type": "http.response.start", "status": 200, "headers": []})
         await send({"type": "http.response.body", "body": b""})
 
-    scope = http_scope(peer, lines)
+    scope = asgi_scope(peer, lines)
     if kind == "websocket":
         scope["type"] = "websocket"
         scope["scheme"] = "ws"

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from typing import Any, Dict, List, Optional, Sequence, Tuple
+from typing import Any, Dict, Iterable, List, Optional, Sequence, Tuple
 
 
 def _as_bytes(text: str) -> bytes:
@@ -40,6 +40,17 @@ def asgi_scope(
         "client": (peer, 50123) if peer is not None else None,
         "server": ("10.244.2.2", 8000),
     }
+
+
+def raw_scope(
+    client: Any, headers: Iterable[Tuple[bytes, bytes]], kind: str = "http"
+) -> Dict[str, Any]:
+    """A complete scope with ``client`` and the header byte pairs exactly as given.
+
+    For what a server (or a broken one) might hand over: a malformed ``client``, header names
+    or values a well-behaved server would never produce.
+    """
+    return {**asgi_scope(None, [], kind), "client": client, "headers": list(headers)}
 
 
 def call_asgi(app: Any, scope: Dict[str, Any]) -> List[Dict[str, Any]]:
