@@ -4,12 +4,16 @@ from __future__ import annotations
 
 import os
 import re
+import socket
+import threading
+import time
 from pathlib import Path
 from typing import Any
 
 import pytest
 from support.asgi import asgi_scope, run_asgi_app
 from support.environment import HARNESS_PREFIX, realip_settings
+from support.sockets import exchange
 from support.wsgi import run_wsgi_app, wsgi_environ
 
 from realip import Resolver
@@ -76,3 +80,27 @@ def test_no_test_file_edits_sys_path() -> None:
         if re.search(r"\bsys\.path\b\s*(\.\s*(insert|append|extend)|\[|\+?=)", line)
     ]
     assert offenders == []
+
+
+@pytest.mark.parametrize("closes", [True, False], ids=["server-closes", "server-stays-open"])
+def test_exchange_reads_until_close_and_never_hangs(closes: bool) -> None:
+    listener = socket.create_server(("127.0.0.1", 0))
+    port = listener.getsockname()[1]
+
+    def serve() -> None:
+        conn, _ = listener.accept()
+        with conn:
+            conn.recv(100)
+            conn.sendall(b"one ")
+            conn.sendall(b"two")
+            if not closes:
+                time.sleep(3)
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    started = time.monotonic()
+    try:
+        assert exchange("127.0.0.1", port, b"hello", timeout=1.0) == b"one two"
+    finally:
+        listener.close()
+    assert time.monotonic() - started < (2.5 if not closes else 1.0)
