@@ -9,20 +9,13 @@ import sys
 from typing import Dict, Optional, Sequence
 
 import pytest
+from support.cli import run_realip
 
 import realip
 
 
 def run(args: Sequence[str], env: Optional[Dict[str, str]] = None) -> subprocess.CompletedProcess:
-    clean = {k: v for k, v in os.environ.items() if not k.startswith("REALIP_")}
-    clean.update(env or {})
-    return subprocess.run(
-        [sys.executable, "-m", "realip", *args],
-        capture_output=True,
-        text=True,
-        env=clean,
-        timeout=60,
-    )
+    return run_realip(args, env)
 
 
 def test_version() -> None:

@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import os
 import re
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any, Dict
 
 import pytest
+from support.cli import run_realip
 
 from realip import ConfigError, Resolver
 from realip._config import OPTIONS, build, merged_values, spell_django, spell_env, spell_flag
@@ -94,12 +92,8 @@ def test_cli_mode_flag_sets_the_environment_mode_aside() -> None:
 
 
 def test_issue_example_explain_names_the_flag() -> None:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("REALIP_")}
-    done = subprocess.run(
+    done = run_realip(
         [
-            sys.executable,
-            "-m",
-            "realip",
             "explain",
             "--topology",
             "lb-http",
@@ -107,11 +101,7 @@ def test_issue_example_explain_names_the_flag() -> None:
             "10.0.0.0/8",
             "--remote-addr",
             "10.0.0.1",
-        ],
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=60,
+        ]
     )
     assert done.returncode == 2
     assert "--trusted-proxies" in done.stderr and "REALIP_" not in done.stderr, done.stderr

@@ -7,12 +7,10 @@ at the end check that the command line prints the same.
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from typing import List, Optional, Tuple
 
 import pytest
+from support.cli import run_realip
 
 from realip import Resolver
 from realip._explain import explain
@@ -206,14 +204,7 @@ def test_no_cni_suggestion_for_other_addresses(resolver: Resolver, peer: str) ->
 
 
 def _explain_cli(*args: str) -> str:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("REALIP_")}
-    done = subprocess.run(
-        [sys.executable, "-m", "realip", "explain", *args],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        env=env,
-    )
+    done = run_realip(["explain", *args])
     assert done.returncode == 0, done.stderr
     return done.stdout + done.stderr
 
@@ -245,11 +236,6 @@ def test_cli_explain_names_the_header_that_arrived() -> None:
     ],
 )
 def test_serve_checks_port_and_timeout_like_every_option(args: List[str], needle: str) -> None:
-    done = subprocess.run(
-        [sys.executable, "-m", "realip", "serve", *args],
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    done = run_realip(["serve", *args])
     assert done.returncode == 2, done.stderr
     assert needle in done.stderr and "Traceback" not in done.stderr

@@ -20,6 +20,7 @@ from types import SimpleNamespace
 from typing import Any, Dict, Iterator, List, Optional
 
 import pytest
+from support.cli import run_realip
 from support.sockets import exchange
 
 from realip import ConfigError, Resolver
@@ -64,11 +65,8 @@ def test_describe_and_explain_name_the_proxy_header() -> None:
 
 
 def test_cli_explain_mentions_proxy_for_the_topology() -> None:
-    done = subprocess.run(
+    done = run_realip(
         [
-            sys.executable,
-            "-m",
-            "realip",
             "explain",
             "--topology",
             "lb-tcp-proxy",
@@ -76,10 +74,7 @@ def test_cli_explain_mentions_proxy_for_the_topology() -> None:
             "100.64.0.0/10",
             "--remote-addr",
             "100.64.0.5",
-        ],
-        capture_output=True,
-        text=True,
-        timeout=60,
+        ]
     )
     assert done.returncode == 0, done.stderr
     assert "PROXY protocol header's source" in done.stdout
@@ -179,13 +174,7 @@ def test_serve_refusals_are_logged(serving: Serving) -> None:
 
 
 def test_serve_cli_needs_a_trusted_sender() -> None:
-    done = subprocess.run(
-        [sys.executable, "-m", "realip", "serve", "--proxy-protocol", "--port", "0"],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        env={k: v for k, v in os.environ.items() if not k.startswith("REALIP_")},
-    )
+    done = run_realip(["serve", "--proxy-protocol", "--port", "0"])
     assert done.returncode == 2
     assert "PROXY protocol needs the load balancer's addresses to be trusted" in done.stderr
 
