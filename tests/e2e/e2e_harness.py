@@ -252,11 +252,19 @@ def write_self_signed_cert(directory: Path, openssl: str) -> tuple[Path, Path]:
     return cert, key
 
 
-def find_nginx() -> Optional[str]:
-    """RIP_TEST_NGINX if set (the autouse clean-up clears REALIP_* only), else nginx on PATH, else Debian's /usr/sbin/nginx."""
-    override = os.environ.get("RIP_TEST_NGINX")
-    candidates = [override] if override else [shutil.which("nginx"), "/usr/sbin/nginx"]
+def find_program(name: str) -> Optional[str]:
+    """RIP_TEST_<NAME> if set, else ``name`` on PATH, else Debian's /usr/sbin/<name>.
+
+    (RIP_TEST_*, not REALIP_*: the autouse clean-up clears REALIP_* before every test.)
+    """
+    override = os.environ.get(f"RIP_TEST_{name.upper()}")
+    candidates = [override] if override else [shutil.which(name), f"/usr/sbin/{name}"]
     for candidate in candidates:
         if candidate and os.path.isfile(candidate) and os.access(candidate, os.X_OK):
             return candidate
     return None
+
+
+def find_nginx() -> Optional[str]:
+    """The nginx binary the end-to-end tests run (RIP_TEST_NGINX overrides)."""
+    return find_program("nginx")

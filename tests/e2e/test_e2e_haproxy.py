@@ -37,6 +37,7 @@ from e2e_harness import (
     REQUEST_TIMEOUT,
     Service,
     connected_socket,
+    find_program,
     free_ports,
     insecure_tls_context,
     tcp_probe,
@@ -51,7 +52,7 @@ HAPROXY_SOURCE_IP = "127.0.0.7"  # the only address the apps trust to send PROXY
 APPS_DIR = Path(__file__).parent / "apps"
 INSTALL_HAPROXY = (
     "haproxy is not installed: install it with `apt-get install haproxy` (Debian/Ubuntu), "
-    "or point REALIP_TEST_HAPROXY at the binary"
+    "or point RIP_TEST_HAPROXY at the binary"
 )
 SERVERS = ("uvicorn-h11", "uvicorn-httptools", "gunicorn")
 VERSIONS = ("v1", "v2")
@@ -63,15 +64,6 @@ CHECKS = {
     "gunicorn": "/ready",
     "serve": "/healthz",
 }
-
-
-def _find_haproxy() -> Optional[str]:
-    override = os.environ.get("REALIP_TEST_HAPROXY")
-    candidates = [override] if override else [shutil.which("haproxy"), "/usr/sbin/haproxy"]
-    for candidate in candidates:
-        if candidate and os.path.isfile(candidate) and os.access(candidate, os.X_OK):
-            return candidate
-    return None
 
 
 @dataclass
@@ -189,7 +181,7 @@ def _haproxy_config(
 
 @pytest.fixture(scope="module")
 def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
-    binary = _find_haproxy()
+    binary = find_program("haproxy")
     if binary is None:
         pytest.skip(INSTALL_HAPROXY)
     pytest.importorskip("httptools", reason="uvicorn's httptools protocol needs httptools")

@@ -160,7 +160,8 @@ class Selection:
         """One line per suite: how many of its tests passed; and the required ones missing."""
         if config.option.collectonly:
             return
-        ran = [f"{name} {self.passed[name]}" for name in _NAMES if name in self.selected]
+        collected = set(self.suite_of.values())
+        ran = [f"{name} {self.passed[name]}" for name in _NAMES if name in collected]
         terminalreporter.write_line("passed per suite: " + ", ".join(ran))
         if self.missing:
             terminalreporter.write_line(
