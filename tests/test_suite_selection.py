@@ -45,7 +45,11 @@ def test_a_plain_run_is_the_quick_suite_and_says_what_it_left_out(tree: pytest.P
     result = tree.runpytest()
     result.assert_outcomes(passed=1, deselected=4)
     result.stdout.fnmatch_lines(
-        ["suites: quick (not selected: e2e, lab, compat; --suite all runs everything)"]
+        [
+            "suites: quick (not selected: e2e, lab, compat; --suite all runs everything)",
+            "*",
+            "passed per suite: quick 1",
+        ]
     )
 
 

@@ -116,6 +116,7 @@ class Selection:
         self.suite_of: Dict[str, str] = {}
         self.passed = dict.fromkeys(_NAMES, 0)
         self.missing: List[str] = []
+        self.collected: Set[str] = set()
 
     def pytest_report_header(self) -> str:
         """Say which suites run and how to run the others."""
@@ -143,6 +144,10 @@ class Selection:
             config.hook.pytest_deselected(items=drop)
             items[:] = keep
 
+    def pytest_collection_finish(self, session: pytest.Session) -> None:
+        """Note the suites of the tests that will run (after every deselection, -m's included)."""
+        self.collected = {self.suite_of.get(item.nodeid, QUICK) for item in session.items}
+
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
         """Count each suite's passed tests."""
         if report.when == "call" and report.passed:
@@ -160,8 +165,7 @@ class Selection:
         """One line per suite: how many of its tests passed; and the required ones missing."""
         if config.option.collectonly:
             return
-        collected = set(self.suite_of.values())
-        ran = [f"{name} {self.passed[name]}" for name in _NAMES if name in collected]
+        ran = [f"{name} {self.passed[name]}" for name in _NAMES if name in self.collected]
         terminalreporter.write_line("passed per suite: " + ", ".join(ran))
         if self.missing:
             terminalreporter.write_line(
