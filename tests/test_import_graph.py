@@ -25,11 +25,12 @@ from support.import_graph import (
 SRC = Path(__file__).resolve().parent.parent / "src" / "realip"
 
 LAYERS: Sequence[Tuple[str, Sequence[str]]] = (
-    # Bottom up. A package's entry (``_doctor``) holds its submodules too.
+    # Bottom up. A package's entry (``_doctor``) holds its submodules too. A new module goes in
+    # the lowest layer whose modules it needs (a Result module split from resolver: core).
     ("base", ("_version", "_errors")),  # what every layer may raise, warn or print
     ("grammar", ("_addresses", "_headers", "proxy_protocol")),
     ("trust", ("_networks", "_topologies")),
-    ("core", ("_config", "resolver", "_result")),
+    ("core", ("_config", "resolver")),
     (
         "adapters",
         (
@@ -40,7 +41,6 @@ LAYERS: Sequence[Tuple[str, Sequence[str]]] = (
             "aiohttp",
             "log",
             "_context",
-            "_adapters",
             "uvicorn",
             "gunicorn",
             "proxy_server",
