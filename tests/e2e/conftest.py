@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import subprocess
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -29,6 +28,7 @@ from e2e_harness import (
     find_nginx,
     free_ports,
     http_probe,
+    nginx_conf,
     tcp_probe,
     write_self_signed_cert,
 )
@@ -157,11 +157,6 @@ class Nginx:
         return int(port)
 
 
-def _nginx_build_flags(nginx: str) -> str:
-    done = subprocess.run([nginx, "-V"], capture_output=True, text=True, timeout=10)
-    return done.stdout + done.stderr
-
-
 _LOCATION = """
         location / {{
             proxy_pass http://{upstream};
@@ -177,23 +172,9 @@ _LOCATION = """
         }}"""
 
 
-def nginx_config(
-    prefix: Path,
-    apps: Apps,
-    ports: dict[str, int],
-    tls: Optional[tuple[Path, Path]],
-    build_flags: str,
-) -> str:
-    """The nginx.conf for one test session: everything it writes stays under ``prefix``."""
-    temp_paths = [
-        f"client_body_temp_path {prefix}/tmp/body;",
-        f"proxy_temp_path {prefix}/tmp/proxy;",
-    ]
-    for module in ("fastcgi", "uwsgi", "scgi"):
-        # Compiled-in modules create their temp dirs under /var/lib/nginx unless told otherwise.
-        if f"--without-http_{module}_module" not in build_flags:
-            temp_paths.append(f"{module}_temp_path {prefix}/tmp/{module};")
-    servers = []
+def nginx_servers(apps: Apps, ports: dict[str, int], tls: Optional[tuple[Path, Path]]) -> str:
+    """The http block of the session's nginx: a plain and a TLS server per app."""
+    servers = ["    map $http_upgrade $connection_upgrade { default upgrade; '' close; }"]
     for app, upstream_port in (("uvicorn", apps.uvicorn_port), ("gunicorn", apps.gunicorn_port)):
         location = _LOCATION.format(upstream=f"{app}_app", source=NGINX_SOURCE_IP)
         servers.append(
@@ -207,20 +188,7 @@ def nginx_config(
                 f"        ssl_certificate {cert};\n"
                 f"        ssl_certificate_key {key};{location}\n    }}"
             )
-    # As root, workers would drop to "nobody" and could not write into pytest's temp dirs.
-    user = "user root;\n" if os.geteuid() == 0 else ""
-    return f"""{user}daemon off;
-worker_processes 1;
-pid {prefix}/nginx.pid;
-error_log {prefix}/error.log notice;
-events {{ worker_connections 1024; }}
-http {{
-    access_log {prefix}/access.log;
-    {" ".join(temp_paths)}
-    map $http_upgrade $connection_upgrade {{ default upgrade; '' close; }}
-{chr(10).join(servers)}
-}}
-"""
+    return "\n".join(servers)
 
 
 @pytest.fixture(scope="session")
@@ -236,7 +204,7 @@ def nginx(apps: Apps, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Ngin
     names = ("uvicorn", "gunicorn", "uvicorn_tls", "gunicorn_tls")
     ports = dict(zip(names, free_ports(NGINX_IP, len(names))))
     conf = prefix / "nginx.conf"
-    conf.write_text(nginx_config(prefix, apps, ports, tls, _nginx_build_flags(binary)))
+    conf.write_text(nginx_conf(binary, prefix, nginx_servers(apps, ports, tls)))
     service = Service(
         "nginx",
         # -e: the startup error log, before nginx.conf is read, must not go to /var/log.

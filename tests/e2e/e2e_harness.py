@@ -268,3 +268,32 @@ def find_program(name: str) -> Optional[str]:
 def find_nginx() -> Optional[str]:
     """The nginx binary the end-to-end tests run (RIP_TEST_NGINX overrides)."""
     return find_program("nginx")
+
+
+def nginx_conf(nginx: str, prefix: Path, http: str, *, worker_connections: int = 1024) -> str:
+    """A whole nginx.conf whose ``http`` block holds ``http``; everything nginx writes stays
+    under ``prefix`` (whose ``tmp`` folder must exist)."""
+    done = subprocess.run([nginx, "-V"], capture_output=True, text=True, timeout=10)
+    build_flags = done.stdout + done.stderr
+    temp_paths = [
+        f"client_body_temp_path {prefix}/tmp/body;",
+        f"proxy_temp_path {prefix}/tmp/proxy;",
+    ]
+    for module in ("fastcgi", "uwsgi", "scgi"):
+        # Compiled-in modules create their temp dirs under /var/lib/nginx unless told otherwise;
+        # naming a compiled-out module's directive is an error.
+        if f"--without-http_{module}_module" not in build_flags:
+            temp_paths.append(f"{module}_temp_path {prefix}/tmp/{module};")
+    # As root, workers would drop to "nobody" and could not write into pytest's temp dirs.
+    user = "user root;\n" if os.geteuid() == 0 else ""
+    return f"""{user}daemon off;
+worker_processes 1;
+pid {prefix}/nginx.pid;
+error_log {prefix}/error.log notice;
+events {{ worker_connections {worker_connections}; }}
+http {{
+    access_log {prefix}/access.log;
+    {" ".join(temp_paths)}
+{http}
+}}
+"""

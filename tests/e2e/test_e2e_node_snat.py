@@ -22,6 +22,7 @@ from e2e_harness import (
     find_nginx,
     free_port,
     http_probe,
+    nginx_conf,
     request_json,
     tcp_probe,
 )
@@ -55,32 +56,16 @@ def ingress(tmp_path_factory: pytest.TempPathFactory) -> Iterator[int]:
         log_dir=prefix,
         env=env,
     ).start()
-    user = "user root;\n" if os.geteuid() == 0 else ""
     conf = prefix / "nginx.conf"
-    conf.write_text(
-        f"""{user}daemon off;
-worker_processes 1;
-pid {prefix}/nginx.pid;
-error_log {prefix}/error.log notice;
-events {{ worker_connections 64; }}
-http {{
-    access_log {prefix}/access.log;
-    client_body_temp_path {prefix}/tmp/body;
-    proxy_temp_path {prefix}/tmp/proxy;
-    fastcgi_temp_path {prefix}/tmp/fastcgi;
-    uwsgi_temp_path {prefix}/tmp/uwsgi;
-    scgi_temp_path {prefix}/tmp/scgi;
-    server {{
+    server = f"""    server {{
         listen {NGINX}:{nginx_port};
         location / {{
             proxy_pass http://{APP}:{app_port};
             proxy_bind {NGINX_SOURCE};
             proxy_set_header X-Forwarded-For $remote_addr;
         }}
-    }}
-}}
-"""
-    )
+    }}"""
+    conf.write_text(nginx_conf(binary, prefix, server, worker_connections=64))
     nginx = Service(
         "nginx-node-snat",
         [binary, "-p", f"{prefix}/", "-c", str(conf), "-e", str(prefix / "error.log")],
