@@ -9,6 +9,7 @@ import pytest
 from fastapi import FastAPI, Request, WebSocket
 from starlette.testclient import TestClient
 from support.asgi import call_asgi
+from support.resolutions import record_resolutions
 from support.scenarios import asgi_scope, starlette_client, starlette_get
 
 import realip
@@ -247,14 +248,7 @@ def test_websocket_through_fastapi_sees_the_client() -> None:
 
 
 def test_get_result_reuses_the_middleware_result(monkeypatch: pytest.MonkeyPatch) -> None:
-    calls: list[Any] = []
-    original = Resolver.resolve_value
-
-    def counting(self: Resolver, *args: Any) -> Result:
-        calls.append(args)
-        return original(self, *args)
-
-    monkeypatch.setattr(Resolver, "resolve_value", counting)
+    calls = record_resolutions(monkeypatch)
     seen: dict[str, Any] = {}
 
     from starlette.applications import Starlette

@@ -11,6 +11,7 @@ import pytest
 from django.core.asgi import get_asgi_application
 from django.core.exceptions import ImproperlyConfigured
 from django.test import Client, override_settings
+from support.resolutions import record_resolutions
 from support.scenarios import asgi_scope, django_settings, peer_async_client
 
 from realip import RealIPWarning, Resolver
@@ -204,14 +205,7 @@ def test_django_asgi_behind_the_asgi_middleware_reuses_its_result() -> None:
 def test_get_client_ip_in_a_view_reuses_the_middleware_result(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    calls: list[Any] = []
-    original = Resolver.resolve_value
-
-    def counting(self: Resolver, *args: Any) -> Any:
-        calls.append(args)
-        return original(self, *args)
-
-    monkeypatch.setattr(Resolver, "resolve_value", counting)
+    calls = record_resolutions(monkeypatch)
     with django_settings(INGRESS_SETTING):
         body = detail(Client(REMOTE_ADDR="10.244.3.4").get("/ip", headers=XFF))
     # The view called get_client_ip(request) and get_result(request) after the middleware.

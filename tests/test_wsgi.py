@@ -6,10 +6,11 @@ from typing import Any, Optional
 
 import pytest
 from flask import Flask, request, url_for
+from support.resolutions import record_resolutions
 from support.scenarios import wsgi_environ
 
 import realip
-from realip import Resolver, Result
+from realip import Resolver
 from realip.wsgi import RealIPMiddleware
 
 INGRESS = Resolver(trusted_proxies=["10.244.0.0/16"])
@@ -100,14 +101,7 @@ def test_forwarded_proto(peer: str, headers: dict[str, str], enabled: bool, sche
 
 
 def test_get_client_ip_reuses_the_middleware_result(monkeypatch: pytest.MonkeyPatch) -> None:
-    calls: list[Any] = []
-    original = Resolver.resolve_value
-
-    def counting(self: Resolver, *args: Any) -> Result:
-        calls.append(args)
-        return original(self, *args)
-
-    monkeypatch.setattr(Resolver, "resolve_value", counting)
+    calls = record_resolutions(monkeypatch)
     other = Resolver(trusted_proxies=["203.0.113.0/24"], header="x-real-ip")
     app = Flask("realip_reuse")
 
