@@ -1,6 +1,6 @@
 """Issue 12 in-process: malformed and server-rewritten peers, the unconfigured warning, the
 keyword shortcuts, Sanic/Falcon/aiohttp requests, the Django accessor, the logging context and
-the OpenTelemetry order. Real servers: tests/e2e/test_e2e_stack.py."""
+the OpenTelemetry order. Real servers: tests/test_real_servers.py."""
 
 from __future__ import annotations
 

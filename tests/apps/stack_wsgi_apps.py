@@ -1,5 +1,5 @@
 """Bottle, Pyramid and Falcon behind realip's WSGI middleware, each asked through its own
-accessor (tests/e2e/test_e2e_stack.py); one WSGI callable dispatches on the first path segment.
+accessor (tests/test_real_servers.py); one WSGI callable dispatches on the first path segment.
 
 The resolver comes from the REALIP_* environment the test sets.
 """

@@ -1,6 +1,6 @@
 """An aiohttp app behind realip.aiohttp.middleware on aiohttp's own server, access log on stdout.
 
-Run as ``python stack_aiohttp_app.py HOST PORT TRUSTED`` (tests/e2e/test_e2e_stack.py).
+Run as ``python stack_aiohttp_app.py HOST PORT TRUSTED`` (tests/test_real_servers.py).
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""docs/how-to/sanic.md's app on Sanic's own server (tests/e2e/test_e2e_stack.py)."""
+"""docs/how-to/sanic.md's app on Sanic's own server (tests/test_real_servers.py)."""
 
 from __future__ import annotations
 

@@ -24,10 +24,8 @@ from typing import Any, Iterator, Optional
 import pytest
 from e2e_harness import APP_IP, Service, free_ports, http_probe, request_json
 
-pytestmark = pytest.mark.e2e
-
 APPS_DIR = Path(__file__).parent / "apps"
-SRC_DIR = Path(__file__).resolve().parents[2] / "src"
+SRC_DIR = Path(__file__).resolve().parents[1] / "src"
 PROXY = "127.0.0.3"
 CLIENT = "127.0.0.5"
 LOCAL = "127.0.0.1"

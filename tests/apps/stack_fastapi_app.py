@@ -1,4 +1,4 @@
-"""README's FastAPI example, served as users run it (tests/e2e/test_e2e_stack.py).
+"""README's FastAPI example, served as users run it (tests/test_real_servers.py).
 
 The middleware is configured with the keyword shortcut, from REALIP_E2E_TRUSTED (set by the
 test), and the app logs one line per request through realip.log.ClientIPFilter.
