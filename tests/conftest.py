@@ -22,6 +22,7 @@ from typing import Iterator
 import django
 import pytest
 from django.conf import settings as django_settings
+from e2e_harness import RUNNING
 from hypothesis import settings
 from support.environment import realip_settings
 
@@ -64,3 +65,13 @@ def _clean_realip_environment(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]
     reset_default_resolver()
     yield
     reset_default_resolver()
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]):  # type: ignore[no-untyped-def]
+    """A failing test gets the logs of every server process still running (e2e_harness.Service)."""
+    outcome = yield
+    report = outcome.get_result()
+    if report.failed:
+        for service in RUNNING:
+            report.sections.append((f"log of {service.name}", service.logs()))

@@ -5,7 +5,8 @@ Layout (each on its own loopback address, so the trust rules see real peers):
     client 127.0.0.5 --> nginx 127.0.0.2 ==proxy_bind 127.0.0.3==> uvicorn / gunicorn 127.0.0.4
 
 The apps trust only 127.0.0.3 (REALIP_TRUSTED_PROXIES in their environment). The processes are
-started once per session and stopped at its end; a failing test gets their logs in its report.
+started once per session and stopped at its end; a failing test gets their logs in its report
+(tests/conftest.py).
 """
 
 from __future__ import annotations
@@ -23,7 +24,6 @@ from e2e_harness import (
     INSTALL_NGINX,
     NGINX_IP,
     NGINX_SOURCE_IP,
-    RUNNING,
     Service,
     find_nginx,
     free_ports,
@@ -34,15 +34,6 @@ from e2e_harness import (
 )
 
 APPS_DIR = Path(__file__).parent / "apps"
-
-
-@pytest.hookimpl(hookwrapper=True)
-def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]):  # type: ignore[no-untyped-def]
-    outcome = yield
-    report = outcome.get_result()
-    if report.failed:
-        for service in RUNNING:
-            report.sections.append((f"log of {service.name}", service.logs()))
 
 
 def _app_env() -> dict[str, str]:
