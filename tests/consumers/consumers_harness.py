@@ -171,6 +171,7 @@ DJANGO_MIDDLEWARE = "`realip.django.RealIPMiddleware` in `MIDDLEWARE`"
 DJANGO_WRAPPED = "`realip.wsgi.RealIPMiddleware(get_wsgi_application())`"
 SLOWAPI = ("slowapi", "fastapi")
 NUM_PROXIES_1 = (("CONSUMER_NUM_PROXIES", "1"),)
+NUM_PROXIES_UNSET = (("CONSUMER_NUM_PROXIES", "unset"),)
 
 
 def _s(
@@ -256,6 +257,20 @@ SCENARIOS: Tuple[Scenario, ...] = (
         "rate-limiting.md",
         env=NUM_PROXIES_1,
         wrong=(("legit", INNER_PROXY), ("spoofed", INNER_PROXY)),
+    ),
+    _s(
+        "DRF throttling (`AnonRateThrottle`, `NUM_PROXIES` unset)",
+        "Django",
+        DJANGO_MIDDLEWARE,
+        "consumer_django:application",
+        "ratelimit:drf/",
+        ("rest_framework", "django"),
+        "rate-limiting.md",
+        env=NUM_PROXIES_UNSET,
+        wrong=(
+            ("legit", f"{REAL_CLIENT},{INNER_PROXY}"),
+            ("spoofed", f"{REAL_CLIENT},{INNER_PROXY}"),
+        ),
     ),
     # Tracing: the server span's client.address.
     _s(
@@ -533,13 +548,16 @@ def _lines(path: Path) -> List[Dict[str, Any]]:
 
 
 def _address(text: object) -> Optional[str]:
-    """The candidate address a value shows (a key, an attribute), or the value itself."""
+    """The candidate address a value shows (a key, an attribute), or the value itself; several
+    addresses (a key made of a whole header) are shown in their order, joined by commas."""
     if text is None:
         return None
-    for candidate in CANDIDATES:
-        if re.search(rf"(?<![\d.]){re.escape(candidate)}(?![\d.])", str(text)):
-            return candidate
-    return str(text)
+    found = sorted(
+        (match.start(), candidate)
+        for candidate in CANDIDATES
+        for match in re.finditer(rf"(?<![\d.]){re.escape(candidate)}(?![\d.])", str(text))
+    )
+    return ",".join(candidate for _, candidate in found) if found else str(text)
 
 
 def _wait_for(path: Path, match: Callable[[Dict[str, Any]], bool]) -> Optional[Dict[str, Any]]:
@@ -722,8 +740,8 @@ def render(outcomes: Sequence[Outcome]) -> List[str]:
         "",
         "What rate limiters, tracing, error reports and log lines record as the client, each",
         "library run for real in the server process (tests/consumers), wired as the how-to",
-        f"shows. The same requests as above, from `{PROXY_IP}` (the proxy) or `{CLIENT_IP}` (a",
-        "direct client):",
+        f"shows. Each is asked these requests, from `{PROXY_IP}` (the proxy) or `{CLIENT_IP}`",
+        "(a direct client):",
         "",
         "| request | from | headers | the client is |",
         "| --- | --- | --- | --- |",
@@ -735,7 +753,8 @@ def render(outcomes: Sequence[Outcome]) -> List[str]:
         "",
         "The consumer's own record is read: the rate limiter's counter key, the server span's",
         "`client.address` attribute, the Sentry event's `user.ip_address`, the log line's",
-        "`client_ip`. Rows marked *not recommended* show a wiring the how-to warns against.",
+        "`client_ip`; for Sentry, `user.ip_address / request.env.REMOTE_ADDR` when the two",
+        "differ. Rows marked *not recommended* show a wiring the how-to warns against.",
         "",
         "| consumer | framework | server | realip wired as | result | how-to |",
         "| --- | --- | --- | --- | --- | --- |",

@@ -6,7 +6,7 @@ django-ratelimit and DRF, which read ``request.META`` in the view. OpenTelemetry
 ``DjangoInstrumentor`` puts its own middleware before every other one, and Sentry's integration
 wraps Django's WSGI handler, so they read the request before any Django middleware runs:
 ``wrapped`` (realip's WSGI middleware around the WSGI application) is the wiring for them.
-``CONSUMER_NUM_PROXIES`` sets DRF's ``NUM_PROXIES``. ``/hit/<kind>`` is a DRF view (throttled) that
+``CONSUMER_NUM_PROXIES`` sets DRF's ``NUM_PROXIES`` (``unset``: DRF's default). ``/hit/<kind>`` is a DRF view (throttled) that
 also counts the request with django-ratelimit, and answers with both libraries' counters.
 """
 
@@ -37,7 +37,11 @@ settings.configure(
         "DEFAULT_THROTTLE_CLASSES": ["rest_framework.throttling.AnonRateThrottle"],
         "DEFAULT_THROTTLE_RATES": {"anon": "1000/minute"},
         # realip already walked the proxy chain: REMOTE_ADDR is the client.
-        "NUM_PROXIES": int(os.environ.get("CONSUMER_NUM_PROXIES", "0")),
+        **(
+            {}
+            if os.environ.get("CONSUMER_NUM_PROXIES") == "unset"  # DRF's default, None
+            else {"NUM_PROXIES": int(os.environ.get("CONSUMER_NUM_PROXIES", "0"))}
+        ),
     },
     USE_TZ=True,
 )
