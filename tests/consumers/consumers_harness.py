@@ -169,6 +169,8 @@ WIDER = "needs the wider header rewrite (adapters branch)"
 OUTERMOST = "`RealIPMiddleware(app)` outermost"
 DJANGO_MIDDLEWARE = "`realip.django.RealIPMiddleware` in `MIDDLEWARE`"
 DJANGO_WRAPPED = "`realip.wsgi.RealIPMiddleware(get_wsgi_application())`"
+DJANGO_ASGI_WRAPPED = "`realip.asgi.RealIPMiddleware(get_asgi_application())`"
+FLASK_INNER = "`app.wsgi_app = RealIPMiddleware(app.wsgi_app)`"
 SLOWAPI = ("slowapi", "fastapi")
 NUM_PROXIES_1 = (("CONSUMER_NUM_PROXIES", "1"),)
 NUM_PROXIES_UNSET = (("CONSUMER_NUM_PROXIES", "unset"),)
@@ -184,7 +186,7 @@ def _s(
     howto: str,
     **more: object,
 ) -> Scenario:
-    server = "uvicorn" if framework in ("FastAPI", "Starlette") else "gunicorn"
+    server = "uvicorn" if framework in ("FastAPI", "Starlette", "Django (ASGI)") else "gunicorn"
     return Scenario(consumer, framework, wiring, server, target, observe, requires, howto, **more)  # type: ignore[arg-type]
 
 
@@ -225,6 +227,15 @@ SCENARIOS: Tuple[Scenario, ...] = (
         "Flask",
         OUTERMOST,
         "consumer_flask:application",
+        "ratelimit:",
+        ("flask_limiter", "flask"),
+        "rate-limiting.md",
+    ),
+    _s(
+        "Flask-Limiter (`get_remote_address`)",
+        "Flask",
+        FLASK_INNER,
+        "consumer_flask:inner",
         "ratelimit:",
         ("flask_limiter", "flask"),
         "rate-limiting.md",
@@ -311,10 +322,28 @@ SCENARIOS: Tuple[Scenario, ...] = (
         "tracing.md",
     ),
     _s(
+        "OpenTelemetry (`FlaskInstrumentor`)",
+        "Flask",
+        FLASK_INNER + " after `instrument_app(app)`",
+        "consumer_flask:inner",
+        "span",
+        ("opentelemetry.instrumentation.flask", "flask"),
+        "tracing.md",
+    ),
+    _s(
         "OpenTelemetry (`DjangoInstrumentor`)",
         "Django",
         DJANGO_WRAPPED,
         "consumer_django:wrapped",
+        "span",
+        ("opentelemetry.instrumentation.django", "django"),
+        "tracing.md",
+    ),
+    _s(
+        "OpenTelemetry (`DjangoInstrumentor`)",
+        "Django (ASGI)",
+        DJANGO_ASGI_WRAPPED,
+        "consumer_django:asgi_wrapped",
         "span",
         ("opentelemetry.instrumentation.django", "django"),
         "tracing.md",
@@ -343,7 +372,7 @@ SCENARIOS: Tuple[Scenario, ...] = (
     _s(
         "sentry-sdk (`FlaskIntegration`)",
         "Flask",
-        "`app.wsgi_app = RealIPMiddleware(app.wsgi_app)`",
+        FLASK_INNER,
         "consumer_flask:inner",
         "sentry",
         ("sentry_sdk", "flask"),
@@ -375,6 +404,16 @@ SCENARIOS: Tuple[Scenario, ...] = (
         "Django",
         DJANGO_WRAPPED,
         "consumer_django:wrapped",
+        "sentry",
+        ("sentry_sdk", "django"),
+        "error-reports.md",
+        pending=(("direct-x-real-ip", WIDER),),
+    ),
+    _s(
+        "sentry-sdk (`DjangoIntegration`)",
+        "Django (ASGI)",
+        DJANGO_ASGI_WRAPPED,
+        "consumer_django:asgi_wrapped",
         "sentry",
         ("sentry_sdk", "django"),
         "error-reports.md",

@@ -5,7 +5,8 @@ them, served by gunicorn.
 django-ratelimit and DRF, which read ``request.META`` in the view. OpenTelemetry's
 ``DjangoInstrumentor`` puts its own middleware before every other one, and Sentry's integration
 wraps Django's WSGI handler, so they read the request before any Django middleware runs:
-``wrapped`` (realip's WSGI middleware around the WSGI application) is the wiring for them.
+``wrapped`` (realip's WSGI middleware around the WSGI application) is the wiring for them, and
+``asgi_wrapped`` (realip's ASGI middleware around the ASGI application) under ASGI.
 ``CONSUMER_NUM_PROXIES`` sets DRF's ``NUM_PROXIES`` (``unset``: DRF's default). ``/hit/<kind>`` is a DRF view (throttled) that
 also counts the request with django-ratelimit, and answers with both libraries' counters.
 """
@@ -62,6 +63,7 @@ if importlib.util.find_spec("opentelemetry.instrumentation.django"):
 
 django.setup()
 
+from django.core.asgi import get_asgi_application  # noqa: E402
 from django.core.cache import cache  # noqa: E402
 from django.core.wsgi import get_wsgi_application  # noqa: E402
 from django.http import HttpRequest, HttpResponse  # noqa: E402
@@ -70,6 +72,7 @@ from django_ratelimit.core import get_usage  # noqa: E402
 from rest_framework.response import Response  # noqa: E402
 from rest_framework.views import APIView  # noqa: E402
 
+from realip.asgi import RealIPMiddleware as ASGIRealIP  # noqa: E402
 from realip.wsgi import RealIPMiddleware  # noqa: E402
 
 CANDIDATES = ("203.0.113.7", "198.51.100.66", "10.1.2.3", "127.0.0.2", "127.0.0.3")
@@ -114,3 +117,5 @@ urlpatterns = [path("hit/<str:kind>", Hit.as_view()), path("ready", ready)]
 
 application = get_wsgi_application()
 wrapped = RealIPMiddleware(application)  # realip outermost: before Sentry and OpenTelemetry
+# The same under ASGI: realip.asgi around Django's ASGI handler.
+asgi_wrapped = ASGIRealIP(get_asgi_application())
