@@ -850,6 +850,19 @@ def serving(
         _stop(proc)
 
 
+def wait_until_listening(port: int, timeout: float = READY_TIMEOUT) -> bool:
+    """Whether something accepts connections on 127.0.0.1:``port`` within ``timeout``."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            socket.create_connection((SERVER_IP, port), timeout=1).close()
+            return True
+        except OSError:
+            if time.monotonic() > deadline:
+                return False
+            time.sleep(0.05)
+
+
 def wait_for_text(path: Path, needle: str, timeout: float = OBSERVE_TIMEOUT) -> str:
     """The file's text once it contains ``needle`` (or when the time is up)."""
     deadline = time.monotonic() + timeout
