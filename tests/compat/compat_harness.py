@@ -39,6 +39,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Dict, List, Optional, Sequence, Set, Tuple
 
+# The consumers' rows come from tests/consumers' harness (on pytest's pythonpath; put there
+# when this file runs as a script).
+if str(Path(__file__).resolve().parent.parent / "consumers") not in sys.path:
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "consumers"))
+import consumers_harness
+
 HERE = Path(__file__).resolve().parent
 APPS_DIR = HERE / "apps"
 ROOT = HERE.parent.parent
@@ -289,6 +295,34 @@ SERVERS: Tuple[Server, ...] = (
             Variant("clear_untrusted_proxy_headers=False", ("--clear-untrusted-proxy-headers=no",)),
         ),
         access_log="waitress writes no access log",
+    ),
+    Server(
+        "uWSGI",
+        "wsgi",
+        # The uwsgi package installs the server binary beside the interpreter and this module
+        # (``import uwsgi`` works only inside the server).
+        ("uwsgidecorators",),
+        lambda t, h, p: [
+            str(Path(sys.executable).with_name("uwsgi")),
+            "--http-socket",
+            f"{h}:{p}",
+            "--module",
+            t,
+            "--home",
+            sys.prefix,
+            "--pythonpath",
+            str(APPS_DIR),
+            "--master",
+            "--processes",
+            "1",
+            "--threads",
+            "4",
+            "--die-on-term",
+        ],
+        shown=(
+            "uwsgi --http-socket 127.0.0.1:8000 --module MODULE:APP --master --processes 1 "
+            "--threads 4 --die-on-term (and --home, --pythonpath: the venv and the apps)"
+        ),
     ),
     Server(
         "Werkzeug dev server",
@@ -755,7 +789,8 @@ def verdict(result: PairResult, column: str) -> str:
 VERSIONS = (
     "fastapi", "starlette", "litestar", "quart", "falcon", "django", "sanic", "aiohttp", "flask",
     "bottle", "pyramid", "uvicorn", "hypercorn", "granian", "daphne", "gunicorn", "waitress",
-    "werkzeug",
+    "werkzeug", "uwsgi", "slowapi", "flask-limiter", "django-ratelimit", "djangorestframework",
+    "opentelemetry-sdk", "opentelemetry-instrumentation", "sentry-sdk", "structlog", "loguru",
 )  # fmt: skip
 VERSIONS_START = "<!-- versions: not compared by the test -->"
 VERSIONS_END = "<!-- end of versions -->"
@@ -770,13 +805,20 @@ def _version(dist: str) -> str:
         return "not installed"
 
 
+def consumer_outcomes(log_dir: Optional[Path] = None) -> List[consumers_harness.Outcome]:
+    """Every consumer scenario of tests/consumers, run as real processes."""
+    return consumers_harness.run_all(work=log_dir)
+
+
 def python_minor() -> str:
     """The interpreter the page was generated with, as ``3.N``."""
     return f"{sys.version_info[0]}.{sys.version_info[1]}"
 
 
-def render(results: Sequence[PairResult]) -> str:
-    """The whole docs page, from the results of a run."""
+def render(
+    results: Sequence[PairResult], consumers: Optional[Sequence[consumers_harness.Outcome]] = None
+) -> str:
+    """The whole docs page, from the results of a run (and of tests/consumers' scenarios)."""
     lines = [
         "# Compatibility table",
         "",
@@ -886,6 +928,8 @@ def render(results: Sequence[PairResult]) -> str:
             "(`http-request del-header X_Forwarded_For`). ASGI servers keep the two names apart,",
             "and realip reads only `x-forwarded-for` from the scope.",
         ]
+    if consumers is not None:
+        lines += ["", *consumers_harness.render(consumers)]
     lines += ["", "## Server commands", ""]
     for srv in SERVERS:
         argv = srv.command("MODULE:APP", SERVER_IP, 8000)
@@ -919,7 +963,7 @@ def page_python(page: str) -> Optional[str]:
 if __name__ == "__main__":
     began = time.monotonic()
     matrix = run_matrix()
-    PAGE.write_text(render(matrix))
+    PAGE.write_text(render(matrix, consumer_outcomes()))
     for item in matrix:
         for r in item.runs:
             if r.error:

@@ -26,3 +26,14 @@ def matrix(
         yield results
     finally:
         compat_harness.stop_all()
+
+
+@pytest.fixture(scope="session")
+def consumers(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[List[compat_harness.consumers_harness.Outcome]]:
+    """tests/consumers' scenarios, run once more for the page's consumer rows."""
+    try:
+        yield compat_harness.consumer_outcomes(tmp_path_factory.mktemp("consumers"))
+    finally:
+        compat_harness.consumers_harness.stop_all()

@@ -26,8 +26,10 @@ def _result(matrix: List[h.PairResult], fw: h.Framework, srv: h.Server) -> h.Pai
     return next(r for r in matrix if r.framework == fw and r.server == srv)
 
 
-def test_page_is_what_the_run_produced(matrix: List[h.PairResult]) -> None:
-    page = h.render(matrix)
+def test_page_is_what_the_run_produced(
+    matrix: List[h.PairResult], consumers: List[h.consumers_harness.Outcome]
+) -> None:
+    page = h.render(matrix, consumers)
     if REGEN:
         h.PAGE.write_text(page)
     committed = h.PAGE.read_text() if h.PAGE.exists() else ""
@@ -205,7 +207,7 @@ def test_every_framework_and_server_of_the_issue_is_in_the_matrix() -> None:
         assert name in frameworks
     for name in ("uvicorn", "hypercorn", "granian", "daphne", "gunicorn (sync)",
                  "gunicorn + UvicornWorker", "waitress", "Werkzeug dev server",
-                 "Sanic's server", "aiohttp's server"):  # fmt: skip
+                 "Sanic's server", "aiohttp's server", "uWSGI"):  # fmt: skip
         assert name in servers
 
 
