@@ -94,7 +94,7 @@ class ProxyPolicy:
     ``max_size`` bounds a v2 header; ``timeout`` is how long a server waits for it.
     """
 
-    __slots__ = ("max_size", "required", "resolver", "timeout", "untrusted")
+    __slots__ = ("max_size", "required", "resolver", "timeout", "untrusted", "warnings")
 
     def __init__(
         self,
@@ -113,17 +113,32 @@ class ProxyPolicy:
             raise ConfigError(f"max_size={max_size!r} must be an int between 16 and 65551")
         if not isinstance(timeout, (int, float)) or not timeout > 0:
             raise ConfigError(f"timeout={timeout!r} must be a positive number of seconds")
-        if resolver.networks.empty:
-            raise ConfigError(
-                "PROXY protocol needs the load balancer's addresses to be trusted, and this "
-                f"resolver trusts nothing ({resolver!r}); use "
-                "Resolver.for_topology('lb-tcp-proxy', lb_cidrs=[...])"
-            )
+        self.check_resolver(resolver)
         self.resolver = resolver
+        self.warnings = resolver.warnings
+        """The resolver's configuration warnings (about whom it trusts), for banners."""
         self.required = bool(required)
         self.untrusted = untrusted
         self.max_size = max_size
         self.timeout = float(timeout)
+
+    @staticmethod
+    def check_resolver(
+        resolver: Resolver, fix: str = "use Resolver.for_topology('lb-tcp-proxy', lb_cidrs=[...])"
+    ) -> None:
+        """Raise :class:`realip.ConfigError` for a resolver that trusts no PROXY sender.
+
+        ``fix`` says how to configure one in the caller's terms (keywords, ``REALIP_*``
+        variables, command-line flags). Every PROXY front end (this class, ``realip.gunicorn``,
+        ``realip serve``) checks through here, so none of them falls back to a default sender.
+        """
+        from realip._errors import ConfigError
+
+        if resolver.networks.empty:
+            raise ConfigError(
+                "PROXY protocol needs the load balancer's addresses to be trusted, and this "
+                f"configuration trusts nothing; {fix}"
+            )
 
     def __repr__(self) -> str:
         return (
@@ -496,6 +511,11 @@ def serve_policy(args: Any, resolver: Resolver) -> Optional[ProxyPolicy]:
     mode = getattr(args, "proxy_protocol", None)
     if mode is None:
         return None
+    ProxyPolicy.check_resolver(
+        resolver,
+        "pass --topology lb-tcp-proxy --lb-cidrs with the load balancer's addresses "
+        "(or set REALIP_TOPOLOGY and REALIP_LB_CIDRS)",
+    )
     return ProxyPolicy(resolver, required=mode == "required")
 
 

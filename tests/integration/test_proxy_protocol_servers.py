@@ -17,8 +17,7 @@ import subprocess
 import sys
 import threading
 from pathlib import Path
-from types import SimpleNamespace
-from typing import Any, Dict, Iterator, List, Optional
+from typing import Any, Dict, Iterator
 
 import pytest
 
@@ -201,6 +200,9 @@ def test_serve_cli_needs_a_trusted_sender() -> None:
     )
     assert done.returncode == 2
     assert "PROXY protocol needs the load balancer's addresses to be trusted" in done.stderr
+    # In the command line's own terms, not the Python API's.
+    assert "pass --topology lb-tcp-proxy --lb-cidrs" in done.stderr
+    assert "Resolver.for_topology" not in done.stderr
 
 
 # -- uvicorn and gunicorn glue ---------------------------------------------------------------
@@ -281,53 +283,6 @@ def test_uvicorn_cli_classes_read_the_environment_when_uvicorn_loads_them(tmp_pa
     assert uvicorn_run.returncode != 0 and "trusts nothing" in uvicorn_run.stderr
 
 
-class _Unreader:
-    pass
-
-
-def _req(info: Optional[Dict[str, Any]], unreader: _Unreader, peer: str) -> SimpleNamespace:
-    return SimpleNamespace(proxy_protocol_info=info, unreader=unreader, peer_addr=(peer, 4000))
-
-
-def test_gunicorn_hook(monkeypatch: pytest.MonkeyPatch) -> None:
-    pytest.importorskip("gunicorn")
-    from gunicorn.http.errors import ForbiddenProxyRequest
-
-    import realip.gunicorn as rg
-
-    monkeypatch.setattr(rg, "_resolver", RESOLVER)
-    warnings: List[str] = []
-    worker = SimpleNamespace(log=SimpleNamespace(warning=lambda *a: warnings.append(a[0] % a[1:])))
-    info = {
-        "proxy_protocol": "TCP4",
-        "client_addr": CLIENT,
-        "client_port": 1,
-        "proxy_addr": "x",
-        "proxy_port": 2,
-    }
-    conn = _Unreader()
-    first, second = _req(info, conn, LB), _req(None, conn, LB)
-    rg.pre_request(worker, first)
-    rg.pre_request(worker, second)  # keep-alive: the same connection's unreader
-    assert second.proxy_protocol_info == info
-    local = {
-        "proxy_protocol": "LOCAL",
-        "client_addr": None,
-        "client_port": None,
-        "proxy_addr": None,
-        "proxy_port": None,
-    }
-    health = _req(local, _Unreader(), LB)
-    rg.pre_request(worker, health)
-    assert health.proxy_protocol_info is None  # gunicorn keeps the real peer
-    with pytest.raises(ForbiddenProxyRequest):
-        rg.pre_request(worker, _req(None, _Unreader(), LB))
-    assert "sent no PROXY header" in warnings[0]
-    direct = _req(None, _Unreader(), CLIENT)
-    rg.pre_request(worker, direct)  # an untrusted direct peer is served as itself
-    assert direct.proxy_protocol_info is None
-
-
 def test_doctor_points_proxy_protocol_load_balancers_at_lb_tcp_proxy() -> None:
     data = Path(__file__).parent.parent / "data" / "doctor" / "lb-proxy-protocol-alibaba.json"
     done = subprocess.run(
@@ -347,27 +302,37 @@ def test_doctor_points_proxy_protocol_load_balancers_at_lb_tcp_proxy() -> None:
     assert "cannot see the PROXY header" not in findings[0]["message"]
 
 
-def test_gunicorn_hook_enforces_trust_on_gunicorn_before_27(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    # gunicorn before 27 takes exact addresses in proxy_allow_ips and refuses a CIDR at start-up,
-    # so realip.gunicorn allows "*" there and the hook checks realip's ranges itself.
-    pytest.importorskip("gunicorn")
-    from gunicorn.http.errors import ForbiddenProxyRequest
+def test_every_proxy_front_end_shows_the_resolvers_lints(tmp_path: Path) -> None:
+    # One lint path: whatever the resolver warns about its trust (here a redundant range; the
+    # trust-everything lint goes the same way) reaches the user of every PROXY front end.
+    # realip.gunicorn's start-up is checked in tests/integration/test_gunicorn_proxy_protocol.py.
+    from realip import RealIPWarning
 
-    import realip.gunicorn as rg
-
-    monkeypatch.setattr(rg, "_resolver", RESOLVER)
-    monkeypatch.setattr(rg, "_OLD_GUNICORN", True)
-    assert rg._allow_ips() == "*"
-    worker = SimpleNamespace(log=SimpleNamespace(warning=lambda *a: None))
-    info = {"proxy_protocol": "TCP4", "client_addr": "6.6.6.6", "client_port": 1}
-    with pytest.raises(ForbiddenProxyRequest):
-        rg.pre_request(worker, _req(info, _Unreader(), CLIENT))  # a client's own PROXY header
-    conn = _Unreader()
-    trusted = _req(dict(info, client_addr=CLIENT), conn, LB)
-    rg.pre_request(worker, trusted)
-    assert trusted.proxy_protocol_info["client_addr"] == CLIENT
-    follow_up = _req(None, conn, LB)  # keep-alive: checked once, on the header's request
-    rg.pre_request(worker, follow_up)
-    assert follow_up.proxy_protocol_info["client_addr"] == CLIENT
+    cidrs = f"{LB}, 127.0.0.0/24"
+    expected = f"trusted proxy {LB}/32 is redundant: 127.0.0.0/24 already contains it"
+    with pytest.warns(RealIPWarning, match="is redundant"):
+        resolver = Resolver.for_topology("lb-tcp-proxy", lb_cidrs=cidrs.split(", "))
+    assert expected in ProxyPolicy(resolver).warnings
+    env = {k: v for k, v in os.environ.items() if not k.startswith("REALIP_")}
+    env.update(REALIP_TOPOLOGY="lb-tcp-proxy", REALIP_LB_CIDRS=cidrs)
+    (tmp_path / "tiny.py").write_text("async def app(scope, receive, send):\n    pass\n")
+    commands = {
+        "uvicorn": [
+            sys.executable, "-m", "uvicorn", "tiny:app", "--app-dir", str(tmp_path),
+            "--http", "realip.uvicorn:H11ProxyProtocol", "--host", "127.0.0.1", "--port", "0",
+        ],
+        "serve": [sys.executable, "-m", "realip", "serve", "--proxy-protocol", "--port", "0"],
+    }  # fmt: skip
+    for name, argv in commands.items():
+        proc = subprocess.Popen(argv, env=env, stderr=subprocess.PIPE, text=True)
+        try:
+            assert proc.stderr is not None
+            seen = []
+            for line in proc.stderr:
+                seen.append(line)
+                if expected in line or len(seen) > 40:
+                    break
+            assert any(expected in line for line in seen), (name, seen)
+        finally:
+            proc.terminate()
+            proc.communicate(timeout=10)
