@@ -16,7 +16,7 @@ import pytest
 
 from realip import Resolver
 from realip._explain import explain
-from realip._report import observe, suggest
+from realip._serve_report import observe, suggest
 
 PODS = ["10.244.0.0/16"]
 INGRESS = Resolver.for_topology("ingress", pod_cidrs=PODS)

@@ -28,7 +28,7 @@ from __future__ import annotations
 
 from _socket import AF_INET, AF_INET6, inet_ntop, inet_pton
 from struct import unpack_from
-from typing import List, NamedTuple, Optional, Tuple
+from typing import Any, Dict, List, NamedTuple, Optional, Tuple, Union
 
 __all__ = [
     "DEFAULT_MAX_SIZE",
@@ -41,9 +41,11 @@ __all__ = [
     "ProxyHeader",
     "ProxyProtocolError",
     "SSLInfo",
+    "bytes_needed",
     "crc32c",
     "detect",
     "encode",
+    "header_report",
     "parse",
 ]
 
@@ -319,7 +321,7 @@ def crc32c(data: bytes, crc: int = 0) -> int:
 # -- parsing ---------------------------------------------------------------------------------
 
 
-def detect(data: bytes) -> Optional[int]:
+def detect(data: Union[bytes, bytearray]) -> Optional[int]:
     """Which PROXY version ``data`` starts with: 1, 2, 0 (not a PROXY header) or None (too short).
 
     It only looks at the signature; :func:`parse` checks the rest.
@@ -331,7 +333,40 @@ def detect(data: bytes) -> Optional[int]:
     return 0
 
 
-def parse(data: bytes, *, max_size: int = DEFAULT_MAX_SIZE) -> Optional[ProxyHeader]:
+_V1_SHORTEST = len(b"PROXY UNKNOWN\r\n")
+
+
+def bytes_needed(data: Union[bytes, bytearray], *, max_size: int = DEFAULT_MAX_SIZE) -> int:
+    """How many more bytes :func:`parse` needs, at least, before it can answer for ``data``.
+
+    0 when it can answer now (a header, or an error, or not a PROXY header at all). A server
+    waits until that many more bytes are readable (one ``recv`` of exactly that size consumes
+    none of the request behind the header), and a buffer calls :func:`parse` only then, so a
+    header dribbled one byte at a time is parsed a bounded number of times, not once per byte.
+    """
+    try:
+        if parse(data, max_size=max_size) is not None:
+            return 0
+    except ProxyProtocolError:
+        return 0  # parse answers (with an error) already
+    # parse needs more: how many at least, without reading past a header that could end sooner.
+    size = len(data)
+    version = detect(data)
+    if not size:
+        return 1  # one byte tells whether a header can follow at all
+    if version is None:
+        signature = SIGNATURE_V1 if data[:1] == SIGNATURE_V1[:1] else SIGNATURE_V2
+        return len(signature) - size
+    if version == 1:  # no line end yet: at least a CRLF, and the shortest line
+        return max(1 if data[-1:] == b"\r" else 2, _V1_SHORTEST - size)
+    if size < 16:
+        return 16 - size
+    return 16 + ((data[14] << 8) | data[15]) - size
+
+
+def parse(
+    data: Union[bytes, bytearray, memoryview], *, max_size: int = DEFAULT_MAX_SIZE
+) -> Optional[ProxyHeader]:
     """Parse the PROXY header at the start of ``data``.
 
     Returns None when ``data`` is a valid beginning that needs more bytes, the header (its
@@ -631,4 +666,51 @@ def _encode_v2(h: ProxyHeader) -> bytes:
     out += block
     if crc_at >= 0:
         out = out[:crc_at] + crc32c(out).to_bytes(4, "big") + out[crc_at + 4 :]
+    return out
+
+
+# -- reporting -------------------------------------------------------------------------------
+
+
+def header_report(header: Optional[ProxyHeader]) -> Optional[Dict[str, Any]]:
+    """A PROXY header as a JSON-ready dict (for ``realip serve``'s report), or None."""
+    if header is None:
+        return None
+    out: Dict[str, Any] = {
+        "version": header.version,
+        "command": header.command,
+        "family": header.family,
+        "transport": header.transport,
+        "source": header.source,
+        "source_port": header.source_port,
+        "destination": header.destination,
+        "destination_port": header.destination_port,
+        "size": header.size,
+        "tlvs": [
+            {"type": f"0x{t.type:02X}", "name": t.name, "hex": t.value[:256].hex()}
+            for t in header.tlvs
+        ],
+    }
+    named: Dict[str, Any] = {
+        "alpn": header.alpn.decode("ascii", "backslashreplace") if header.alpn else None,
+        "authority": header.authority,
+        "crc32c": f"0x{header.crc32c:08X}" if header.crc32c is not None else None,
+        "unique_id": header.unique_id.decode("ascii", "backslashreplace")
+        if header.unique_id
+        else None,
+        "aws_vpce_id": header.aws_vpce_id,
+        "azure_link_id": header.azure_link_id,
+        "gcp_psc_id": header.gcp_psc_id,
+        "netns": header.netns,
+    }
+    ssl = header.ssl
+    if ssl is not None:
+        named["ssl"] = {
+            "client": ssl.client,
+            "verify": ssl.verify,
+            "version": ssl.version,
+            "cipher": ssl.cipher,
+            "cn": ssl.cn,
+        }
+    out.update({k: v for k, v in named.items() if v is not None})
     return out

@@ -173,16 +173,35 @@ def test_serve_decodes_v2_with_tlvs_and_keeps_it_for_keep_alive(serving: Serving
     assert f"{CLIENT}:5555" in serving.log.getvalue()
 
 
-def test_serve_refusals_are_logged(serving: Serving) -> None:
+_STAMPED = r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ "
+
+
+def test_serve_refusals_are_answered_and_logged(serving: Serving) -> None:
+    # Each refusal gets a whole answer in realip's words that says why (before: an untrusted
+    # sender's connection was closed without a byte), and one timestamped log line.
+    import re
+
     request = b"GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
     v1 = f"PROXY TCP4 {CLIENT} 10.0.0.1 1 2\r\n".encode()
-    assert serving.raw("127.0.0.3", v1 + request) == b""
-    assert serving.raw(LB, request) == b""
-    assert serving.raw(LB, b"PROXY TCP4 1.2.3.04 10.0.0.1 1 2\r\n" + request) == b""
-    log = serving.log.getvalue()
-    assert "refused: peer 127.0.0.3 sent a PROXY header but is not a trusted" in log
-    assert f"refused: peer {LB} is a trusted load balancer but sent no PROXY header" in log
-    assert "invalid IPv4 address" in log
+    v2 = encode(ProxyHeader(2, PROXY, "INET", "STREAM", CLIENT, 1, "10.0.0.1", 2))
+    for source, data, fragment in (
+        ("127.0.0.3", v1 + request, "peer 127.0.0.3 sent a PROXY header but is not a trusted"),
+        ("127.0.0.3", v2 + request, "peer 127.0.0.3 sent a PROXY header but is not a trusted"),
+        (LB, request, f"peer {LB} is a trusted load balancer but sent no PROXY header"),
+        (LB, b"PROXY TCP4 1.2.3.04 10.0.0.1 1 2\r\n" + request, "invalid IPv4 address"),
+    ):
+        answer = serving.raw(source, data)
+        head, _, body = answer.partition(b"\r\n\r\n")
+        assert head.startswith(b"HTTP/1.1 400"), (source, answer[:200])
+        length = int(re.search(rb"Content-Length: (\d+)", head).group(1))  # type: ignore[union-attr]
+        assert (
+            len(body) == length
+            and body.startswith(b"realip serve: ")
+            and (fragment.encode() in body)
+        ), body
+        assert b"<html" not in answer.lower()
+        lines = [line for line in serving.log.getvalue().splitlines() if fragment in line]
+        assert lines and all(re.match(_STAMPED, line) for line in lines), lines
     # A LOCAL header keeps the load balancer; an untrusted direct client is itself.
     local = _report(serving.raw(LB, encode(ProxyHeader(2, LOCAL, "UNSPEC", "UNSPEC")) + request))
     assert local["peer"]["address"] == LB and local["proxy_protocol"]["command"] == "LOCAL"
