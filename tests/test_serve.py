@@ -659,3 +659,16 @@ def test_cli_configuration_error_exits_2() -> None:
     assert out.returncode == 2
     assert "pod_cidrs" in out.stderr.lower() or "pod-cidrs" in out.stderr.lower()
     assert "Traceback" not in out.stderr
+
+
+def test_switches_are_not_described_as_taking_a_value() -> None:
+    # --require-header takes no value; its help said "(true/false)" (issue 23).
+    done = subprocess.run(
+        [sys.executable, "-m", "realip", "serve", "--help"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    text = " ".join(done.stdout.split())
+    assert "--require-header fail closed when a trusted proxy sends no forwarding header" in text
+    assert "(true/false)" not in text and "[REALIP_REQUIRE_HEADER=true/false]" in text

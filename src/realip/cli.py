@@ -22,11 +22,12 @@ def add_config_options(parser: argparse.ArgumentParser) -> None:
     )
     for option in OPTIONS:
         if option.kind == "bool":
+            # A switch takes no value: "(true/false)" describes the variable only.
             group.add_argument(
                 option.flag,
                 action="store_const",
                 const="true",
-                help=f"{option.help} [{option.env}]",
+                help=f"{option.help.replace(' (true/false)', '')} [{option.env}=true/false]",
             )
         else:
             group.add_argument(
