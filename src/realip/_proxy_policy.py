@@ -15,7 +15,7 @@ from typing import Any, NamedTuple, Optional, Tuple
 from realip.proxy_protocol import (
     DEFAULT_MAX_SIZE,
     ProxyHeader,
-    ProxyProtocolError,
+    RemoteProtocolError,
     bytes_needed,
     detect,
     parse,
@@ -207,7 +207,7 @@ class ProxyConnection:
             return None
         try:
             header = parse(bytes(buf), max_size=max_size)
-        except ProxyProtocolError as exc:
+        except RemoteProtocolError as exc:
             return self.refuse(f"peer {shown} sent an invalid PROXY header: {exc}")
         if header is None:  # pragma: no cover - bytes_needed said the parser can answer
             self._want = len(buf) + 1
