@@ -672,3 +672,18 @@ def test_switches_are_not_described_as_taking_a_value() -> None:
     text = " ".join(done.stdout.split())
     assert "--require-header fail closed when a trusted proxy sends no forwarding header" in text
     assert "(true/false)" not in text and "[REALIP_REQUIRE_HEADER=true/false]" in text
+
+
+def test_serve_does_not_import_the_command_that_imports_it() -> None:
+    # Issue 24: cli imported _serve, which imported cli back (behind a function-level import).
+    import ast
+    from pathlib import Path
+
+    tree = ast.parse(Path(_serve.__file__).read_text(encoding="utf-8"))
+    imported = {
+        node.module if isinstance(node, ast.ImportFrom) else alias.name
+        for node in ast.walk(tree)
+        if isinstance(node, (ast.Import, ast.ImportFrom))
+        for alias in node.names
+    }
+    assert "realip.cli" not in imported and "realip" not in imported, imported

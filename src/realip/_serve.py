@@ -33,6 +33,7 @@ import warnings
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Dict, Optional, TextIO, Tuple, Union
 
+from realip._cli_options import add_config_options, resolver_from_args
 from realip._explain import describe
 from realip._proxy_policy import ProxyPolicy
 from realip._proxy_sockets import accept_socket
@@ -488,8 +489,6 @@ def _seconds(text: str) -> float:
 
 def add_parser(subparsers: Any) -> None:
     """Register the ``serve`` subcommand on an ``argparse`` subparsers object."""
-    from realip.cli import add_config_options
-
     parser = subparsers.add_parser(
         "serve",
         help="run a diagnostic echo server that shows what reaches the app",
@@ -526,8 +525,6 @@ def _stop(signum: int, frame: Any) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Run ``realip serve`` until interrupted; returns the exit status."""
-    from realip.cli import resolver_from_args
-
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # printed below, once, in the server's own format
         resolver = resolver_from_args(args)
