@@ -390,6 +390,8 @@ def test_a_client_writing_its_own_header_is_refused(lab: Lab, server: str) -> No
     assert b"6.6.6.6" not in answer
     if server == "gunicorn":
         assert answer.startswith(b"HTTP/1.1 403"), answer[:200]
+    elif server == "serve":  # a diagnostic server says why (issue 23)
+        assert answer.startswith(b"HTTP/1.1 400") and b"not a trusted load balancer" in answer
     else:
         assert answer == b"", answer[:200]  # closed without an answer
 
@@ -400,6 +402,8 @@ def test_the_load_balancer_without_a_header_is_refused(lab: Lab, server: str) ->
     answer = _raw(APP_IP, lab.app_ports[server], HAPROXY_SOURCE_IP, plain)
     if server == "gunicorn":
         assert answer.startswith(b"HTTP/1.1 403"), answer[:200]
+    elif server == "serve":
+        assert answer.startswith(b"HTTP/1.1 400") and b"sent no PROXY header" in answer
     else:
         assert answer == b"", answer[:200]
 
