@@ -18,6 +18,11 @@ from typing import Any, Optional
 from realip._proxy_policy import Decision, ProxyConnection, ProxyPolicy, show_peer
 from realip.proxy_protocol import bytes_needed, detect
 
+TIMED_OUT = "sent nothing decisive in time"
+"""How a refusal's reason ends when the peer was too slow (a server may answer 408)."""
+CLOSED = "closed before a request"
+"""How a refusal's reason ends when the peer went away (nobody to answer)."""
+
 
 def accept_socket(sock: Any, policy: ProxyPolicy, peer: Any = None) -> Decision:
     """Decide a blocking socket's PROXY header and consume exactly its bytes from the socket.
@@ -59,9 +64,9 @@ def _decide(sock: Any, state: ProxyConnection, deadline: float) -> Decision:
         count = len(start) + (bytes_needed(start) if start else 1)
         peeked = _peek(sock, count, deadline)
         if peeked is None:
-            return state.refuse(f"{shown} sent nothing decisive in time")
+            return state.refuse(f"{shown} {TIMED_OUT}")
         if len(peeked) < count:
-            return state.refuse(f"{shown} closed before a request")
+            return state.refuse(f"{shown} {CLOSED}")
         start = peeked
         if detect(start) is not None:
             break
@@ -73,14 +78,14 @@ def _decide(sock: Any, state: ProxyConnection, deadline: float) -> Decision:
     while True:
         left = deadline - time.monotonic()
         if left <= 0:
-            return state.refuse(f"{shown} sent nothing decisive in time")
+            return state.refuse(f"{shown} {TIMED_OUT}")
         sock.settimeout(left)
         try:
             data = sock.recv(state.needed)
         except (TimeoutError, socket.timeout):
             continue  # the deadline check above gives the reason
         if not data:
-            return state.refuse(f"{shown} closed before a request")
+            return state.refuse(f"{shown} {CLOSED}")
         decision = state.feed(data)
         if decision is not None:
             return decision._replace(rest=b"")

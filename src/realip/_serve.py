@@ -36,7 +36,7 @@ from typing import Any, Dict, Optional, TextIO, Tuple, Union
 from realip._cli_options import add_config_options, resolver_from_args
 from realip._explain import describe
 from realip._proxy_policy import ProxyPolicy
-from realip._proxy_sockets import accept_socket
+from realip._proxy_sockets import CLOSED, TIMED_OUT, accept_socket
 from realip._serve_report import is_proxy_header, observe, render_html, suggest, wants_html
 from realip._version import __version__
 from realip.proxy_protocol import SIGNATURE_V2, ProxyHeader, header_report
@@ -129,9 +129,9 @@ class _Handler(BaseHTTPRequestHandler):
         self.proxy_header = decision.header
         if not decision.accepted:
             self._log_line(f"refused: {decision.reason}")
-            if "in time" in decision.reason:
+            if decision.reason.endswith(TIMED_OUT):
                 _reply(self.connection, "408 Request Timeout", decision.reason)
-            elif "closed before" not in decision.reason:
+            elif not decision.reason.endswith(CLOSED):
                 _reply(self.connection, "400 Bad Request", f"refused: {decision.reason}")
             return False
         if decision.peer is not None:

@@ -209,6 +209,16 @@ def test_serve_refusals_are_answered_and_logged(serving: Serving) -> None:
     assert direct["peer"]["address"] == "127.0.0.3" and direct["proxy_protocol"] is None
 
 
+def test_serve_answers_a_load_balancer_too_slow_with_its_header(serving: Serving) -> None:
+    # Half a signature, then silence: the wait is bounded (policy timeout 2 s) and answered.
+    import time
+
+    started = time.monotonic()
+    answer = serving.raw(LB, b"PROXY TCP4 203.0")
+    assert answer.startswith(b"HTTP/1.1 408") and b"sent nothing decisive in time" in answer
+    assert time.monotonic() - started < 4.5
+
+
 def test_serve_cli_needs_a_trusted_sender() -> None:
     done = subprocess.run(
         [sys.executable, "-m", "realip", "serve", "--proxy-protocol", "--port", "0"],
