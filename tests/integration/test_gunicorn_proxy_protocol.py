@@ -24,7 +24,7 @@ import pytest
 
 pytest.importorskip("gunicorn")
 
-from e2e_harness import Service, free_port, tcp_probe
+from e2e_harness import Service, ServiceError, free_port, tcp_probe
 
 from realip import ConfigError, Resolver
 from realip.proxy_protocol import PROXY, ProxyHeader, encode
@@ -159,20 +159,37 @@ class Running(SimpleNamespace):
     service: Service
 
 
+def _free_port() -> int:
+    # Free on IPv4 and IPv6 at once: a dual-stack bind needs both (a port free on 127.0.0.1 only
+    # can be taken on [::] by another process).
+    with socket.socket(socket.AF_INET6, socket.SOCK_STREAM) as sock:
+        sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 0)
+        sock.bind(("::", 0))
+        return int(sock.getsockname()[1])
+
+
 def _start(
     app_dir: Path, log_dir: Path, bind_host: str, worker: str, lb_cidrs: str, **kw: Any
 ) -> Running:
     probe_host = "127.0.0.1" if bind_host in ("0.0.0.0", "::") else bind_host
-    port = free_port("127.0.0.1")
     shown = f"[{bind_host}]" if ":" in bind_host else bind_host
-    service = Service(
-        f"gunicorn-{worker}-{bind_host.replace(':', '_')}",
-        _gunicorn_argv(app_dir, f"{shown}:{port}", worker, **kw),
-        log_dir=log_dir,
-        env=_env(lb_cidrs),
-    ).start()
-    service.wait_ready(tcp_probe(probe_host, port))
-    return Running(host=probe_host, port=port, service=service)
+    for attempt in range(3):
+        port = _free_port()
+        service = Service(
+            f"gunicorn-{worker}-{bind_host.replace(':', '_')}-{attempt}",
+            _gunicorn_argv(app_dir, f"{shown}:{port}", worker, **kw),
+            log_dir=log_dir,
+            env=_env(lb_cidrs),
+        ).start()
+        try:
+            service.wait_ready(tcp_probe(probe_host, port))
+        except ServiceError:
+            service.stop()
+            if attempt == 2 or "Address already in use" not in service.logs():
+                raise
+            continue
+        return Running(host=probe_host, port=port, service=service)
+    raise AssertionError("unreachable")
 
 
 # The configuration: the unix preset next to the load balancer, and ::1 as an IPv6 one.
