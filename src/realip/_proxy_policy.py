@@ -201,16 +201,13 @@ class ProxyConnection:
                 "refused, it could name any client"
             )
         max_size = self.policy.max_size
-        more = bytes_needed(buf, max_size=max_size)
-        if more:
-            self._want = len(buf) + more
-            return None
         try:
             header = parse(bytes(buf), max_size=max_size)
         except RemoteProtocolError as exc:
             return self.refuse(f"peer {shown} sent an invalid PROXY header: {exc}")
-        if header is None:  # pragma: no cover - bytes_needed said the parser can answer
-            self._want = len(buf) + 1
+        if header is None:
+            # Not before this many more bytes: the next parse sees a whole v2 header at once.
+            self._want = len(buf) + bytes_needed(buf, max_size=max_size)
             return None
         client = header.client
         if client is None:
