@@ -288,6 +288,8 @@ def test_uvicorn_cli_classes_read_the_environment_when_uvicorn_loads_them(tmp_pa
         [sys.executable, "-c", _CLASS_FROM_ENV], env=env, capture_output=True, text=True, timeout=60
     )
     assert done.returncode != 0 and "ConfigError" in done.stderr and "trusts nothing" in done.stderr
+    # In the terms of the environment it reads, not the Python API's.
+    assert "set REALIP_TOPOLOGY=lb-tcp-proxy and REALIP_LB_CIDRS" in done.stderr
     (tmp_path / "tiny.py").write_text("async def app(scope, receive, send):\n    pass\n")
     uvicorn_run = subprocess.run(
         [
