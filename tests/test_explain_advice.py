@@ -14,7 +14,7 @@ from support.cli import run_realip
 
 from realip import Resolver
 from realip._explain import explain
-from realip._report import observe, suggest
+from realip._serve_report import observe, suggest
 
 PODS = ["10.244.0.0/16"]
 INGRESS = Resolver.for_topology("ingress", pod_cidrs=PODS)

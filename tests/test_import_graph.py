@@ -44,10 +44,16 @@ LAYERS: Sequence[Tuple[str, Sequence[str]]] = (
             "uvicorn",
             "gunicorn",
             "proxy_server",
+            "_proxy_policy",
+            "_proxy_sockets",
+            "_proxy_asyncio",
             "__init__",  # the public face re-exports get_client_ip from request
         ),
     ),
-    ("tools", ("cli", "_explain", "_demo", "_serve", "_report", "_doctor", "__main__")),
+    (
+        "tools",
+        ("cli", "_cli_options", "_explain", "_demo", "_serve", "_serve_report", "_doctor", "__main__"),
+    ),
 )
 
 

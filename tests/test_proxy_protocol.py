@@ -643,3 +643,33 @@ def test_a_prefix_never_errors_where_the_whole_header_parses(suffix: bytes) -> N
     assert header is not None and header.size == 44
     for cut in range(44):
         assert parse(data[:cut]) is None
+
+
+def test_errors_say_whose_fault_it_is() -> None:
+    # As h11 splits RemoteProtocolError from LocalProtocolError; ProxyProtocolError catches both.
+    from realip.proxy_protocol import LocalProtocolError, RemoteProtocolError
+
+    with pytest.raises(RemoteProtocolError, match="invalid port"):
+        parse(b"PROXY TCP4 1.2.3.4 5.6.7.8 01 2\r\n")
+    with pytest.raises(RemoteProtocolError, match="not a PROXY protocol header"):
+        parse(b"GET / HTTP/1.1\r\n")
+    with pytest.raises(LocalProtocolError, match="not bytes"):
+        parse("PROXY TCP4 1.2.3.4 5.6.7.8 1 2\r\n")  # type: ignore[arg-type]
+    with pytest.raises(LocalProtocolError, match="no LOCAL"):
+        encode(ProxyHeader(version=1, command=LOCAL, family="UNSPEC", transport="UNSPEC"))
+    with pytest.raises(LocalProtocolError, match="cannot be written"):
+        encode(
+            ProxyHeader(
+                version=1,
+                command=PROXY,
+                family="INET",
+                transport="STREAM",
+                source="1.2.3.4 evil",
+                source_port=1,
+                destination="5.6.7.8",
+                destination_port=2,
+            )
+        )
+    assert issubclass(RemoteProtocolError, ProxyProtocolError)
+    assert issubclass(LocalProtocolError, ProxyProtocolError)
+    assert not issubclass(RemoteProtocolError, LocalProtocolError)

@@ -16,8 +16,7 @@ import subprocess
 import sys
 import threading
 from pathlib import Path
-from types import SimpleNamespace
-from typing import Any, Dict, Iterator, List, Optional
+from typing import Any, Dict, Iterator
 
 import pytest
 from support.cli import run_realip
@@ -156,16 +155,35 @@ def test_serve_decodes_v2_with_tlvs_and_keeps_it_for_keep_alive(serving: Serving
     assert f"{CLIENT}:5555" in serving.log.getvalue()
 
 
-def test_serve_refusals_are_logged(serving: Serving) -> None:
+_STAMPED = r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ "
+
+
+def test_serve_refusals_are_answered_and_logged(serving: Serving) -> None:
+    # Each refusal gets a whole answer in realip's words that says why (before: an untrusted
+    # sender's connection was closed without a byte), and one timestamped log line.
+    import re
+
     request = b"GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
     v1 = f"PROXY TCP4 {CLIENT} 10.0.0.1 1 2\r\n".encode()
-    assert serving.raw("127.0.0.3", v1 + request) == b""
-    assert serving.raw(LB, request) == b""
-    assert serving.raw(LB, b"PROXY TCP4 1.2.3.04 10.0.0.1 1 2\r\n" + request) == b""
-    log = serving.log.getvalue()
-    assert "refused: peer 127.0.0.3 sent a PROXY header but is not a trusted" in log
-    assert f"refused: peer {LB} is a trusted load balancer but sent no PROXY header" in log
-    assert "invalid IPv4 address" in log
+    v2 = encode(ProxyHeader(2, PROXY, "INET", "STREAM", CLIENT, 1, "10.0.0.1", 2))
+    for source, data, fragment in (
+        ("127.0.0.3", v1 + request, "peer 127.0.0.3 sent a PROXY header but is not a trusted"),
+        ("127.0.0.3", v2 + request, "peer 127.0.0.3 sent a PROXY header but is not a trusted"),
+        (LB, request, f"peer {LB} is a trusted load balancer but sent no PROXY header"),
+        (LB, b"PROXY TCP4 1.2.3.04 10.0.0.1 1 2\r\n" + request, "invalid IPv4 address"),
+    ):
+        answer = serving.raw(source, data)
+        head, _, body = answer.partition(b"\r\n\r\n")
+        assert head.startswith(b"HTTP/1.1 400"), (source, answer[:200])
+        length = int(re.search(rb"Content-Length: (\d+)", head).group(1))  # type: ignore[union-attr]
+        assert (
+            len(body) == length
+            and body.startswith(b"realip serve: ")
+            and (fragment.encode() in body)
+        ), body
+        assert b"<html" not in answer.lower()
+        lines = [line for line in serving.log.getvalue().splitlines() if fragment in line]
+        assert lines and all(re.match(_STAMPED, line) for line in lines), lines
     # A LOCAL header keeps the load balancer; an untrusted direct client is itself.
     local = _report(serving.raw(LB, encode(ProxyHeader(2, LOCAL, "UNSPEC", "UNSPEC")) + request))
     assert local["peer"]["address"] == LB and local["proxy_protocol"]["command"] == "LOCAL"
@@ -173,10 +191,23 @@ def test_serve_refusals_are_logged(serving: Serving) -> None:
     assert direct["peer"]["address"] == "127.0.0.3" and direct["proxy_protocol"] is None
 
 
+def test_serve_answers_a_load_balancer_too_slow_with_its_header(serving: Serving) -> None:
+    # Half a signature, then silence: the wait is bounded (policy timeout 2 s) and answered.
+    import time
+
+    started = time.monotonic()
+    answer = serving.raw(LB, b"PROXY TCP4 203.0")
+    assert answer.startswith(b"HTTP/1.1 408") and b"sent nothing decisive in time" in answer
+    assert time.monotonic() - started < 4.5
+
+
 def test_serve_cli_needs_a_trusted_sender() -> None:
     done = run_realip(["serve", "--proxy-protocol", "--port", "0"])
     assert done.returncode == 2
     assert "PROXY protocol needs the load balancer's addresses to be trusted" in done.stderr
+    # In the command line's own terms, not the Python API's.
+    assert "pass --topology lb-tcp-proxy --lb-cidrs" in done.stderr
+    assert "Resolver.for_topology" not in done.stderr
 
 
 # -- uvicorn and gunicorn glue ---------------------------------------------------------------
@@ -233,6 +264,8 @@ def test_uvicorn_cli_classes_read_the_environment_when_uvicorn_loads_them(tmp_pa
         [sys.executable, "-c", _CLASS_FROM_ENV], env=env, capture_output=True, text=True, timeout=60
     )
     assert done.returncode != 0 and "ConfigError" in done.stderr and "trusts nothing" in done.stderr
+    # In the terms of the environment it reads, not the Python API's.
+    assert "set REALIP_TOPOLOGY=lb-tcp-proxy and REALIP_LB_CIDRS" in done.stderr
     (tmp_path / "tiny.py").write_text("async def app(scope, receive, send):\n    pass\n")
     uvicorn_run = subprocess.run(
         [
@@ -257,53 +290,6 @@ def test_uvicorn_cli_classes_read_the_environment_when_uvicorn_loads_them(tmp_pa
     assert uvicorn_run.returncode != 0 and "trusts nothing" in uvicorn_run.stderr
 
 
-class _Unreader:
-    pass
-
-
-def _req(info: Optional[Dict[str, Any]], unreader: _Unreader, peer: str) -> SimpleNamespace:
-    return SimpleNamespace(proxy_protocol_info=info, unreader=unreader, peer_addr=(peer, 4000))
-
-
-def test_gunicorn_hook(monkeypatch: pytest.MonkeyPatch) -> None:
-    pytest.importorskip("gunicorn")
-    from gunicorn.http.errors import ForbiddenProxyRequest
-
-    import realip.gunicorn as rg
-
-    monkeypatch.setattr(rg, "_resolver", RESOLVER)
-    warnings: List[str] = []
-    worker = SimpleNamespace(log=SimpleNamespace(warning=lambda *a: warnings.append(a[0] % a[1:])))
-    info = {
-        "proxy_protocol": "TCP4",
-        "client_addr": CLIENT,
-        "client_port": 1,
-        "proxy_addr": "x",
-        "proxy_port": 2,
-    }
-    conn = _Unreader()
-    first, second = _req(info, conn, LB), _req(None, conn, LB)
-    rg.pre_request(worker, first)
-    rg.pre_request(worker, second)  # keep-alive: the same connection's unreader
-    assert second.proxy_protocol_info == info
-    local = {
-        "proxy_protocol": "LOCAL",
-        "client_addr": None,
-        "client_port": None,
-        "proxy_addr": None,
-        "proxy_port": None,
-    }
-    health = _req(local, _Unreader(), LB)
-    rg.pre_request(worker, health)
-    assert health.proxy_protocol_info is None  # gunicorn keeps the real peer
-    with pytest.raises(ForbiddenProxyRequest):
-        rg.pre_request(worker, _req(None, _Unreader(), LB))
-    assert "sent no PROXY header" in warnings[0]
-    direct = _req(None, _Unreader(), CLIENT)
-    rg.pre_request(worker, direct)  # an untrusted direct peer is served as itself
-    assert direct.proxy_protocol_info is None
-
-
 def test_doctor_points_proxy_protocol_load_balancers_at_lb_tcp_proxy() -> None:
     data = Path(__file__).parent / "data" / "doctor" / "lb-proxy-protocol-alibaba.json"
     done = subprocess.run(
@@ -323,27 +309,37 @@ def test_doctor_points_proxy_protocol_load_balancers_at_lb_tcp_proxy() -> None:
     assert "cannot see the PROXY header" not in findings[0]["message"]
 
 
-def test_gunicorn_hook_enforces_trust_on_gunicorn_before_27(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    # gunicorn before 27 takes exact addresses in proxy_allow_ips and refuses a CIDR at start-up,
-    # so realip.gunicorn allows "*" there and the hook checks realip's ranges itself.
-    pytest.importorskip("gunicorn")
-    from gunicorn.http.errors import ForbiddenProxyRequest
+def test_every_proxy_front_end_shows_the_resolvers_lints(tmp_path: Path) -> None:
+    # One lint path: whatever the resolver warns about its trust (here a redundant range; the
+    # trust-everything lint goes the same way) reaches the user of every PROXY front end.
+    # realip.gunicorn's start-up is checked in tests/integration/test_gunicorn_proxy_protocol.py.
+    from realip import RealIPWarning
 
-    import realip.gunicorn as rg
-
-    monkeypatch.setattr(rg, "_resolver", RESOLVER)
-    monkeypatch.setattr(rg, "_OLD_GUNICORN", True)
-    assert rg._allow_ips() == "*"
-    worker = SimpleNamespace(log=SimpleNamespace(warning=lambda *a: None))
-    info = {"proxy_protocol": "TCP4", "client_addr": "6.6.6.6", "client_port": 1}
-    with pytest.raises(ForbiddenProxyRequest):
-        rg.pre_request(worker, _req(info, _Unreader(), CLIENT))  # a client's own PROXY header
-    conn = _Unreader()
-    trusted = _req(dict(info, client_addr=CLIENT), conn, LB)
-    rg.pre_request(worker, trusted)
-    assert trusted.proxy_protocol_info["client_addr"] == CLIENT
-    follow_up = _req(None, conn, LB)  # keep-alive: checked once, on the header's request
-    rg.pre_request(worker, follow_up)
-    assert follow_up.proxy_protocol_info["client_addr"] == CLIENT
+    cidrs = f"{LB}, 127.0.0.0/24"
+    expected = f"trusted proxy {LB}/32 is redundant: 127.0.0.0/24 already contains it"
+    with pytest.warns(RealIPWarning, match="is redundant"):
+        resolver = Resolver.for_topology("lb-tcp-proxy", lb_cidrs=cidrs.split(", "))
+    assert expected in ProxyPolicy(resolver).warnings
+    env = {k: v for k, v in os.environ.items() if not k.startswith("REALIP_")}
+    env.update(REALIP_TOPOLOGY="lb-tcp-proxy", REALIP_LB_CIDRS=cidrs)
+    (tmp_path / "tiny.py").write_text("async def app(scope, receive, send):\n    pass\n")
+    commands = {
+        "uvicorn": [
+            sys.executable, "-m", "uvicorn", "tiny:app", "--app-dir", str(tmp_path),
+            "--http", "realip.uvicorn:H11ProxyProtocol", "--host", "127.0.0.1", "--port", "0",
+        ],
+        "serve": [sys.executable, "-m", "realip", "serve", "--proxy-protocol", "--port", "0"],
+    }  # fmt: skip
+    for name, argv in commands.items():
+        proc = subprocess.Popen(argv, env=env, stderr=subprocess.PIPE, text=True)
+        try:
+            assert proc.stderr is not None
+            seen = []
+            for line in proc.stderr:
+                seen.append(line)
+                if expected in line or len(seen) > 40:
+                    break
+            assert any(expected in line for line in seen), (name, seen)
+        finally:
+            proc.terminate()
+            proc.communicate(timeout=10)

@@ -352,3 +352,59 @@ def test_proxied_socket_view_answers_the_client() -> None:
     finally:
         client.close()
         server.close()
+
+
+def test_feeding_a_header_a_byte_at_a_time_is_linear(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Issue 20: feed re-copied its buffer and re-parsed on every call, so a header dribbled one
+    # byte per call cost quadratic work. Count the work: the parser is asked a bounded number of
+    # times and reads a bounded multiple of the header, whatever its size.
+    import realip._proxy_policy as policy_module
+    from realip.proxy_protocol import V1_MAX_SIZE, parse
+
+    seen: List[int] = []
+
+    def counting_parse(data: bytes, **kwargs: Any) -> Any:
+        seen.append(len(data))
+        return parse(data, **kwargs)
+
+    monkeypatch.setattr(policy_module, "parse", counting_parse)
+    policy = ProxyPolicy(RESOLVER, max_size=16 + 0xFFFF)
+    for header in (
+        V1,
+        encode(ProxyHeader(2, PROXY, "INET", "STREAM", CLIENT, 1, LB, 2, (TLV(0xE1, bytes(100)),))),
+        encode(
+            ProxyHeader(2, PROXY, "INET", "STREAM", CLIENT, 1, LB, 2, (TLV(0xE1, bytes(60000)),))
+        ),
+    ):
+        seen.clear()
+        state = policy.connection((LB, 1))
+        stream = header + HTTP
+        decision = None
+        for i in range(len(stream)):
+            decision = state.feed(stream[i : i + 1])
+            if decision is not None:
+                break
+        assert (
+            decision is not None
+            and decision.accepted
+            and decision.peer == (CLIENT, 1 if header is not V1 else 51234)
+        )
+        if header is V1:  # a line of at most 107 bytes: bounded whatever happens
+            assert sum(seen) <= V1_MAX_SIZE**2, seen
+        else:  # at the signature, at the fixed part, and once whole
+            assert len(seen) <= 3 and sum(seen) <= len(header) + 32, (len(header), seen[:5])
+        assert state.needed == 0
+
+
+def test_the_connection_says_how_many_bytes_it_needs() -> None:
+    # What a socket server waits for before it reads: never more than the header itself.
+    policy = ProxyPolicy(RESOLVER)
+    for header in (V1, V2, V2_LOCAL, V1_UNKNOWN):
+        state = policy.connection((LB, 1))
+        fed = 0
+        while state.decision is None:
+            need = state.needed
+            assert need > 0 and fed + need <= len(header), (header, fed, need)
+            state.feed(header[fed : fed + need])
+            fed += need
+        assert state.decision.accepted and fed == len(header)

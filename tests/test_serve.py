@@ -304,24 +304,182 @@ def test_an_internal_error_answers_500_and_the_server_survives(
     assert srv.request()[0] == 200
 
 
-def test_connection_cap_refuses_with_503() -> None:
+_GET = b"GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
+
+
+def test_connection_cap_refuses_with_503_when_every_slot_is_busy(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    entered, release = threading.Event(), threading.Event()
+    real_observe = _serve.observe
+
+    def held(*args: Any, **kwargs: Any) -> Dict[str, Any]:
+        entered.set()
+        release.wait(10)
+        return real_observe(*args, **kwargs)
+
+    monkeypatch.setattr(_serve, "observe", held)
+    running = Running(Resolver(), timeout=5.0, max_connections=1)
+    try:
+        busy = threading.Thread(target=running.request, daemon=True)
+        busy.start()
+        assert entered.wait(5)
+        reply = running.raw(_GET)
+        assert reply.startswith(b"HTTP/1.1 503") and b"realip serve: " in reply, reply
+        release.set()
+        busy.join(5)
+        assert running.raw(_GET).startswith(b"HTTP/1.1 200")
+    finally:
+        release.set()
+        running.stop()
+
+
+def test_a_connection_still_waiting_for_its_header_gives_way_to_a_new_one() -> None:
+    # Before: a silent connection held the only slot and the honest request got a 503.
     running = Running(Resolver(), timeout=5.0, max_connections=1)
     try:
         hog = socket.create_connection(("127.0.0.1", running.port))
         try:
             time.sleep(0.2)  # let the server take the first connection
-            assert running.raw(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n").startswith(b"HTTP/1.1 503")
+            assert running.raw(_GET).startswith(b"HTTP/1.1 200")
+            hog.settimeout(5)
+            assert hog.recv(1) == b""  # closed to make room
         finally:
             hog.close()
-        deadline = time.monotonic() + 5
-        while (
-            running.raw(b"GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")[:12]
-            != b"HTTP/1.1 200"
-        ):
-            assert time.monotonic() < deadline
-            time.sleep(0.05)
     finally:
         running.stop()
+
+
+def test_the_whole_request_header_has_a_deadline_not_each_byte() -> None:
+    # One byte every 0.3 s never lets a 1.5 s per-read timeout expire; the header's deadline
+    # closes the connection anyway (before: it stayed open as long as the client trickled).
+    running = Running(Resolver(), timeout=1.5)
+    try:
+        with socket.create_connection(("127.0.0.1", running.port), timeout=5) as sock:
+            started = time.monotonic()
+            closed = False
+            for byte in b"GET / HTTP/1.1\r\nHost: x\r\nX-Long: " + b"y" * 60:
+                try:
+                    sock.sendall(bytes([byte]))
+                except OSError:
+                    closed = True
+                    break
+                time.sleep(0.3)
+                sock.settimeout(0.01)
+                try:
+                    if sock.recv(1) == b"":
+                        closed = True
+                        break
+                except socket.timeout:
+                    pass
+                except OSError:
+                    closed = True
+                    break
+            elapsed = time.monotonic() - started
+        assert closed and elapsed < 6, elapsed
+    finally:
+        running.stop()
+
+
+def test_trickling_clients_do_not_starve_an_honest_request() -> None:
+    # Twice as many slow clients as slots, each sending a byte every 0.5 s and coming back
+    # when closed (issue 20: 256 such clients turned every honest request into a 503).
+    running = Running(Resolver(), timeout=10.0, max_connections=8)
+    stop = threading.Event()
+
+    def trickle() -> None:
+        while not stop.is_set():
+            try:
+                with socket.create_connection(("127.0.0.1", running.port), timeout=5) as sock:
+                    for byte in b"GET / HTTP/1.1\r\nHost: x\r\nX-Slow: " + b"z" * 100:
+                        if stop.wait(0.5):
+                            return
+                        sock.sendall(bytes([byte]))
+            except OSError:
+                stop.wait(0.1)
+
+    tricklers = [threading.Thread(target=trickle, daemon=True) for _ in range(16)]
+    try:
+        for thread in tricklers:
+            thread.start()
+        time.sleep(1.5)  # every slot taken by now
+        statuses = []
+        for _ in range(5):
+            statuses.append(running.request()[0])
+            time.sleep(0.2)
+        assert statuses == [200] * 5
+    finally:
+        stop.set()
+        for thread in tricklers:
+            thread.join(5)
+        running.stop()
+
+
+def test_idle_untrusted_proxy_connections_cost_no_cpu() -> None:
+    # Issue 20: with --proxy-protocol, 200 untrusted connections that sent one byte kept ~140%
+    # CPU busy (MSG_PEEK and 5 ms sleeps). Untrusted peers go straight to HTTP now, and the
+    # trusted one waits on readiness: CPU time over 2 s of such idling stays far below that.
+    from realip.proxy_server import ProxyPolicy
+
+    resolver = Resolver.for_topology("lb-tcp-proxy", lb_cidrs=["127.0.0.2/32"])
+    running = Running(resolver, timeout=30.0, proxy_policy=ProxyPolicy(resolver, timeout=30.0))
+    socks: List[socket.socket] = []
+    try:
+        for i in range(200):
+            sock = socket.create_connection(
+                ("127.0.0.1", running.port), timeout=5, source_address=(f"127.0.1.{i % 250 + 1}", 0)
+            )
+            sock.sendall(b"P")
+            socks.append(sock)
+        # The trusted load balancer with half a signature, waiting on readiness too.
+        lb = socket.create_connection(
+            ("127.0.0.1", running.port), timeout=5, source_address=("127.0.0.2", 0)
+        )
+        lb.sendall(b"PRO")
+        socks.append(lb)
+        time.sleep(0.5)  # every connection accepted and waiting
+        cpu, wall = time.process_time(), time.monotonic()
+        time.sleep(2.0)
+        used = time.process_time() - cpu
+        assert used < 0.25 * (time.monotonic() - wall), used
+        # Still answering, and the forged header gets its 400 once it is whole.
+        socks[0].sendall(b"ROXY TCP4 6.6.6.6 10.0.0.1 1 2\r\n" + _GET)
+        socks[0].settimeout(5)
+        assert socks[0].recv(65536).startswith(b"HTTP/1.1 400")
+    finally:
+        for sock in socks:
+            sock.close()
+        running.stop()
+
+
+def test_a_proxy_request_without_proxy_protocol_gets_a_whole_answer() -> None:
+    # curl --haproxy-protocol against a server without --proxy-protocol: the answer was cut short
+    # ("transfer closed with 536 bytes remaining") by an AttributeError ('command').
+    running = Running(Resolver(), timeout=5.0)
+    try:
+        for header in (
+            b"PROXY TCP4 203.0.113.9 127.0.0.1 51234 8080\r\n",
+            b"PROXY TCP6 2001:db8::9 ::1 51234 8080\r\n",
+            b"\r\n\r\n\x00\r\nQUIT\n\x21\x11\x00\x0c" + bytes(12),
+        ):
+            reply = running.raw(header + _GET)
+            head, _, body = reply.partition(b"\r\n\r\n")
+            match = re.search(rb"Content-Length: (\d+)", head)
+            assert head.startswith(b"HTTP/1.1 400") and match, reply[:300]
+            assert len(body) == int(match.group(1)), reply
+            assert body.startswith(b"realip serve: 400 Bad Request: PROXY protocol header received")
+            assert b"--proxy-protocol" in body and b"<html" not in body.lower()
+        assert "AttributeError" not in running.log.getvalue()
+        assert "Error code explanation" not in running.log.getvalue()
+    finally:
+        running.stop()
+
+
+def test_errors_use_realips_words_not_pythons_stock_page(srv: Running) -> None:
+    reply = srv.raw(b"GARBAGE\r\n\r\n")
+    head, _, body = reply.partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 400") and body.startswith(b"realip serve: 400 Bad Request: ")
+    assert b"Error response" not in body and b"<html" not in body.lower()
 
 
 # -- suggestions (pure) -----------------------------------------------------------------
@@ -491,3 +649,31 @@ def test_cli_configuration_error_exits_2() -> None:
     assert out.returncode == 2
     assert "pod_cidrs" in out.stderr.lower() or "pod-cidrs" in out.stderr.lower()
     assert "Traceback" not in out.stderr
+
+
+def test_switches_are_not_described_as_taking_a_value() -> None:
+    # --require-header takes no value; its help said "(true/false)" (issue 23).
+    done = subprocess.run(
+        [sys.executable, "-m", "realip", "serve", "--help"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    text = " ".join(done.stdout.split())
+    assert "--require-header fail closed when a trusted proxy sends no forwarding header" in text
+    assert "(true/false)" not in text and "[REALIP_REQUIRE_HEADER=true/false]" in text
+
+
+def test_serve_does_not_import_the_command_that_imports_it() -> None:
+    # Issue 24: cli imported _serve, which imported cli back (behind a function-level import).
+    import ast
+    from pathlib import Path
+
+    tree = ast.parse(Path(_serve.__file__).read_text(encoding="utf-8"))
+    imported = {
+        node.module if isinstance(node, ast.ImportFrom) else alias.name
+        for node in ast.walk(tree)
+        if isinstance(node, (ast.Import, ast.ImportFrom))
+        for alias in node.names
+    }
+    assert "realip.cli" not in imported and "realip" not in imported, imported

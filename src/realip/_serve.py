@@ -9,13 +9,19 @@ received, the resolution under the current configuration step by step, and sugge
 which topology this looks like. JSON by default, HTML for browsers, ``/healthz`` for probes.
 
 The server is for diagnosis, not for production traffic: standard library only, one thread per
-connection, capped, with a socket timeout so slow or silent clients cannot pin it down.
+connection, capped. Slow or silent clients cannot pin it down: each request's whole header must
+arrive within ``--timeout`` seconds (not per byte, so trickling a byte at a time does not keep a
+connection), and when every slot is taken a new connection takes the one that has waited longest
+for its header. With ``--proxy-protocol``, only trusted load balancers wait for a PROXY header
+(on readiness, not by polling); anyone else goes straight to HTTP, where a forged header is
+answered with a 400 that says why.
 """
 
 from __future__ import annotations
 
 import argparse
 import contextlib
+import io
 import json
 import signal
 import socket
@@ -25,22 +31,20 @@ import threading
 import time
 import warnings
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any, Optional, TextIO, Tuple, Union
+from typing import Any, Dict, Optional, TextIO, Tuple, Union
 
+from realip._cli_options import add_config_options, resolver_from_args
 from realip._explain import describe
-from realip._report import is_proxy_header, observe, render_html, suggest, wants_html
+from realip._proxy_policy import ProxyPolicy
+from realip._proxy_sockets import CLOSED, TIMED_OUT, accept_socket
+from realip._serve_report import is_proxy_header, observe, render_html, suggest, wants_html
 from realip._version import __version__
-from realip.proxy_server import (
-    ProxyPolicy,
-    add_serve_options,
-    header_report,
-    serve_accept,
-    serve_policy,
-)
+from realip.proxy_protocol import SIGNATURE_V2, ProxyHeader, header_report
 from realip.resolver import Resolver
 
 DEFAULT_TIMEOUT = 10.0
-"""Seconds a connection may stay silent before the server closes it."""
+"""Seconds a request's whole header may take to arrive (and a connection may stay silent)."""
+_DISPLACED_WAIT = 1.0  # seconds for a displaced connection's thread to free its slot
 DEFAULT_MAX_CONNECTIONS = 256
 """Connections served at once; more get a 503 instead of another thread."""
 
@@ -51,6 +55,44 @@ def _clean(text: str, limit: int = 300) -> str:
         c if c.isprintable() and c != "\\" else c.encode("unicode_escape").decode("ascii")
         for c in text
     )
+
+
+class _HeaderClock(io.RawIOBase):
+    """The socket as the request reader sees it: every read is bounded by the request's deadline.
+
+    A per-read timeout alone lets a client keep a connection forever by sending one byte just
+    before each timeout; the deadline covers the whole header, however it is dribbled.
+    """
+
+    def __init__(self, sock: socket.socket, timeout: float) -> None:
+        super().__init__()
+        self._sock = sock
+        self._timeout = timeout
+        self.deadline: Optional[float] = None
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        wait = self._timeout
+        if self.deadline is not None:
+            wait = min(wait, self.deadline - time.monotonic())
+            if wait <= 0:
+                raise socket.timeout("the request header did not arrive in time")
+        self._sock.settimeout(wait)
+        return self._sock.recv_into(buffer)
+
+
+def _reply(sock: Any, status: str, text: str) -> None:
+    """A whole HTTP answer with realip's own words, written before the connection is closed."""
+    body = f"realip serve: {status}: {text}\n".encode("utf-8", "backslashreplace")
+    with contextlib.suppress(OSError):
+        sock.settimeout(1.0)
+        sock.sendall(
+            f"HTTP/1.1 {status}\r\nContent-Type: text/plain; charset=utf-8\r\n"
+            f"Content-Length: {len(body)}\r\nConnection: close\r\n\r\n".encode("ascii")
+            + body
+        )
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -68,6 +110,9 @@ class _Handler(BaseHTTPRequestHandler):
     def setup(self) -> None:
         super().setup()
         self.connection.settimeout(self.server.conn_timeout)
+        self._clock = _HeaderClock(self.connection, self.server.conn_timeout)
+        self.rfile = io.BufferedReader(self._clock)
+        self.proxy_header: Optional[ProxyHeader] = None
         self._served = 0
         self._note: Optional[str] = None
         self._logged = False
@@ -75,14 +120,37 @@ class _Handler(BaseHTTPRequestHandler):
 
     def handle(self) -> None:
         # --proxy-protocol: the PROXY header is read (and trust decided) before any HTTP.
-        if self.server.proxy_policy is None or serve_accept(self, self.server.proxy_policy):
+        if self.server.proxy_policy is None or self._accept_proxy(self.server.proxy_policy):
             super().handle()
+
+    def _accept_proxy(self, policy: ProxyPolicy) -> bool:
+        self.server.waiting(self, True)
+        decision = accept_socket(self.connection, policy, self.client_address)
+        self.proxy_header = decision.header
+        if not decision.accepted:
+            self._log_line(f"refused: {decision.reason}")
+            if decision.reason.endswith(TIMED_OUT):
+                _reply(self.connection, "408 Request Timeout", decision.reason)
+            elif not decision.reason.endswith(CLOSED):
+                _reply(self.connection, "400 Bad Request", f"refused: {decision.reason}")
+            return False
+        if decision.peer is not None:
+            self.client_address = decision.peer
+        return True
 
     def handle_one_request(self) -> None:
         self._note = None
         self._logged = False
         self._summary = ""
-        super().handle_one_request()
+        # The whole header (request line and fields) must arrive before this deadline, and
+        # until it has, the connection may be displaced by a new one when all slots are taken.
+        self._clock.deadline = time.monotonic() + self.server.conn_timeout
+        self.server.waiting(self, True)
+        try:
+            super().handle_one_request()
+        finally:
+            self._clock.deadline = None
+            self.server.waiting(self, False)
         # A timeout or a dropped connection gets one line, unless it is an idle keep-alive.
         note = self._note
         if (
@@ -94,18 +162,58 @@ class _Handler(BaseHTTPRequestHandler):
 
     def parse_request(self) -> bool:
         raw: bytes = getattr(self, "raw_requestline", b"")
-        if raw.startswith(b"PROXY "):
-            self.requestline = _clean(raw.decode("latin-1").rstrip("\r\n"))
+        if raw.startswith(b"PROXY ") or (
+            raw == b"\r\n" and self.rfile.peek(10)[:10] == SIGNATURE_V2[2:]  # type: ignore[attr-defined]
+        ):
+            self.command = None  # type: ignore[assignment]
+            self.requestline = _clean(raw.decode("latin-1").rstrip("\r\n")) or "PROXY v2"
             self.request_version = "HTTP/1.0"
             self.close_connection = True
-            self.send_error(
-                400,
-                "PROXY protocol header received: the load balancer has PROXY "
-                "protocol enabled; run realip serve --proxy-protocol to decode it "
-                "(and your app with a server that decodes it, see docs/how-to/proxy-protocol.md)",
-            )
+            message = self._proxy_refusal()
+            self._summary = message
+            self.send_error(400, message)
             return False
-        return super().parse_request()
+        if super().parse_request():
+            # The header is in: from here the connection is busy, not waiting for one.
+            self._clock.deadline = None
+            self.server.waiting(self, False)
+            return True
+        return False
+
+    def _proxy_refusal(self) -> str:
+        if self.server.proxy_policy is None:
+            return (
+                "PROXY protocol header received: the load balancer has PROXY protocol enabled; "
+                "run realip serve --proxy-protocol to decode it (and your app with a server that "
+                "decodes it, see docs/how-to/proxy-protocol.md)"
+            )
+        addr = self.client_address
+        peer = str(addr[0]) if isinstance(addr, tuple) and addr else "this peer"
+        return (
+            f"refused: peer {peer} sent a PROXY header but is not a trusted load balancer "
+            "(it could name any client); if it is your load balancer, add its addresses to "
+            "--lb-cidrs"
+        )
+
+    def send_error(
+        self, code: int, message: Optional[str] = None, explain: Optional[str] = None
+    ) -> None:
+        """Answer an error in realip's words (Python's stock page names Python, not the cause)."""
+        short, long = self.responses.get(code, ("Error", ""))
+        self.log_error("code %d, message %s", code, message or short)
+        self.send_response(code, short)
+        self.send_header("Connection", "close")
+        self.close_connection = True
+        body = b""
+        if code >= 200 and code not in (204, 304):
+            body = f"realip serve: {code} {short}: {message or long or short}\n".encode(
+                "utf-8", "backslashreplace"
+            )
+            self.send_header("Content-Type", "text/plain; charset=utf-8")
+            self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        if getattr(self, "command", None) != "HEAD" and body:
+            self.wfile.write(body)
 
     def _respond(self, body: bool) -> None:
         self._served += 1
@@ -208,6 +316,9 @@ class _Server(ThreadingHTTPServer):
         self.proxy_policy = proxy_policy
         self.conn_timeout = timeout
         self._slots = threading.BoundedSemaphore(max_connections)
+        # Connections waiting for a request header, by handler, with the time they started to.
+        self._waiting: Dict[Any, float] = {}
+        self._waiting_lock = threading.Lock()
         self._log = log
         self._log_lock = threading.Lock()
         if ":" in address[0]:
@@ -234,18 +345,39 @@ class _Server(ThreadingHTTPServer):
             except (OSError, ValueError):
                 pass
 
+    def waiting(self, handler: Any, waiting: bool) -> None:
+        """Mark ``handler``'s connection as waiting for a request header, or not."""
+        with self._waiting_lock:
+            if waiting:
+                self._waiting.setdefault(handler, time.monotonic())
+            else:
+                self._waiting.pop(handler, None)
+
+    def _displace(self) -> bool:
+        # Every slot is taken: close the connection that has waited longest for its header
+        # (an idle keep-alive, or a client trickling bytes), so a new client is not turned away
+        # while slow ones hold the slots. Its thread ends and frees the slot.
+        with self._waiting_lock:
+            if not self._waiting:
+                return False
+            handler = min(self._waiting, key=self._waiting.__getitem__)
+            del self._waiting[handler]
+        with contextlib.suppress(OSError):
+            handler.connection.shutdown(socket.SHUT_RDWR)
+        return True
+
+    def _busy(self, request: Any, client_address: Any) -> None:
+        _reply(request, "503 Service Unavailable", "too many connections")
+        self.log_line(f"{client_address[0]}:{client_address[1]} refused: too many connections")
+        self.shutdown_request(request)
+
     def process_request(self, request: Any, client_address: Any) -> None:
-        if not self._slots.acquire(blocking=False):
-            try:
-                request.settimeout(1.0)
-                request.sendall(
-                    b"HTTP/1.1 503 Service Unavailable\r\nContent-Length: 0\r\n"
-                    b"Connection: close\r\n\r\n"
-                )
-            except OSError:
-                pass
-            self.log_line(f"{client_address[0]}:{client_address[1]} refused: too many connections")
-            self.shutdown_request(request)
+        # Only this thread (the accept loop) takes slots, so the one a displaced connection
+        # frees goes to the connection that displaced it, not to whoever connects next.
+        if not self._slots.acquire(blocking=False) and not (
+            self._displace() and self._slots.acquire(timeout=_DISPLACED_WAIT)
+        ):
+            self._busy(request, client_address)
             return
         try:
             super().process_request(request, client_address)
@@ -293,6 +425,33 @@ def make_server(
     )
 
 
+def add_serve_options(parser: Any) -> None:
+    """Add ``--proxy-protocol`` to the ``realip serve`` argument parser."""
+    parser.add_argument(
+        "--proxy-protocol",
+        nargs="?",
+        const="required",
+        choices=("required", "optional"),
+        default=None,
+        help="decode a PROXY protocol (v1/v2) header at the start of each connection, from the "
+        "peers the configuration trusts (e.g. --topology lb-tcp-proxy --lb-cidrs ...); "
+        "'optional' also serves trusted peers that send none (default: required)",
+    )
+
+
+def serve_policy(args: Any, resolver: Resolver) -> Optional[ProxyPolicy]:
+    """The policy ``realip serve``'s options ask for, or None without ``--proxy-protocol``."""
+    mode = getattr(args, "proxy_protocol", None)
+    if mode is None:
+        return None
+    ProxyPolicy.check_resolver(
+        resolver,
+        "pass --topology lb-tcp-proxy --lb-cidrs with the load balancer's addresses "
+        "(or set REALIP_TOPOLOGY and REALIP_LB_CIDRS)",
+    )
+    return ProxyPolicy(resolver, required=mode == "required", timeout=args.timeout)
+
+
 _EPILOG = """\
 examples:
   realip serve                                        (unconfigured: shows what arrives)
@@ -330,8 +489,6 @@ def _seconds(text: str) -> float:
 
 def add_parser(subparsers: Any) -> None:
     """Register the ``serve`` subcommand on an ``argparse`` subparsers object."""
-    from realip.cli import add_config_options
-
     parser = subparsers.add_parser(
         "serve",
         help="run a diagnostic echo server that shows what reaches the app",
@@ -354,7 +511,8 @@ def add_parser(subparsers: Any) -> None:
         type=_seconds,
         default=DEFAULT_TIMEOUT,
         metavar="SECONDS",
-        help=f"close connections silent this long (default {DEFAULT_TIMEOUT:g})",
+        help="how long a request's whole header may take to arrive; silent connections are "
+        f"closed after it too (default {DEFAULT_TIMEOUT:g})",
     )
     add_serve_options(parser)
     add_config_options(parser)
@@ -367,8 +525,6 @@ def _stop(signum: int, frame: Any) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Run ``realip serve`` until interrupted; returns the exit status."""
-    from realip.cli import resolver_from_args
-
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # printed below, once, in the server's own format
         resolver = resolver_from_args(args)

@@ -4,46 +4,13 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 import warnings
 from typing import Optional, Sequence, Tuple
 
-from realip._config import OPTIONS, build, merged_values, spell_flag
+from realip._cli_options import add_config_options, resolver_from_args
 from realip._errors import ConfigError
 from realip._version import __version__
-from realip.resolver import Resolver
-
-
-def add_config_options(parser: argparse.ArgumentParser) -> None:
-    """Add the resolver options (mirroring the REALIP_* variables) to a subcommand."""
-    group = parser.add_argument_group(
-        "configuration (unset options fall back to the REALIP_* environment variables)"
-    )
-    for option in OPTIONS:
-        if option.kind == "bool":
-            group.add_argument(
-                option.flag,
-                action="store_const",
-                const="true",
-                help=f"{option.help} [{option.env}]",
-            )
-        else:
-            group.add_argument(
-                option.flag,
-                metavar=option.env.replace("REALIP_", ""),
-                help=f"{option.help} [{option.env}]",
-            )
-
-
-def resolver_from_args(args: argparse.Namespace) -> Resolver:
-    """The resolver the options describe, falling back to the environment for unset ones.
-
-    Errors name a flag when the value came from the command line, a variable otherwise.
-    """
-    flags = {option.name: getattr(args, option.name, None) for option in OPTIONS}
-    values, spell = merged_values(flags, os.environ)
-    return build(values, spell, spell_flag)
 
 
 def _parse_header(text: str) -> Tuple[str, str]:

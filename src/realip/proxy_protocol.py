@@ -14,7 +14,8 @@ accepted the connection from. Feed the first bytes of a connection to :func:`par
 
 It returns ``None`` while more bytes are needed, a :class:`ProxyHeader` (whose ``size`` is the
 number of bytes the header took; the HTTP request starts right after it), or raises
-:class:`ProxyProtocolError`, and nothing else, whatever the input. Parsing follows haproxy's
+:class:`ProxyProtocolError` (:class:`RemoteProtocolError` for bad bytes,
+:class:`LocalProtocolError` for an input that is not bytes), and nothing else, whatever the input. Parsing follows haproxy's
 ``proxy-protocol.txt`` strictly: a v1 line of at most 107 bytes ending in CRLF, canonical
 addresses, ports without leading zeros; a v2 header with the right version, command, family
 and transport nibbles, an address block that fits its declared length, well-formed TLVs and,
@@ -27,8 +28,8 @@ may send one. :mod:`realip.proxy_server` decides that per connection.
 from __future__ import annotations
 
 from _socket import AF_INET, AF_INET6, inet_ntop, inet_pton
-from struct import unpack_from
-from typing import List, NamedTuple, Optional, Tuple
+from struct import Struct, unpack_from
+from typing import Any, Dict, List, NamedTuple, Optional, Tuple, Union
 
 __all__ = [
     "DEFAULT_MAX_SIZE",
@@ -39,11 +40,15 @@ __all__ = [
     "TLV",
     "V1_MAX_SIZE",
     "ProxyHeader",
+    "LocalProtocolError",
     "ProxyProtocolError",
+    "RemoteProtocolError",
     "SSLInfo",
+    "bytes_needed",
     "crc32c",
     "detect",
     "encode",
+    "header_report",
     "parse",
 ]
 
@@ -106,12 +111,37 @@ _TLV_NAMES = {
 
 _FAMILIES = ("UNSPEC", "INET", "INET6", "UNIX")
 _TRANSPORTS = ("UNSPEC", "STREAM", "DGRAM")
-_ADDRESS_SIZES = {1: 12, 2: 36, 3: 216}
+# The v2 layout (proxy-protocol.txt section 2.2), network byte order throughout.
+_V2_HEAD = Struct("!12sBBH")
+"""signature, version << 4 | command, family << 4 | transport, length of what follows."""
+_V2_INET = Struct("!4s4sHH")
+"""source address, destination address, source port, destination port."""
+_V2_INET6 = Struct("!16s16sHH")
+"""The same for IPv6."""
 _UNIX_PATH = 108
+_V2_UNIX = Struct(f"!{_UNIX_PATH}s{_UNIX_PATH}s")
+"""source path, destination path (NUL-padded)."""
+_V2_TLV = Struct("!BH")
+"""type, length of the value that follows."""
+_V2_ADDRESSES = {1: _V2_INET, 2: _V2_INET6, 3: _V2_UNIX}
+_ADDRESS_SIZES = {family: layout.size for family, layout in _V2_ADDRESSES.items()}
 
 
 class ProxyProtocolError(ValueError):
-    """The bytes are not a valid PROXY protocol header; the connection must be dropped."""
+    """Something is wrong with a PROXY protocol header; catches both kinds below.
+
+    :func:`parse` raises it (as :class:`RemoteProtocolError`) for bytes that are not a valid
+    header, as it always has: ``except ProxyProtocolError`` keeps working.
+    """
+
+
+class RemoteProtocolError(ProxyProtocolError):
+    """The peer sent bytes that are not a valid PROXY header: drop the connection."""
+
+
+class LocalProtocolError(ProxyProtocolError):
+    """The caller misused the API: :func:`parse` given something that is not bytes, or
+    :func:`encode` given a header that cannot be written."""
 
 
 class TLV(NamedTuple):
@@ -319,7 +349,7 @@ def crc32c(data: bytes, crc: int = 0) -> int:
 # -- parsing ---------------------------------------------------------------------------------
 
 
-def detect(data: bytes) -> Optional[int]:
+def detect(data: Union[bytes, bytearray]) -> Optional[int]:
     """Which PROXY version ``data`` starts with: 1, 2, 0 (not a PROXY header) or None (too short).
 
     It only looks at the signature; :func:`parse` checks the rest.
@@ -331,7 +361,41 @@ def detect(data: bytes) -> Optional[int]:
     return 0
 
 
-def parse(data: bytes, *, max_size: int = DEFAULT_MAX_SIZE) -> Optional[ProxyHeader]:
+_V1_SHORTEST = len(b"PROXY UNKNOWN\r\n")
+
+
+def bytes_needed(data: Union[bytes, bytearray], *, max_size: int = DEFAULT_MAX_SIZE) -> int:
+    """How many more bytes :func:`parse` needs, at least, before it can answer for ``data``.
+
+    0 when it can answer now (a header, or an error, or not a PROXY header at all). A server
+    waits until that many more bytes are readable (one ``recv`` of exactly that size consumes
+    none of the request behind the header), and a buffer calls :func:`parse` only then, so a
+    header dribbled one byte at a time is parsed a bounded number of times, not once per byte.
+    """
+    try:
+        if parse(data, max_size=max_size) is not None:
+            return 0
+    except ProxyProtocolError:
+        return 0  # parse answers (with an error) already
+    # parse needs more: how many at least, without reading past a header that could end sooner.
+    size = len(data)
+    version = detect(data)
+    if not size:
+        return 1  # one byte tells whether a header can follow at all
+    if version is None:
+        signature = SIGNATURE_V1 if data[:1] == SIGNATURE_V1[:1] else SIGNATURE_V2
+        return len(signature) - size
+    if version == 1:  # no line end yet: at least a CRLF, and the shortest line
+        return max(1 if data[-1:] == b"\r" else 2, _V1_SHORTEST - size)
+    if size < 16:
+        return 16 - size
+    length: int = _V2_HEAD.unpack_from(data)[3]
+    return _V2_HEAD.size + length - size
+
+
+def parse(
+    data: Union[bytes, bytearray, memoryview], *, max_size: int = DEFAULT_MAX_SIZE
+) -> Optional[ProxyHeader]:
     """Parse the PROXY header at the start of ``data``.
 
     Returns None when ``data`` is a valid beginning that needs more bytes, the header (its
@@ -341,7 +405,7 @@ def parse(data: bytes, *, max_size: int = DEFAULT_MAX_SIZE) -> Optional[ProxyHea
     """
     if data.__class__ is not bytes:
         if not isinstance(data, (bytes, bytearray, memoryview)):
-            raise ProxyProtocolError(f"the input is not bytes but {type(data).__name__}")
+            raise LocalProtocolError(f"the input is not bytes but {type(data).__name__}")
         data = bytes(data)
     version = detect(data)
     if version is None:
@@ -350,7 +414,7 @@ def parse(data: bytes, *, max_size: int = DEFAULT_MAX_SIZE) -> Optional[ProxyHea
         return _parse_v1(data)
     if version == 2:
         return _parse_v2(data, max_size)
-    raise ProxyProtocolError(
+    raise RemoteProtocolError(
         f"not a PROXY protocol header: the connection starts with {data[:16]!r}"
     )
 
@@ -364,14 +428,14 @@ def _v4_text(raw: bytes) -> str:
             return text
     except (UnicodeDecodeError, OSError, ValueError):
         pass
-    raise ProxyProtocolError(f"invalid IPv4 address {raw[:48]!r} in a v1 header")
+    raise RemoteProtocolError(f"invalid IPv4 address {raw[:48]!r} in a v1 header")
 
 
 def _v6_text(raw: bytes) -> str:
     try:
         return inet_ntop(AF_INET6, inet_pton(AF_INET6, raw.decode("ascii")))
     except (UnicodeDecodeError, OSError, ValueError):
-        raise ProxyProtocolError(f"invalid IPv6 address {raw[:48]!r} in a v1 header") from None
+        raise RemoteProtocolError(f"invalid IPv6 address {raw[:48]!r} in a v1 header") from None
 
 
 def _port(raw: bytes) -> int:
@@ -380,7 +444,7 @@ def _port(raw: bytes) -> int:
         port = int(raw)
         if port <= 0xFFFF:
             return port
-    raise ProxyProtocolError(f"invalid port {raw[:8]!r} in a v1 header")
+    raise RemoteProtocolError(f"invalid port {raw[:8]!r} in a v1 header")
 
 
 def _parse_v1(data: bytes) -> Optional[ProxyHeader]:
@@ -388,22 +452,22 @@ def _parse_v1(data: bytes) -> Optional[ProxyHeader]:
     end = window.find(b"\r\n")
     stray = window.find(b"\n")
     if stray != -1 and stray != end + 1:
-        raise ProxyProtocolError("a v1 header line must end in CRLF, not a bare LF")
+        raise RemoteProtocolError("a v1 header line must end in CRLF, not a bare LF")
     cr = window.find(b"\r")
     if cr != -1 and cr != end and cr != len(window) - 1:
-        raise ProxyProtocolError("a v1 header line must end in CRLF, not a bare CR")
+        raise RemoteProtocolError("a v1 header line must end in CRLF, not a bare CR")
     if end == -1:
         if len(data) >= V1_MAX_SIZE:
-            raise ProxyProtocolError(f"no CRLF in the first {V1_MAX_SIZE} bytes of a v1 header")
+            raise RemoteProtocolError(f"no CRLF in the first {V1_MAX_SIZE} bytes of a v1 header")
         return None
     size = end + 2
     line = window[len(SIGNATURE_V1) : end]
     if line == b"UNKNOWN" or line.startswith(b"UNKNOWN "):
         # "the receiver must ignore anything presented before the CRLF is found"
-        return ProxyHeader(1, PROXY, "UNSPEC", "UNSPEC", size=size)
+        return ProxyHeader(version=1, command=PROXY, family="UNSPEC", transport="UNSPEC", size=size)
     parts = line.split(b" ")
     if len(parts) != 5:
-        raise ProxyProtocolError(
+        raise RemoteProtocolError(
             f"a v1 header needs protocol, two addresses and two ports separated by single "
             f"spaces: {window[:end]!r}"
         )
@@ -413,11 +477,19 @@ def _parse_v1(data: bytes) -> Optional[ProxyHeader]:
     elif proto == b"TCP6":
         family, source, destination = "INET6", _v6_text(src), _v6_text(dst)
     else:
-        raise ProxyProtocolError(
+        raise RemoteProtocolError(
             f"unknown v1 protocol {proto[:16]!r}; expected TCP4, TCP6 or UNKNOWN"
         )
     return ProxyHeader(
-        1, PROXY, family, "STREAM", source, _port(sport), destination, _port(dport), (), size
+        version=1,
+        command=PROXY,
+        family=family,
+        transport="STREAM",
+        source=source,
+        source_port=_port(sport),
+        destination=destination,
+        destination_port=_port(dport),
+        size=size,
     )
 
 
@@ -426,22 +498,21 @@ def _parse_tlvs(data: bytes, start: int, end: int, where: str) -> List[TLV]:
     pos = start
     while pos < end:
         if end - pos < 3:
-            raise ProxyProtocolError(f"{end - pos} stray byte(s) where a {where} TLV should start")
-        length = (data[pos + 1] << 8) | data[pos + 2]
-        stop = pos + 3 + length
+            raise RemoteProtocolError(f"{end - pos} stray byte(s) where a {where} TLV should start")
+        kind, length = _V2_TLV.unpack_from(data, pos)
+        stop = pos + _V2_TLV.size + length
         if stop > end:
-            raise ProxyProtocolError(
-                f"{where} TLV 0x{data[pos]:02X} declares {length} bytes but only "
-                f"{end - pos - 3} remain"
+            raise RemoteProtocolError(
+                f"{where} TLV 0x{kind:02X} declares {length} bytes but only {end - pos - 3} remain"
             )
-        tlvs.append(TLV(data[pos], data[pos + 3 : stop]))
+        tlvs.append(TLV(kind, data[pos + _V2_TLV.size : stop]))
         pos = stop
     return tlvs
 
 
 def _ssl_info(value: bytes) -> SSLInfo:
     if len(value) < 5:
-        raise ProxyProtocolError(f"the SSL TLV needs at least 5 bytes, got {len(value)}")
+        raise RemoteProtocolError(f"the SSL TLV needs at least 5 bytes, got {len(value)}")
     subs = _parse_tlvs(value, 5, len(value), "SSL sub-")
     return SSLInfo(value[0], int.from_bytes(value[1:5], "big"), tuple(subs))
 
@@ -452,82 +523,73 @@ def _unix_path(raw: bytes) -> str:
 
 def _parse_v2(data: bytes, max_size: int) -> Optional[ProxyHeader]:
     if len(data) > 12 and data[12] >> 4 != 2:
-        raise ProxyProtocolError(f"unsupported PROXY protocol version {data[12] >> 4} (not 2)")
+        raise RemoteProtocolError(f"unsupported PROXY protocol version {data[12] >> 4} (not 2)")
     if len(data) > 12 and data[12] & 0x0F > 1:
-        raise ProxyProtocolError(f"unknown v2 command 0x{data[12] & 0x0F:X}")
+        raise RemoteProtocolError(f"unknown v2 command 0x{data[12] & 0x0F:X}")
     if len(data) < 16:
         return None
-    length = (data[14] << 8) | data[15]
-    size = 16 + length
+    _, version_command, family_transport, length = _V2_HEAD.unpack_from(data)
+    size = _V2_HEAD.size + length
     if size > min(max_size, _V2_HARD_MAX):
-        raise ProxyProtocolError(
+        raise RemoteProtocolError(
             f"the v2 header declares {size} bytes, more than the {max_size} accepted"
         )
     if len(data) < size:
         return None
-    if data[12] & 0x0F == 0:
+    if version_command & 0x0F == 0:
         # LOCAL: "must use the real connection endpoints and discard the protocol block
         # including the family which is ignored".
-        return ProxyHeader(2, LOCAL, "UNSPEC", "UNSPEC", size=size)
-    family, transport = data[13] >> 4, data[13] & 0x0F
+        return ProxyHeader(version=2, command=LOCAL, family="UNSPEC", transport="UNSPEC", size=size)
+    family, transport = family_transport >> 4, family_transport & 0x0F
     if family > 3 or transport > 2:
-        raise ProxyProtocolError(
+        raise RemoteProtocolError(
             f"invalid v2 family/transport byte 0x{data[13]:02X} (must be rejected by receivers)"
         )
     if family == 0 and transport == 0:
         # UNSPEC: "the receiver should ignore address information": the whole block is skipped.
-        return ProxyHeader(2, PROXY, "UNSPEC", "UNSPEC", size=size)
+        return ProxyHeader(version=2, command=PROXY, family="UNSPEC", transport="UNSPEC", size=size)
     if family == 0 or transport == 0:
-        raise ProxyProtocolError(
+        raise RemoteProtocolError(
             f"v2 family/transport byte 0x{data[13]:02X} mixes UNSPEC with a real value"
         )
     needed = _ADDRESS_SIZES[family]
     if length < needed:
-        raise ProxyProtocolError(
+        raise RemoteProtocolError(
             f"the v2 header declares {length} address bytes, {_FAMILIES[family]} needs {needed}"
         )
-    body = 16
-    if family == 1:
-        source: str = inet_ntop(AF_INET, data[body : body + 4])
-        destination: str = inet_ntop(AF_INET, data[body + 4 : body + 8])
-        ports: Tuple[Optional[int], Optional[int]] = (
-            (data[body + 8] << 8) | data[body + 9],
-            (data[body + 10] << 8) | data[body + 11],
-        )
-    elif family == 2:
-        source = inet_ntop(AF_INET6, data[body : body + 16])
-        destination = inet_ntop(AF_INET6, data[body + 16 : body + 32])
-        ports = (
-            (data[body + 32] << 8) | data[body + 33],
-            (data[body + 34] << 8) | data[body + 35],
-        )
+    body = _V2_HEAD.size
+    ports: Tuple[Optional[int], Optional[int]] = (None, None)
+    if family == 3:
+        source_path, destination_path = _V2_UNIX.unpack_from(data, body)
+        source, destination = _unix_path(source_path), _unix_path(destination_path)
     else:
-        source = _unix_path(data[body : body + _UNIX_PATH])
-        destination = _unix_path(data[body + _UNIX_PATH : body + 2 * _UNIX_PATH])
-        ports = (None, None)
+        af = AF_INET if family == 1 else AF_INET6
+        raw_source, raw_destination, *port_pair = _V2_ADDRESSES[family].unpack_from(data, body)
+        source, destination = inet_ntop(af, raw_source), inet_ntop(af, raw_destination)
+        ports = (port_pair[0], port_pair[1])
     tlvs = _parse_tlvs(data, body + needed, size, "v2")
     _check_tlvs(data, size, tlvs)
     return ProxyHeader(
-        2,
-        PROXY,
-        _FAMILIES[family],
-        _TRANSPORTS[transport],
-        source,
-        ports[0],
-        destination,
-        ports[1],
-        tuple(tlvs),
-        size,
+        version=2,
+        command=PROXY,
+        family=_FAMILIES[family],
+        transport=_TRANSPORTS[transport],
+        source=source,
+        source_port=ports[0],
+        destination=destination,
+        destination_port=ports[1],
+        tlvs=tuple(tlvs),
+        size=size,
     )
 
 
 def _check_tlvs(data: bytes, size: int, tlvs: List[TLV]) -> None:
     crcs = [tlv for tlv in tlvs if tlv.type == PP2_TYPE_CRC32C]
     if len(crcs) > 1:
-        raise ProxyProtocolError("the v2 header carries more than one CRC32C TLV")
+        raise RemoteProtocolError("the v2 header carries more than one CRC32C TLV")
     for tlv in tlvs:
         if tlv.type == PP2_TYPE_UNIQUE_ID and len(tlv.value) > _UNIQUE_ID_MAX:
-            raise ProxyProtocolError(
+            raise RemoteProtocolError(
                 f"the UNIQUE_ID TLV has {len(tlv.value)} bytes, more than {_UNIQUE_ID_MAX}"
             )
         if tlv.type == PP2_TYPE_SSL:
@@ -535,23 +597,25 @@ def _check_tlvs(data: bytes, size: int, tlvs: List[TLV]) -> None:
     if crcs:
         value = crcs[0].value
         if len(value) != 4:
-            raise ProxyProtocolError(f"the CRC32C TLV has {len(value)} bytes, not 4")
+            raise RemoteProtocolError(f"the CRC32C TLV has {len(value)} bytes, not 4")
         # The checksum covers the whole header with the checksum field itself zeroed. Exactly
         # one CRC TLV exists, so its 4 value bytes are found by walking the TLVs again.
         at = _crc_offset(data, size)
         expected = crc32c(data[:at] + b"\x00\x00\x00\x00" + data[at + 4 : size])
         got = int.from_bytes(value, "big")
         if got != expected:
-            raise ProxyProtocolError(
+            raise RemoteProtocolError(
                 f"CRC32C mismatch: the header says 0x{got:08X}, its bytes give 0x{expected:08X}"
             )
 
 
 def _crc_offset(data: bytes, size: int) -> int:
-    pos = 16 + _ADDRESS_SIZES[data[13] >> 4]
-    while data[pos] != PP2_TYPE_CRC32C:
-        pos += 3 + ((data[pos + 1] << 8) | data[pos + 2])
-    return pos + 3
+    pos = _V2_HEAD.size + _ADDRESS_SIZES[data[13] >> 4]
+    while True:
+        kind, length = _V2_TLV.unpack_from(data, pos)
+        if kind == PP2_TYPE_CRC32C:
+            return pos + _V2_TLV.size
+        pos += _V2_TLV.size + length
 
 
 # -- encoding (for senders, tests and benchmarks) -------------------------------------------
@@ -562,29 +626,33 @@ def encode(header: ProxyHeader) -> bytes:
 
     v1 needs a PROXY command with INET/INET6 STREAM addresses, or UNSPEC (``PROXY UNKNOWN``).
     For v2, a CRC32C TLV in ``header.tlvs`` gets its value computed (whatever it held).
-    Raises :class:`ProxyProtocolError` for a header that cannot be written.
+    Raises :class:`LocalProtocolError` (a :class:`ProxyProtocolError`) for a header that
+    cannot be written.
     """
     if header.version not in (1, 2):
-        raise ProxyProtocolError(f"unknown PROXY protocol version {header.version!r}")
+        raise LocalProtocolError(f"unknown PROXY protocol version {header.version!r}")
     try:
         data = _encode_v1(header) if header.version == 1 else _encode_v2(header)
-    except ProxyProtocolError:
+    except LocalProtocolError:
         raise
     except (OSError, ValueError, TypeError, OverflowError) as exc:
-        raise ProxyProtocolError(f"{header!r} cannot be written: {exc}") from None
+        raise LocalProtocolError(f"{header!r} cannot be written: {exc}") from None
     if header.version == 1:
-        _parse_v1(data)  # a v1 line is text: check what was formatted into it
+        try:
+            _parse_v1(data)  # a v1 line is text: check what was formatted into it
+        except RemoteProtocolError as exc:
+            raise LocalProtocolError(f"{header!r} cannot be written: {exc}") from None
     return data
 
 
 def _encode_v1(h: ProxyHeader) -> bytes:
     if h.command != PROXY:
-        raise ProxyProtocolError("v1 has no LOCAL command")
+        raise LocalProtocolError("v1 has no LOCAL command")
     if h.family == "UNSPEC":
         return b"PROXY UNKNOWN\r\n"
     proto = {"INET": "TCP4", "INET6": "TCP6"}.get(h.family)
     if proto is None or h.transport != "STREAM":
-        raise ProxyProtocolError(f"v1 carries only TCP over INET/INET6, not {h.family}")
+        raise LocalProtocolError(f"v1 carries only TCP over INET/INET6, not {h.family}")
     line = f"PROXY {proto} {h.source} {h.destination} {h.source_port} {h.destination_port}\r\n"
     return line.encode("ascii")
 
@@ -596,39 +664,73 @@ def _encode_v2(h: ProxyHeader) -> bytes:
         family = _FAMILIES.index(h.family)
         transport = _TRANSPORTS.index(h.transport)
     except ValueError:
-        raise ProxyProtocolError(f"unknown family/transport {h.family}/{h.transport}") from None
-    if family == 1:
-        block = (
-            inet_pton(AF_INET, str(h.source))
-            + inet_pton(AF_INET, str(h.destination))
-            + int(h.source_port or 0).to_bytes(2, "big")
-            + int(h.destination_port or 0).to_bytes(2, "big")
-        )
-    elif family == 2:
-        block = (
-            inet_pton(AF_INET6, str(h.source))
-            + inet_pton(AF_INET6, str(h.destination))
-            + int(h.source_port or 0).to_bytes(2, "big")
-            + int(h.destination_port or 0).to_bytes(2, "big")
-        )
+        raise LocalProtocolError(f"unknown family/transport {h.family}/{h.transport}") from None
+    ports = (int(h.source_port or 0), int(h.destination_port or 0))
+    if family in (1, 2):
+        af = AF_INET if family == 1 else AF_INET6
+        addresses = (inet_pton(af, str(h.source)), inet_pton(af, str(h.destination)))
+        block = _V2_ADDRESSES[family].pack(*addresses, *ports)
     elif family == 3:
-        block = b"".join(
-            str(p or "").encode("utf-8").ljust(_UNIX_PATH, b"\x00")[:_UNIX_PATH]
-            for p in (h.source, h.destination)
-        )
+        block = _V2_UNIX.pack(*(str(p or "").encode("utf-8") for p in (h.source, h.destination)))
     else:
         block = b""
     crc_at = -1
     for tlv in h.tlvs:
         if tlv.type == PP2_TYPE_CRC32C:
-            crc_at = 16 + len(block) + 3
-            block += b"\x03\x00\x04\x00\x00\x00\x00"
+            crc_at = _V2_HEAD.size + len(block) + _V2_TLV.size
+            block += _V2_TLV.pack(PP2_TYPE_CRC32C, 4) + bytes(4)
         else:
-            block += bytes((tlv.type,)) + len(tlv.value).to_bytes(2, "big") + tlv.value
+            block += _V2_TLV.pack(tlv.type, len(tlv.value)) + tlv.value
     if len(block) > 0xFFFF:
-        raise ProxyProtocolError(f"a v2 header holds at most 65535 bytes, not {len(block)}")
-    out = SIGNATURE_V2 + bytes((0x21, family << 4 | transport)) + len(block).to_bytes(2, "big")
-    out += block
+        raise LocalProtocolError(f"a v2 header holds at most 65535 bytes, not {len(block)}")
+    out = _V2_HEAD.pack(SIGNATURE_V2, 0x21, family << 4 | transport, len(block)) + block
     if crc_at >= 0:
         out = out[:crc_at] + crc32c(out).to_bytes(4, "big") + out[crc_at + 4 :]
+    return out
+
+
+# -- reporting -------------------------------------------------------------------------------
+
+
+def header_report(header: Optional[ProxyHeader]) -> Optional[Dict[str, Any]]:
+    """A PROXY header as a JSON-ready dict (for ``realip serve``'s report), or None."""
+    if header is None:
+        return None
+    out: Dict[str, Any] = {
+        "version": header.version,
+        "command": header.command,
+        "family": header.family,
+        "transport": header.transport,
+        "source": header.source,
+        "source_port": header.source_port,
+        "destination": header.destination,
+        "destination_port": header.destination_port,
+        "size": header.size,
+        "tlvs": [
+            {"type": f"0x{t.type:02X}", "name": t.name, "hex": t.value[:256].hex()}
+            for t in header.tlvs
+        ],
+    }
+    named: Dict[str, Any] = {
+        "alpn": header.alpn.decode("ascii", "backslashreplace") if header.alpn else None,
+        "authority": header.authority,
+        "crc32c": f"0x{header.crc32c:08X}" if header.crc32c is not None else None,
+        "unique_id": header.unique_id.decode("ascii", "backslashreplace")
+        if header.unique_id
+        else None,
+        "aws_vpce_id": header.aws_vpce_id,
+        "azure_link_id": header.azure_link_id,
+        "gcp_psc_id": header.gcp_psc_id,
+        "netns": header.netns,
+    }
+    ssl = header.ssl
+    if ssl is not None:
+        named["ssl"] = {
+            "client": ssl.client,
+            "verify": ssl.verify,
+            "version": ssl.version,
+            "cipher": ssl.cipher,
+            "cn": ssl.cn,
+        }
+    out.update({k: v for k, v in named.items() if v is not None})
     return out

@@ -75,7 +75,13 @@ _ENV_NAMES = {"h11": "H11ProxyProtocol", "httptools": "HttpToolsProxyProtocol"}
 def _env_class(http: str) -> Type[Any]:
     with _lock:
         if http not in _env_classes:
-            cls = proxy_protocol_class(Resolver.from_env(), http)
+            resolver = Resolver.from_env()
+            ProxyPolicy.check_resolver(
+                resolver,
+                "set REALIP_TOPOLOGY=lb-tcp-proxy and REALIP_LB_CIDRS to the load balancer's "
+                "addresses",
+            )
+            cls = proxy_protocol_class(resolver, http)
             cls.__name__ = cls.__qualname__ = _ENV_NAMES[http]
             cls.__doc__ = f"uvicorn's {http} protocol decoding PROXY headers (policy: REALIP_*)."
             _env_classes[http] = cls

@@ -25,7 +25,7 @@ from typing import Dict, Iterable, List, Optional, Sequence, Set, Tuple
 from realip import RealIPWarning, Resolver, Result
 from realip._addresses import canonical, format_address, parse_address
 from realip._headers import MAX_ELEMENT, forwarded_params, forwarded_value
-from realip.proxy_protocol import PROXY, ProxyProtocolError, detect, encode, parse
+from realip.proxy_protocol import PROXY, ProxyProtocolError, bytes_needed, detect, encode, parse
 from realip.proxy_server import ProxyPolicy
 from realip.request import resolve_environ, resolve_scope
 
@@ -350,6 +350,13 @@ def check_proxy_protocol(data: bytes) -> None:
         assert header.client is None or header.command == PROXY
     elif not failed:
         assert detect(data) is None or len(data) < 16 + 0xFFFF
+    # What a server waits for: nothing once parse can answer, and never past the header.
+    need = bytes_needed(data, max_size=16 + 0xFFFF)
+    assert (need == 0) == (header is not None or failed), (need, header, failed)
+    if header is not None:
+        for cut in range(0, header.size, max(1, header.size // 64)):
+            more = bytes_needed(data[:cut], max_size=16 + 0xFFFF)
+            assert more > 0 and cut + more <= header.size, (cut, more, header.size)
     trusted = _PP_POLICY.connection(_PP_TRUSTED).feed(data)
     stranger = _PP_POLICY.connection(_PP_STRANGER).feed(data)
     if header is not None:

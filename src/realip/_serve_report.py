@@ -2,7 +2,8 @@
 
 :func:`observe` gathers the peer, the proxy headers as received, the resolution step by step
 and :func:`suggest`'s guesses at the topology into one JSON-ready dict; :func:`render_html` turns
-it into a page. The HTTP server around them is :mod:`realip._serve`.
+it into a page. The HTTP server around them is :mod:`realip._serve`. (Named for what it does
+beside :mod:`realip._doctor._report`, which reports on cluster objects.)
 """
 
 from __future__ import annotations
