@@ -303,7 +303,8 @@ examples:
 Every request (any path, any method) is answered with JSON: peer, proxy_headers, resolution
 (client_ip, source, reason, steps, warnings) and suggestions. Browsers (Accept: text/html) get
 the same as a page; ?format=json or ?format=html forces one. GET /healthz answers "ok".
-docs/kubernetes/ has manifests that run it in every Kubernetes topology.
+Manifests that run it in every Kubernetes topology: docs/kubernetes/ in realip's repository
+and source distribution (pip download --no-deps --no-binary :all: realip).
 """
 
 
@@ -330,7 +331,7 @@ def _seconds(text: str) -> float:
 
 def add_parser(subparsers: Any) -> None:
     """Register the ``serve`` subcommand on an ``argparse`` subparsers object."""
-    from realip.cli import add_config_options
+    from realip._cli_options import add_config_options
 
     parser = subparsers.add_parser(
         "serve",
@@ -367,7 +368,7 @@ def _stop(signum: int, frame: Any) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Run ``realip serve`` until interrupted; returns the exit status."""
-    from realip.cli import resolver_from_args
+    from realip._cli_options import resolver_from_args
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # printed below, once, in the server's own format
