@@ -383,6 +383,63 @@ def test_reference_names_every_command_and_option() -> None:
                     assert f"`{flag}" in cli, f"realip {name} {flag} is not in reference/cli.md"
 
 
+# -- the pages read the same on GitHub ---------------------------------------------------
+
+# Syntax that MkDocs extensions render but GitHub shows as raw text: content tabs, admonitions
+# and collapsible blocks, definition lists, attribute lists.
+GITHUB_UNRENDERED = (
+    (re.compile(r'^\s*===\+? +"'), 'content tab (=== "..."): use a bold label line'),
+    (re.compile(r"^\s*(!!!|\?\?\?\+?) *\w"), "admonition (!!!): use a blockquote, > **Note:** ..."),
+    (re.compile(r"^ {0,3}: {1,4}\S"), "definition list (term / :   text): use a plain list"),
+    (re.compile(r"\{\s*[:#.][^}]*\}\s*$"), "attribute list ({: ...}, {#id}): GitHub shows it"),
+)
+
+
+def github_unrendered(text: str) -> List[Tuple[int, str]]:
+    """``(line, problem)`` for each construct GitHub would show as raw text (code excluded)."""
+    problems: List[Tuple[int, str]] = []
+    fence = ""
+    previous = ""
+    for number, line in enumerate(text.splitlines(), 1):
+        match = FENCE.match(line)
+        if fence:
+            if line.strip().startswith(fence) and not line.strip().strip(fence[0]):
+                fence = ""
+            continue
+        if match is not None:
+            fence = match.group("fence")
+            continue
+        # Inline code may show anything; a line may start with the rest of a code span.
+        prose = re.sub(r"`[^`]*`", "", line)
+        for pattern, problem in GITHUB_UNRENDERED:
+            if problem.startswith("definition"):
+                if previous and pattern.search(line):
+                    problems.append((number, problem))
+            elif pattern.search(prose):
+                problems.append((number, problem))
+        previous = line.strip()
+    return problems
+
+
+def test_pages_use_only_markdown_github_renders() -> None:
+    """README and every page read right on GitHub too: no tabs, admonitions, definition lists."""
+    found = [
+        f"{path.relative_to(ROOT)}:{number}: {problem}"
+        for path in markdown_files()
+        for number, problem in github_unrendered(path.read_text(encoding="utf-8"))
+    ]
+    assert found == [], "\n".join(found)
+
+
+def test_github_check_finds_each_construct() -> None:
+    sample = (
+        '=== "uvicorn"\n    text\n\n!!! note "Title"\n    body\n\n??? tip\n    body\n\n'
+        "`term`\n:   definition\n\n## Heading {#anchor}\n\n"
+        '```text\n=== "in code"\n!!! note\n```\n\nSee `{.items[*]}` and: this.\n'
+    )
+    assert [number for number, _ in github_unrendered(sample)] == [1, 4, 7, 11, 13]
+
+
 # -- the site builds ----------------------------------------------------------------------
 
 
