@@ -232,6 +232,10 @@ def test_metadata_classifiers_are_known_and_extras_list_each_package_once(
         from trove_classifiers import classifiers as known
 
         assert [c for c in classifiers if c not in known] == []
+    from realip._extras import EXTRAS
+
+    extras = set(metadata.get_all("Provides-Extra") or [])
+    assert {extra for _, extra, _ in EXTRAS.values()} <= extras, extras
     seen: Dict[Tuple[str, str], str] = {}
     duplicates = []
     for requirement in metadata.get_all("Requires-Dist") or []:

@@ -23,7 +23,13 @@ from __future__ import annotations
 import threading
 from typing import Any, Optional
 
+from realip._extras import requires
 from realip.resolver import Resolver
+
+with requires("realip.gunicorn"):
+    # A gunicorn configuration module means nothing without gunicorn; without this import it
+    # would load and take gunicorn for an old release.
+    import gunicorn  # type: ignore[import-untyped]  # noqa: F401
 
 __all__ = ["pre_request", "proxy_allow_ips", "proxy_protocol"]
 
