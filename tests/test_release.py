@@ -80,6 +80,19 @@ def test_version_option_prints_the_version(capsys: pytest.CaptureFixture[str]) -
     assert capsys.readouterr().out.strip() == f"realip {realip.__version__}"
 
 
+def test_readme_first_screen_is_two_commands_starting_with_a_venv() -> None:
+    """Above the first section: two one-line shell commands, the first making a venv (Debian's
+    python3 refuses `pip install` outside one) and installing realip, the second the tests."""
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    first_screen = readme.split("\n## ", 1)[0]
+    commands = re.findall(r"^```sh\n(.*?)\n```$", first_screen, re.M | re.S)
+    assert len(commands) == 2, commands
+    assert all("\n" not in command for command in commands), commands
+    assert commands[0].startswith("python3 -m venv ") and "pip install ." in commands[0]
+    assert commands[0].endswith("realip demo")
+    assert "<!-- test-command -->" in first_screen
+
+
 def _links(markdown: str) -> List[str]:
     inline = re.findall(r"\]\(\s*<?([^)\s>]+)", markdown)
     references = re.findall(r"^\s*\[[^\]]+\]:\s*<?(\S+?)>?(?:\s|$)", markdown, re.M)
