@@ -313,3 +313,13 @@ def test_console_script_is_installed() -> None:
         )
     out = subprocess.run([script, "--version"], capture_output=True, text=True, timeout=60)
     assert out.returncode == 0 and out.stdout.startswith("realip ")
+
+
+def test_a_flag_without_a_value_does_not_ask_for_one() -> None:
+    """--require-header takes no value: its help must not say (true/false) as if it did."""
+    out = run(["explain", "--help"], {"COLUMNS": "200"})
+    [line] = [
+        line for line in out.stdout.splitlines() if line.strip().startswith("--require-header")
+    ]
+    assert "(true/false)" not in line
+    assert "[REALIP_REQUIRE_HEADER=true/false]" in line

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 from typing import List
 
 from realip._config import OPTIONS, build, merged_values, spell_flag
@@ -22,11 +23,13 @@ def add_config_options(parser: argparse.ArgumentParser) -> None:
     )
     for option in OPTIONS:
         if option.kind == "bool":
+            # The flag takes no value; only the variable is spelled true/false.
+            text = re.sub(r"\s*\(true/false\)", "", option.help)
             group.add_argument(
                 option.flag,
                 action="store_const",
                 const="true",
-                help=f"{option.help} [{option.env}]",
+                help=f"{text} [{option.env}=true/false]",
             )
         else:
             group.add_argument(
