@@ -197,6 +197,7 @@ def test_no_command_prints_a_short_usage_to_stderr_and_exits_2() -> None:
         (["doctor", "--jsno", "x.json"], "realip doctor", "did you mean --json?"),
         (["serve", "--prot", "80"], "realip serve", "did you mean --port?"),
         (["demo", "extra"], "realip demo", "unrecognized arguments: extra"),
+        (["--verison"], "realip", "did you mean --version?"),
     ],
 )
 def test_misspelt_option_shows_the_commands_usage_and_the_closest_option(

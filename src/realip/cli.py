@@ -76,6 +76,9 @@ class _Parser(argparse.ArgumentParser):
         command_level = self._subparsers is None
         if command_level:
             self._refuse_unknown_options(arg_list)
+        else:  # the top level: its own options come before the command
+            command = next((i for i, a in enumerate(arg_list) if not a.startswith("-")), None)
+            self._refuse_unknown_options(arg_list[:command])
         parsed, extras = super().parse_known_args(arg_list, namespace)
         if extras and command_level:
             self.error(f"unrecognized arguments: {' '.join(extras)}")
