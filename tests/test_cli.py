@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import subprocess
 import sys
 from typing import Dict, Optional, Sequence
@@ -324,3 +325,13 @@ def test_a_flag_without_a_value_does_not_ask_for_one() -> None:
     ]
     assert "(true/false)" not in line
     assert "[REALIP_REQUIRE_HEADER=true/false]" in line
+
+
+@pytest.mark.parametrize("command", ["serve", "doctor"])
+def test_help_points_only_at_files_the_user_has(command: str) -> None:
+    """docs/kubernetes/ is in the repository and the sdist, not in the installed package: the
+    help says where it is, or does not send the user there."""
+    text = " ".join(run([command, "--help"], {"COLUMNS": "100"}).stdout.split())
+    for found in re.finditer(r"docs/kubernetes", text):
+        around = text[max(0, found.start() - 120) : found.end() + 120]
+        assert "source distribution" in around, around
