@@ -229,7 +229,10 @@ def test_remote_addr_that_is_no_address_is_a_usage_error(addr: str, message: str
     assert f"argument --remote-addr: {message}" in out.stderr
 
 
-@pytest.mark.parametrize("addr", ["192.0.2.1:65535", "[2001:db8::1]:443", "2001:db8::1", "unix"])
+@pytest.mark.parametrize(
+    "addr",
+    ["192.0.2.1:65535", "[2001:db8::1]:443", "2001:db8::1", "unix", "/run/app.sock", "unix:/s"],
+)
 def test_remote_addr_forms_explain_takes(addr: str) -> None:
     out = run(["explain", "--remote-addr", addr])
     assert out.returncode in (0, 1) and out.stdout, out.stderr  # 1: a Unix socket has no IP

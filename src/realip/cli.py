@@ -151,8 +151,9 @@ def _why_not_an_address(text: str) -> str:
 
 
 def _remote_addr(text: str) -> str:
-    """``--remote-addr``: an address with an optional port, '' or 'unix' (no peer address)."""
-    if text in ("", "unix") or parse_ip(text) is not None:
+    """``--remote-addr``: an address with an optional port, or a Unix socket ('unix', a path,
+    'unix:...', ''), which has no peer address."""
+    if text in ("", "unix") or text.startswith(("/", "unix:")) or parse_ip(text) is not None:
         return text
     raise argparse.ArgumentTypeError(_why_not_an_address(text))
 
@@ -213,7 +214,8 @@ def _add_explain(sub: Any) -> None:
         required=True,
         metavar="ADDR",
         type=_remote_addr,
-        help="the peer address the app saw (ip, ip:port, [v6]:port, or 'unix')",
+        help="the peer address the app saw (ip, ip:port, [v6]:port; 'unix' or a socket path "
+        "for a Unix socket)",
     )
     ex.add_argument(
         "-H",
