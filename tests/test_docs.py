@@ -681,12 +681,14 @@ def test_examples_use_setattr_for_wsgi_app() -> None:
     assert found == []
 
 
-@pytest.mark.parametrize("page", ["how-to/fastapi.md", "how-to/starlette.md"])
+@pytest.mark.parametrize(
+    "page", ["README.md", "docs/how-to/fastapi.md", "docs/how-to/starlette.md"]
+)
 def test_app_block_runs_as_an_app_under_uvicorn(page: str, tmp_path: Path) -> None:
     """The first block of the page, saved as ``app.py``, serves under a real uvicorn without
     httpx (which only the test client needs)."""
     pytest.importorskip("uvicorn")
-    first = PAGES[DOCS / page].blocks[0]
+    first = PAGES[ROOT / page].blocks[0]
     assert "testclient" not in first.code, "the app block must not import a test client"
     (tmp_path / "app.py").write_text(first.code, encoding="utf-8")
     # The app's process cannot import httpx, as on a machine with only the app's packages.
