@@ -136,12 +136,21 @@ def sdist(tmp_path_factory: pytest.TempPathFactory) -> Tuple[Path, Path]:
     if importlib.util.find_spec("build") is None:
         pytest.skip("the release checks need `build`: pip install '.[test]'")
     out = tmp_path_factory.mktemp("sdist")
-    # setuptools adds every file listed in a leftover egg-info's SOURCES.txt to the sdist: a
-    # complete one from an earlier build would hide a file the manifest no longer includes.
-    shutil.rmtree(ROOT / "src" / "realip.egg-info", ignore_errors=True)
+    # Built from a copy, as from a fresh clone: setuptools adds every file a leftover egg-info's
+    # SOURCES.txt lists, so a complete one from an earlier build in this tree would hide a file
+    # MANIFEST.in no longer includes (and building here would write into the developer's tree).
+    clone = out / "clone"
+    if _in_git():
+        for name in _tracked_files():
+            if (ROOT / name).is_file():
+                (clone / name).parent.mkdir(parents=True, exist_ok=True)
+                shutil.copy2(ROOT / name, clone / name)
+    else:
+        junk = ("*.egg-info", "__pycache__", ".venv*", "build", "dist", ".git", "*cache*")
+        shutil.copytree(ROOT, clone, ignore=shutil.ignore_patterns(*junk))
     done = subprocess.run(
         [sys.executable, "-m", "build", "--sdist", "--no-isolation", "--outdir", str(out), "."],
-        cwd=ROOT,
+        cwd=clone,
         capture_output=True,
         text=True,
         timeout=300,
@@ -186,8 +195,12 @@ def test_sdist_holds_what_its_tests_docs_and_benchmarks_need(sdist: Tuple[Path, 
         assert (tree / name).exists(), f"{name} is missing from the sdist"
 
 
+def _in_git() -> bool:
+    return shutil.which("git") is not None and (ROOT / ".git").exists()
+
+
 def _tracked_files() -> Set[str]:
-    if shutil.which("git") is None or not (ROOT / ".git").exists():
+    if not _in_git():
         pytest.skip("not a git checkout: the sdist is compared with `git ls-files` there")
     done = subprocess.run(
         ["git", "ls-files", "-z"], cwd=ROOT, capture_output=True, check=True, timeout=60
