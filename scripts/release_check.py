@@ -13,7 +13,8 @@ Steps, each of which stops the check with a non-zero exit when it fails:
    names with a date;
 4. install the wheel alone into a fresh venv and run ``realip --version`` and ``realip demo``
    there (no test extra, no source tree on the path);
-5. unpack the sdist and run the fast suite in it, importing realip from the unpacked ``src/``.
+5. unpack the sdist: it holds exactly the files git tracks (nothing left uncommitted slips in),
+   and the fast suite passes in it, importing realip from the unpacked ``src/``.
 
 The artefacts stay in ``--dist`` (default ``dist/``) for ``twine upload`` (see RELEASING.md).
 """
@@ -136,6 +137,26 @@ def main(argv: Optional[List[str]] = None) -> int:
             safe = {"filter": "data"} if hasattr(tarfile, "data_filter") else {}
             archive.extractall(work / "sdist", **safe)  # type: ignore[arg-type]
         tree = work / "sdist" / f"realip-{version}"
+        if (ROOT / ".git").exists() and shutil.which("git"):
+            step("the sdist holds exactly the tracked files")
+            listed = subprocess.run(
+                ["git", "ls-files"], cwd=ROOT, capture_output=True, text=True, check=True
+            ).stdout.split("\n")
+            tracked = {name for name in listed if name} - {".gitignore"}
+            shipped = {
+                p.relative_to(tree).as_posix()
+                for p in tree.rglob("*")
+                if p.is_file() and ".egg-info/" not in p.as_posix()
+            } - {"PKG-INFO", "setup.cfg"}
+            if tracked != shipped:
+                print(
+                    "release check: the sdist differs from git ls-files (commit or remove):\n"
+                    f"  missing: {sorted(tracked - shipped)[:20]}\n"
+                    f"  not tracked: {sorted(shipped - tracked)[:20]}",
+                    file=sys.stderr,
+                )
+                return 1
+            print(f"{len(shipped)} files, as tracked")
         if args.skip_suite:
             print("skipped (--skip-suite)")
         else:
