@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
+import re
 import subprocess
 import sys
 from typing import Dict, Optional, Sequence
@@ -171,9 +173,133 @@ def test_help_is_complete_with_an_example(command: list) -> None:
     assert "example" in out.stdout.lower()
 
 
-def test_no_command_prints_help_and_exits_2() -> None:
+def test_no_command_prints_a_short_usage_to_stderr_and_exits_2() -> None:
     out = run([])
-    assert out.returncode == 2 and "demo" in out.stdout
+    assert out.returncode == 2 and out.stdout == ""
+    assert out.stderr.startswith("usage: realip ")
+    assert "choose a command: demo, explain, serve, doctor" in out.stderr
+    assert len(out.stderr.splitlines()) <= 3  # not the whole help
+
+
+@pytest.mark.parametrize(
+    ("args", "usage", "message"),
+    [
+        (["explain", "--topolgy", "ingress"], "realip explain", "did you mean --topology?"),
+        (["explain", "--remote-addr", "1.2.3.4", "--jsn"], "realip explain", "--json?"),
+        (["explain", "--topolgy=ingress"], "realip explain", "did you mean --topology?"),
+        (["demo", "--verbose"], "realip demo", "unrecognized option '--verbose'; options:"),
+        (["doctor", "--jsno", "x.json"], "realip doctor", "did you mean --json?"),
+        (["serve", "--prot", "80"], "realip serve", "did you mean --port?"),
+        (["demo", "extra"], "realip demo", "unrecognized arguments: extra"),
+        (["--verison"], "realip", "did you mean --version?"),
+    ],
+)
+def test_misspelt_option_shows_the_commands_usage_and_the_closest_option(
+    args: list, usage: str, message: str
+) -> None:
+    out = run(args)
+    assert out.returncode == 2, out.stdout
+    assert out.stderr.startswith(f"usage: {usage} "), out.stderr
+    assert message in out.stderr
+    assert "Traceback" not in out.stderr
+
+
+@pytest.mark.parametrize(
+    ("addr", "message"),
+    [
+        ("10.0.0.1:99999", "the port 99999 in '10.0.0.1:99999' is out of range (0-65535)"),
+        ("999.1.1.1", "'999.1.1.1' is not an IPv4 or IPv6 address"),
+        ("[2001:db8::1]:http", "the port 'http'"),
+        ("[2001:db8::1", "'[2001:db8::1' opens '[' without a closing ']'"),
+        ("0.0.0.0", "0.0.0.0 is the unspecified address"),
+        ("example.com:80", "'example.com' in 'example.com:80' is not an IPv4 or IPv6 address"),
+    ],
+)
+def test_remote_addr_that_is_no_address_is_a_usage_error(addr: str, message: str) -> None:
+    out = run(["explain", "--remote-addr", addr])
+    assert out.returncode == 2
+    assert out.stderr.startswith("usage: realip explain ")
+    assert f"argument --remote-addr: {message}" in out.stderr
+
+
+@pytest.mark.parametrize(
+    "addr",
+    ["192.0.2.1:65535", "[2001:db8::1]:443", "2001:db8::1", "unix", "/run/app.sock", "unix:/s"],
+)
+def test_remote_addr_forms_explain_takes(addr: str) -> None:
+    out = run(["explain", "--remote-addr", addr])
+    assert out.returncode in (0, 1) and out.stdout, out.stderr  # 1: a Unix socket has no IP
+
+
+@pytest.mark.parametrize("command", [[], ["demo"], ["explain"], ["serve"], ["doctor"]])
+def test_help_wraps_descriptions_and_keeps_example_commands_whole(command: list) -> None:
+    out = run([*command, "--help"], {"COLUMNS": "80"})
+    assert out.returncode == 0
+    text = out.stdout
+    description = text.split("\n\n")[1]  # after the usage
+    assert max(len(line) for line in description.splitlines()) <= 80, description
+    examples = text[text.lower().index("example") :]
+    for line in examples.splitlines():
+        if "--remote-addr 10.244.2.15" in line:  # a continuation: the line before ends in \\
+            before = examples.splitlines()[examples.splitlines().index(line) - 1]
+            assert before.endswith("\\") or line.lstrip().startswith("realip "), examples
+
+
+def test_explain_says_when_the_topology_ignores_a_cidr_option() -> None:
+    args = ["explain", "--remote-addr", "192.0.2.1", "--topology", "lb-tcp"]
+    out = run([*args, "--lb-cidrs", "100.64.0.0/10"])
+    assert out.returncode == 0
+    assert "warning: --lb-cidrs is ignored: topology 'lb-tcp' does not use it" in out.stdout
+    out = run(
+        [*args, "--json"], {"REALIP_LB_CIDRS": "100.64.0.0/10", "REALIP_POD_CIDRS": "10.0.0.0/8"}
+    )
+    warnings = json.loads(out.stdout)["warnings"]
+    assert any(w.startswith("REALIP_LB_CIDRS is ignored") for w in warnings), warnings
+    assert any(w.startswith("REALIP_POD_CIDRS is ignored") for w in warnings), warnings
+    used = run(
+        [
+            "explain",
+            "--remote-addr",
+            "192.0.2.1",
+            "--topology",
+            "lb-http",
+            "--lb-cidrs",
+            "100.64.0.0/10",
+        ]
+    )
+    assert "is ignored:" not in used.stdout
+
+
+@pytest.mark.parametrize(
+    ("args", "not_imported"),
+    [
+        (["--help"], ["realip._serve", "realip._doctor", "realip.proxy_server", "realip._explain"]),
+        (["demo"], ["realip._serve", "realip._doctor", "realip.proxy_server"]),
+        (["doctor", "--help"], ["realip._serve", "realip.proxy_server", "realip._explain"]),
+        (["serve", "--help"], ["realip._doctor"]),
+    ],
+)
+def test_a_command_imports_only_its_own_code(args: list, not_imported: list) -> None:
+    out = subprocess.run(
+        [sys.executable, "-X", "importtime", "-m", "realip", *args],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert out.returncode == 0, out.stderr[-2000:]
+    imported = {line.rsplit("|", 1)[-1].strip() for line in out.stderr.splitlines() if "|" in line}
+    assert "realip.cli" in imported
+    assert sorted(imported & set(not_imported)) == []
+
+
+def test_lazy_commands_are_listed_with_the_help_their_modules_register() -> None:
+    from realip.cli import _LAZY_COMMANDS, build_parser
+
+    for name, (_, listed) in _LAZY_COMMANDS.items():
+        parser = build_parser([name])
+        [sub] = [a for a in parser._actions if isinstance(a, argparse._SubParsersAction)]
+        helps = {choice.dest: choice.help for choice in sub._choices_actions}
+        assert helps[name] == listed
 
 
 def test_console_script_is_installed() -> None:
@@ -185,3 +311,23 @@ def test_console_script_is_installed() -> None:
         )
     out = subprocess.run([script, "--version"], capture_output=True, text=True, timeout=60)
     assert out.returncode == 0 and out.stdout.startswith("realip ")
+
+
+def test_a_flag_without_a_value_does_not_ask_for_one() -> None:
+    """--require-header takes no value: its help must not say (true/false) as if it did."""
+    out = run(["explain", "--help"], {"COLUMNS": "200"})
+    [line] = [
+        line for line in out.stdout.splitlines() if line.strip().startswith("--require-header")
+    ]
+    assert "(true/false)" not in line
+    assert "[REALIP_REQUIRE_HEADER=true/false]" in line
+
+
+@pytest.mark.parametrize("command", ["serve", "doctor"])
+def test_help_points_only_at_files_the_user_has(command: str) -> None:
+    """docs/kubernetes/ is in the repository and the sdist, not in the installed package: the
+    help says where it is, or does not send the user there."""
+    text = " ".join(run([command, "--help"], {"COLUMNS": "100"}).stdout.split())
+    for found in re.finditer(r"docs/kubernetes", text):
+        around = text[max(0, found.start() - 120) : found.end() + 120]
+        assert "source distribution" in around, around

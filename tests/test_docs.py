@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import difflib
 import importlib.util
+import json
 import os
 import re
 import shlex
@@ -41,6 +42,7 @@ import subprocess
 import sys
 import traceback
 import types
+import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Dict, Iterator, List, Optional, Tuple
@@ -53,7 +55,7 @@ README = ROOT / "README.md"
 
 FENCE = re.compile(r"^(?P<indent>[ \t]*)(?P<fence>`{3,}|~{3,})\s*(?P<info>[^`]*)$")
 MARKER = re.compile(
-    r"^\s*<!--\s*(?P<kind>no-run|requires|output)\s*(?::\s*(?P<value>.*?))?\s*-->\s*$"
+    r"^\s*<!--\s*(?P<kind>no-run|requires|output|serve-answer)\s*(?::\s*(?P<value>.*?))?\s*-->\s*$"
 )
 PYTHON_LANGUAGES = {"python", "py", "python3"}
 
@@ -69,6 +71,7 @@ class Block:
     skip: Optional[str] = None
     requires: Tuple[str, ...] = ()
     output_of: Optional[str] = None  # the realip command whose output the block shows
+    serve_args: Optional[str] = None  # the `realip serve` options whose answer the block shows
 
     @property
     def name(self) -> str:
@@ -132,6 +135,8 @@ def parse_blocks(path: Path) -> Tuple[List[Block], List[str]]:
                 problems.append(f"{block.name}: <!-- {marker.group('kind')}: ... --> needs a value")
             elif marker.group("kind") == "no-run":
                 block.skip = value
+            elif marker.group("kind") == "serve-answer":
+                block.serve_args = value
             elif marker.group("kind") == "output":
                 if not value.startswith("realip "):
                     problems.append(f"{block.name}: <!-- output: ... --> must run `realip ...`")
@@ -153,11 +158,13 @@ def collect() -> Tuple[Dict[Path, Page], List[Block], List[str]]:
         python = [block for block in blocks if block.language in PYTHON_LANGUAGES]
         if python:
             pages[path] = Page(path, python)
-        outputs += [block for block in blocks if block.output_of is not None]
+        outputs += [b for b in blocks if b.output_of is not None or b.serve_args is not None]
     return pages, outputs, problems
 
 
-PAGES, OUTPUT_BLOCKS, MARKER_PROBLEMS = collect()
+PAGES, SHOWN_BLOCKS, MARKER_PROBLEMS = collect()
+OUTPUT_BLOCKS = [block for block in SHOWN_BLOCKS if block.output_of is not None]
+SERVE_BLOCKS = [block for block in SHOWN_BLOCKS if block.serve_args is not None]
 ALL_BLOCKS = [block for page in PAGES.values() for block in page.blocks]
 
 
@@ -247,6 +254,71 @@ def test_command_output_is_current(block: Block) -> None:
         pytest.fail(
             f"{block.name}: `{block.output_of}` prints something else:\n{diff}", pytrace=False
         )
+
+
+def _keys(value: object) -> object:
+    """The dict keys of a JSON value, nested; lists and scalars by type only."""
+    if isinstance(value, dict):
+        return {key: _keys(item) for key, item in value.items() if key != "headers"}
+    return type(value).__name__
+
+
+@pytest.mark.parametrize("block", SERVE_BLOCKS, ids=[block.name for block in SERVE_BLOCKS])
+def test_serve_answer_is_current(block: Block, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A block after ``<!-- serve-answer: OPTIONS -->`` is, exactly, what ``realip serve OPTIONS``
+    answers to the request the block shows (its peer and headers); a real ``realip serve``
+    answers with the same fields."""
+    from realip._cli_options import resolver_from_args
+    from realip._report import observe
+    from realip.cli import build_parser
+
+    assert block.serve_args is not None
+    shown = json.loads(block.code)
+    for key in [key for key in os.environ if key.startswith("REALIP_")]:
+        monkeypatch.delenv(key)
+    options = shlex.split(block.serve_args)
+    resolver = resolver_from_args(build_parser(["serve"]).parse_args(["serve", *options]))
+    request = shown["request"]
+    headers = [("Host", request["host"])] if request["host"] is not None else []
+    headers += [(header["name"], header["value"]) for header in shown["proxy_headers"]]
+    answer = observe(
+        resolver,
+        shown["peer"]["address"],
+        headers,
+        peer_port=shown["peer"]["port"],
+        method=request["method"],
+        path=request["path"],
+        version=request["version"],
+    )
+    if answer != shown:
+        diff = difflib.unified_diff(
+            block.code.splitlines(),
+            json.dumps(answer, indent=2).splitlines(),
+            "in the docs",
+            "realip serve answers",
+            lineterm="",
+        )
+        pytest.fail(f"{block.name}: stale answer:\n" + "\n".join(diff), pytrace=False)
+
+    server = subprocess.Popen(
+        [sys.executable, "-m", "realip", "serve", "--host", "127.0.0.1", "--port", "0", *options],
+        stderr=subprocess.PIPE,
+        stdout=subprocess.DEVNULL,
+        text=True,
+        env={k: v for k, v in os.environ.items() if not k.startswith("REALIP_")},
+    )
+    try:
+        assert server.stderr is not None
+        line = server.stderr.readline()
+        url = re.search(r"http://\S+/", line)
+        assert url, line
+        sent = urllib.request.Request(url.group(0), headers=dict(headers[1:]))
+        with urllib.request.urlopen(sent, timeout=30) as response:
+            served = json.loads(response.read())
+    finally:
+        server.terminate()
+        server.communicate(timeout=30)
+    assert _keys(served) == _keys(shown)
 
 
 def test_blocks_were_collected() -> None:
@@ -381,6 +453,279 @@ def test_reference_names_every_command_and_option() -> None:
             for flag in action.option_strings:
                 if flag not in ("-h", "--help"):
                     assert f"`{flag}" in cli, f"realip {name} {flag} is not in reference/cli.md"
+
+
+# -- the pages read the same on GitHub ---------------------------------------------------
+
+# Syntax that MkDocs extensions render but GitHub shows as raw text: content tabs, admonitions
+# and collapsible blocks, definition lists, attribute lists.
+GITHUB_UNRENDERED = (
+    (re.compile(r'^\s*===\+? +"'), 'content tab (=== "..."): use a bold label line'),
+    (re.compile(r"^\s*(!!!|\?\?\?\+?) *\w"), "admonition (!!!): use a blockquote, > **Note:** ..."),
+    (re.compile(r"^ {0,3}: {1,4}\S"), "definition list (term / :   text): use a plain list"),
+    (re.compile(r"\{\s*[:#.][^}]*\}\s*$"), "attribute list ({: ...}, {#id}): GitHub shows it"),
+)
+
+
+def github_unrendered(text: str) -> List[Tuple[int, str]]:
+    """``(line, problem)`` for each construct GitHub would show as raw text (code excluded)."""
+    problems: List[Tuple[int, str]] = []
+    fence = ""
+    previous = ""
+    for number, line in enumerate(text.splitlines(), 1):
+        match = FENCE.match(line)
+        if fence:
+            if line.strip().startswith(fence) and not line.strip().strip(fence[0]):
+                fence = ""
+            continue
+        if match is not None:
+            fence = match.group("fence")
+            continue
+        # Inline code may show anything; a line may start with the rest of a code span.
+        prose = re.sub(r"`[^`]*`", "", line)
+        for pattern, problem in GITHUB_UNRENDERED:
+            if problem.startswith("definition"):
+                if previous and pattern.search(line):
+                    problems.append((number, problem))
+            elif pattern.search(prose):
+                problems.append((number, problem))
+        previous = line.strip()
+    return problems
+
+
+def test_pages_use_only_markdown_github_renders() -> None:
+    """README and every page read right on GitHub too: no tabs, admonitions, definition lists."""
+    found = [
+        f"{path.relative_to(ROOT)}:{number}: {problem}"
+        for path in markdown_files()
+        for number, problem in github_unrendered(path.read_text(encoding="utf-8"))
+    ]
+    assert found == [], "\n".join(found)
+
+
+def test_github_check_finds_each_construct() -> None:
+    sample = (
+        '=== "uvicorn"\n    text\n\n!!! note "Title"\n    body\n\n??? tip\n    body\n\n'
+        "`term`\n:   definition\n\n## Heading {#anchor}\n\n"
+        '```text\n=== "in code"\n!!! note\n```\n\nSee `{.items[*]}` and: this.\n'
+    )
+    assert [number for number, _ in github_unrendered(sample)] == [1, 4, 7, 11, 13]
+
+
+def github_slug(heading: str) -> str:
+    """The anchor GitHub gives a heading: lower case, punctuation dropped, spaces to hyphens."""
+    text = heading.replace("`", "").strip().lower()
+    return re.sub(r"[^\w\- ]", "", text).replace(" ", "-")
+
+
+def test_anchor_links_resolve_on_github() -> None:
+    """``page.md#anchor`` links land on a heading under GitHub's anchors too (MkDocs' strict
+    build checks its own, which differ for repeated spaces, hyphens and punctuation)."""
+    anchors: Dict[Path, set] = {}
+    for path in markdown_files():
+        text = re.sub(r"^```.*?^```", "", path.read_text(encoding="utf-8"), flags=re.S | re.M)
+        found = {github_slug(h) for h in re.findall(r"^#+ (.+)$", text, re.M)}
+        found |= set(re.findall(r'<a id="([^"]+)"', text))
+        anchors[path.resolve()] = found
+    broken, checked = [], 0
+    for path in markdown_files():
+        for target in re.findall(r"\]\(([^)\s]*#[^)\s]+)\)", path.read_text(encoding="utf-8")):
+            page, _, anchor = target.partition("#")
+            linked = (path.parent / page).resolve() if page else path.resolve()
+            if linked in anchors:
+                checked += 1
+                if anchor not in anchors[linked]:
+                    broken.append(f"{path.relative_to(ROOT)}: {target}")
+    assert broken == []
+    assert checked > 20  # the link pattern finds the docs' anchor links
+    assert github_slug("2. Watch it work: `realip demo`") == "2-watch-it-work-realip-demo"
+
+
+def split_tables(text: str) -> List[int]:
+    """Lines where a table goes on after a blank line (which ends it in every renderer)."""
+    lines = text.splitlines()
+    return [
+        number + 1
+        for number in range(2, len(lines))
+        if lines[number].startswith("|")
+        and not lines[number - 1].strip()
+        and lines[number - 2].startswith("|")
+        and not (number + 1 < len(lines) and re.match(r"^\|[\s:|-]+\|\s*$", lines[number + 1]))
+    ]
+
+
+def test_tables_are_not_split_by_blank_lines() -> None:
+    found = [
+        f"{path.relative_to(ROOT)}:{number}"
+        for path in markdown_files()
+        for number in split_tables(path.read_text(encoding="utf-8"))
+    ]
+    assert found == []
+    assert split_tables("| a | b |\n| --- | --- |\n| 1 | 2 |\n\n| 3 | 4 |\n") == [5]
+
+
+# -- every realip command shown in the docs is valid ---------------------------------------
+
+SHELL_LANGUAGES = {"sh", "bash", "console", "shell", ""}
+
+
+def realip_commands() -> List[Tuple[str, List[str]]]:
+    """``(where, argv)`` of each ``realip ...`` command in the shell blocks (after ``|``,
+    ``&&`` and ``;`` too, line continuations joined, ``VAR=value`` prefixes dropped)."""
+    found = []
+    for path in markdown_files():
+        for block in parse_blocks(path)[0]:
+            if block.language not in SHELL_LANGUAGES:
+                continue
+            for line in block.code.replace("\\\n", " ").splitlines():
+                for part in re.split(r"\|\||&&|\||;", line):
+                    words = shlex.split(part, comments=True)
+                    while words and re.match(r"^[A-Z_]+=", words[0]):
+                        words.pop(0)
+                    if words and words[0] == "realip":
+                        found.append((block.name, words[1:]))
+    return found
+
+
+REALIP_COMMANDS = realip_commands()
+
+
+@pytest.mark.parametrize(("where", "argv"), REALIP_COMMANDS, ids=[w for w, _ in REALIP_COMMANDS])
+def test_realip_command_in_the_docs_is_valid(where: str, argv: List[str]) -> None:
+    """Each command parses with today's options; ``explain`` commands run without a usage or
+    configuration error (``serve`` would not return and ``doctor`` reads the reader's files)."""
+    from realip.cli import build_parser
+
+    try:
+        build_parser().parse_args(argv)
+    except SystemExit as exc:
+        pytest.fail(f"{where}: `realip {' '.join(argv)}` is refused (exit {exc.code})")
+    if argv[:1] == ["explain"]:
+        env = {k: v for k, v in os.environ.items() if not k.startswith("REALIP_")}
+        done = subprocess.run(
+            [sys.executable, "-m", "realip", *argv],
+            capture_output=True,
+            text=True,
+            env=env,
+            timeout=60,
+        )
+        assert done.returncode in (0, 1), f"{where}: {done.stderr}"
+
+
+def test_realip_commands_were_collected() -> None:
+    commands = {argv[0] for _, argv in REALIP_COMMANDS if argv}
+    assert {"demo", "explain", "serve", "doctor"} <= commands
+
+
+# -- each how-to says what to install, and its app runs as an app ------------------------
+
+# What an import or a command in a how-to needs installed (the page's "Install:" line must name
+# it, or realip's extra that brings it).
+NEEDS = {
+    "aiohttp": ("aiohttp", "realip[aiohttp]"),
+    "bottle": ("bottle",),
+    "django": ("django", "realip[django]"),
+    "falcon": ("falcon",),
+    "fastapi": ("fastapi",),
+    "flask": ("flask",),
+    "gunicorn": ("gunicorn", "realip[gunicorn]"),
+    "litestar": ("litestar",),
+    "opentelemetry": ("opentelemetry-sdk",),
+    "sanic": ("sanic",),
+    "starlette": ("starlette",),
+    "structlog": ("structlog",),
+    "uvicorn": ("uvicorn", "uvicorn[standard]", "realip[uvicorn]"),
+    "waitress-serve": ("waitress",),
+    "webob": ("webob",),
+    "httpx": ("httpx",),
+}
+HOW_TOS = sorted(p for p in (DOCS / "how-to").glob("*.md") if p.name != "index.md")
+
+
+def _needed(path: Path) -> List[str]:
+    needed = set()
+    for block in parse_blocks(path)[0]:
+        if block.language in PYTHON_LANGUAGES:
+            needed |= set(re.findall(r"^\s*(?:from|import) (\w+)", block.code, re.M))
+            if "testclient" in block.code:
+                needed.add("httpx")  # Starlette's and FastAPI's test clients run on httpx
+        elif block.language in ("sh", "bash", "console"):
+            needed |= {line.split()[0] for line in block.code.splitlines() if line.strip()}
+    return sorted(needed & set(NEEDS))
+
+
+@pytest.mark.parametrize("path", HOW_TOS, ids=[path.name for path in HOW_TOS])
+def test_how_to_says_what_to_install(path: Path) -> None:
+    """An ``**Install:**`` paragraph under the title names a package for each framework,
+    server or library the page's examples import or run."""
+    text = path.read_text(encoding="utf-8")
+    paragraphs = text.split("\n\n")
+    assert paragraphs[1].startswith("**Install:** "), (
+        f"{path.name}: no Install line under the title"
+    )
+    installs = " ".join(re.findall(r"`pip\s+install\s+([^`]+)`", paragraphs[1]))
+    packages = {word.strip("'\"").lower() for word in installs.split()}
+    assert "realip" in packages or any(p.startswith("realip[") for p in packages), installs
+    missing = [name for name in _needed(path) if not packages & set(NEEDS[name])]
+    assert missing == [], f"{path.name} uses {missing} but its Install line does not say so"
+
+
+def test_examples_use_setattr_for_wsgi_app() -> None:
+    """The Flask guide recommends ``setattr(app, "wsgi_app", ...)`` (mypy's [method-assign]
+    rejects the assignment): no example assigns realip's middleware the other way."""
+    found = [
+        block.name
+        for block in ALL_BLOCKS
+        if re.search(r"\.wsgi_app\s*=\s*RealIPMiddleware", block.code)
+    ]
+    assert found == []
+
+
+@pytest.mark.parametrize(
+    "page", ["README.md", "docs/how-to/fastapi.md", "docs/how-to/starlette.md"]
+)
+def test_app_block_runs_as_an_app_under_uvicorn(page: str, tmp_path: Path) -> None:
+    """The first block of the page, saved as ``app.py``, serves under a real uvicorn without
+    httpx (which only the test client needs)."""
+    pytest.importorskip("uvicorn")
+    first = PAGES[ROOT / page].blocks[0]
+    assert "testclient" not in first.code, "the app block must not import a test client"
+    (tmp_path / "app.py").write_text(first.code, encoding="utf-8")
+    # The app's process cannot import httpx, as on a machine with only the app's packages.
+    (tmp_path / "sitecustomize.py").write_text(
+        "import sys\n"
+        "class _NoHttpx:\n"
+        "    def find_spec(self, name, path=None, target=None):\n"
+        "        if name.partition('.')[0] == 'httpx':\n"
+        "            raise ModuleNotFoundError(name, name=name)\n"
+        "sys.meta_path.insert(0, _NoHttpx())\n",
+        encoding="utf-8",
+    )
+    env = {k: v for k, v in os.environ.items() if not k.startswith("REALIP_")}
+    env["PYTHONPATH"] = str(tmp_path)
+    server = subprocess.Popen(
+        [sys.executable, "-m", "uvicorn", "app:app", "--port", "0", "--no-proxy-headers"],
+        cwd=tmp_path,
+        env=env,
+        stderr=subprocess.PIPE,
+        stdout=subprocess.DEVNULL,
+        text=True,
+    )
+    try:
+        assert server.stderr is not None
+        url = None
+        for line in server.stderr:
+            found = re.search(r"running on (http://\S+)", line, re.I)
+            if found:
+                url = found.group(1)
+                break
+        assert url, "uvicorn did not start"
+        with urllib.request.urlopen(url + "/", timeout=30) as response:
+            body = json.loads(response.read())
+    finally:
+        server.terminate()
+        server.communicate(timeout=30)
+    assert body["client"] == "127.0.0.1"
 
 
 # -- the site builds ----------------------------------------------------------------------

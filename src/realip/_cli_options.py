@@ -1,18 +1,19 @@
-"""The resolver's options as command-line flags, shared by every ``realip`` subcommand.
+"""The configuration options as command-line flags: shared by ``explain`` and ``serve``.
 
-Kept apart from :mod:`realip.cli` so that subcommand modules (``realip serve``) use them without
-importing the command that imports them: no cycle between ``cli`` and its subcommands.
+Apart from :mod:`realip.cli` so that a subcommand's module can add the options without
+importing the command that imports it.
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import re
+from typing import List
 
 from realip._config import OPTIONS, build, merged_values, spell_flag
+from realip._topologies import TOPOLOGY_SPECS
 from realip.resolver import Resolver
-
-__all__ = ["add_config_options", "resolver_from_args"]
 
 
 def add_config_options(parser: argparse.ArgumentParser) -> None:
@@ -22,12 +23,13 @@ def add_config_options(parser: argparse.ArgumentParser) -> None:
     )
     for option in OPTIONS:
         if option.kind == "bool":
-            # A switch takes no value: "(true/false)" describes the variable only.
+            # The flag takes no value; only the variable is spelled true/false.
+            text = re.sub(r"\s*\(true/false\)", "", option.help)
             group.add_argument(
                 option.flag,
                 action="store_const",
                 const="true",
-                help=f"{option.help.replace(' (true/false)', '')} [{option.env}=true/false]",
+                help=f"{text} [{option.env}=true/false]",
             )
         else:
             group.add_argument(
@@ -45,3 +47,25 @@ def resolver_from_args(args: argparse.Namespace) -> Resolver:
     flags = {option.name: getattr(args, option.name, None) for option in OPTIONS}
     values, spell = merged_values(flags, os.environ)
     return build(values, spell, spell_flag)
+
+
+def ignored_options(args: argparse.Namespace) -> List[str]:
+    """A note for each CIDR option that is set but that the chosen topology does not use.
+
+    The resolver accepts them on purpose (one ``REALIP_*`` set may serve apps of several
+    topologies), so nothing else says that they change nothing.
+    """
+    flags = {option.name: getattr(args, option.name, None) for option in OPTIONS}
+    values, spell = merged_values(flags, os.environ)
+    spec = TOPOLOGY_SPECS.get(str(values.get("topology") or "").strip())
+    if spec is None:
+        return []
+    uses = ", ".join(spell(name) for name in spec.options) or "none of the CIDR options"
+    return [
+        f"{spell(name)} is ignored: topology {spec.name!r} does not use it (it uses {uses})"
+        for name in ("pod_cidrs", "node_cidrs", "lb_cidrs")
+        if name not in spec.options and str(values.get(name) or "").strip()
+    ]
+
+
+__all__ = ["add_config_options", "ignored_options", "resolver_from_args"]

@@ -462,7 +462,8 @@ examples:
 Every request (any path, any method) is answered with JSON: peer, proxy_headers, resolution
 (client_ip, source, reason, steps, warnings) and suggestions. Browsers (Accept: text/html) get
 the same as a page; ?format=json or ?format=html forces one. GET /healthz answers "ok".
-docs/kubernetes/ has manifests that run it in every Kubernetes topology.
+Manifests that run it in every Kubernetes topology: docs/kubernetes/ in realip's repository
+and source distribution (pip download --no-deps --no-binary :all: realip).
 """
 
 

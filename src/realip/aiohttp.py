@@ -23,7 +23,10 @@ from __future__ import annotations
 
 from typing import Any, Awaitable, Callable, Iterable, Optional
 
-from aiohttp import web
+from realip._extras import requires
+
+with requires("realip.aiohttp"):
+    from aiohttp import web
 
 from realip import _context
 from realip._context import current

@@ -23,10 +23,13 @@ import os
 import warnings
 from typing import Any, Callable, Dict, Optional
 
-from asgiref.sync import iscoroutinefunction, markcoroutinefunction
-from django.conf import settings
-from django.core.exceptions import ImproperlyConfigured
-from django.http import HttpRequest
+from realip._extras import requires
+
+with requires("realip.django"):
+    from asgiref.sync import iscoroutinefunction, markcoroutinefunction
+    from django.conf import settings
+    from django.core.exceptions import ImproperlyConfigured
+    from django.http import HttpRequest
 
 from realip import _context
 from realip._config import BY_NAME

@@ -30,9 +30,14 @@ import threading
 from typing import Any, List, Optional, Tuple
 
 from realip._errors import ConfigError
+from realip._extras import requires
 from realip._networks import UNIX
 from realip.proxy_server import ProxyPolicy
 from realip.resolver import Resolver
+
+with requires("realip.gunicorn"):
+    # A gunicorn configuration module means nothing without gunicorn.
+    import gunicorn  # type: ignore[import-untyped]
 
 __all__ = ["WorkerClassError", "on_starting", "pre_request", "proxy_allow_ips", "proxy_protocol"]
 
@@ -55,10 +60,6 @@ def _env_resolver() -> Resolver:
 
 
 def _gunicorn_version() -> Tuple[int, ...]:
-    try:
-        import gunicorn  # type: ignore[import-untyped]
-    except ImportError:  # imported for its hooks' tests without gunicorn: assume the current one
-        return (27,)
     return tuple(int(part) for part in gunicorn.version_info[:2])
 
 

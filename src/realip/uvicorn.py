@@ -27,7 +27,10 @@ import logging
 import threading
 from typing import Any, Dict, Optional, Type
 
-from uvicorn.protocols.http.h11_impl import H11Protocol
+from realip._extras import requires
+
+with requires("realip.uvicorn"):
+    from uvicorn.protocols.http.h11_impl import H11Protocol
 
 from realip.proxy_protocol import DEFAULT_MAX_SIZE
 from realip.proxy_server import DEFAULT_HEADER_TIMEOUT, ProxyPolicy, ProxyProtocolMixin

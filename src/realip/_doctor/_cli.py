@@ -17,7 +17,7 @@ _EPILOG = f"""\
 examples:
   {KUBECTL_COMMAND} | realip doctor -
   {KUBECTL_COMMAND} > cluster.json && realip doctor --json cluster.json
-  realip doctor docs/kubernetes/*.yaml          (YAML needs PyYAML)
+  realip doctor k8s/*.yaml                      (your manifests; YAML needs PyYAML)
 
 what it prints, per Service, Ingress, Gateway and tunnel:
   topology   the realip topology the path implies (pod-to-pod, nodeport-local,
