@@ -23,14 +23,15 @@ from __future__ import annotations
 from typing import Any, Callable, Dict, Iterable, Optional
 
 from realip import _context
-from realip._context import current
-from realip.request import (
+from realip._adapters import (
     ORIGINAL_REMOTE_ADDR_KEY,
     RESULT_KEY,
-    _middleware_resolver,
-    _rewrite_environ,
-    _scheme_from_environ,
-    _strip_key,
+    HeaderPlan,
+    middleware_resolver,
+    rewrite_environ,
+    scheme_from_environ,
+    shortcut_options,
+    wsgi_with_context,
 )
 from realip.resolver import _SHORT, Resolver
 
@@ -39,24 +40,25 @@ WSGIApp = Callable[[Dict[str, Any], StartResponse], Iterable[bytes]]
 
 __all__ = ["RealIPMiddleware"]
 
-_set = current.set
 _count = str.count  # unbound: no method lookup per request; raises TypeError on a non-str
 
 
 class RealIPMiddleware:
     """WSGI middleware that resolves the client IP once per request and rewrites REMOTE_ADDR.
 
-    Give it a ``resolver``, or the shortcuts that build one (``trusted_proxies=`` or
-    ``topology=`` with ``pod_cidrs=``/``node_cidrs=``/``lb_cidrs=``, and ``header=``); with
-    neither, the ``REALIP_*`` environment variables configure it.
+    Give it a ``resolver``, or the options that build one (``trusted_proxies=`` or
+    ``topology=`` with ``pod_cidrs=``/``node_cidrs=``/``lb_cidrs=``, ``header=``, ...); with
+    neither, the ``REALIP_*`` environment variables configure it. ``keep_headers`` names
+    client-address headers to leave as the server sent them; ``rewrite_header=False`` leaves
+    every header alone.
     """
 
     __slots__ = (
+        "_drop",
         "_key",
+        "_plan",
         "_resolve",
         "_resolver",
-        "_rewrite",
-        "_strip",
         "app",
         "forwarded_proto",
     )
@@ -66,32 +68,27 @@ class RealIPMiddleware:
         app: WSGIApp,
         resolver: Optional[Resolver] = None,
         *,
-        trusted_proxies: Optional[Iterable[Any]] = None,
         topology: Optional[str] = None,
+        trusted_proxies: Optional[Iterable[Any]] = None,
         header: Optional[str] = None,
-        pod_cidrs: Iterable[Any] = (),
-        node_cidrs: Iterable[Any] = (),
-        lb_cidrs: Iterable[Any] = (),
+        trusted_hops: Optional[int] = None,
+        pod_cidrs: Optional[Iterable[Any]] = None,
+        node_cidrs: Optional[Iterable[Any]] = None,
+        lb_cidrs: Optional[Iterable[Any]] = None,
+        require_header: Optional[bool] = None,
         forwarded_proto: bool = False,
         rewrite_header: bool = True,
+        keep_headers: Iterable[str] = (),
     ) -> None:
         self.app = app
-        self._resolver = _middleware_resolver(
-            "realip.wsgi.RealIPMiddleware",
-            resolver,
-            trusted_proxies,
-            topology,
-            header,
-            pod_cidrs,
-            node_cidrs,
-            lb_cidrs,
+        self._resolver = middleware_resolver(
+            "realip.wsgi.RealIPMiddleware", resolver, shortcut_options(locals())
         )
         # Looked up once: per request, every attribute load and bound method counts.
         self._resolve = self._resolver.resolve_value
         self._key = self._resolver.wsgi_key
-        self._rewrite = rewrite_header
-        # A resolver that reads no header still drops the one frameworks read (see _strip_name).
-        self._strip = _strip_key(self._resolver) if self._key is None and rewrite_header else None
+        self._plan = HeaderPlan(self._resolver, keep_headers) if rewrite_header else None
+        self._drop = self._plan.drop_keys if self._plan is not None else frozenset()
         self.forwarded_proto = forwarded_proto
 
     @property
@@ -101,8 +98,8 @@ class RealIPMiddleware:
 
     @property
     def rewrite_header(self) -> bool:
-        """Whether the header read is rewritten to its verified part (fixed at construction)."""
-        return self._rewrite
+        """Whether client-address headers are rewritten to what realip verified."""
+        return self._plan is not None
 
     def __call__(self, environ: Dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
         if RESULT_KEY in environ:
@@ -119,30 +116,31 @@ class RealIPMiddleware:
         ip = result.client_ip
         if ip is not None:
             environ["REMOTE_ADDR"] = ip
-        if value is None:
-            if self._strip is not None and self._strip in environ:
-                # A resolver that reads no header: X-Forwarded-For holds nothing verified.
-                _rewrite_environ(self._resolver, environ, result)
-        elif self._rewrite:
-            # Rewritten only when there is something to drop: most requests have exactly the
-            # client's entry and the proxies' (fewer commas than verified entries; a peer answer
-            # has no proxies, so any header is dropped). A long header is checked from the
-            # right instead (bounded), not counted whole.
-            try:
-                drop = (
-                    ip is None or len(value) > _SHORT or _count(value, ",") >= len(result.proxies)
-                )
-            except TypeError:  # not a str: a server that breaks PEP 3333; let the slow path judge
-                drop = True
-            if drop:
-                _rewrite_environ(self._resolver, environ, result)
         if self.forwarded_proto:
-            scheme = _scheme_from_environ(self._resolver, environ, result)
+            # From the headers as they arrived, before the rewrite.
+            scheme = scheme_from_environ(self._resolver, environ, result)
             if scheme is not None:
                 environ["wsgi.url_scheme"] = scheme
-        # For realip.log's filter. Not reset: the response body is iterated (and the server's
-        # access line written) after this call returns, in the same thread; the next request
-        # in the thread sets it again.
+        plan = self._plan
+        if plan is not None:
+            # The header read is rewritten only when there is something to drop: most requests
+            # have exactly the client's entry and the proxies' (fewer commas than verified
+            # entries; a peer answer has no proxies, so any header is dropped). A long header is
+            # checked from the right instead (bounded), not counted whole. The other
+            # client-address headers: one C-level pass over the environ's keys finds none.
+            drop = False
+            if value is not None:
+                try:
+                    drop = (
+                        ip is None
+                        or len(value) > _SHORT
+                        or _count(value, ",") >= len(result.proxies)
+                    )
+                except TypeError:  # not a str: a server that breaks PEP 3333; let it be judged
+                    drop = True
+            if drop or not self._drop.isdisjoint(environ):
+                rewrite_environ(plan, environ, result, value)
         if _context.enabled:
-            _set(result)
+            # realip.log: this request's client until the server closes the response.
+            return wsgi_with_context(self.app, environ, start_response, result)
         return self.app(environ, start_response)
