@@ -490,6 +490,53 @@ def checked_scope_result(scope: Any, host: Any, port: Any, result: Result) -> Re
     return _new(None, REMOTE_ADDR, (), _REWRITTEN_REASON.format(mark=mark), False, result.peer)
 
 
+_ENVIRON_REWRITTEN_WARNING = (
+    "realip: REMOTE_ADDR looks rewritten from a forwarding header by the WSGI server before "
+    "realip ran ({mark}): then any client the server trusts can choose its own address, so "
+    "realip answers None for such requests (a client that connects directly and writes its own "
+    "address into X-Forwarded-For looks the same, and gets None too). If the server does this, "
+    "turn the server's proxy handling off: waitress: no trusted_proxy (or no "
+    "x-forwarded-for/forwarded in trusted_proxy_headers); mod_wsgi: no --trust-proxy / "
+    "WSGITrustedProxies (and no --trust-proxy-header / WSGITrustedProxyHeaders). See "
+    "docs/reference/warnings.md."
+)
+
+
+def environ_rewritten_mark(environ: Any, remote_addr: Any, xff: Any) -> Optional[str]:
+    """Why a WSGI environ's REMOTE_ADDR looks rewritten by the server from ``xff`` (the
+    X-Forwarded-For value as it arrived, not None), or None when it looks like a TCP peer's.
+
+    waitress (``trusted_proxy``, ``trusted_proxy_headers={"x-forwarded-for"}``) and mod_wsgi
+    (``--trust-proxy``) copy an entry into REMOTE_ADDR and keep the header: the peer is then
+    one of the entries, which a proxy never writes (it writes the address *it* saw). The port
+    is no help here: waitress keeps the TCP port.
+    """
+    if remote_addr.__class__ is not str or not remote_addr:
+        return None
+    if environ.get("REMOTE_PORT") == "0":
+        return f"REMOTE_ADDR {remote_addr[:64]!r} has REMOTE_PORT 0 beside X-Forwarded-For"
+    if xff.__class__ is not str or remote_addr not in xff:
+        return None  # one C-level substring test: the common request pays no more
+    try:
+        entries = list(islice(items_from_right(xff), MAX_ITEMS))
+    except PaddingError:
+        return None
+    bare = remote_addr[1:-1] if remote_addr[:1] == "[" else remote_addr
+    if remote_addr in entries or f"[{bare}]" in entries:
+        return f"REMOTE_ADDR {remote_addr[:64]!r} is an X-Forwarded-For entry"
+    return None
+
+
+def checked_environ_result(environ: Any, remote_addr: Any, xff: Any, result: Result) -> Result:
+    """``result``, or a fail-closed one (with a one-time warning naming the server setting)
+    when the environ's REMOTE_ADDR looks rewritten by the server."""
+    mark = environ_rewritten_mark(environ, remote_addr, xff)
+    if mark is None:
+        return result
+    warn_once("rewritten-remote-addr", _ENVIRON_REWRITTEN_WARNING.format(mark=mark))
+    return _new(None, REMOTE_ADDR, (), _REWRITTEN_REASON.format(mark=mark), False, result.peer)
+
+
 def scope_checked(scope: Any, host: Any, port: Any, result: Result, has_header: bool) -> Result:
     """:func:`checked_scope_result` behind the cheap test of when to look closer (the ASGI
     middleware inlines the test)."""

@@ -27,6 +27,7 @@ from realip._adapters import (
     ORIGINAL_REMOTE_ADDR_KEY,
     RESULT_KEY,
     HeaderPlan,
+    checked_environ_result,
     middleware_resolver,
     rewrite_environ,
     scheme_from_environ,
@@ -57,6 +58,7 @@ class RealIPMiddleware:
         "_drop",
         "_key",
         "_plan",
+        "_reads_xff",
         "_resolve",
         "_resolver",
         "app",
@@ -87,6 +89,7 @@ class RealIPMiddleware:
         # Looked up once: per request, every attribute load and bound method counts.
         self._resolve = self._resolver.resolve_value
         self._key = self._resolver.wsgi_key
+        self._reads_xff = self._key == "HTTP_X_FORWARDED_FOR"
         self._plan = HeaderPlan(self._resolver, keep_headers) if rewrite_header else None
         self._drop = self._plan.drop_keys if self._plan is not None else frozenset()
         self.forwarded_proto = forwarded_proto
@@ -111,6 +114,11 @@ class RealIPMiddleware:
         remote_addr = environ.get("REMOTE_ADDR")
         value = environ.get(key) if key else None
         result = self._resolve(remote_addr, value)
+        xff = value if self._reads_xff else environ.get("HTTP_X_FORWARDED_FOR")
+        if xff is not None:
+            # A server that copied an entry into REMOTE_ADDR (waitress trusted_proxy, mod_wsgi
+            # --trust-proxy): the peer is then one of the entries. One substring test unless so.
+            result = checked_environ_result(environ, remote_addr, xff, result)
         environ[ORIGINAL_REMOTE_ADDR_KEY] = remote_addr
         environ[RESULT_KEY] = result
         ip = result.client_ip
