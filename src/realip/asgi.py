@@ -43,10 +43,14 @@ from realip._adapters import (
 from realip._context import current
 from realip.resolver import _SHORT, REMOTE_ADDR, Resolver
 
+# The ASGI spec's shapes, for readers. The middleware itself takes and is an app of any typing
+# (Any): Starlette types scopes as MutableMapping[str, Any], asgiref, hypercorn, Quart and
+# Litestar as unions of TypedDicts, and neither is assignable to the other, so a precise type
+# here would reject one family or the other in mypy --strict and pyright strict.
 Scope = MutableMapping[str, Any]
 Receive = Callable[[], Awaitable[MutableMapping[str, Any]]]
 Send = Callable[[MutableMapping[str, Any]], Awaitable[None]]
-ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
+ASGIApp = Callable[[Any, Any, Any], Awaitable[None]]
 
 __all__ = ["RealIPMiddleware"]
 
@@ -117,7 +121,7 @@ class RealIPMiddleware:
         """Whether client-address headers are rewritten to what realip verified."""
         return self._plan is not None
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
         kind = scope["type"]
         if (kind != "http" and kind != "websocket") or RESULT_KEY in scope:
             # Not a request, or a realip middleware further out already resolved it: resolving
