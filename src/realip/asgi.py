@@ -13,10 +13,12 @@ server's access log (uvicorn, hypercorn, granian) shows the same client as the a
   from a header: the peer's port belongs to the proxy);
 - ``scope["realip.original_client"]``: ``scope["client"]`` as the server set it;
 - ``scope["realip.result"]``: the :class:`~realip.Result`;
-- the header realip read is rewritten to hold only what realip verified (the client's entry
-  and the trusted proxies' entries; removed when nothing was verified), so frameworks that
-  read ``X-Forwarded-For`` themselves find the resolved client; the server's header list is
-  kept in ``scope["realip.original_headers"]``. ``rewrite_header=False`` turns this off.
+- every client-address header (``X-Forwarded-For``, ``Forwarded``, ``X-Real-IP``, ..., in both
+  spellings) is made to hold only what realip verified: the header read keeps the client's entry
+  and the trusted proxies' entries, the others are removed; so frameworks and consumers that read
+  them find the resolved client. The server's header list is kept in
+  ``scope["realip.original_headers"]``. ``keep_headers`` names headers to leave alone;
+  ``rewrite_header=False`` turns the rewrite off.
 
 A peer the server already rewrote from ``X-Forwarded-For`` (uvicorn's default
 ``--proxy-headers``) fails closed with a one-time :class:`~realip.RealIPWarning`: run the server

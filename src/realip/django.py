@@ -12,9 +12,10 @@ Add it near the top of ``settings.MIDDLEWARE``::
 A bad value raises ``ImproperlyConfigured`` naming the key when Django loads the middleware.
 
 In views, :func:`client_ip` (``Optional[str]``) is the typed way to read the answer;
-``request.client_ip`` works too, and :class:`RealIPRequest` types it for annotations. The header
-realip read is rewritten in ``META`` to hold only what realip verified (the original stays in
-``META["realip.original_header"]``).
+``request.client_ip`` works too, and :class:`RealIPRequest` types it for annotations. Every
+client-address header in ``META`` is rewritten to hold only what realip verified, as the WSGI
+middleware does (the originals stay in ``META["realip.original_headers"]``); a subclass sets
+``keep_headers`` or ``rewrite_header = False`` to keep them.
 """
 
 from __future__ import annotations

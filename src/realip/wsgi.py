@@ -11,11 +11,17 @@ The server's value stays in ``environ["realip.original_remote_addr"]`` and the
 :class:`~realip.Result` in ``environ["realip.result"]``. When no client IP is found,
 ``REMOTE_ADDR`` is left as the server set it and the result says why.
 
-The header realip read is rewritten to hold only what realip verified (the client's entry and
-the trusted proxies' entries; removed when nothing was verified), so Bottle's
-``request.remote_addr``, WebOb's ``client_addr`` and Falcon's ``access_route`` find the
-resolved client too; the header as it arrived stays in ``environ["realip.original_header"]``.
-``rewrite_header=False`` turns this off.
+Every client-address header (``X-Forwarded-For``, ``Forwarded``, ``X-Real-IP``, ... see
+:data:`realip._client_headers.CLIENT_HEADERS`) is made to hold only what realip verified: the
+header realip read keeps the client's entry and the trusted proxies' entries, every other one is
+removed. So Bottle's ``request.remote_addr``, WebOb's ``client_addr``, Falcon's ``access_route``
+and sentry-sdk find the resolved client too; the header read as it arrived stays in
+``environ["realip.original_header"]``, every changed one in ``environ["realip.original_headers"]``.
+``keep_headers`` names headers to leave alone; ``rewrite_header=False`` turns the rewrite off.
+
+A server that copied an ``X-Forwarded-For`` entry into ``REMOTE_ADDR`` (waitress
+``trusted_proxy``, mod_wsgi ``--trust-proxy``) fails closed with a one-time
+:class:`~realip.RealIPWarning`: turn the server's proxy handling off.
 """
 
 from __future__ import annotations

@@ -16,6 +16,8 @@ from pathlib import Path
 from typing import Any, Callable, Dict, List, NamedTuple, Optional, Tuple
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from realip import ConfigError, RealIPWarning
 from realip._client_headers import CLIENT_HEADERS, NAMES, reference_table
@@ -391,3 +393,43 @@ def test_adapters_import_no_private_name_from_each_other() -> None:
                     n.strip() for n in match.group(1).split(",") if n.strip().startswith("_")
                 ]
                 assert not private, f"{name}.py imports {private} from realip.{other}"
+
+
+# -- properties --------------------------------------------------------------------------------
+
+_ADDRESSES = st.sampled_from(
+    ["203.0.113.9", "6.6.6.6", "10.0.0.7", "2001:db8::1", "[2001:db8::2]:80", "unknown", ""]
+)
+_VALUES = st.lists(
+    st.one_of(_ADDRESSES, st.text(alphabet=' ,;="abf0.:', max_size=6)), max_size=5
+).map(lambda items: ",".join(items))
+_NAMES = st.sampled_from(
+    [h.name for h in CLIENT_HEADERS]
+    + [h.name.replace("-", "_") for h in CLIENT_HEADERS]
+    + ["Accept", "X-Forwarded-Proto"]
+)
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    peer=st.sampled_from(["10.0.0.3", "198.51.100.7"]),
+    pairs=st.lists(st.tuples(_NAMES, _VALUES), max_size=6),
+    read=st.sampled_from(["x-forwarded-for", "forwarded", "x-real-ip"]),
+)
+def test_after_any_request_only_the_verified_client_is_left(
+    peer: str, pairs: Pairs, read: str
+) -> None:
+    for driver in (run_wsgi, run_asgi):
+        seen = driver(peer, list(pairs), trusted_proxies=["10.0.0.0/8"], header=read)
+        for name in seen.headers:
+            if name.replace("_", "-") in NAMES | {read}:
+                # Only the header read may stay, in its own spelling ...
+                assert name == read, (name, seen.headers)
+        value = seen.headers.get(read)
+        if value is not None:
+            # ... and what it holds starts with the client realip found: no empty item, no
+            # client-chosen prefix left of it.
+            first = value.split(",")[0].strip()
+            assert first, value
+            if read != "forwarded":
+                assert first.strip("[]").split("]:")[0] == seen.client or first == seen.client
