@@ -15,11 +15,9 @@ import warnings
 from itertools import islice
 from typing import (
     Any,
-    Callable,
     Dict,
     FrozenSet,
     Iterable,
-    Iterator,
     List,
     Mapping,
     Optional,
@@ -27,7 +25,6 @@ from typing import (
     Tuple,
 )
 
-from realip import _context
 from realip._client_headers import NAMES, spellings
 from realip._errors import ConfigError, RealIPWarning
 from realip._headers import (
@@ -567,87 +564,3 @@ def scheme_from_scope(resolver: Resolver, scope: Any, result: Result) -> Optiona
         scope_header(headers, b"forwarded"),
         websocket=scope.get("type") == "websocket",
     )
-
-
-# -- the request's context (realip.log) --------------------------------------------------------
-
-_current = _context.current
-_set = _current.set
-_reset = _current.reset
-
-
-class ContextClosingIterator:
-    """A WSGI response iterable that ends the request's context when the server closes it.
-
-    The app's generator runs (and the server writes its access line) while the response is
-    iterated, after the middleware returned; PEP 3333 servers call ``close()`` when done.
-    """
-
-    __slots__ = ("_close", "_iterable", "_token")
-
-    def __init__(self, iterable: Iterable[bytes], token: Any) -> None:
-        self._iterable = iterable
-        self._close: Optional[Callable[[], Any]] = getattr(iterable, "close", None)
-        self._token = token
-
-    def __iter__(self) -> Iterator[bytes]:
-        return iter(self._iterable)
-
-    def close(self) -> None:
-        """Close the app's iterable, then restore the context as it was before the request."""
-        token, self._token = self._token, None
-        try:
-            if self._close is not None:
-                self._close()
-        finally:
-            if token is not None:
-                restore(token)
-
-
-def restore(token: Any) -> None:
-    """Put the context back as it was before ``token``'s request (never raises)."""
-    try:
-        _reset(token)
-    except ValueError:
-        # Closed from another context than the request's (a server that closes responses in
-        # another thread): that context must not keep a client either.
-        _set(None)
-
-
-def wsgi_with_context(
-    app: Callable[..., Iterable[bytes]], environ: Any, start_response: Any, result: Result
-) -> Iterable[bytes]:
-    """Call a WSGI ``app`` with ``result`` as the context's request until its response closes."""
-    token = _set(result)
-    try:
-        iterable = app(environ, start_response)
-    except BaseException:
-        restore(token)
-        raise
-    wrapper = environ.get("wsgi.file_wrapper")
-    if isinstance(wrapper, type) and isinstance(iterable, wrapper):
-        # Served with sendfile by the server (which looks for its own class): no app code runs
-        # any more, so the context ends now rather than hiding the file from the server.
-        restore(token)
-        return iterable
-    return ContextClosingIterator(iterable, token)
-
-
-def asgi_send_outside(send: Callable[[Any], Any]) -> Callable[[Any], Any]:
-    """``send``, with the message that ends an HTTP response sent outside the request's context.
-
-    uvicorn (and daphne) start a pipelined request's task from inside that call, and a task
-    copies the context it starts in: the next request would begin with this one's client.
-    """
-
-    async def send_final_outside(message: Any) -> None:
-        if message.get("type") == "http.response.body" and not message.get("more_body", False):
-            token = _set(None)
-            try:
-                await send(message)
-            finally:
-                _reset(token)
-            return
-        await send(message)
-
-    return send_final_outside

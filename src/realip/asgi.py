@@ -34,7 +34,6 @@ from realip._adapters import (
     ORIGINAL_CLIENT_KEY,
     RESULT_KEY,
     HeaderPlan,
-    asgi_send_outside,
     checked_scope_result,
     client_of,
     middleware_resolver,
@@ -42,7 +41,7 @@ from realip._adapters import (
     scheme_from_scope,
     shortcut_options,
 )
-from realip._context import current
+from realip._context import asgi_send_outside, current
 from realip.resolver import _SHORT, REMOTE_ADDR, Resolver
 
 # The ASGI spec's shapes, for readers. The middleware itself takes and is an app of any typing

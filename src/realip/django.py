@@ -34,14 +34,13 @@ from realip._adapters import (
     RESULT_KEY,
     HeaderPlan,
     client_of,
-    restore,
     rewrite_environ,
     scope_checked,
     warn_if_unconfigured,
 )
 from realip._config import BY_NAME
 from realip._config import resolver_from_settings as resolver_from_dict
-from realip._context import current
+from realip._context import current, restore
 from realip._errors import ConfigError
 from realip.request import get_result
 from realip.resolver import REMOTE_ADDR, Resolver, Result

@@ -38,8 +38,8 @@ from realip._adapters import (
     rewrite_environ,
     scheme_from_environ,
     shortcut_options,
-    wsgi_with_context,
 )
+from realip._context import wsgi_with_context
 from realip.resolver import _SHORT, Resolver
 
 StartResponse = Callable[..., Any]
