@@ -61,12 +61,12 @@ class RealIPMiddleware:
     """
 
     __slots__ = (
-        "_drop",
         "_key",
         "_plan",
         "_reads_xff",
         "_resolve",
         "_resolver",
+        "_watch",
         "app",
         "forwarded_proto",
     )
@@ -97,7 +97,7 @@ class RealIPMiddleware:
         self._key = self._resolver.wsgi_key
         self._reads_xff = self._key == "HTTP_X_FORWARDED_FOR"
         self._plan = HeaderPlan(self._resolver, keep_headers) if rewrite_header else None
-        self._drop = self._plan.drop_keys if self._plan is not None else frozenset()
+        self._watch = self._plan.drop_keys | {RESULT_KEY} if self._plan is not None else None
         self.forwarded_proto = forwarded_proto
 
     @property
@@ -111,7 +111,12 @@ class RealIPMiddleware:
         return self._plan is not None
 
     def __call__(self, environ: Dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
-        if RESULT_KEY in environ:
+        # One C-level pass over the environ's keys answers two questions: did a realip
+        # middleware further out resolve this request already, and did a client-address header
+        # arrive that the rewrite removes? The common request has neither.
+        watch = self._watch
+        rare = RESULT_KEY in environ if watch is None else not watch.isdisjoint(environ)
+        if rare and RESULT_KEY in environ:
             # A realip middleware further out already resolved this request.
             return self.app(environ, start_response)
         # resolve_environ(), unrolled: this runs on every request, and a call frame is a
@@ -121,9 +126,9 @@ class RealIPMiddleware:
         value = environ.get(key) if key else None
         result = self._resolve(remote_addr, value)
         xff = value if self._reads_xff else environ.get("HTTP_X_FORWARDED_FOR")
-        if xff is not None:
-            # A server that copied an entry into REMOTE_ADDR (waitress trusted_proxy, mod_wsgi
-            # --trust-proxy): the peer is then one of the entries. One substring test unless so.
+        # A server that copied an entry into REMOTE_ADDR (waitress trusted_proxy, mod_wsgi
+        # --trust-proxy): the peer is then one of the entries. One substring test unless so.
+        if xff.__class__ is str and remote_addr.__class__ is str and remote_addr in xff:
             result = checked_environ_result(environ, remote_addr, xff, result)
         environ[ORIGINAL_REMOTE_ADDR_KEY] = remote_addr
         environ[RESULT_KEY] = result
@@ -140,8 +145,7 @@ class RealIPMiddleware:
             # The header read is rewritten only when there is something to drop: most requests
             # have exactly the client's entry and the proxies' (fewer commas than verified
             # entries; a peer answer has no proxies, so any header is dropped). A long header is
-            # checked from the right instead (bounded), not counted whole. The other
-            # client-address headers: one C-level pass over the environ's keys finds none.
+            # checked from the right instead (bounded), not counted whole. The others: ``rare``.
             drop = False
             if value is not None:
                 try:
@@ -152,7 +156,7 @@ class RealIPMiddleware:
                     )
                 except TypeError:  # not a str: a server that breaks PEP 3333; let it be judged
                     drop = True
-            if drop or not self._drop.isdisjoint(environ):
+            if drop or rare:
                 rewrite_environ(plan, environ, result, value)
         if _context.enabled:
             # realip.log: this request's client until the server closes the response.
