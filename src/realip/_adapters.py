@@ -501,24 +501,29 @@ _ENVIRON_REWRITTEN_WARNING = (
 
 def environ_rewritten_mark(environ: Any, remote_addr: Any, xff: Any) -> Optional[str]:
     """Why a WSGI environ's REMOTE_ADDR looks rewritten by the server from ``xff`` (the
-    X-Forwarded-For value as it arrived, not None), or None when it looks like a TCP peer's.
+    X-Forwarded-For value as it arrived), or None when it looks like a TCP peer's.
 
     waitress (``trusted_proxy``, ``trusted_proxy_headers={"x-forwarded-for"}``) and mod_wsgi
-    (``--trust-proxy``) copy an entry into REMOTE_ADDR and keep the header: the peer is then
-    one of the entries, which a proxy never writes (it writes the address *it* saw). The port
-    is no help here: waitress keeps the TCP port, and no WSGI server is known to write port 0.
+    (``--trust-proxy``) copy the rightmost entry into REMOTE_ADDR and keep the header. A real
+    peer is never the rightmost entry: a proxy appends the address *it* saw, not its own; only
+    the entries left of it are anyone's to write, so the peer's address there means nothing.
+    The port is no help: waitress keeps the TCP port, and no WSGI server is known to write 0.
     """
     if remote_addr.__class__ is not str or xff.__class__ is not str or not remote_addr:
         return None
     if remote_addr not in xff:
         return None  # one C-level substring test: the common request pays no more
     try:
-        entries = list(islice(items_from_right(xff), MAX_ITEMS))
+        last = next(items_from_right(xff), "")
     except PaddingError:
         return None
-    bare = remote_addr[1:-1] if remote_addr[:1] == "[" else remote_addr
-    if remote_addr in entries or f"[{bare}]" in entries:
-        return f"REMOTE_ADDR {remote_addr[:64]!r} is an X-Forwarded-For entry"
+    host = last
+    if last[:1] == "[":
+        host = last[1 : last.find("]")] if "]" in last else last
+    elif last.count(":") == 1:
+        host = last.partition(":")[0]  # an IPv4 entry with a port, split off as waitress does
+    if remote_addr in (last, host):
+        return f"REMOTE_ADDR {remote_addr[:64]!r} is the rightmost X-Forwarded-For entry"
     return None
 
 

@@ -161,8 +161,19 @@ def _fresh_warnings(monkeypatch: pytest.MonkeyPatch) -> None:
             None,
         ),
         ({"REMOTE_ADDR": "2001:db8::6", "HTTP_X_FORWARDED_FOR": "[2001:db8::6]"}, None),
-        # waitress with trusted_proxy_count=2: REMOTE_ADDR is the leftmost entry it kept
-        ({"REMOTE_ADDR": "6.6.6.6", "HTTP_X_FORWARDED_FOR": "6.6.6.6,10.0.0.9"}, None),
+        # an entry with a port: waitress splits it off
+        ({"REMOTE_ADDR": "6.6.6.6", "HTTP_X_FORWARDED_FOR": "6.6.6.6:4711"}, None),
+        ({"REMOTE_ADDR": "2001:db8::6", "HTTP_X_FORWARDED_FOR": "[2001:db8::6]:4711"}, None),
+        # the proxy's own address written by the client, left of what the proxy appended: the
+        # client can't make an honest proxy's request fail closed this way
+        (
+            {"REMOTE_ADDR": "10.0.0.5", "HTTP_X_FORWARDED_FOR": "6.6.6.6, 10.0.0.5, 203.0.113.9"},
+            "203.0.113.9",
+        ),
+        (
+            {"REMOTE_ADDR": "10.0.0.5", "HTTP_X_FORWARDED_FOR": "10.0.0.5,, 203.0.113.9"},
+            "203.0.113.9",
+        ),
         # not a rewrite: a proxy's peer and the client it forwards, or a lookalike substring
         ({"REMOTE_ADDR": "10.0.0.5", "HTTP_X_FORWARDED_FOR": "203.0.113.9"}, "203.0.113.9"),
         (
