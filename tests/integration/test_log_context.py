@@ -234,3 +234,34 @@ def test_django_context_covers_the_view_and_a_streaming_body() -> None:
         "203.0.113.9",
         None,
     ]
+
+
+def test_django_async_streaming_body_runs_with_the_client() -> None:
+    pytest.importorskip("django")
+    from django.http import StreamingHttpResponse
+    from django.test import RequestFactory, override_settings
+
+    from realip.django import RealIPMiddleware
+
+    seen: List[Optional[str]] = []
+
+    async def stream() -> Any:
+        seen.append(current_client_ip())
+        yield b"a"
+
+    async def view(request: Any) -> Any:
+        seen.append(current_client_ip())
+        return StreamingHttpResponse(stream())
+
+    with override_settings(REALIP={"trusted_proxies": ["10.0.0.0/8"]}):
+        mw = RealIPMiddleware(view)
+    request = RequestFactory().get("/", REMOTE_ADDR="10.0.0.3", HTTP_X_FORWARDED_FOR="203.0.113.9")
+
+    async def main() -> None:
+        response = await mw(request)
+        seen.append(current_client_ip())
+        assert [chunk async for chunk in response] == [b"a"]
+        seen.append(current_client_ip())
+
+    _in_fresh_context(lambda: asyncio.run(main()))
+    assert seen == ["203.0.113.9", None, "203.0.113.9", None]
