@@ -114,10 +114,15 @@ def shortcut_options(names: Mapping[str, Any]) -> Dict[str, Any]:
     options = {}
     for option in OPTIONS:
         value = names.get(option.name)
-        # Empty CIDR lists are the keywords' defaults, not a choice.
-        if value is not None and not (isinstance(value, (tuple, list)) and not value):
-            options[option.name] = value
+        # An empty list of topology CIDRs says nothing (it used to be the default); an empty
+        # trusted_proxies says "trust no proxy", which is a choice.
+        if value is None or (option.name in _TOPOLOGY_CIDRS and not value):
+            continue
+        options[option.name] = value
     return options
+
+
+_TOPOLOGY_CIDRS = ("pod_cidrs", "node_cidrs", "lb_cidrs")
 
 
 def middleware_resolver(
