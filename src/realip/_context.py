@@ -83,6 +83,11 @@ def wsgi_with_context(
     return ContextClosingIterator(iterable, token)
 
 
+# The messages that can end an HTTP response (the body, and the pathsend and zerocopysend
+# extensions).
+_BODIES = frozenset(("http.response.body", "http.response.pathsend", "http.response.zerocopysend"))
+
+
 def asgi_send_outside(send: Callable[[Any], Any]) -> Callable[[Any], Any]:
     """``send``, with the message that ends an HTTP response sent outside the request's context.
 
@@ -91,7 +96,8 @@ def asgi_send_outside(send: Callable[[Any], Any]) -> Callable[[Any], Any]:
     """
 
     async def send_final_outside(message: Any) -> None:
-        if message.get("type") == "http.response.body" and not message.get("more_body", False):
+        kind = message.get("type")
+        if kind in _BODIES and (kind == "http.response.pathsend" or not message.get("more_body")):
             token = _set(None)
             try:
                 await send(message)
