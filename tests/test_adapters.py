@@ -21,7 +21,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from support.asgi import raw_scope
 
-import realip.request
+import realip._adapters
 from realip import ConfigError, RealIPWarning, Resolver, get_client_ip, get_result
 from realip.asgi import RealIPMiddleware as ASGIRealIP
 from realip.wsgi import RealIPMiddleware as WSGIRealIP
@@ -32,9 +32,9 @@ TRUST = Resolver(trusted_proxies=["10.0.0.0/8"])
 @pytest.fixture(autouse=True)
 def _fresh_once_warnings() -> Iterator[None]:
     """The rewritten-peer warning is once per process: each test starts from none emitted."""
-    realip.request._warned.clear()
+    realip._adapters._warned.clear()
     yield
-    realip.request._warned.clear()
+    realip._adapters._warned.clear()
 
 
 def asgi(resolver: Any, scope: dict[str, Any], **kwargs: Any) -> dict[str, Any]:
@@ -344,6 +344,8 @@ def test_aiohttp_middleware_stores_the_result_and_rewrites_remote() -> None:
             return await response.json()
 
     import realip.log
+
+    realip.log.enable()  # recording is an explicit choice (importing no longer turns it on)
 
     body = asyncio.run(fetch())
     assert body == {

@@ -248,9 +248,9 @@ def test_django_asgi_fails_closed_on_a_peer_the_server_rewrote(
 ) -> None:
     """uvicorn's default proxy headers wrote the forged entry into scope["client"] with port 0:
     Django's middleware sees the mark in the scope (META has no port) and refuses it."""
-    import realip.request
+    import realip._adapters
 
-    monkeypatch.setattr(realip.request, "_warned", set())  # the warning is once per process
+    monkeypatch.setattr(realip._adapters, "_warned", set())  # the warning is once per process
     scope = asgi_scope("6.6.6.6", (("Host", "testserver"), ("X-Forwarded-For", "6.6.6.6")))
     scope["client"] = ("6.6.6.6", 0)
     scope["path"] = "/detail"

@@ -9,7 +9,8 @@ import pytest
 from support.wsgi import wsgi_environ
 
 from realip import RealIPWarning, Resolver
-from realip.request import _scheme_from_environ, _scheme_from_scope
+from realip._adapters import scheme_from_environ as _scheme_from_environ
+from realip._adapters import scheme_from_scope as _scheme_from_scope
 
 TRUST = Resolver(trusted_proxies=["10.0.0.0/8", "unix"])
 with warnings.catch_warnings():

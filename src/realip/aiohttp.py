@@ -29,23 +29,28 @@ with requires("realip.aiohttp"):
     from aiohttp import web
 
 from realip import _context
+from realip._adapters import (
+    HeaderPlan,
+    aiohttp_keys,
+    middleware_resolver,
+    rewritten_headers,
+    shortcut_options,
+)
 from realip._context import current
-from realip.request import _middleware_resolver
-from realip.resolver import Resolver, Result
+from realip.resolver import Resolver
 
 __all__ = ["ORIGINAL_REMOTE_KEY", "RESULT_KEY", "middleware"]
 
-# aiohttp >= 3.12 wants typed keys in a request's storage (string keys draw NotAppKeyWarning);
-# older releases only have strings.
-_RequestKey: Any = getattr(web, "RequestKey", None)
-RESULT_KEY: Any = _RequestKey("result", Result) if _RequestKey else "realip.result"
+RESULT_KEY: Any
 """Where the middleware keeps the :class:`~realip.Result` in the request (a ``web.RequestKey``)."""
-ORIGINAL_REMOTE_KEY: Any = (
-    _RequestKey("original_remote", str) if _RequestKey else ("realip.original_remote")
-)
+ORIGINAL_REMOTE_KEY: Any
 """Where the middleware keeps ``request.remote`` as aiohttp set it (the socket peer)."""
+RESULT_KEY, ORIGINAL_REMOTE_KEY = aiohttp_keys()
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+_set = current.set
+_reset = current.reset
 
 
 def _set_remote(request: web.Request, ip: str) -> bool:
@@ -61,25 +66,21 @@ def _set_remote(request: web.Request, ip: str) -> bool:
 def middleware(
     resolver: Optional[Resolver] = None,
     *,
-    trusted_proxies: Optional[Iterable[Any]] = None,
     topology: Optional[str] = None,
+    trusted_proxies: Optional[Iterable[Any]] = None,
     header: Optional[str] = None,
-    pod_cidrs: Iterable[Any] = (),
-    node_cidrs: Iterable[Any] = (),
-    lb_cidrs: Iterable[Any] = (),
+    trusted_hops: Optional[int] = None,
+    pod_cidrs: Optional[Iterable[Any]] = None,
+    node_cidrs: Optional[Iterable[Any]] = None,
+    lb_cidrs: Optional[Iterable[Any]] = None,
+    require_header: Optional[bool] = None,
+    rewrite_header: bool = True,
+    keep_headers: Iterable[str] = (),
 ) -> Any:
     """An aiohttp middleware that resolves the client of every request (see the module doc)."""
-    chosen = _middleware_resolver(
-        "realip.aiohttp.middleware",
-        resolver,
-        trusted_proxies,
-        topology,
-        header,
-        pod_cidrs,
-        node_cidrs,
-        lb_cidrs,
-    )
+    chosen = middleware_resolver("realip.aiohttp.middleware", resolver, shortcut_options(locals()))
     resolve = chosen.resolve
+    plan = HeaderPlan(chosen, keep_headers) if rewrite_header else None
 
     @web.middleware
     async def realip_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
@@ -90,13 +91,26 @@ def middleware(
         request[ORIGINAL_REMOTE_KEY] = peer
         request[RESULT_KEY] = result
         ip = result.client_ip
-        if ip is not None and not _set_remote(request, ip):
+        headers = rewritten_headers(plan, request.headers, result) if plan is not None else None
+        if headers is not None:
+            # Only verified client addresses in what the handlers read: a copy of the request
+            # (aiohttp's headers can't change); the access log keeps the original object.
+            if ip is not None:
+                _set_remote(request, ip)
+                request = request.clone(headers=headers, remote=ip)
+            else:
+                request = request.clone(headers=headers)
+        elif ip is not None and not _set_remote(request, ip):
             request = request.clone(remote=ip)
-        # Not reset: aiohttp runs each request in a task of its own, and its access log line,
-        # written after the handler returns, belongs to the request too.
-        if _context.enabled:
-            current.set(result)
-        return await handler(request)
+        if not _context.enabled:
+            return await handler(request)
+        # realip.log: this request's client while the handler runs, and no longer (aiohttp runs
+        # the requests of a keep-alive connection one after the other in one task).
+        token = _set(result)
+        try:
+            return await handler(request)
+        finally:
+            _reset(token)
 
     realip_middleware.resolver = chosen  # type: ignore[attr-defined]
     return realip_middleware

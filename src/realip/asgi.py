@@ -13,10 +13,12 @@ server's access log (uvicorn, hypercorn, granian) shows the same client as the a
   from a header: the peer's port belongs to the proxy);
 - ``scope["realip.original_client"]``: ``scope["client"]`` as the server set it;
 - ``scope["realip.result"]``: the :class:`~realip.Result`;
-- the header realip read is rewritten to hold only what realip verified (the client's entry
-  and the trusted proxies' entries; removed when nothing was verified), so frameworks that
-  read ``X-Forwarded-For`` themselves find the resolved client; the server's header list is
-  kept in ``scope["realip.original_headers"]``. ``rewrite_header=False`` turns this off.
+- every client-address header (``X-Forwarded-For``, ``Forwarded``, ``X-Real-IP``, ..., in both
+  spellings) is made to hold only what realip verified: the header read keeps the client's entry
+  and the trusted proxies' entries, the others are removed; so frameworks and consumers that read
+  them find the resolved client. The server's header list is kept in
+  ``scope["realip.original_headers"]``. ``keep_headers`` names headers to leave alone;
+  ``rewrite_header=False`` turns the rewrite off.
 
 A peer the server already rewrote from ``X-Forwarded-For`` (uvicorn's default
 ``--proxy-headers``) fails closed with a one-time :class:`~realip.RealIPWarning`: run the server
@@ -28,44 +30,51 @@ from __future__ import annotations
 from typing import Any, Awaitable, Callable, Iterable, MutableMapping, Optional
 
 from realip import _context
-from realip._context import current
-from realip.request import (
+from realip._adapters import (
     ORIGINAL_CLIENT_KEY,
     RESULT_KEY,
-    _checked_scope_result,
-    _client_of,
-    _middleware_resolver,
-    _rewrite_scope,
-    _scheme_from_scope,
-    _scope_header,
-    _strip_name,
+    HeaderPlan,
+    checked_scope_result,
+    client_of,
+    middleware_resolver,
+    rewrite_scope,
+    scheme_from_scope,
+    shortcut_options,
 )
+from realip._context import asgi_send_outside, current
 from realip.resolver import _SHORT, REMOTE_ADDR, Resolver
 
+# The ASGI spec's shapes, for readers. The middleware itself takes and is an app of any typing
+# (Any): Starlette types scopes as MutableMapping[str, Any], asgiref, hypercorn, Quart and
+# Litestar as unions of TypedDicts, and neither is assignable to the other, so a precise type
+# here would reject one family or the other in mypy --strict and pyright strict.
 Scope = MutableMapping[str, Any]
 Receive = Callable[[], Awaitable[MutableMapping[str, Any]]]
 Send = Callable[[MutableMapping[str, Any]], Awaitable[None]]
-ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
+ASGIApp = Callable[[Any, Any, Any], Awaitable[None]]
 
 __all__ = ["RealIPMiddleware"]
 
 _set = current.set
+_reset = current.reset
 
 
 class RealIPMiddleware:
     """ASGI middleware that resolves the client IP once per request and exposes it in the scope.
 
-    Give it a ``resolver``, or the shortcuts that build one (``trusted_proxies=`` or
-    ``topology=`` with ``pod_cidrs=``/``node_cidrs=``/``lb_cidrs=``, and ``header=``); with
-    neither, the ``REALIP_*`` environment variables configure it.
+    Give it a ``resolver``, or the options that build one (``trusted_proxies=`` or
+    ``topology=`` with ``pod_cidrs=``/``node_cidrs=``/``lb_cidrs=``, ``header=``, ...); with
+    neither, the ``REALIP_*`` environment variables configure it. ``keep_headers`` names
+    client-address headers to leave as the server sent them; ``rewrite_header=False`` leaves
+    every header alone.
     """
 
     __slots__ = (
         "_name",
+        "_plan",
         "_resolve",
         "_resolver",
-        "_rewrite",
-        "_strip",
+        "_watch",
         "app",
         "forwarded_proto",
     )
@@ -75,33 +84,32 @@ class RealIPMiddleware:
         app: ASGIApp,
         resolver: Optional[Resolver] = None,
         *,
-        trusted_proxies: Optional[Iterable[Any]] = None,
         topology: Optional[str] = None,
+        trusted_proxies: Optional[Iterable[Any]] = None,
         header: Optional[str] = None,
-        pod_cidrs: Iterable[Any] = (),
-        node_cidrs: Iterable[Any] = (),
-        lb_cidrs: Iterable[Any] = (),
+        trusted_hops: Optional[int] = None,
+        pod_cidrs: Optional[Iterable[Any]] = None,
+        node_cidrs: Optional[Iterable[Any]] = None,
+        lb_cidrs: Optional[Iterable[Any]] = None,
+        require_header: Optional[bool] = None,
         forwarded_proto: bool = False,
         rewrite_header: bool = True,
+        keep_headers: Iterable[str] = (),
     ) -> None:
         self.app = app
-        self._resolver = _middleware_resolver(
-            "realip.asgi.RealIPMiddleware",
-            resolver,
-            trusted_proxies,
-            topology,
-            header,
-            pod_cidrs,
-            node_cidrs,
-            lb_cidrs,
+        self._resolver = middleware_resolver(
+            "realip.asgi.RealIPMiddleware", resolver, shortcut_options(locals())
         )
         # Looked up once: per request, every attribute load and bound method counts.
         self._resolve = self._resolver.resolve_value
         self._name = self._resolver.header_bytes
-        self._rewrite = rewrite_header
-        # A resolver that reads no header still drops the one frameworks read (see _strip_name).
-        strip = _strip_name(self._resolver) if self._name is None and rewrite_header else None
-        self._strip = strip.encode("ascii") if strip else None
+        self._plan = HeaderPlan(self._resolver, keep_headers) if rewrite_header else None
+        # Every header name the one scan of the headers stops at: the one read and the ones
+        # the rewrite removes (decided here, once).
+        watch = set(self._plan.drop_names) if self._plan is not None else set()
+        if self._name is not None:
+            watch.add(self._name)
+        self._watch = frozenset(watch)
         self.forwarded_proto = forwarded_proto
 
     @property
@@ -111,10 +119,10 @@ class RealIPMiddleware:
 
     @property
     def rewrite_header(self) -> bool:
-        """Whether the header read is rewritten to its verified part (fixed at construction)."""
-        return self._rewrite
+        """Whether client-address headers are rewritten to what realip verified."""
+        return self._plan is not None
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
         kind = scope["type"]
         if (kind != "http" and kind != "websocket") or RESULT_KEY in scope:
             # Not a request, or a realip middleware further out already resolved it: resolving
@@ -123,37 +131,61 @@ class RealIPMiddleware:
             return
         # resolve_scope(), unrolled: this runs on every request, and a call frame is a
         # noticeable share of it.
-        name = self._name
         client = scope.get("client")
         if client.__class__ is tuple and len(client) == 2:
             host, port = client
         else:
-            host, port = _client_of(client)  # a list, None, or malformed (never raises)
-        value = _scope_header(scope, name) if name else None
+            host, port = client_of(client)  # a list, None, or malformed (never raises)
+        # One pass over the headers finds the one read and any other client-address header.
+        # The ASGI spec requires lower-case names, so a set lookup is enough; a server that
+        # broke that rule would only make a header invisible (the peer answers), never
+        # spoofable.
+        name = self._name
+        watch = self._watch
+        value = None
+        more = None
+        other = False
+        try:
+            for key, item in scope.get("headers") or ():
+                if key in watch:
+                    if key != name:
+                        other = True
+                    elif value is None:
+                        value = item
+                    elif more is None:
+                        more = [value, item]
+                    else:
+                        more.append(item)
+        except (TypeError, ValueError):  # not pairs: a broken server, treated as no header
+            value = more = None
+            other = False
+        if more is not None:
+            value = b",".join(more)  # left as bytes: the resolver decodes only what it walks
         result = self._resolve(host, value)
         ip = result.client_ip
+        rewrite = other
         if value is None:
             if port == 0 or ip is None:
                 # The rare path: a port-0 or non-address peer may be the server's own rewrite.
-                result = _checked_scope_result(scope, host, port, result)
+                result = checked_scope_result(scope, host, port, result)
                 ip = result.client_ip
-            if self._strip is not None:
-                # A resolver that reads no header: X-Forwarded-For holds nothing verified.
-                found = _scope_header(scope, self._strip)
-                if found is not None:
-                    _rewrite_scope(scope, self._strip, found, result, True)
         elif ip is None or port == 0 or result.source == REMOTE_ADDR:
             # The rare path with the header: failed closed, or the peer answered although a
             # header came (a proxy's peer would be trusted) - it may be the server's rewrite.
-            result = _checked_scope_result(scope, host, port, result)
+            result = checked_scope_result(scope, host, port, result)
             ip = result.client_ip
-            if self._rewrite:
-                _rewrite_scope(scope, name, value, result, False)  # type: ignore[arg-type]
-        elif self._rewrite and (len(value) > _SHORT or value.count(b",") >= len(result.proxies)):
+            rewrite = True
+        elif len(value) > _SHORT or value.count(b",") >= len(result.proxies):
             # Rewritten only when there is something to drop: most requests have exactly the
             # client's entry and the proxies' (fewer commas than verified entries). A long
             # header is checked from the right instead (bounded), not counted whole.
-            _rewrite_scope(scope, name, value, result, False)  # type: ignore[arg-type]
+            rewrite = True
+        if self.forwarded_proto:
+            scheme = scheme_from_scope(self._resolver, scope, result)
+            if scheme is not None:
+                scope["scheme"] = scheme
+        if rewrite and self._plan is not None:
+            rewrite_scope(self._plan, scope, value if self._plan.read else None, result)
         # Written into the server's scope, not a copy: its access log reads this very dict.
         scope[ORIGINAL_CLIENT_KEY] = client
         scope[RESULT_KEY] = result
@@ -161,13 +193,14 @@ class RealIPMiddleware:
             if result.source != REMOTE_ADDR or port.__class__ is not int:
                 port = 0
             scope["client"] = (ip, port)
-        if self.forwarded_proto:
-            scheme = _scheme_from_scope(self._resolver, scope, result)
-            if scheme is not None:
-                scope["scheme"] = scheme
-        # What realip.log's filter reads (once realip.log is imported). Not reset: ASGI servers
-        # run each request in a task of its own, whose context ends with it (and the server's
-        # access line, written from that task after the app returns, belongs to the request).
-        if _context.enabled:
-            _set(result)
-        await self.app(scope, receive, send)
+        if not _context.enabled:
+            await self.app(scope, receive, send)
+            return
+        # realip.log: this request's client while the app runs, and no longer: the context
+        # goes back as it was, and the response's last message leaves without it (see
+        # asgi_send_outside), so a request the server starts next begins with no client.
+        token = _set(result)
+        try:
+            await self.app(scope, receive, asgi_send_outside(send))
+        finally:
+            _reset(token)

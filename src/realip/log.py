@@ -1,8 +1,9 @@
 """Put the current request's client IP on every log record: a :class:`logging.Filter`.
 
 Every realip middleware (WSGI, ASGI, Django, aiohttp) records the request's
-:class:`~realip.Result` in a context variable while the request is handled; the filter copies
-its client IP onto each record as ``record.client_ip``, for format strings like
+:class:`~realip.Result` in a context variable for exactly the request it handles, and restores
+it when the request ends; the filter copies its client IP onto each record as
+``record.client_ip`` (``-`` outside a request), for format strings like
 ``"%(client_ip)s %(message)s"``::
 
     import logging
@@ -14,8 +15,10 @@ its client IP onto each record as ``record.client_ip``, for format strings like
     handler.setFormatter(logging.Formatter("%(client_ip)s %(levelname)s %(message)s"))
 
 Attach it to handlers (a logger's own filters only see records logged on that very logger).
-The middlewares start recording the result once this module is imported — which configuring
-the filter does, at start-up — so apps that don't use it pay nothing per request.
+Recording costs a little per request, so it is off until asked for: building a
+:class:`ClientIPFilter` turns it on, and code that only calls :func:`current_client_ip` or
+:func:`current_result` calls :func:`enable` once at start-up. (Before realip 0.3, importing
+this module turned it on.)
 """
 
 from __future__ import annotations
@@ -27,30 +30,40 @@ from realip import _context
 from realip._context import current
 from realip.resolver import Result
 
-__all__ = ["ClientIPFilter", "current_client_ip", "current_result"]
+__all__ = ["ClientIPFilter", "current_client_ip", "current_result", "enable"]
 
 _get = current.get
-# From now on every realip middleware records its result in ``current`` (see realip._context).
-_context.enabled = True
+
+
+def enable() -> None:
+    """Make every realip middleware record its request's result for this module (idempotent)."""
+    _context.enabled = True
 
 
 def current_result() -> Optional[Result]:
-    """The :class:`~realip.Result` of the request handled in this context, or None."""
+    """The :class:`~realip.Result` of the request handled in this context, or None.
+
+    None too until :func:`enable` (or a :class:`ClientIPFilter`) turned recording on.
+    """
     return _get()
 
 
 def current_client_ip() -> Optional[str]:
-    """The client IP of the request handled in this context, or None."""
+    """The client IP of the request handled in this context, or None (see current_result)."""
     result = _get()
     return None if result is None else result.client_ip
 
 
 class ClientIPFilter(logging.Filter):
-    """Sets ``record.client_ip`` to the current request's client IP (``default`` when none)."""
+    """Sets ``record.client_ip`` to the current request's client IP (``default`` when none).
+
+    Building one turns recording on (:func:`enable`).
+    """
 
     def __init__(self, default: str = "-") -> None:
         super().__init__()
         self.default = default
+        enable()
 
     def filter(self, record: logging.LogRecord) -> bool:
         """Add ``client_ip`` to ``record``; never drops a record."""

@@ -11,11 +11,17 @@ The server's value stays in ``environ["realip.original_remote_addr"]`` and the
 :class:`~realip.Result` in ``environ["realip.result"]``. When no client IP is found,
 ``REMOTE_ADDR`` is left as the server set it and the result says why.
 
-The header realip read is rewritten to hold only what realip verified (the client's entry and
-the trusted proxies' entries; removed when nothing was verified), so Bottle's
-``request.remote_addr``, WebOb's ``client_addr`` and Falcon's ``access_route`` find the
-resolved client too; the header as it arrived stays in ``environ["realip.original_header"]``.
-``rewrite_header=False`` turns this off.
+Every client-address header (``X-Forwarded-For``, ``Forwarded``, ``X-Real-IP``, ... see
+:data:`realip._client_headers.CLIENT_HEADERS`) is made to hold only what realip verified: the
+header realip read keeps the client's entry and the trusted proxies' entries, every other one is
+removed. So Bottle's ``request.remote_addr``, WebOb's ``client_addr``, Falcon's ``access_route``
+and sentry-sdk find the resolved client too; the header read as it arrived stays in
+``environ["realip.original_header"]``, every changed one in ``environ["realip.original_headers"]``.
+``keep_headers`` names headers to leave alone; ``rewrite_header=False`` turns the rewrite off.
+
+A server that copied an ``X-Forwarded-For`` entry into ``REMOTE_ADDR`` (waitress
+``trusted_proxy``, mod_wsgi ``--trust-proxy``) fails closed with a one-time
+:class:`~realip.RealIPWarning`: turn the server's proxy handling off.
 """
 
 from __future__ import annotations
@@ -23,15 +29,17 @@ from __future__ import annotations
 from typing import Any, Callable, Dict, Iterable, Optional
 
 from realip import _context
-from realip._context import current
-from realip.request import (
+from realip._adapters import (
     ORIGINAL_REMOTE_ADDR_KEY,
     RESULT_KEY,
-    _middleware_resolver,
-    _rewrite_environ,
-    _scheme_from_environ,
-    _strip_key,
+    HeaderPlan,
+    checked_environ_result,
+    middleware_resolver,
+    rewrite_environ,
+    scheme_from_environ,
+    shortcut_options,
 )
+from realip._context import wsgi_with_context
 from realip.resolver import _SHORT, Resolver
 
 StartResponse = Callable[..., Any]
@@ -39,24 +47,26 @@ WSGIApp = Callable[[Dict[str, Any], StartResponse], Iterable[bytes]]
 
 __all__ = ["RealIPMiddleware"]
 
-_set = current.set
 _count = str.count  # unbound: no method lookup per request; raises TypeError on a non-str
 
 
 class RealIPMiddleware:
     """WSGI middleware that resolves the client IP once per request and rewrites REMOTE_ADDR.
 
-    Give it a ``resolver``, or the shortcuts that build one (``trusted_proxies=`` or
-    ``topology=`` with ``pod_cidrs=``/``node_cidrs=``/``lb_cidrs=``, and ``header=``); with
-    neither, the ``REALIP_*`` environment variables configure it.
+    Give it a ``resolver``, or the options that build one (``trusted_proxies=`` or
+    ``topology=`` with ``pod_cidrs=``/``node_cidrs=``/``lb_cidrs=``, ``header=``, ...); with
+    neither, the ``REALIP_*`` environment variables configure it. ``keep_headers`` names
+    client-address headers to leave as the server sent them; ``rewrite_header=False`` leaves
+    every header alone.
     """
 
     __slots__ = (
         "_key",
+        "_plan",
+        "_reads_xff",
         "_resolve",
         "_resolver",
-        "_rewrite",
-        "_strip",
+        "_watch",
         "app",
         "forwarded_proto",
     )
@@ -66,32 +76,28 @@ class RealIPMiddleware:
         app: WSGIApp,
         resolver: Optional[Resolver] = None,
         *,
-        trusted_proxies: Optional[Iterable[Any]] = None,
         topology: Optional[str] = None,
+        trusted_proxies: Optional[Iterable[Any]] = None,
         header: Optional[str] = None,
-        pod_cidrs: Iterable[Any] = (),
-        node_cidrs: Iterable[Any] = (),
-        lb_cidrs: Iterable[Any] = (),
+        trusted_hops: Optional[int] = None,
+        pod_cidrs: Optional[Iterable[Any]] = None,
+        node_cidrs: Optional[Iterable[Any]] = None,
+        lb_cidrs: Optional[Iterable[Any]] = None,
+        require_header: Optional[bool] = None,
         forwarded_proto: bool = False,
         rewrite_header: bool = True,
+        keep_headers: Iterable[str] = (),
     ) -> None:
         self.app = app
-        self._resolver = _middleware_resolver(
-            "realip.wsgi.RealIPMiddleware",
-            resolver,
-            trusted_proxies,
-            topology,
-            header,
-            pod_cidrs,
-            node_cidrs,
-            lb_cidrs,
+        self._resolver = middleware_resolver(
+            "realip.wsgi.RealIPMiddleware", resolver, shortcut_options(locals())
         )
         # Looked up once: per request, every attribute load and bound method counts.
         self._resolve = self._resolver.resolve_value
         self._key = self._resolver.wsgi_key
-        self._rewrite = rewrite_header
-        # A resolver that reads no header still drops the one frameworks read (see _strip_name).
-        self._strip = _strip_key(self._resolver) if self._key is None and rewrite_header else None
+        self._reads_xff = self._key == "HTTP_X_FORWARDED_FOR"
+        self._plan = HeaderPlan(self._resolver, keep_headers) if rewrite_header else None
+        self._watch = self._plan.drop_keys | {RESULT_KEY} if self._plan is not None else None
         self.forwarded_proto = forwarded_proto
 
     @property
@@ -101,11 +107,16 @@ class RealIPMiddleware:
 
     @property
     def rewrite_header(self) -> bool:
-        """Whether the header read is rewritten to its verified part (fixed at construction)."""
-        return self._rewrite
+        """Whether client-address headers are rewritten to what realip verified."""
+        return self._plan is not None
 
     def __call__(self, environ: Dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
-        if RESULT_KEY in environ:
+        # One C-level pass over the environ's keys answers two questions: did a realip
+        # middleware further out resolve this request already, and did a client-address header
+        # arrive that the rewrite removes? The common request has neither.
+        watch = self._watch
+        rare = RESULT_KEY in environ if watch is None else not watch.isdisjoint(environ)
+        if rare and RESULT_KEY in environ:
             # A realip middleware further out already resolved this request.
             return self.app(environ, start_response)
         # resolve_environ(), unrolled: this runs on every request, and a call frame is a
@@ -114,35 +125,40 @@ class RealIPMiddleware:
         remote_addr = environ.get("REMOTE_ADDR")
         value = environ.get(key) if key else None
         result = self._resolve(remote_addr, value)
+        xff = value if self._reads_xff else environ.get("HTTP_X_FORWARDED_FOR")
+        # A server that copied an entry into REMOTE_ADDR (waitress trusted_proxy, mod_wsgi
+        # --trust-proxy): the peer is then one of the entries. One substring test unless so.
+        if xff.__class__ is str and remote_addr.__class__ is str and remote_addr in xff:
+            result = checked_environ_result(environ, remote_addr, xff, result)
         environ[ORIGINAL_REMOTE_ADDR_KEY] = remote_addr
         environ[RESULT_KEY] = result
         ip = result.client_ip
         if ip is not None:
             environ["REMOTE_ADDR"] = ip
-        if value is None:
-            if self._strip is not None and self._strip in environ:
-                # A resolver that reads no header: X-Forwarded-For holds nothing verified.
-                _rewrite_environ(self._resolver, environ, result)
-        elif self._rewrite:
-            # Rewritten only when there is something to drop: most requests have exactly the
-            # client's entry and the proxies' (fewer commas than verified entries; a peer answer
-            # has no proxies, so any header is dropped). A long header is checked from the
-            # right instead (bounded), not counted whole.
-            try:
-                drop = (
-                    ip is None or len(value) > _SHORT or _count(value, ",") >= len(result.proxies)
-                )
-            except TypeError:  # not a str: a server that breaks PEP 3333; let the slow path judge
-                drop = True
-            if drop:
-                _rewrite_environ(self._resolver, environ, result)
         if self.forwarded_proto:
-            scheme = _scheme_from_environ(self._resolver, environ, result)
+            # From the headers as they arrived, before the rewrite.
+            scheme = scheme_from_environ(self._resolver, environ, result)
             if scheme is not None:
                 environ["wsgi.url_scheme"] = scheme
-        # For realip.log's filter. Not reset: the response body is iterated (and the server's
-        # access line written) after this call returns, in the same thread; the next request
-        # in the thread sets it again.
+        plan = self._plan
+        if plan is not None:
+            # The header read is rewritten only when there is something to drop: most requests
+            # have exactly the client's entry and the proxies' (fewer commas than verified
+            # entries; a peer answer has no proxies, so any header is dropped). A long header is
+            # checked from the right instead (bounded), not counted whole. The others: ``rare``.
+            drop = False
+            if value is not None:
+                try:
+                    drop = (
+                        ip is None
+                        or len(value) > _SHORT
+                        or _count(value, ",") >= len(result.proxies)
+                    )
+                except TypeError:  # not a str: a server that breaks PEP 3333; let it be judged
+                    drop = True
+            if drop or rare:
+                rewrite_environ(plan, environ, result, value)
         if _context.enabled:
-            _set(result)
+            # realip.log: this request's client until the server closes the response.
+            return wsgi_with_context(self.app, environ, start_response, result)
         return self.app(environ, start_response)
