@@ -534,7 +534,16 @@ def environ_rewritten_mark(environ: Any, remote_addr: Any, xff: Any) -> Optional
 
 def checked_environ_result(environ: Any, remote_addr: Any, xff: Any, result: Result) -> Result:
     """``result``, or a fail-closed one (with a one-time warning naming the server setting)
-    when the environ's REMOTE_ADDR looks rewritten by the server."""
+    when the environ's REMOTE_ADDR looks rewritten by the server.
+
+    Only an untrusted peer is judged: a trusted proxy's address as the rightmost entry is also
+    what a client on the proxy's own host produces (curl to a local nginx), and without the
+    port (waitress keeps the TCP one) the two can't be told apart. A server rewriting to a
+    trusted address takes a client that bypasses the proxy and names a proxy's address: the
+    threat model lists it.
+    """
+    if result.proxies:
+        return result
     mark = environ_rewritten_mark(environ, remote_addr, xff)
     if mark is None:
         return result
