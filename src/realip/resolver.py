@@ -474,9 +474,12 @@ class Resolver:
         rightmost (nearest proxy's) ``X-Forwarded-Proto`` value. Nothing left of the client's
         own entry is ever looked at.
         """
-        if result.client_ip is None or result.snat:
+        if result.client_ip is None or result.snat or self._kind == _PEER:
+            # A resolver that reads no header serves a topology whose hops write none (an L4
+            # load balancer, a PROXY protocol sender, NodePort, a pod): a scheme header there -
+            # even from a trusted PROXY sender's own connection - is the client's.
             return None
-        if self._forwarded and self._kind != _PEER:
+        if self._forwarded:
             if not result.proxies or forwarded is None:
                 return None
             return scheme_value(forwarded_proto(forwarded, len(result.proxies)), websocket)
