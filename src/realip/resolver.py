@@ -45,6 +45,7 @@ from realip._headers import (
     lookup_raw,
     scheme_value,
 )
+from realip._lints import lint
 from realip._networks import PRESETS, NetworkSet, parse_networks, subtract_bounds
 from realip._topologies import topology_spec
 
@@ -139,6 +140,26 @@ def _is_unix_peer(remote_addr: object) -> bool:
     )
 
 
+# Well-known headers that carry something other than an address: reading one as the client
+# lets the client choose (Host: 6.6.6.6) or fails closed on every request.
+_NOT_ADDRESS_HEADERS = {
+    "host": "names the site the client asked for",
+    "x-forwarded-host": "names the site the client asked for",
+    "x-forwarded-server": "names a proxy's host",
+    "x-forwarded-proto": "holds a scheme",
+    "x-forwarded-scheme": "holds a scheme",
+    "x-forwarded-port": "holds a port",
+    "x-forwarded-prefix": "holds a path",
+    "via": "lists protocol versions and proxy names",
+    "user-agent": "names the client's software",
+    "referer": "holds a URL",
+    "origin": "holds a URL",
+    "cookie": "holds cookies",
+    "authorization": "holds credentials",
+    "connection": "lists hop-by-hop headers",
+}
+
+
 def _normalise_header(header: object) -> Optional[str]:
     if header is None:
         return None
@@ -150,6 +171,14 @@ def _normalise_header(header: object) -> Optional[str]:
             " (to send a header with realip explain, use -H 'Name: value')" if ":" in name else ""
         )
         raise ConfigError(f"{header!r} is not a valid HTTP header name{hint}", "header")
+    why = _NOT_ADDRESS_HEADERS.get(name)
+    if why is not None:
+        raise ConfigError(
+            f"{header!r} never holds the client's address: it {why}, and proxies pass the "
+            "client's own value through; read the header your proxy writes the client into "
+            "(x-forwarded-for, forwarded, or a single-IP header such as x-real-ip)",
+            "header",
+        )
     if name.startswith("http_"):
         suggestion = name[5:].replace("_", "-")
         raise ConfigError(
@@ -298,38 +327,14 @@ class Resolver:
         """The header read, as the lower-case bytes an ASGI scope holds; None if none is read."""
         self.wsgi_key: Optional[str] = environ_key(read) if read else None
         """The WSGI environ key of the header read; None if none is read."""
-        self.warnings: Tuple[str, ...] = (*self._lint(explicit_header), *notes)
+        self.warnings: Tuple[str, ...] = (
+            *lint(networks, name, hops, explicit_header, topology),
+            *notes,
+        )
         if self.warnings:
             level = _stacklevel_outside_realip()
             for message in self.warnings:
                 warnings.warn(message, RealIPWarning, stacklevel=level)
-
-    def _lint(self, explicit_header: bool) -> List[str]:
-        found: List[str] = []
-        name = self._header
-        if name is not None and self._hops is None:
-            everything = self._networks.trusts_everything()
-            if everything:
-                found.append(
-                    f"trusted_proxies contains {', '.join(everything)}: every peer is trusted, so "
-                    f"the leftmost {name} entry - which the client chooses - wins"
-                )
-            if self._networks.empty and explicit_header:
-                found.append(
-                    f"header {name!r} is configured but no proxy is trusted, so it is never read; "
-                    "set trusted_proxies (or a topology) or drop the header"
-                )
-        for outer, inner in self._networks.overlaps():
-            if outer == inner:
-                found.append(f"trusted proxy {outer} is listed twice")
-            else:
-                found.append(f"trusted proxy {inner} is redundant: {outer} already contains it")
-        if self._hops is not None:
-            found.append(
-                f"trusted_hops={self._hops}: hop counting is only safe when every path to the app "
-                f"crosses exactly {self._hops} prox{'y' if self._hops == 1 else 'ies'}"
-            )
-        return found
 
     # -- alternative constructors -------------------------------------------------------
 
