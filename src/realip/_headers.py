@@ -149,6 +149,58 @@ def forwarded_value(element: str, name: str) -> Tuple[bool, Optional[str]]:
     return True, found
 
 
+_TOKEN_CHARS = frozenset(
+    "!#$%&'*+.^_`|~0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ-"
+)
+_NOT_UNQUOTED = frozenset('";, \t')
+# qdtext (RFC 9110 5.6.4) without the backslash: what a quoted value holds when it has no escapes.
+_QDTEXT_CHARS = frozenset(
+    "\t " + "".join(chr(c) for c in range(0x21, 0x100) if c not in (0x22, 0x5C, 0x7F))
+)
+
+
+def forwarded_for(element: str) -> Tuple[bool, Optional[str]]:
+    """``(well_formed, value)`` of ``for=`` in a ``Forwarded`` element: the one ``for=`` parser.
+
+    The same answer as ``forwarded_value(element, "for")``. An element without backslashes
+    whose quotes close within their own pair - what proxies write, e.g.
+    ``for="[2001:db8::1]:4711";proto=https`` - is read with ``str.split`` instead of the
+    regular expression (measured on CPython 3.11: ~1.5 us instead of ~5 us for that
+    element); anything else goes through the grammar.
+    """
+    if "\\" in element:
+        return forwarded_value(element, "for")
+    text = element.rstrip(BLANKS)
+    if len(text) > MAX_ELEMENT:
+        return False, None
+    # The grammar lets the last pair end with ";" as well as at the end.
+    parts = (text[:-1] if text[-1:] == ";" else text).split(";")
+    if len(parts) > MAX_PAIRS:
+        # Quotes may hold some of those ";" (then the grammar counts the pairs).
+        return forwarded_value(element, "for") if '"' in text else (False, None)
+    found: Optional[str] = None
+    for part in parts:
+        name, equals, value = part.partition("=")
+        name = name.strip(BLANKS)
+        value = value.strip(BLANKS)
+        if not equals or not name or not value or not _TOKEN_CHARS.issuperset(name):
+            return False, None
+        if value[0] == '"':
+            inner = value[1:-1]
+            if len(value) < 2 or value[-1] != '"' or not _QDTEXT_CHARS.issuperset(inner):
+                # A quote that does not close in this pair (a quoted ";", say): the grammar
+                # decides.
+                return forwarded_value(element, "for")
+            value = inner
+        elif not _NOT_UNQUOTED.isdisjoint(value):
+            return False, None
+        if name.lower() == "for":
+            if found is not None:
+                return False, None
+            found = value
+    return True, found
+
+
 def items_from_right(value: Any, comma: Any = ",", blanks: Any = BLANKS) -> Iterator[Any]:
     """Non-empty items of a comma list (``str`` or ``bytes``), rightmost first, stripped.
 
