@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 import warnings
 from bisect import bisect_right
-from typing import Any, Iterable, Mapping, Optional, Sequence, Tuple, Union
+from typing import Any, Dict, Iterable, Mapping, Optional, Sequence, Tuple, Union
 
 from realip._addresses import parse_ip
 from realip._errors import RealIPWarning
@@ -129,6 +129,9 @@ class Resolver:
         self._memo = plan.memo
         self._peer_memo = plan.peer_memo
         self._walk = compile_list_walk(plan)
+        # Forwarded elements of trusted hops -> their proto=, for scheme(): they repeat on
+        # every request, so a chain is read once, not again per request.
+        self._proto_memo: Dict[str, Optional[str]] = {}
         self._peer_only = self._kind is PEER
         self._check_peer = hops is None  # hop mode trusts positions, not the peer
         read = name if self._kind != PEER else None
@@ -245,7 +248,8 @@ class Resolver:
         if self._forwarded:
             if not result.proxies or forwarded is None:
                 return None
-            return scheme_value(forwarded_proto(forwarded, len(result.proxies)), websocket)
+            elements = len(result.proxies)
+            return scheme_value(forwarded_proto(forwarded, elements, self._proto_memo), websocket)
         if not result.proxies and (self._hops is not None or not result.proxy_as_client):
             return None
         if x_forwarded_proto is None:
