@@ -297,19 +297,10 @@ def read_hop(text: str, forwarded: bool) -> Hop:
         if entry is None:
             raise BadEntry("has no single for= value" if ok else "is not a well-formed element")
         text = entry
-    if ":" not in text:
-        # parse_ip's IPv4 case, inlined: the client is read on every request.
-        try:
-            key = _from_bytes(inet_pton(AF_INET, text), "big")
-        except (OSError, ValueError):
-            key = 0
-        if key:
-            return tuple_new(Hop, (key, text))
-    else:
-        parsed = parse_ip(text)
-        if parsed is not None:
-            return tuple_new(Hop, parsed)
-    raise BadEntry("is not an IP address")
+    parsed = parse_ip(text)
+    if parsed is None:
+        raise BadEntry("is not an IP address")
+    return tuple_new(Hop, parsed)
 
 
 def peer_result(
