@@ -79,6 +79,28 @@ class Resolver:
     bad configuration raises :class:`ConfigError` there, never at request time.
     """
 
+    __slots__ = (
+        "_bounds",
+        "_check_peer",
+        "_forwarded",
+        "_header",
+        "_hops",
+        "_kind",
+        "_memo",
+        "_networks",
+        "_peer_memo",
+        "_peer_only",
+        "_plan",
+        "_proto_memo",
+        "_require",
+        "_snat",
+        "_topology",
+        "_walk",
+        "header_bytes",
+        "warnings",
+        "wsgi_key",
+    )
+
     def __init__(
         self,
         *,
@@ -94,7 +116,6 @@ class Resolver:
         hops = settings.hops
         networks = NetworkSet(settings.trusted)
         snat = NetworkSet(settings.snat)
-        self._settings = settings
         self._header = name
         self._hops = hops
         self._networks = networks
