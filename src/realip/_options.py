@@ -8,7 +8,8 @@ resolver, so the resolver can read its environment through it without an import 
 (:mod:`realip._config` holds the front ends that return a resolver).
 """
 
-from __future__ import annotations
+# No `from __future__ import annotations` here: NamedTuple would turn each string annotation
+# into a ForwardRef, compiling it at import (see realip._topologies).
 
 from typing import Any, Callable, Dict, List, Mapping, NamedTuple, Optional, Tuple
 

@@ -4,7 +4,8 @@ A value object in its own module, as h11 keeps its events in ``_events.py``: the
 builds them, every adapter stores them, logs and explanations read them.
 """
 
-from __future__ import annotations
+# No `from __future__ import annotations` here: NamedTuple would turn each string annotation
+# into a ForwardRef, compiling it at import (see realip._topologies).
 
 from typing import TYPE_CHECKING, NamedTuple, Optional, Sequence, Tuple, Union
 
@@ -49,7 +50,7 @@ class Result(NamedTuple):
     answers where it matters, or set ``require_header=True`` to get None instead."""
 
     @property
-    def ip_address(self) -> Union[ipaddress.IPv4Address, ipaddress.IPv6Address, None]:
+    def ip_address(self) -> "Union[ipaddress.IPv4Address, ipaddress.IPv6Address, None]":
         """``client_ip`` as an ``ipaddress`` object, built on demand."""
         import ipaddress  # on demand: the per-request path never needs it
 
