@@ -305,3 +305,16 @@ def test_the_walk_limit_agrees(entries: List[str]) -> None:
     expected = reference(["10.0.0.0/8", "fd00::/8"], "x-forwarded-for", None, "10.0.0.1", value)
     assert resolver.resolve_value("10.0.0.1", value).client_ip == expected
     assert (expected is None) == (len(entries) >= MAX_ITEMS)
+
+
+def test_a_quoted_for_value_is_trimmed_in_the_walk_as_in_hop_mode() -> None:
+    """Found by the property: the walk refused ``for=" 203.0.113.9 "``, hop mode and the
+    rules (section 1: blanks around an entry are trimmed) accept it."""
+    walk = _resolver(["10.0.0.0/8"], "forwarded", None)
+    hops = _resolver([], "forwarded", 1)
+    for value in ['for=" 203.0.113.9 "', 'for="\t203.0.113.9", for=" 10.0.0.5 "']:
+        expected = reference(["10.0.0.0/8"], "forwarded", None, "10.0.0.1", value)
+        assert expected == "203.0.113.9"
+        assert walk.resolve_value("10.0.0.1", value).client_ip == expected
+        assert walk.resolve_value("10.0.0.1", value.encode()).client_ip == expected
+    assert hops.resolve_value("10.0.0.1", 'for=" 203.0.113.9 "').client_ip == "203.0.113.9"
