@@ -1,16 +1,17 @@
-"""The per-request work: read the peer, then the header, from the right, through trust.
+"""The per-request work: the peer, then the header, read from the right, through trust.
 
-:func:`compile_resolve_value` turns a configuration (a :class:`Plan`) into one function,
-``resolve_value(remote_addr, value) -> Result``, that :class:`~realip.Resolver` exposes. It is
-a closure so that everything fixed at configuration time (trusted ranges, memos, prepared
-reasons) is a cell, not an attribute looked up per request. Its steps, in order:
+:meth:`realip.Resolver.resolve_value` runs the steps, in order:
 
-1. **the peer** - a trusted peer seen before is one memo hit; any other is parsed (IPv4
-   inline) and checked with one ``bisect``; an untrusted peer is the answer;
+1. **the peer** - a trusted peer seen before is one memo hit; any other is parsed and checked
+   with one ``bisect``; an untrusted peer is the answer (:func:`peer_result`); a resolver that
+   reads no header answers with :func:`peer_only`;
 2. **the header** - missing: the trusted peer answers (``proxy_as_client``); a single-IP
    header: :func:`single`; hop mode: :func:`count`;
-3. **the list walk** - items from the right; a trusted hop seen before is one memo hit, any
-   other is read by :func:`read_hop` and checked; the first untrusted address is the client.
+3. **the list walk** - :func:`compile_list_walk` turns a configuration (a :class:`Plan`) into
+   a closure, so that what is fixed at configuration time (trusted ranges, memos, prepared
+   reasons) is a cell, not an attribute looked up per request. Items from the right; a trusted
+   hop seen before is one memo hit, any other is read by :func:`read_hop` and checked; the
+   first untrusted address is the client.
 
 The rare outcomes (fail closed, SNAT, Unix sockets, ``require_header``) are plain functions of
 the :class:`Plan`. Everything here is bounded by :data:`MAX_ITEMS` and never raises on
