@@ -987,6 +987,24 @@ def targets(
             0.7,
         )
     )
+    # Issue 25's targets: the direct request nearly free, the common proxied one a third cheaper.
+    wsgi, fix = "realip.wsgi.RealIPMiddleware", "Werkzeug ProxyFix"
+    for w, fam, mine, peer, limit in (
+        ("a", "asgi", asgi, uvi, 0.25),
+        ("a", "wsgi", wsgi, fix, 0.6),
+        ("b", "asgi", asgi, uvi, 0.35),
+        ("b", "wsgi", wsgi, fix, 0.45),
+    ):
+        who = "uvicorn" if peer == uvi else "ProxyFix"
+        out.append(
+            Target(
+                f"{fam.upper()} realip/{who} on ({w}) [25]",
+                _ratio(cell(fam, w, mine), cell(fam, w, peer)),
+                limit,
+            )
+        )
+    out.append(Target("realip ASGI (d)/(c) [25]", self_ratio("asgi", asgi, "d", "c"), 1.2))
+    out.append(Target("realip WSGI (e)/(b) [25]", self_ratio("wsgi", wsgi, "e", "b"), 2.0))
     res = "realip Resolver.resolve (pairs)"
     out.append(Target("realip ASGI (d)/(c)", self_ratio("asgi", asgi, "d", "c"), 1.3))
     out.append(Target("realip ASGI (e)/(b)", self_ratio("asgi", asgi, "e", "b"), 2.0))

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Where realip's per-request time goes: cProfile over workloads (b), (d) and (e).
+"""Where realip's per-request time goes: cProfile over every workload, then each step alone.
 
 Run from the repository root:
 
@@ -28,7 +28,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 from workloads import Workload, build
 
-WORKLOADS = ("b", "d", "e")
+WORKLOADS = ("a", "b", "c", "d", "e", "f", "g", "h")
 
 
 def _calls(wl: Workload, via: str, count: int) -> Callable[[], None]:
@@ -190,6 +190,38 @@ def steps(wls: Dict[str, Workload], loops: int) -> None:
                 "10.0.2.9",
             ),
         )
+        # The steps of one resolution, one by one (issue 25's "irreducible steps").
+        from bisect import bisect_right
+        from socket import AF_INET, inet_pton
+
+        from realip._result import tuple_new
+
+        bounds = res_b._bounds
+        xff_bytes = xff.encode("latin-1")
+        reason = "the rightmost untrusted x-forwarded-for entry is the client"
+        proxies = ("10.0.2.9", "10.0.1.5")
+        add("split a short header + reversed", lambda: list(reversed(xff_bytes.split(b","))))
+        add("strip one item (bytes)", lambda: b" 10.0.1.5".strip(b" \t"))
+        memo = {b"10.0.1.5": "10.0.1.5"}
+        add("memo hit for a repeated proxy", lambda: memo.get(b"10.0.1.5"))
+        add("decode the client item", lambda: b"203.0.113.9".decode("latin-1"))
+        add(
+            "parse the client (inet_pton + from_bytes)",
+            lambda: int.from_bytes(inet_pton(AF_INET, client), "big"),
+        )
+        add("range check (one bisect)", lambda: bisect_right(bounds, 0x0A000105) & 1)
+        add("proxies += (hop,)", lambda: (*proxies, "10.0.1.5"))
+        fields = (client, "x-forwarded-for", proxies, reason, False, "10.0.2.9", False)
+        add("Result via tuple.__new__", lambda: tuple_new(Result, fields))
+        add("Result(...) via NamedTuple __new__", lambda: Result(*fields))
+        walk = getattr(res_b, "_walk", None)
+        if walk is not None:
+            add("the list walk alone (b)", lambda: walk(xff_bytes, "10.0.2.9", req.peer))
+        fwd = 'for="[2001:db8::1]:4711";proto=https'
+        add("Forwarded for= (split fast path)", lambda: _headers.forwarded_param(fwd, "for"))
+        add("Forwarded for= (the grammar)", lambda: _headers.forwarded_value(fwd, "for"))
+        direct = wls["a"].reqs[0].peer
+        add("Resolver.resolve_value(peer, None) (a)", lambda: res_b.resolve_value(direct, None))
     width = max(len(label) for label, _ in rows)
     for label, value in rows:
         print(f"   {label.ljust(width)}  {value:8,.0f} ns")

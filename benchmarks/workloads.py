@@ -1,4 +1,4 @@
-"""The benchmark's requests: six workloads, built deterministically before anything is timed.
+"""The benchmark's requests: eight workloads, built deterministically before anything is timed.
 
 Every workload is a pool of logical requests (peer address, peer port, header pairs and the
 client a correct implementation must return). The pool holds more distinct clients than
@@ -177,6 +177,13 @@ def build(pool: int = POOL, seed: int = SEED) -> Tuple[List[Workload], Dict[str,
     d = Workload("d", "1000 CIDRs", "x-forwarded-for", cidrs, 3, ["10.0.0.0/8", "fd12:3456::/32"])
     e = Workload("e", "hostile 8K", "x-forwarded-for", BASE_TRUST, 2, ["10.0.0.0/8"])
     f = Workload("f", "Forwarded", "forwarded", BASE_TRUST, 2, ["10.0.0.0/8"], forwarded=True)
+    # Production shapes: a few proxies repeat (8 ingress pods as peers, 4 load balancer
+    # addresses in the header) while clients rotate; and everything rotates (every peer and
+    # every proxy address new within a cycle of the pool, more than any memo holds).
+    g = Workload("g", "proxies repeat", "x-forwarded-for", BASE_TRUST, 2, ["10.0.0.0/8"])
+    h = Workload("h", "all rotate", "x-forwarded-for", BASE_TRUST, 2, ["10.0.0.0/8"])
+    pods = [f"10.244.{i}.{10 + i}" for i in range(8)]
+    lbs = [f"10.1.0.{5 + i}" for i in range(4)]
 
     # The tail every (e) request ends with: ", <client>, 10.0.1.5" (~23 bytes for IPv4).
     prefix = hostile_prefix(rng, HOSTILE_BYTES - 24)
@@ -194,6 +201,14 @@ def build(pool: int = POOL, seed: int = SEED) -> Tuple[List[Workload], Dict[str,
         fwd_value = f'for="[{client6}]:4711";proto=https, for="{PROXY4}:8443";proto=https'
         fwd = (("forwarded", fwd_value),)
         f.reqs.append(Req(PEER, port, COMMON_HEADERS + fwd, client6))
+        xff_g = (("x-forwarded-for", f"{client}, {lbs[i % len(lbs)]}"),)
+        g.reqs.append(Req(pods[i % len(pods)], port, COMMON_HEADERS + xff_g, client))
+        n = i + 1  # distinct per request: 10.64.0.1, 10.64.0.2, ... and 10.128.0.1, ...
+        xff_h = (
+            ("x-forwarded-for", f"{client}, 10.{128 + n // 65536}.{n // 256 % 256}.{n % 256}"),
+        )
+        peer_h = f"10.{64 + n // 65536}.{n // 256 % 256}.{n % 256}"
+        h.reqs.append(Req(peer_h, port, COMMON_HEADERS + xff_h, client))
 
     facts: Dict[str, object] = {
         "pool": pool,
@@ -204,7 +219,7 @@ def build(pool: int = POOL, seed: int = SEED) -> Tuple[List[Workload], Dict[str,
         "hostile_header_bytes": len(e.reqs[0].headers[-1][1]),
         "hostile_header_entries": e.reqs[0].headers[-1][1].count(",") + 1,
     }
-    return [a, b, c, d, e, f], facts
+    return [a, b, c, d, e, f, g, h], facts
 
 
 def canonical(text: Optional[str]) -> Optional[str]:

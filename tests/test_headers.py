@@ -5,6 +5,9 @@ from __future__ import annotations
 from typing import Any, List, Optional, Tuple
 
 import pytest
+from hypothesis import given
+from hypothesis import settings as hyp_settings
+from hypothesis import strategies as st
 
 from realip._headers import (
     forwarded_params,
@@ -214,3 +217,27 @@ def test_items_from_right_skips_empty_runs_and_bounds_them() -> None:
     assert next(taken) == "b"
     with pytest.raises(PaddingError):
         next(taken)
+
+
+# -- the split fast path of Forwarded parameters agrees with the grammar -----------------
+
+_FWD_ALPHABET = list('for=;FOR proto \t1.2.3.4:[]"\\,ab_=é\x00\x7f\u0100')
+_FWD_PIECES = [
+    "for=1.2.3.4", "proto=https", " for = x ", "by=_h", "for=[::1]:80", "", " ", "for=", "a",
+    ";", 'for="[::1]:80"', 'for="a;b"', '"', 'for=""', 'x="', 'for="\x7f"', 'for="é"',
+    'proto="https" ', 'for="a\\"b"', "PROTO=HTTP",
+]  # fmt: skip
+
+
+@hyp_settings(max_examples=3000)
+@given(
+    element=st.one_of(
+        st.text(st.sampled_from(_FWD_ALPHABET), max_size=40),
+        st.lists(st.sampled_from(_FWD_PIECES), max_size=12).map(";".join),
+    ),
+    name=st.sampled_from(["for", "proto", "by"]),
+)
+def test_forwarded_param_fast_path_matches_the_grammar(element: str, name: str) -> None:
+    from realip._headers import forwarded_param
+
+    assert forwarded_param(element, name) == forwarded_value(element, name)

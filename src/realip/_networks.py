@@ -155,6 +155,17 @@ def subtract_bounds(bounds: List[int], removed: List[int]) -> List[int]:
     return out
 
 
+def intersect_bounds(bounds: Sequence[int], low: int, high: int) -> List[Tuple[int, int]]:
+    """The ranges ``[start, end)`` of ``bounds`` (as :attr:`NetworkSet.bounds`) inside
+    ``[low, high)``."""
+    out: List[Tuple[int, int]] = []
+    for start, end in zip(bounds[::2], bounds[1::2]):
+        start, end = max(start, low), min(end, high)
+        if start < end:
+            out.append((start, end))
+    return out
+
+
 def _key_range(net: Network) -> Tuple[int, int]:
     offset = 0 if net.version == 4 else V6_OFFSET
     return int(net.network_address) + offset, int(net.broadcast_address) + offset

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import ipaddress
 import warnings
-from typing import Any, Dict, List
+from typing import Any, Dict, List, Optional
 
 import pytest
 
@@ -288,3 +288,103 @@ def test_unknown_or_incomplete_topologies_raise(
 def test_environment_errors_name_the_variable(env: Dict[str, str], named: str) -> None:
     with pytest.raises(ConfigError, match=named):
         Resolver.from_env(env)
+
+
+# -- trust that lets a client choose: PROXY senders, half the internet, embedded IPv4 -----
+
+
+def _topology_messages(name: str, **kwargs: Any) -> List[str]:
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        resolver = Resolver.for_topology(name, **kwargs)
+    messages = [str(w.message) for w in caught if w.category is RealIPWarning]
+    assert list(resolver.warnings) == messages
+    return messages
+
+
+EVERYTHING_SPELLINGS = [
+    pytest.param(["0.0.0.0/0"], "every IPv4 address", id="v4"),
+    pytest.param(["::/0"], "every IPv6 address", id="v6"),
+    pytest.param(["0.0.0.0/1", "128.0.0.0/1"], "every IPv4 address", id="v4-halves"),
+    pytest.param(["::/1", "8000::/1"], "every IPv6 address", id="v6-halves"),
+]
+
+
+@pytest.mark.parametrize(("ranges", "family"), EVERYTHING_SPELLINGS)
+@pytest.mark.parametrize("option", ["lb_cidrs", "node_cidrs"])
+def test_trusting_every_proxy_protocol_sender_warns(
+    ranges: List[str], family: str, option: str
+) -> None:
+    """lb-tcp-proxy's ranges decide who may send a PROXY header (issue 20.3)."""
+    kwargs: Dict[str, Any] = {"lb_cidrs": ["100.64.0.0/10"], option: ranges}
+    messages = _topology_messages("lb-tcp-proxy", **kwargs)
+    proxy = [m for m in messages if family in m and "PROXY protocol header" in m]
+    assert len(proxy) == 1, messages
+    assert "lb-tcp-proxy" in proxy[0] and "leftmost" not in proxy[0]
+
+
+@pytest.mark.parametrize(("ranges", "family"), EVERYTHING_SPELLINGS)
+def test_trusting_everything_with_no_header_warns_about_proxy_senders(
+    ranges: List[str], family: str
+) -> None:
+    messages = build(trusted_proxies=ranges, header=None)
+    assert len(messages) == 1, messages
+    assert family in messages[0] and "PROXY protocol header" in messages[0]
+    assert messages[0].startswith("trusted_proxies contains")
+
+
+@pytest.mark.parametrize(
+    ("ranges", "needle"),
+    [
+        pytest.param(["0.0.0.0/1"], "49% of the IPv4 address space:", id="half-of-ipv4"),
+        pytest.param(["128.0.0.0/2"], "25% of the IPv4 address space:", id="quarter"),
+        pytest.param(["16.0.0.0/4"], "6% of the IPv4 address space:", id="a-sixteenth"),
+        pytest.param(["64:ff9b::/96"], "NAT64", id="nat64"),
+        pytest.param(["64:ff9b::/97"], "NAT64", id="nat64-half"),
+        pytest.param(["2002::/16"], "6to4", id="6to4"),
+        pytest.param(["2002:8000::/17"], "6to4", id="6to4-half"),
+        pytest.param(["2000::/3"], "global IPv6", id="global-unicast"),
+        pytest.param(["::/1"], "global IPv6", id="v6-half"),
+    ],
+)
+@pytest.mark.parametrize("header", ["x-forwarded-for", None])
+def test_trusting_a_large_share_of_public_addresses_warns(
+    ranges: List[str], needle: str, header: Optional[str]
+) -> None:
+    messages = build(trusted_proxies=ranges, header=header)
+    wide = [m for m in messages if needle in m]
+    assert len(wide) == 1, messages
+    assert ranges[0] in wide[0] and "choose its own address" in wide[0]
+    assert "every peer" not in wide[0]
+
+
+@pytest.mark.parametrize(
+    "ranges",
+    [
+        pytest.param(["17.0.0.0/8"], id="one-public-slash-8"),
+        pytest.param(["64:ff9b::a00:1/128"], id="one-nat64-proxy"),
+        pytest.param(["64:ff9b::a00:0/104"], id="nat64-of-a-private-range"),
+        pytest.param(["2002:0a00::/24"], id="6to4-of-a-private-range"),
+        pytest.param(["2600:1f00::/24"], id="a-cloud-ipv6-range"),
+        pytest.param(["private", "loopback", "cgnat", "link-local"], id="presets"),
+    ],
+)
+def test_narrow_or_non_public_trust_stays_silent(ranges: List[str]) -> None:
+    assert build(trusted_proxies=ranges) == []
+    assert build(trusted_proxies=ranges, header=None) == []
+
+
+def test_cloudflare_ranges_are_not_too_wide() -> None:
+    assert _topology_messages("cloudflare") == []
+
+
+@pytest.mark.parametrize(
+    "header",
+    ["host", "Host", "x-forwarded-host", "x-forwarded-proto", "x-forwarded-port", "via"],
+)
+def test_headers_that_never_hold_an_address_are_refused(header: str) -> None:
+    with pytest.raises(ConfigError, match="never holds the client's address") as info:
+        Resolver(trusted_proxies=["10.0.0.0/8"], header=header)
+    assert info.value.option == "header" and repr(header) in str(info.value)
+    with pytest.raises(ConfigError, match="REALIP_HEADER"):
+        Resolver.from_env({"REALIP_TRUSTED_PROXIES": "10.0.0.0/8", "REALIP_HEADER": header})
