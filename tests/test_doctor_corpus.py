@@ -270,10 +270,13 @@ CORPUS = [
         "istio-ingress",
         "istio-ingressgateway",
         "lb-tcp",
-        UNKNOWN,
-        [],
-        # Item 5/6. No provider annotation: the Kubernetes source-IP tutorial warns some cloud
-        # load balancers are proxies, so doctor says it can't tell (a warning, no fix).
+        LOST,
+        ["snat"],
+        # Issue 22 class 2 (was unknown): no provider annotation, and the chart leaves
+        # externalTrafficPolicy at Cluster. kubernetes.io "Using Source IP", Type=LoadBalancer:
+        # under Cluster "the source IP is the node's" whatever the provider, since the SNAT is
+        # kube-proxy's on the node; istio.io's "Configuring Gateway Network Topology" sets Local
+        # for that reason.
     ),
     (
         "alibaba-eni-backend.yaml",
@@ -324,11 +327,12 @@ CORPUS = [
         "traefik",
         "traefik",
         "lb-tcp",
-        UNKNOWN,
-        [],
-        # Item 6. The chart's Service is a LoadBalancer with no provider annotation and the
-        # default (Cluster) policy: doctor can't tell what the load balancer does, and warns that
-        # Cluster SNATs a pass-through load balancer's traffic.
+        LOST,
+        ["snat"],
+        # Issue 22 class 2 (was unknown). The chart's Service is a LoadBalancer with no provider
+        # annotation and the default (Cluster) policy: kube-proxy SNATs whatever the load
+        # balancer is (kubernetes.io "Using Source IP"; Traefik's own setup guide shows
+        # "X-Forwarded-For: 10.42.0.1", a node's address, for this Service).
     ),
     (
         "f5-virtualserver-cafe.yaml",
@@ -392,10 +396,11 @@ CORPUS = [
         "default",
         "tcp-lb",
         "lb-tcp",
-        UNKNOWN,
-        [],
-        # No annotation names the provider: the source-IP tutorial warns some cloud load
-        # balancers are proxies, so doctor can't tell (a warning, no fix).
+        LOST,
+        ["snat"],
+        # Issue 22 class 2 (was unknown). No annotation names the provider, but the policy is
+        # Cluster (the default): whether the load balancer passes through or proxies, the
+        # client is gone before the pod (kubernetes.io "Using Source IP", Type=LoadBalancer).
     ),
     (
         "vultr-https-to-http.yaml",
@@ -427,9 +432,11 @@ CORPUS = [
         "emissary",
         "emissary-ingress",
         "lb-tcp",
-        UNKNOWN,
-        [],
-        # Emissary's generated manifest: a LoadBalancer with no provider annotation: unknown.
+        LOST,
+        ["snat"],
+        # Issue 22 class 2 (was unknown). Emissary's generated manifest: a LoadBalancer with
+        # no provider annotation under the default Cluster policy: SNAT'ed whatever the load
+        # balancer is (kubernetes.io "Using Source IP", Type=LoadBalancer).
     ),
     (
         "emissary-ingress.yaml",
@@ -1265,16 +1272,17 @@ def test_appending_controller_behind_an_http_lb_trusts_the_lb_range() -> None:
 
 
 def test_files_stay_apart_in_the_text_report(capsys: pytest.CaptureFixture[str]) -> None:
-    a, b = FIXTURES / "nodeport-cluster.json", REAL / "istio-gateway-chart.yaml"
+    # b exits 0 with an unknown: a Local Service behind a load balancer doctor cannot read.
+    a, b = FIXTURES / "nodeport-cluster.json", REAL / "ingress-nginx-cloud.yaml"
     assert _run(str(b), str(a), as_json=False) == 1
     text = capsys.readouterr().out
     # Each file's entries sit under its own heading, in the order given.
-    assert text.index(f"== {b} ==") < text.index("Service istio-ingress/istio-ingressgateway")
-    assert text.index("Service istio-ingress/istio-ingressgateway") < text.index(f"== {a} ==")
+    assert text.index(f"== {b} ==") < text.index("Service ingress-nginx/ingress-nginx-controller")
+    assert text.index("Service ingress-nginx/ingress-nginx-controller") < text.index(f"== {a} ==")
     assert text.index(f"== {a} ==") < text.index("Service shop/shop")
     assert text.rstrip().endswith(f"Overall: the client IP is lost or forgeable in {a}.")
     assert _run(str(b), as_json=False) == 0
-    assert "doctor cannot tell for: Service istio-ingress/istio-ingressgateway" in (
+    assert "doctor cannot tell for: Service ingress-nginx/ingress-nginx-controller" in (
         capsys.readouterr().out
     )
 

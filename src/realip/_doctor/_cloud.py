@@ -128,6 +128,10 @@ class Front:
     node_peer: bool = False
     """True when a SNAT'ed node, not the load balancer, is the peer of an HTTP listener's
     requests: realip flags them (snat) rather than trust a node to forward the header."""
+    unread_lb: bool = False
+    """True for a TCP load balancer of which doctor can't tell whether it passes the client
+    through or proxies, and nothing says it carries a header or a PROXY line: either way it
+    hands kube-proxy a packet whose source is not the client's once SNAT'ed."""
 
     @property
     def client_ip(self) -> str:
@@ -265,6 +269,15 @@ def apply_etp(svc: Obj, front: Front, who: str = "the app") -> None:
     if front.kind == DIRECT:
         front.findings.append(snat_finding(who, front.topology))
         front.kind = SNAT
+    elif front.kind == UNKNOWN_LB and front.unread_lb:
+        # kubernetes.io "Using Source IP" (Type=LoadBalancer): under Cluster "the source IP
+        # is the node's, not the client's" whatever the provider, because kube-proxy's SNAT
+        # is on the node. A pass-through load balancer is SNAT'ed, a proxy replaced the
+        # address already; only a header or a PROXY line (neither said here) would survive.
+        # The warning about the load balancer itself stays: Local fixes kube-proxy's SNAT, not
+        # a load balancer that proxies the connection.
+        front.findings.append(unread_lb_snat_finding(who, front.topology))
+        front.kind = SNAT
     elif front.kind == UNKNOWN_LB:
         front.findings.append(
             Finding(
@@ -275,6 +288,23 @@ def apply_etp(svc: Obj, front: Front, who: str = "the app") -> None:
                 f"node; {snat_finding(who, front.topology).fix}",
             )
         )
+
+
+def unread_lb_snat_finding(who: str, after: str) -> Finding:
+    """SNAT behind a load balancer doctor cannot read: lost whatever that load balancer is."""
+    plain = snat_finding(who, after)
+    return Finding(
+        ERROR,
+        "snat",
+        "externalTrafficPolicy: Cluster: kube-proxy SNATs a request to a node address before "
+        f"{who} Service whenever it forwards it to a pod on another node, whatever the load "
+        "balancer in front is (doctor does not know this one: if it passes the client through, "
+        "kube-proxy replaces it; if it proxies, the client was already gone). The exceptions are "
+        "a load balancer that sends traffic straight to pod IPs (its annotations would say so) "
+        "and a dataplane that replaces kube-proxy with direct server return (Cilium's DSR mode, "
+        f"for example) ({howto('how-to/nodeport.md')})",
+        plain.fix,
+    )
 
 
 def _flag(value: Optional[str]) -> bool:
@@ -921,6 +951,7 @@ def _unknown_proxy_front(provider: str, what: str, code: str, check: str) -> Fro
         None,
         provider,
         check,
+        unread_lb=True,
     )
 
 
@@ -1374,6 +1405,15 @@ def pp_provider_front(svc: Obj, p: _PPProvider, who: str) -> Front:
             f"{p.code}-no-proxy-protocol",
             "look at the peer address the app logs (`realip serve` prints it and the headers), "
             f"or set {p.hint} and decode PROXY protocol",
+        )
+        # An HTTP listener (Linode's and Vultr's protocol annotations) would carry the client in
+        # X-Forwarded-For; without one the load balancer hands kube-proxy a packet.
+        # Linode's per-port JSON may name either; doctor leaves those ports as it read them.
+        front.unread_lb = not some and not any(
+            (k.startswith(p.prefix + "port-"))
+            or ("protocol" in k and v.strip().lower() in ("http", "https", "http2"))
+            for k, v in ann.items()
+            if k.startswith(p.prefix)
         )
     apply_etp(svc, front, who)
     return front

@@ -1,0 +1,217 @@
+"""Issue 22's classes: never more confident than the truth, never vaguer than the seed.
+
+Class 1: a setting that makes a proxy believe a client-written header is ``spoofable`` whatever
+sits in front of it. Class 2: a LoadBalancer or NodePort Service under externalTrafficPolicy
+Cluster is ``lost`` whatever is behind it, unless something bypasses kube-proxy.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Dict, List, Optional
+
+import pytest
+
+from realip._doctor import LOST, PRESERVED, SPOOFABLE, UNKNOWN, Entry, analyze
+
+GO_TRUE = ("1", "t", "T", "TRUE", "true", "True")
+"""Every spelling Go's strconv.ParseBool reads as true (strconv/atob.go)."""
+
+
+def svc(
+    name: str,
+    namespace: str = "edge",
+    *,
+    stype: str = "LoadBalancer",
+    etp: Optional[str] = None,
+    labels: Optional[Dict[str, str]] = None,
+    annotations: Optional[Dict[str, str]] = None,
+    selector: Optional[Dict[str, str]] = None,
+    lb_class: Optional[str] = None,
+) -> Dict[str, Any]:
+    spec: Dict[str, Any] = {"type": stype, "ports": [{"port": 80, "targetPort": 8080}]}
+    if etp is not None:
+        spec["externalTrafficPolicy"] = etp
+    if selector is not None:
+        spec["selector"] = selector
+    if lb_class is not None:
+        spec["loadBalancerClass"] = lb_class
+    return {
+        "apiVersion": "v1",
+        "kind": "Service",
+        "metadata": {
+            "name": name,
+            "namespace": namespace,
+            "labels": labels or {},
+            "annotations": annotations or {},
+        },
+        "spec": spec,
+    }
+
+
+def configmap(name: str, namespace: str, data: Dict[str, str], **labels: str) -> Dict[str, Any]:
+    return {
+        "apiVersion": "v1",
+        "kind": "ConfigMap",
+        "metadata": {"name": name, "namespace": namespace, "labels": dict(labels)},
+        "data": data,
+    }
+
+
+def ingress_class(name: str, controller: str) -> Dict[str, Any]:
+    return {
+        "apiVersion": "networking.k8s.io/v1",
+        "kind": "IngressClass",
+        "metadata": {"name": name},
+        "spec": {"controller": controller},
+    }
+
+
+def ingress(cls: str, annotations: Optional[Dict[str, str]] = None) -> Dict[str, Any]:
+    return {
+        "apiVersion": "networking.k8s.io/v1",
+        "kind": "Ingress",
+        "metadata": {"name": "web", "namespace": "shop", "annotations": annotations or {}},
+        "spec": {
+            "ingressClassName": cls,
+            "rules": [
+                {
+                    "http": {
+                        "paths": [
+                            {
+                                "path": "/",
+                                "pathType": "Prefix",
+                                "backend": {"service": {"name": "web", "port": {"number": 80}}},
+                            }
+                        ]
+                    }
+                }
+            ],
+        },
+    }
+
+
+def app() -> Dict[str, Any]:
+    return svc("web", "shop", stype="ClusterIP", selector={"app": "web"})
+
+
+def deployment(
+    name: str, namespace: str, labels: Dict[str, str], args: List[str], image: str = "x"
+) -> Dict[str, Any]:
+    return {
+        "apiVersion": "apps/v1",
+        "kind": "Deployment",
+        "metadata": {"name": name, "namespace": namespace},
+        "spec": {
+            "selector": {"matchLabels": labels},
+            "template": {
+                "metadata": {"labels": labels},
+                "spec": {"containers": [{"name": name, "image": image, "args": args}]},
+            },
+        },
+    }
+
+
+def errors(entry: Entry) -> List[str]:
+    return [f.code for f in entry.findings if f.level == "error"]
+
+
+# -- class 1: ingress-nginx -----------------------------------------------------------------
+
+NGINX_LABELS = {
+    "app.kubernetes.io/name": "ingress-nginx",
+    "app.kubernetes.io/component": "controller",
+}
+
+
+def _nginx(data: Dict[str, str], etp: Optional[str] = None, **ann: str) -> List[Dict[str, Any]]:
+    return [
+        svc(
+            "ingress-nginx-controller",
+            "ingress-nginx",
+            etp=etp,
+            labels=NGINX_LABELS,
+            annotations=ann,
+        ),
+        configmap("ingress-nginx-controller", "ingress-nginx", data, **NGINX_LABELS),
+        ingress_class("nginx", "k8s.io/ingress-nginx"),
+        ingress("nginx"),
+        app(),
+    ]
+
+
+@pytest.mark.parametrize("key", ["use-forwarded-headers", "enable-real-ip"])
+@pytest.mark.parametrize("spelling", GO_TRUE)
+@pytest.mark.parametrize("etp", ["Local", "Cluster"])
+def test_ingress_nginx_believing_every_peer_is_spoofable_behind_any_lb(
+    key: str, spelling: str, etp: str
+) -> None:
+    # ingress-nginx configmap.md: proxy-real-ip-cidr defaults to 0.0.0.0/0; nginx.tmpl writes
+    # "real_ip_header {{ $cfg.ForwardedForHeader }}" and "real_ip_recursive on" with
+    # set_real_ip_from for every entry when use-forwarded-headers or enable-real-ip is on. The
+    # load balancer (unknown here) cannot stop a client from sending the header.
+    report = analyze(_nginx({key: spelling}, etp=etp))
+    for entry in (
+        report.find("Ingress", "shop", "web"),
+        report.find("Service", "ingress-nginx", "ingress-nginx-controller"),
+    ):
+        assert entry.client_ip == SPOOFABLE, (entry.ref, entry.codes())
+        assert "nginx-trusts-everyone" in errors(entry)
+    assert report.find("Service", "shop", "web").client_ip == SPOOFABLE
+    assert report.exit_code == 1
+
+
+def test_ingress_nginx_release_found_by_its_chart_label() -> None:
+    # The chart labels every object helm.sh/chart: ingress-nginx-<version> (charts/ingress-nginx
+    # templates/_helpers.tpl "ingress-nginx.labels"), whatever the release or nameOverride.
+    labels = {
+        "helm.sh/chart": "ingress-nginx-4.11.3",
+        "app.kubernetes.io/name": "edge",
+        "app.kubernetes.io/component": "controller",
+    }
+    objects = [
+        svc("edge-controller", "edge", etp="Local", labels=labels),
+        configmap("edge-controller", "edge", {"use-forwarded-headers": "T"}, **labels),
+        ingress_class("nginx", "k8s.io/ingress-nginx"),
+        ingress("nginx"),
+        app(),
+    ]
+    report = analyze(objects)
+    assert report.find("Ingress", "shop", "web").client_ip == SPOOFABLE
+    assert report.find("Service", "edge", "edge-controller").role == "ingress-controller"
+
+
+def test_ingress_nginx_trusting_only_the_lb_is_not_spoofable() -> None:
+    data = {"use-forwarded-headers": "true", "proxy-real-ip-cidr": "10.0.0.0/8"}
+    report = analyze(_nginx(data, etp="Local"))
+    assert report.find("Ingress", "shop", "web").client_ip != SPOOFABLE
+
+
+# -- class 2: Cluster behind any load balancer ----------------------------------------------
+
+
+def test_unannotated_load_balancer_under_cluster_is_lost() -> None:
+    # kubernetes.io "Using Source IP", Type=LoadBalancer: under Cluster the SNAT is kube-proxy's,
+    # on the node, whatever the cloud's load balancer is.
+    report = analyze([svc("web", "shop", selector={"app": "web"})])
+    entry = report.find("Service", "shop", "web")
+    assert (entry.client_ip, errors(entry)) == (LOST, ["snat"])
+    assert "direct server return" in next(f for f in entry.findings if f.code == "snat").message
+    assert report.exit_code == 1
+    local = analyze([svc("web", "shop", etp="Local", selector={"app": "web"})])
+    assert local.find("Service", "shop", "web").client_ip == UNKNOWN
+
+
+def test_use_proxy_protocol_behind_an_unread_lb_under_cluster_stays_unknown() -> None:
+    # The PROXY header travels inside the stream and survives kube-proxy's SNAT; ingress-nginx
+    # expecting it means something sends it (or nothing works), which doctor can't see.
+    report = analyze(_nginx({"use-proxy-protocol": "true"}))
+    assert report.find("Ingress", "shop", "web").client_ip == UNKNOWN
+    ctrl = report.find("Service", "ingress-nginx", "ingress-nginx-controller")
+    assert (ctrl.client_ip, errors(ctrl)) == (UNKNOWN, [])
+
+
+def test_ingress_nginx_without_forwarded_headers_under_cluster_is_lost() -> None:
+    report = analyze(_nginx({}))
+    assert report.find("Ingress", "shop", "web").client_ip == LOST
+    assert report.find("Service", "shop", "web").client_ip == LOST
+    assert PRESERVED not in {e.client_ip for e in report.entries if e.kind != "ConfigMap"}
