@@ -215,3 +215,146 @@ def test_ingress_nginx_without_forwarded_headers_under_cluster_is_lost() -> None
     assert report.find("Ingress", "shop", "web").client_ip == LOST
     assert report.find("Service", "shop", "web").client_ip == LOST
     assert PRESERVED not in {e.client_ip for e in report.entries if e.kind != "ConfigMap"}
+
+
+# -- class 1: Traefik, HAProxy, AWS ALB -------------------------------------------------------
+
+TRAEFIK_LABELS = {"app.kubernetes.io/name": "traefik"}
+
+
+def _traefik(
+    args: List[str], etp: str = "Local", data: Optional[Dict[str, str]] = None
+) -> List[Dict[str, Any]]:
+    objects = [
+        svc("traefik", "traefik", etp=etp, labels=TRAEFIK_LABELS, selector=TRAEFIK_LABELS),
+        deployment("traefik", "traefik", TRAEFIK_LABELS, args, image="traefik:v3.4"),
+        ingress_class("traefik", "traefik.io/ingress-controller"),
+        ingress("traefik"),
+        app(),
+    ]
+    if data is not None:
+        objects.append(configmap("traefik-config", "traefik", data))
+    return objects
+
+
+@pytest.mark.parametrize(
+    "arg",
+    [
+        # traefik-helm-chart templates/_podtemplate.tpl renders ports.<name>.forwardedHeaders
+        # .insecure as this argument.
+        "--entryPoints.web.forwardedHeaders.insecure",
+        "--entrypoints.websecure.forwardedHeaders.insecure=true",
+        "--entryPoints.web.forwardedHeaders.trustedIPs=10.0.0.0/8,0.0.0.0/0",
+    ],
+)
+@pytest.mark.parametrize("etp", ["Local", "Cluster"])
+def test_traefik_believing_every_peer_is_spoofable(arg: str, etp: str) -> None:
+    report = analyze(_traefik(["--providers.kubernetesingress", arg], etp))
+    ing = report.find("Ingress", "shop", "web")
+    assert (ing.client_ip, errors(ing)) == (SPOOFABLE, ["controller-believes-clients"])
+    ctrl = report.find("Service", "traefik", "traefik")
+    assert ctrl.client_ip == SPOOFABLE
+    assert report.exit_code == 1
+
+
+def test_traefik_static_config_and_env_are_read() -> None:
+    yaml_cfg = (
+        "entryPoints:\n  web:\n    address: ':80'\n    forwardedHeaders:\n      insecure: true\n"
+    )
+    toml_cfg = '[entryPoints.web]\n  address = ":80"\n  [entryPoints.web.forwardedHeaders]\n    insecure = true\n'
+    for data in ({"traefik.yml": yaml_cfg}, {"traefik.toml": toml_cfg}):
+        report = analyze(_traefik([], data=data))
+        assert report.find("Ingress", "shop", "web").client_ip == SPOOFABLE, data
+    safe = yaml_cfg.replace("insecure: true", "trustedIPs: [10.0.0.0/8]")
+    assert (
+        analyze(_traefik([], data={"traefik.yml": safe})).find("Ingress", "shop", "web").client_ip
+        == UNKNOWN  # Local behind a load balancer doctor cannot read
+    )
+    objects = _traefik([])
+    container = objects[1]["spec"]["template"]["spec"]["containers"][0]
+    container["env"] = [
+        {"name": "TRAEFIK_ENTRYPOINTS_WEB_FORWARDEDHEADERS_INSECURE", "value": "true"}
+    ]
+    assert analyze(objects).find("Ingress", "shop", "web").client_ip == SPOOFABLE
+
+
+def test_traefik_not_appending_loses_the_client() -> None:
+    report = analyze(_traefik(["--entryPoints.web.forwardedHeaders.notAppendXForwardedFor=true"]))
+    ing = report.find("Ingress", "shop", "web")
+    assert (ing.client_ip, errors(ing)) == (LOST, ["controller-drops-client"])
+    both = analyze(
+        _traefik(
+            [
+                "--entryPoints.web.forwardedHeaders.notAppendXForwardedFor=true",
+                "--entryPoints.web.forwardedHeaders.insecure=true",
+            ]
+        )
+    )
+    assert both.find("Ingress", "shop", "web").client_ip == SPOOFABLE
+
+
+HAPROXY_LABELS = {"app.kubernetes.io/name": "kubernetes-ingress"}
+
+
+def _haproxy(
+    data: Dict[str, str], ing_ann: Optional[Dict[str, str]] = None
+) -> List[Dict[str, Any]]:
+    return [
+        svc(
+            "haproxy-kubernetes-ingress",
+            "haproxy",
+            etp="Local",
+            labels=HAPROXY_LABELS,
+            selector=HAPROXY_LABELS,
+        ),
+        deployment("haproxy-kubernetes-ingress", "haproxy", HAPROXY_LABELS, []),
+        configmap("haproxy-kubernetes-ingress", "haproxy", data),
+        ingress_class("haproxy", "haproxy.org/ingress-controller"),
+        ingress("haproxy", ing_ann),
+        app(),
+    ]
+
+
+@pytest.mark.parametrize(
+    "data, ann",
+    [
+        ({"src-ip-header": "X-Forwarded-For"}, None),
+        ({}, {"haproxy.org/src-ip-header": "True-Client-IP"}),
+        ({}, {"ingress.kubernetes.io/src-ip-header": "X-Real-IP"}),
+    ],
+)
+def test_haproxy_src_ip_header_is_spoofable(
+    data: Dict[str, str], ann: Optional[Dict[str, str]]
+) -> None:
+    report = analyze(_haproxy(data, ann))
+    ing = report.find("Ingress", "shop", "web")
+    assert (ing.client_ip, errors(ing)) == (SPOOFABLE, ["controller-believes-clients"])
+    assert "set-src" in next(f for f in ing.findings if f.level == "error").message
+    assert analyze(_haproxy({})).find("Ingress", "shop", "web").client_ip != SPOOFABLE
+
+
+_ALB_ATTRS = "alb.ingress.kubernetes.io/load-balancer-attributes"
+
+
+@pytest.mark.parametrize(
+    "attrs, client, code",
+    [
+        ("routing.http.xff_header_processing.mode=preserve", SPOOFABLE, "aws-alb-xff-preserve"),
+        (
+            "idle_timeout.timeout_seconds=60, routing.http.xff_header_processing.mode=remove",
+            LOST,
+            "aws-alb-xff-remove",
+        ),
+        ("routing.http.xff_header_processing.mode=append", PRESERVED, None),
+    ],
+)
+def test_aws_alb_xff_processing_mode(attrs: str, client: str, code: Optional[str]) -> None:
+    # AWS ELB docs (Application Load Balancers, "X-Forwarded-For header"): append (default) adds
+    # the client; preserve sends the header "without any change"; remove removes it.
+    objects = [
+        ingress_class("alb", "ingress.k8s.aws/alb"),
+        ingress("alb", {_ALB_ATTRS: attrs, "alb.ingress.kubernetes.io/target-type": "ip"}),
+        app(),
+    ]
+    entry = analyze(objects).find("Ingress", "shop", "web")
+    assert (entry.client_ip, errors(entry)) == (client, [code] if code else [])

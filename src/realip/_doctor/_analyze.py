@@ -45,6 +45,7 @@ from realip._doctor._report import (
     LOST,
     NOT_APPLICABLE,
     PRESERVED,
+    SPOOFABLE,
     UNKNOWN,
     WARNING,
     Entry,
@@ -614,7 +615,16 @@ def analyze_ingress(
         else:
             svc = ctl.controller_service(known, world.services)
             front = fronts.get(svc.key) if svc is not None else None
-            evidence = _evidence(world, known, svc)
+            evidence = ctl.with_annotations(
+                known,
+                _evidence(world, known, svc),
+                [ing]
+                + [
+                    b
+                    for b in world.services
+                    if b.namespace == ing.namespace and b.name in ctl.ingress_backends(ing)
+                ],
+            )
             client, more, out = ctl.generic_verdict(
                 known, front.kind if front else None, front.lb_cidrs if front else None, evidence
             )
@@ -643,7 +653,10 @@ def _f5_configmap(world: _World, svc: Optional[Obj]) -> Optional[Obj]:
 
 def _evidence(world: _World, ctrl: ctl.Controller, svc: Optional[Obj]) -> ctl.Evidence:
     if svc is None:
-        return ctl.Evidence()
+        # No Service in the input: the controller's pods are still known by their labels.
+        pods = [w for w in world.workloads if ctl.is_controller_workload(ctrl, w)]
+        cms = [c for c in world.configmaps if c.namespace in {w.namespace for w in pods}]
+        return ctl.controller_evidence(ctrl, pods, cms) if pods else ctl.Evidence()
     if ctrl.key == "f5-nginx":
         cm = _f5_configmap(world, svc)
         return ctl.controller_evidence(ctrl, world.workloads_of(svc), [cm] if cm else [])
@@ -869,7 +882,10 @@ def _controller_entry(
             f"behind it ({howto('how-to/ingress.md')})",
         ),
     )
-    if front.kind == PROXY_PROTOCOL and evidence.decodes_proxy_protocol:
+    if evidence.believes_clients:
+        findings.append(ctl.believes_clients_finding(ctrl, evidence.believes_clients))
+        client = SPOOFABLE
+    elif front.kind == PROXY_PROTOCOL and evidence.decodes_proxy_protocol:
         findings = [f for f in findings if f.code != "proxy-protocol"]
         findings.append(
             Finding(

@@ -23,15 +23,27 @@ from realip._doctor._cloud import (
 from realip._doctor._objects import (
     Obj,
     args,
+    containers,
     d,
     host_network,
     host_ports,
     images,
     lst,
+    pod_labels,
     s,
     strmap,
 )
-from realip._doctor._report import ERROR, INFO, PRESERVED, UNKNOWN, WARNING, Finding, howto
+from realip._doctor._report import (
+    ERROR,
+    INFO,
+    LOST,
+    PRESERVED,
+    SPOOFABLE,
+    UNKNOWN,
+    WARNING,
+    Finding,
+    howto,
+)
 
 INGRESS_CLASS_ANNOTATION = "kubernetes.io/ingress.class"
 DEFAULT_CLASS_ANNOTATION = "ingressclass.kubernetes.io/is-default-class"
@@ -259,6 +271,58 @@ def _alb_target(ing: Obj) -> str:
     )
 
 
+_ALB_ATTRIBUTES = "alb.ingress.kubernetes.io/load-balancer-attributes"
+
+
+def _alb_xff_mode(ing: Obj) -> str:
+    """``routing.http.xff_header_processing.mode`` from the load-balancer-attributes annotation."""
+    for item in ing.annotations.get(_ALB_ATTRIBUTES, "").split(","):
+        key, _, value = item.partition("=")
+        if key.strip() == "routing.http.xff_header_processing.mode":
+            return value.strip().lower()
+    return "append"
+
+
+def _alb_xff_verdict(mode: str) -> Tuple[str, List[Finding], Dict[str, str], str]:
+    # AWS ELB docs (Application Load Balancers, "X-Forwarded-For header", processing modes):
+    # append (the default) adds the client; "preserve" keeps the header "without any change";
+    # "remove" removes it before the request reaches the targets. aws-load-balancer-controller
+    # docs (guide/ingress/annotations, load-balancer-attributes) set the attribute this way.
+    out = settings(LB_HTTP, VPC_CIDR)
+    attr = f"routing.http.xff_header_processing.mode={mode}"
+    if mode == "preserve":
+        return (
+            SPOOFABLE,
+            [
+                Finding(
+                    ERROR,
+                    "aws-alb-xff-preserve",
+                    f"{_ALB_ATTRIBUTES}: {attr}: the ALB passes X-Forwarded-For on exactly as "
+                    "the client sent it and adds nothing, so the rightmost entry is the client's "
+                    "choice",
+                    "set routing.http.xff_header_processing.mode=append (the default), so the "
+                    "ALB appends the address it received the connection from",
+                )
+            ],
+            out,
+            LB_HTTP,
+        )
+    return (
+        LOST,
+        [
+            Finding(
+                ERROR,
+                "aws-alb-xff-remove",
+                f"{_ALB_ATTRIBUTES}: {attr}: the ALB removes X-Forwarded-For before the "
+                "request reaches the targets, so the app sees only the ALB's address",
+                "set routing.http.xff_header_processing.mode=append (the default)",
+            )
+        ],
+        out,
+        LB_HTTP,
+    )
+
+
 def alb_verdict(ing: Obj, alibaba: bool) -> Tuple[str, List[Finding], Dict[str, str], str]:
     """An Application Load Balancer Ingress (AWS or Alibaba Cloud)."""
     if alibaba:
@@ -277,6 +341,9 @@ def alb_verdict(ing: Obj, alibaba: bool) -> Tuple[str, List[Finding], Dict[str, 
             LB_HTTP,
         )
     target = _alb_target(ing)
+    xff = _alb_xff_mode(ing)
+    if xff in ("preserve", "remove"):
+        return _alb_xff_verdict(xff)
     # aws-load-balancer-controller docs (guide/ingress/annotations, target-type): "instance
     # mode will route traffic to all ec2 instances within cluster on NodePort opened for your
     # service" (so kube-proxy may SNAT to a node address, which is inside the VPC); "ip mode
@@ -405,6 +472,22 @@ def controller_service(ctrl: Controller, services: Sequence[Obj]) -> Optional[Ob
     return None
 
 
+def is_controller_workload(ctrl: Controller, workload: Obj) -> bool:
+    """A workload whose pods carry one of the labels that mark the controller's Service."""
+    labels = pod_labels(workload)
+    return any(key != "name" and labels.get(key) == value for key, value in ctrl.service_hints)
+
+
+@dataclass(frozen=True)
+class Found:
+    """One setting found in the input, where it was found, and how to undo it."""
+
+    setting: str
+    where: str
+    effect: str
+    fix: str
+
+
 @dataclass(frozen=True)
 class Evidence:
     """What the controller's own arguments and ConfigMap say (only what they say for sure)."""
@@ -412,6 +495,202 @@ class Evidence:
     decodes_proxy_protocol: Optional[bool] = None
     believes_lb_header: Optional[bool] = None
     where: str = ""
+    believes_clients: Tuple[Found, ...] = ()
+    """Settings that make it take the client from a header any client can write."""
+    drops_client: Tuple[Found, ...] = ()
+    """Settings that make it forward no client address at all."""
+
+
+# -- the decision table: settings that make a controller believe what a client writes --------
+
+
+@dataclass(frozen=True)
+class ClientHeaderSetting:
+    """A controller setting that believes (or drops) a client-written header, and its source."""
+
+    controller: str
+    """The :class:`Controller` key it belongs to."""
+    setting: str
+    """As the controller's documentation spells it."""
+    effect: str
+    fix: str
+    source: str
+    """The upstream file (and line) the behaviour rests on."""
+    args: Optional[re.Pattern[str]] = None
+    """Matches a container argument (lower case) that switches it on."""
+    env: Optional[re.Pattern[str]] = None
+    """Matches ``NAME=value`` of a container environment variable (upper-cased name)."""
+    static: Tuple[str, str] = ("", "")
+    """(section, key) of a static configuration file in a ConfigMap (YAML or TOML) set true."""
+    keys: Tuple[str, ...] = ()
+    """ConfigMap keys, or annotation keys on the Ingress or Service, whose presence switches it
+    on (a non-empty value)."""
+    drops: bool = False
+    """True when the setting loses the client rather than believing one."""
+
+
+_TRUE = r"(=(true|1|t))?$"
+_EVERYONE = r"=.*(^|[=,\s])(0\.0\.0\.0/0|::/0)"
+
+CLIENT_HEADER_SETTINGS: Tuple[ClientHeaderSetting, ...] = (
+    # traefik pkg/middlewares/forwardedheaders/forwarded_header.go, ServeHTTP: "if !x.insecure &&
+    # !x.isTrustedIP(r.RemoteAddr) { DeleteXForwardedHeaders(r.Header) }": with insecure every
+    # client's X-Forwarded-For and X-Real-Ip reach the app (rewrite() keeps a client's
+    # X-Real-Ip). The Helm chart renders ports.<name>.forwardedHeaders.insecure as this argument.
+    ClientHeaderSetting(
+        "traefik",
+        "entryPoints.<name>.forwardedHeaders.insecure",
+        "Traefik keeps the X-Forwarded-For and X-Real-Ip headers of every peer, so the app "
+        "receives what any client wrote as if a trusted proxy had written it",
+        "remove forwardedHeaders.insecure and list your load balancer's range in "
+        "entryPoints.<name>.forwardedHeaders.trustedIPs",
+        "traefik/traefik pkg/middlewares/forwardedheaders/forwarded_header.go (ServeHTTP)",
+        args=re.compile(r"^--entrypoints\.[^.=]+\.forwardedheaders\.insecure" + _TRUE),
+        env=re.compile(r"^TRAEFIK_ENTRYPOINTS_[^=]+_FORWARDEDHEADERS_INSECURE=(true|1|t)$", re.I),
+        static=("forwardedheaders", "insecure"),
+    ),
+    # Same file: isTrustedIP() believes every peer in trustedIPs; 0.0.0.0/0 is insecure by
+    # another name.
+    ClientHeaderSetting(
+        "traefik",
+        "entryPoints.<name>.forwardedHeaders.trustedIPs with 0.0.0.0/0 or ::/0",
+        "Traefik trusts every peer's X-Forwarded-For and X-Real-Ip",
+        "list only your load balancer's range in entryPoints.<name>.forwardedHeaders.trustedIPs",
+        "traefik/traefik pkg/middlewares/forwardedheaders/forwarded_header.go (isTrustedIP)",
+        args=re.compile(r"^--entrypoints\.[^.=]+\.forwardedheaders\.trustedips" + _EVERYONE),
+        env=re.compile(r"^TRAEFIK_ENTRYPOINTS_[^=]+_FORWARDEDHEADERS_TRUSTEDIPS" + _EVERYONE, re.I),
+    ),
+    # Same file: with notAppendXForwardedFor Traefik does not add the peer; an untrusted peer's
+    # header was deleted first, so the app gets no client at all from a direct client.
+    ClientHeaderSetting(
+        "traefik",
+        "notAppendXForwardedFor",
+        "Traefik deletes an untrusted peer's X-Forwarded-For and does not add the peer, so the "
+        "app receives no client address",
+        "remove notAppendXForwardedFor (Traefik then appends the peer it received)",
+        "traefik/traefik pkg/middlewares/forwardedheaders/forwarded_header.go (ServeHTTP, "
+        "SetNotAppendXFF)",
+        args=re.compile(
+            r"^--(entrypoints\.[^.=]+\.forwardedheaders\.|global\.)notappendxforwardedfor" + _TRUE
+        ),
+        env=re.compile(
+            r"^TRAEFIK_(ENTRYPOINTS_[^=]+_FORWARDEDHEADERS|GLOBAL)_NOTAPPENDXFORWARDEDFOR"
+            r"=(true|1|t)$",
+            re.I,
+        ),
+        static=("forwardedheaders", "notappendxforwardedfor"),
+        drops=True,
+    ),
+    # haproxytech/kubernetes-ingress pkg/annotations/ingress/srcIPHdr.go adds rules.ReqSetSrc for
+    # any value, and pkg/haproxy/rules/reqSetSrc.go writes an unconditional
+    # "http-request set-src hdr(<header>)": HAProxy takes the source from the header whoever
+    # sent it. documentation/README.md: a ConfigMap key and an Ingress annotation, with the
+    # ingress.kubernetes.io, haproxy.org and haproxy.com prefixes.
+    ClientHeaderSetting(
+        "haproxy",
+        "src-ip-header",
+        "HAProxy replaces the source address with the named header (http-request set-src hdr(...)) "
+        "for every request, whoever sent it",
+        "remove src-ip-header; if an HTTP load balancer in front writes the client, keep HAProxy's "
+        "forwarded-for and trust that load balancer in the app instead",
+        "haproxytech/kubernetes-ingress pkg/annotations/ingress/srcIPHdr.go, "
+        "pkg/haproxy/rules/reqSetSrc.go",
+        keys=(
+            "src-ip-header",
+            "haproxy.org/src-ip-header",
+            "haproxy.com/src-ip-header",
+            "ingress.kubernetes.io/src-ip-header",
+        ),
+    ),
+)
+"""Every controller setting doctor knows that makes a controller believe a header any client
+can write (or drop the client), checked the same way for every controller."""
+
+
+def _static_flag(text: str, section: str, key: str) -> bool:
+    """``key`` set true under ``section`` of a YAML or TOML static configuration file."""
+    lines = text.lower().splitlines()
+    for i, line in enumerate(lines):
+        if section not in line:
+            continue
+        rest = line.split(section, 1)[1]
+        if re.search(rf"\b{key}\s*[:=]\s*(true|1|t)\b", rest):
+            return True  # flow style: forwardedHeaders: {insecure: true}
+        indent = len(line) - len(line.lstrip())
+        for follow in lines[i + 1 :]:
+            body = follow.strip()
+            if not body or body.startswith("#"):
+                continue
+            # TOML: the next table; YAML: the next key at the section's indent or less.
+            if body.startswith("[") or (":" in body and len(follow) - len(body) <= indent):
+                break
+            if re.match(rf"{key}\s*[:=]\s*[\"']?(true|1|t)\b", body):
+                return True
+    return False
+
+
+def _env_pairs(workload: Obj) -> List[str]:
+    pairs = []
+    for c in containers(workload):
+        for e in lst(c.get("env")):
+            e = d(e)
+            pairs.append(f"{s(e.get('name'))}={s(e.get('value'))}")
+    return pairs
+
+
+def client_header_settings(
+    ctrl: Controller,
+    workloads: Sequence[Obj],
+    cms: Sequence[Obj],
+    annotated: Sequence[Obj] = (),
+) -> Tuple[Tuple[Found, ...], Tuple[Found, ...]]:
+    """The believing and the dropping settings of :data:`CLIENT_HEADER_SETTINGS` in the input."""
+    believes: List[Found] = []
+    drops: List[Found] = []
+    for rule in CLIENT_HEADER_SETTINGS:
+        if rule.controller != ctrl.key:
+            continue
+        where: List[str] = []
+        for w in workloads:
+            hit = (rule.args is not None and any(rule.args.search(a.lower()) for a in args(w))) or (
+                rule.env is not None and any(rule.env.search(p) for p in _env_pairs(w))
+            )
+            if hit:
+                where.append(f"{w.kind} {w.ref}")
+        for cm in cms:
+            if any(cm.data.get(k, "").strip() for k in rule.keys) or (
+                rule.static[0] and any(_static_flag(v, *rule.static) for v in cm.data.values())
+            ):
+                where.append(f"ConfigMap {cm.ref}")
+        for obj in annotated:
+            if any(obj.annotations.get(k, "").strip() for k in rule.keys):
+                where.append(f"{obj.kind} {obj.ref}")
+        if where:
+            found = Found(rule.setting, ", ".join(where), rule.effect, rule.fix)
+            (drops if rule.drops else believes).append(found)
+    return tuple(believes), tuple(drops)
+
+
+def believes_clients_finding(ctrl: Controller, found: Sequence[Found]) -> Finding:
+    """ERROR: the controller takes the client from a header any client can write."""
+    return Finding(
+        ERROR,
+        "controller-believes-clients",
+        "; ".join(f"{f.setting} ({f.where}): {f.effect}" for f in found)
+        + f". Whatever sits in front of {ctrl.name}, a client can send that header and pick "
+        "the address the app sees",
+        "; ".join(f.fix for f in found),
+    )
+
+
+def drops_client_finding(ctrl: Controller, found: Sequence[Found]) -> Finding:
+    """ERROR: the controller forwards no client address."""
+    return Finding(
+        ERROR,
+        "controller-drops-client",
+        "; ".join(f"{f.setting} ({f.where}): {f.effect}" for f in found),
+        "; ".join(f.fix for f in found),
+    )
 
 
 def controller_evidence(ctrl: Controller, workloads: Sequence[Obj], cms: Sequence[Obj]) -> Evidence:
@@ -457,7 +736,20 @@ def controller_evidence(ctrl: Controller, workloads: Sequence[Obj], cms: Sequenc
         if found:
             pp = True
             where = ", ".join(f"ConfigMap {c.ref}" for c in found)
-    return Evidence(pp, lb, where)
+    believes, drops = client_header_settings(ctrl, workloads, cms)
+    return Evidence(pp, lb, where, believes, drops)
+
+
+def with_annotations(ctrl: Controller, evidence: Evidence, objs: Sequence[Obj]) -> Evidence:
+    """Add what annotations on an Ingress (or its Services) switch on for this controller."""
+    believes, drops = client_header_settings(ctrl, (), (), objs)
+    if not believes and not drops:
+        return evidence
+    return replace(
+        evidence,
+        believes_clients=evidence.believes_clients + believes,
+        drops_client=evidence.drops_client + drops,
+    )
 
 
 def generic_verdict(
@@ -478,6 +770,12 @@ def generic_verdict(
         "app sees the controller pod as its peer and reads X-Forwarded-For trusting the pod CIDR "
         f"({howto('how-to/ingress.md')})",
     )
+    # A client can send a header whatever is in front: judged before the load balancer.
+    if evidence.believes_clients:
+        return SPOOFABLE, [header, believes_clients_finding(ctrl, evidence.believes_clients)], out
+    if evidence.drops_client and not (front_kind == HTTP and evidence.believes_lb_header):
+        # Only a trusted HTTP load balancer's own X-Forwarded-For still reaches the app.
+        return LOST, [header, drops_client_finding(ctrl, evidence.drops_client)], out
     if front_kind in (SNAT, PROXIED):
         return (
             LOST,
