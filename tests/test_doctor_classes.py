@@ -358,3 +358,23 @@ def test_aws_alb_xff_processing_mode(attrs: str, client: str, code: Optional[str
     ]
     entry = analyze(objects).find("Ingress", "shop", "web")
     assert (entry.client_ip, errors(entry)) == (client, [code] if code else [])
+
+
+def test_f5_nginx_trusting_every_peer_is_spoofable_even_behind_snat() -> None:
+    # nginx/kubernetes-ingress nginx.ingress.tmpl: real_ip_header and set_real_ip_from from the
+    # ConfigMap, then "proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for".
+    labels = {"app.kubernetes.io/name": "nginx-ingress"}
+    objects = [
+        svc("nginx-ingress-controller", "nginx-ingress", labels=labels, selector=labels),
+        configmap(
+            "nginx-config",
+            "nginx-ingress",
+            {"real-ip-header": "X-Forwarded-For", "set-real-ip-from": "0.0.0.0/0"},
+        ),
+        ingress_class("nginx", "nginx.org/ingress-controller"),
+        ingress("nginx"),
+        app(),
+    ]
+    report = analyze(objects)
+    ing = report.find("Ingress", "shop", "web")
+    assert (ing.client_ip, errors(ing)) == (SPOOFABLE, ["f5-trusts-everyone"])

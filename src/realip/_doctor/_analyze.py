@@ -18,6 +18,7 @@ from realip._doctor._cloud import (
     NODE_CIDR,
     NODEPORT_LOCAL,
     PROXY_PROTOCOL,
+    SNAT,
     UNKNOWN_LB,
     VPC_CIDR,
     Front,
@@ -589,10 +590,11 @@ def analyze_ingress(
         known = ctl.CONTROLLERS[controller]
         svc = ctl.controller_service(known, world.services)
         front = fronts.get(svc.key) if svc is not None else None
+        cm = _f5_configmap(world, svc)
         client, more, out = ctl.f5_verdict(
-            front.kind if front else None,
+            _front_kind(front, ctl.f5_decodes_proxy_protocol(cm) if cm is not None else None),
             front.lb_cidrs if front else None,
-            _f5_configmap(world, svc),
+            cm,
             world.workloads_of(svc) if svc is not None else f5_pods,
         )
     elif controller is not None and controller in ctl.CONTROLLERS:
@@ -626,7 +628,10 @@ def analyze_ingress(
                 ],
             )
             client, more, out = ctl.generic_verdict(
-                known, front.kind if front else None, front.lb_cidrs if front else None, evidence
+                known,
+                _front_kind(front, evidence.decodes_proxy_protocol),
+                front.lb_cidrs if front else None,
+                evidence,
             )
     else:
         client, out = UNKNOWN, settings(INGRESS)
@@ -644,6 +649,16 @@ def analyze_ingress(
         out,
     )
     return entry, edge
+
+
+def _front_kind(front: Optional[Front], decodes_proxy_protocol: Optional[bool]) -> Optional[str]:
+    """What reaches a controller; an unread load balancer under Cluster is SNAT'ed, unless the
+    controller expects PROXY protocol: that header rides through the SNAT, sent or not."""
+    if front is None:
+        return None
+    if front.unread_lb and front.kind == SNAT and decodes_proxy_protocol:
+        return UNKNOWN_LB
+    return front.kind
 
 
 def _f5_configmap(world: _World, svc: Optional[Obj]) -> Optional[Obj]:

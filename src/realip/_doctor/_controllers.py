@@ -1284,17 +1284,7 @@ def f5_verdict(
             f"controller pod as its peer ({howto('how-to/ingress.md')})",
         )
     ]
-    if front_kind in (SNAT, PROXIED):
-        findings.append(
-            Finding(
-                ERROR,
-                "controller-loses-client-ip",
-                "the controller's Service already loses the client IP (see its entry)",
-                "fix the controller Service first (externalTrafficPolicy: Local on that Service, "
-                'or PROXY protocol on the load balancer with proxy-protocol: "True")',
-            )
-        )
-        return LOST, findings, out
+    # A client can send the header whatever is in front: judged before the load balancer.
     if header and header.lower() != "proxy_protocol" and _f5_cidrs_everyone(trusted or ""):
         findings.append(
             Finding(
@@ -1307,6 +1297,17 @@ def f5_verdict(
             )
         )
         return SPOOFABLE, findings, out
+    if front_kind in (SNAT, PROXIED):
+        findings.append(
+            Finding(
+                ERROR,
+                "controller-loses-client-ip",
+                "the controller's Service already loses the client IP (see its entry)",
+                "fix the controller Service first (externalTrafficPolicy: Local on that Service, "
+                'or PROXY protocol on the load balancer with proxy-protocol: "True")',
+            )
+        )
+        return LOST, findings, out
     if front_kind == PROXY_PROTOCOL and cm is None:
         # Its ConfigMap is not in the input: proxy-protocol may well be set there.
         findings.append(
