@@ -378,3 +378,60 @@ def test_f5_nginx_trusting_every_peer_is_spoofable_even_behind_snat() -> None:
     report = analyze(objects)
     ing = report.find("Ingress", "shop", "web")
     assert (ing.client_ip, errors(ing)) == (SPOOFABLE, ["f5-trusts-everyone"])
+
+
+def _gateway(cls: str, name: str = "edge", namespace: str = "edge") -> Dict[str, Any]:
+    return {
+        "apiVersion": "gateway.networking.k8s.io/v1",
+        "kind": "Gateway",
+        "metadata": {"name": name, "namespace": namespace},
+        "spec": {"gatewayClassName": cls, "listeners": [{"name": "http", "port": 80}]},
+    }
+
+
+@pytest.mark.parametrize("etp, client", [("Cluster", LOST), ("Local", UNKNOWN)])
+def test_gateways_are_judged_through_their_data_plane_service(etp: str, client: str) -> None:
+    # The same Service shape gives the same verdict whichever proxy is behind it.
+    traefik = analyze([_gateway("traefik"), *_traefik([], etp)[:2]])
+    istio_svc = svc(
+        "edge-istio", labels={"gateway.networking.k8s.io/gateway-name": "edge"}, etp=etp
+    )
+    istio = analyze([_gateway("istio"), istio_svc])
+    other_svc = svc("edge-ngf", labels={"gateway.networking.k8s.io/gateway-name": "edge"}, etp=etp)
+    other = analyze([_gateway("nginx"), other_svc])
+    envoy_svc = svc(
+        "envoy-edge-1234",
+        "envoy-gateway-system",
+        etp=etp,
+        labels={
+            "gateway.envoyproxy.io/owning-gateway-name": "edge",
+            "gateway.envoyproxy.io/owning-gateway-namespace": "edge",
+        },
+    )
+    envoy = analyze([_gateway("eg"), envoy_svc])
+    for report in (traefik, istio, other, envoy):
+        gw = report.find("Gateway", "edge", "edge")
+        assert gw.client_ip == client, gw.codes()
+        if client == LOST:
+            assert report.exit_code == 1
+
+
+@pytest.mark.parametrize(
+    "objects",
+    [
+        [svc("web", "shop", stype="NodePort", selector={"app": "web"})],
+        [svc("web", "shop", selector={"app": "web"})],
+        # MetalLB (metallb.io docs, "Usage", traffic policies) and kube-vip in Cluster mode.
+        [svc("web", "shop", annotations={"metallb.universe.tf/address-pool": "default"})],
+        [svc("web", "shop", annotations={"kube-vip.io/loadbalancerIPs": "192.0.2.10"})],
+        # k3s ServiceLB: a Service with no annotation, served by svclb pods.
+        [svc("traefik", "kube-system", labels=TRAEFIK_LABELS, selector=TRAEFIK_LABELS)],
+        # Kong's chart: its proxy Service is a LoadBalancer under Cluster.
+        [svc("kong-proxy", "kong", labels={"app.kubernetes.io/name": "kong"})],
+    ],
+)
+def test_cluster_policy_is_lost_whatever_is_behind(objects: List[Dict[str, Any]]) -> None:
+    report = analyze(objects)
+    entry = report.entries[0]
+    assert (entry.client_ip, errors(entry)) == (LOST, ["snat"])
+    assert report.exit_code == 1

@@ -286,7 +286,7 @@ def analyze(objects: Iterable[Mapping[str, Any]]) -> Report:
 
     gateway_entries: Dict[Tuple[str, str], Entry] = {}
     for gw in world.gateways:
-        entry = analyze_gateway(gw, world.envoy_filters)
+        entry = analyze_gateway(gw, world.envoy_filters, world, fronts)
         gateway_entries[gw.key] = entry
         edge_entries.append(entry)
     for route in world.routes:
@@ -687,9 +687,26 @@ def _evidence(world: _World, ctrl: ctl.Controller, svc: Optional[Obj]) -> ctl.Ev
     return ctl.controller_evidence(ctrl, workloads, cms)
 
 
-def analyze_gateway(gw: Obj, envoy_filters: Sequence[Obj] = ()) -> Entry:
-    """One Gateway API Gateway, judged by its class."""
-    client, findings, out, topology = ctl.gateway_verdict(gw, envoy_filters)
+def analyze_gateway(
+    gw: Obj,
+    envoy_filters: Sequence[Obj] = (),
+    world: Optional[_World] = None,
+    fronts: Optional[Mapping[Tuple[str, str], Front]] = None,
+) -> Entry:
+    """One Gateway API Gateway, judged by its class and, for an in-cluster proxy, by what its
+    data-plane Service delivers (the same rule as an ingress controller's Service)."""
+    dataplane: Optional[Tuple[Obj, Front]] = None
+    evidence: Optional[ctl.Evidence] = None
+    if world is not None and fronts is not None:
+        svc = ctl.gateway_service(gw, world.services)
+        proxy = ctl.GATEWAY_PROXIES.get(ctl.gateway_class(gw))
+        if svc is None and proxy is not None:
+            svc = ctl.controller_service(ctl.CONTROLLERS[proxy], world.services)
+        if svc is not None and svc.key in fronts:
+            dataplane = (svc, fronts[svc.key])
+        if proxy is not None:
+            evidence = _evidence(world, ctl.CONTROLLERS[proxy], svc)
+    client, findings, out, topology = ctl.gateway_verdict(gw, envoy_filters, dataplane, evidence)
     return Entry(
         "Gateway",
         gw.namespace,

@@ -15,7 +15,10 @@ from realip._doctor._cloud import (
     GOOGLE_FRONT_END_RANGES,
     INGRESS,
     LB_HTTP,
+    SNAT,
+    UNKNOWN_LB,
     VPC_CIDR,
+    Front,
     controller_service_missing,
     service_front,
     settings,
@@ -34,6 +37,7 @@ from realip._doctor._objects import (
     strmap,
 )
 from realip._doctor._report import (
+    BAD,
     ERROR,
     INFO,
     LOST,
@@ -1043,8 +1047,8 @@ def _envoy_filter_decodes(ef: Obj, gw: Obj) -> bool:
 
 
 def _istio_gateway_service(
-    gw: Obj, envoy_filters: Sequence[Obj]
-) -> Optional[Tuple[str, List[Finding], Dict[str, str], str]]:
+    gw: Obj, envoy_filters: Sequence[Obj], dataplane: Optional[Tuple[Obj, Front]] = None
+) -> Tuple[str, List[Finding], Dict[str, str], str]:
     """An Istio Gateway judged through the LoadBalancer Service Istio generates for it."""
     # Istio's automated deployment copies the Gateway's annotations (and those of
     # spec.infrastructure) to the Service and Deployment it creates, "<gateway>-istio", a
@@ -1060,11 +1064,11 @@ def _istio_gateway_service(
             "spec": {"type": "LoadBalancer"},
         }
     )
-    front = service_front(svc, "the ingress controller")
-    if front.provider in (None, "unknown"):
-        # No cloud annotation doctor knows: the generated Service is judged like any missing
-        # controller Service (below), not called an unknown load balancer on no evidence.
-        return None
+    if dataplane is not None:
+        # The generated Service is in the input (maybe patched to Local): judge that one.
+        svc, front = dataplane
+    else:
+        front = service_front(svc, "the ingress controller")
     ctrl = CONTROLLERS["istio.io/ingress-controller"]
     where = ""
     if _decodes_istio_proxy_protocol(ann.get("proxy.istio.io/config", "")):
@@ -1073,7 +1077,8 @@ def _istio_gateway_service(
         found = [ef for ef in envoy_filters if _envoy_filter_decodes(ef, gw)]
         where = ", ".join(f"EnvoyFilter {ef.ref}" for ef in found)
     evidence = Evidence(True if where else None, None, where)
-    client, findings, out = generic_verdict(ctrl, front.kind, front.lb_cidrs, evidence)
+    kind = UNKNOWN_LB if front.unread_lb and front.kind == SNAT and where else front.kind
+    client, findings, out = generic_verdict(ctrl, kind, front.lb_cidrs, evidence)
     # The generated Service has no entry of its own, so its findings are shown here; the
     # app-facing PROXY advice is left out (the gateway, not the app, decodes it).
     own = [f for f in front.findings if f.code != "proxy-protocol"]
@@ -1084,57 +1089,97 @@ def _istio_gateway_service(
         "istio-gateway-service",
         f"Istio generates Service {gw.namespace}/{gw.name}-istio (type LoadBalancer, "
         "externalTrafficPolicy Cluster unless patched) with this Gateway's annotations; doctor "
-        "judges that Service from them",
+        + (
+            f"judges Service {svc.ref} from the input"
+            if dataplane is not None
+            else "judges that Service from them (patch it to externalTrafficPolicy: Local, "
+            "or include it in the input if it is patched already)"
+        ),
     )
     return client, [lead, *own, *findings], out, INGRESS
 
 
+def gateway_service(gw: Obj, services: Sequence[Obj]) -> Optional[Obj]:
+    """The data-plane Service an implementation made for this Gateway, when in the input."""
+    # Gateway API GEP-1762 (in-cluster Gateway deployments): the generated resources carry
+    # gateway.networking.k8s.io/gateway-name (Istio, NGINX Gateway Fabric); Envoy Gateway labels
+    # them gateway.envoyproxy.io/owning-gateway-name/-namespace (in its own namespace); Istio
+    # names its Service "<gateway>-istio".
+    for svc in services:
+        if svc.namespace == gw.namespace and (
+            svc.labels.get("gateway.networking.k8s.io/gateway-name") == gw.name
+            or (gateway_class(gw) == "istio" and svc.name == f"{gw.name}-istio")
+        ):
+            return svc
+        if (
+            svc.labels.get("gateway.envoyproxy.io/owning-gateway-name") == gw.name
+            and svc.labels.get("gateway.envoyproxy.io/owning-gateway-namespace", gw.namespace)
+            == gw.namespace
+        ):
+            return svc
+    return None
+
+
 def gateway_verdict(
-    gw: Obj, envoy_filters: Sequence[Obj] = ()
+    gw: Obj,
+    envoy_filters: Sequence[Obj] = (),
+    dataplane: Optional[Tuple[Obj, Front]] = None,
+    evidence: Optional[Evidence] = None,
 ) -> Tuple[str, List[Finding], Dict[str, str], str]:
-    """A Gateway: Google load balancers, known in-cluster proxies, or unknown."""
+    """A Gateway: Google load balancers, known in-cluster proxies (judged through their
+    data-plane Service, as an Ingress is through its controller's), or unknown."""
     cls = gateway_class(gw)
     if cls in GKE_EXTERNAL_CLASSES:
         return gce_verdict(gw, False, "Gateway")
     if cls in GKE_PROXY_SUBNET_CLASSES:
         return gce_verdict(gw, True, "Gateway")
     if cls == "istio":
-        judged = _istio_gateway_service(gw, envoy_filters)
-        if judged is not None:
-            return judged
+        return _istio_gateway_service(gw, envoy_filters, dataplane)
     controller = GATEWAY_PROXIES.get(cls)
     if controller is not None:
         ctrl = CONTROLLERS[controller]
-        return (
-            PRESERVED,
-            [
-                Finding(
-                    INFO,
-                    "gateway-proxy",
-                    f"gatewayClassName {cls!r}: {ctrl.name} runs in the cluster and {ctrl.header}; "
-                    "the app sees its pod as the peer. Check its own Service keeps the client IP "
-                    "(externalTrafficPolicy: Local)",
-                )
-            ],
-            settings(INGRESS),
-            INGRESS,
+        ev = evidence or Evidence()
+        lead = Finding(
+            INFO,
+            "gateway-proxy",
+            f"gatewayClassName {cls!r}: {ctrl.name} runs in the cluster and {ctrl.header}; the "
+            "app sees its pod as the peer; what reaches it is decided by its own Service"
+            + (f" ({dataplane[0].ref}, see its entry)" if dataplane is not None else ""),
         )
-    return (
-        UNKNOWN,
-        [
+        if dataplane is None:
+            kind, lb_cidrs = None, None
+        else:
+            front = dataplane[1]
+            pp = ev.decodes_proxy_protocol
+            kind = UNKNOWN_LB if front.unread_lb and front.kind == SNAT and pp else front.kind
+            lb_cidrs = front.lb_cidrs
+        client, findings, out = generic_verdict(ctrl, kind, lb_cidrs, ev)
+        return client, [lead, *findings], out, INGRESS
+    findings = [
+        Finding(
+            WARNING,
+            "gateway-class-unknown",
+            f"gatewayClassName {cls or '(none)'!r}: doctor does not know this Gateway "
+            "implementation, so it can't tell whether a cloud load balancer or an in-cluster "
+            "proxy carries the traffic, or which header it writes. Look up the GatewayClass "
+            "(`kubectl get gatewayclass -o yaml`, spec.controllerName) and its documentation, "
+            "or run `realip serve` behind it and read the headers",
+        )
+    ]
+    if dataplane is not None and dataplane[1].client_ip in BAD:
+        # Whatever the implementation, its proxy receives what its Service delivers.
+        findings.append(
             Finding(
-                WARNING,
-                "gateway-class-unknown",
-                f"gatewayClassName {cls or '(none)'!r}: doctor does not know this Gateway "
-                "implementation, so it can't tell whether a cloud load balancer or an in-cluster "
-                "proxy carries the traffic, or which header it writes. Look up the GatewayClass "
-                "(`kubectl get gatewayclass -o yaml`, spec.controllerName) and its documentation, "
-                "or run `realip serve` behind it and read the headers",
+                ERROR,
+                "controller-loses-client-ip",
+                f"the Gateway's own Service {dataplane[0].ref} already loses the client IP (see "
+                "its entry): the gateway's proxy sees a node or load-balancer address and passes "
+                "that on",
+                "fix that Service first (externalTrafficPolicy: Local on it)",
             )
-        ],
-        settings(INGRESS),
-        INGRESS,
-    )
+        )
+        return LOST, findings, settings(INGRESS), INGRESS
+    return UNKNOWN, findings, settings(INGRESS), INGRESS
 
 
 # -- Cloudflare Tunnel --------------------------------------------------------------------
