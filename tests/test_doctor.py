@@ -890,7 +890,10 @@ def test_cli_exit_2_on_unreadable_input(tmp_path: Path, content: str) -> None:
 def test_cli_exit_2_on_a_missing_file() -> None:
     out = _cli("/nonexistent/cluster.json")
     assert out.returncode == 2
-    assert "cannot read /nonexistent/cluster.json" in out.stderr
+    # Issue 23: the path is said once, before the reason.
+    assert out.stderr == (
+        "realip doctor: /nonexistent/cluster.json: cannot read it: No such file or directory\n"
+    )
     assert "Traceback" not in out.stderr
 
 

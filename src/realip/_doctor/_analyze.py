@@ -34,7 +34,9 @@ from realip._doctor._objects import (
     external_ips,
     host_network,
     host_ports,
+    pod_labels,
     s,
+    selector,
     selects,
     service_summary,
     service_type,
@@ -101,6 +103,10 @@ class _World:
     foreign_services: List[Obj] = field(default_factory=list)
     envoy_filters: List[Obj] = field(default_factory=list)
     notes: List[str] = field(default_factory=list)
+    _selected: Optional[Dict[Tuple[str, str], List[Obj]]] = None
+    _labels: Dict[str, List[Tuple[Obj, Dict[str, str]]]] = field(default_factory=dict)
+    _f5_pods: Optional[List[Obj]] = None
+    _f5_classes: Dict[Tuple[str, str, str], str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         for o in self.objs:
@@ -143,7 +149,41 @@ class _World:
                 self.envoy_filters.append(o)
 
     def workloads_of(self, svc: Obj) -> List[Obj]:
-        return [w for w in self.workloads if selects(svc, w)]
+        """The workloads a Service selects; indexed once, so a large dump stays linear."""
+        if self._selected is None:
+            self._selected = {}
+            self._labels = {}
+            for w in self.workloads:
+                self._labels.setdefault(w.namespace, []).append((w, pod_labels(w)))
+        key = (svc.namespace, svc.name)
+        found = self._selected.get(key)
+        if found is None:
+            sel = selector(svc)
+            found = (
+                [
+                    w
+                    for w, labels in self._labels.get(svc.namespace, [])
+                    if all(labels.get(k) == v for k, v in sel.items())
+                ]
+                if sel
+                else []
+            )
+            self._selected[key] = found
+        return found
+
+    def f5_class(self, workload: Obj) -> str:
+        """The -ingress-class an F5 workload serves (read once per workload)."""
+        key = (workload.kind, workload.namespace, workload.name)
+        if key not in self._f5_classes:
+            self._f5_classes[key] = ctl.f5_classes(workload)
+        return self._f5_classes[key]
+
+    @property
+    def f5_pods(self) -> List[Obj]:
+        """F5 NGINX Ingress Controller workloads (found once)."""
+        if self._f5_pods is None:
+            self._f5_pods = ctl.f5_workloads(self.workloads)
+        return self._f5_pods
 
 
 def _skip_reason(svc: Obj) -> Optional[str]:
@@ -223,7 +263,7 @@ def analyze(objects: Iterable[Mapping[str, Any]]) -> Report:
     # nginx.org/ingress-controller) labels its Service app: nginx-ingress, as old ingress-nginx
     # charts did; when F5's controller is in the input, that label means F5.
     # Its pods are known by their -nginx-configmaps argument even without the IngressClass.
-    f5_pods = ctl.f5_workloads(world.workloads)
+    f5_pods = world.f5_pods
     f5 = bool(f5_pods) or any(
         s(ic.spec.get("controller")) == "nginx.org/ingress-controller" for ic in world.classes
     )
@@ -235,6 +275,7 @@ def analyze(objects: Iterable[Mapping[str, Any]]) -> Report:
         and not any(selects(svc, w) for w in f5_pods)
     ]
     nginx_fronts = [svc for svc in nginx_services if _is_nginx_front(svc)]
+    nginx_front_keys = {svc.key for svc in nginx_fronts}
     nginx_cms = [c for c in world.configmaps if ngx.is_configmap(c)]
     controller_ns = {svc.namespace for svc in nginx_fronts}
     nginx_cms.sort(
@@ -261,7 +302,7 @@ def analyze(objects: Iterable[Mapping[str, Any]]) -> Report:
     for svc in world.services:
         who = (
             "the ingress controller"
-            if (svc in nginx_fronts or svc.key in other_ctrl_services)
+            if (svc.key in nginx_front_keys or svc.key in other_ctrl_services)
             else "the app"
         )
         fronts[svc.key] = _host_path(world, svc, service_front(svc, who), who)
@@ -349,7 +390,7 @@ def analyze(objects: Iterable[Mapping[str, Any]]) -> Report:
             notes.append(f"skipped Service {svc.ref}: {reason}")
             continue
         front = fronts[svc.key]
-        if svc in nginx_fronts:
+        if svc.key in nginx_front_keys:
             entries.append(_nginx_controller_entry(svc, front, cfg))
         elif svc.key in other_ctrl_services:
             ctrl = other_ctrl_services[svc.key]
@@ -458,7 +499,7 @@ def analyze_ingress(
     """One Ingress: find its controller, then what the app behind it receives."""
     cls = ctl.ingress_class(ing)
     findings: List[Finding] = []
-    f5_pods = ctl.f5_workloads(world.workloads)
+    f5_pods = world.f5_pods
     if ing.kind == "MultiClusterIngress":
         cls = "gce"
         findings.append(
@@ -515,7 +556,7 @@ def analyze_ingress(
             )
             cls = "nginx"
     controller, from_object = ctl.controller_of_class(cls, world.classes)
-    f5_serves = [w for w in f5_pods if ctl.f5_classes(w) == cls] if cls else []
+    f5_serves = [w for w in f5_pods if world.f5_class(w) == cls] if cls else []
     if not from_object and f5_serves and not has_nginx:
         # No IngressClass, but F5's controller pods in the input serve this class (their
         # -ingress-class argument): class "nginx" is not ingress-nginx's here.

@@ -75,7 +75,8 @@ def _read(path: str) -> str:
             with open(path, "rb") as fh:
                 data = fh.read()
         except OSError as exc:
-            raise DoctorInputError(f"cannot read {path}: {exc.strerror or exc}") from None
+            # run() names the file before the message; say only why it can't be read.
+            raise DoctorInputError(f"cannot read it: {exc.strerror or exc}") from None
         name = path
     try:
         return data.decode("utf-8-sig")
