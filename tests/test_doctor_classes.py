@@ -435,3 +435,69 @@ def test_cluster_policy_is_lost_whatever_is_behind(objects: List[Dict[str, Any]]
     entry = report.entries[0]
     assert (entry.client_ip, errors(entry)) == (LOST, ["snat"])
     assert report.exit_code == 1
+
+
+# -- class 3: provider switches -----------------------------------------------------------------
+
+_OCI = "service.beta.kubernetes.io/oci-load-balancer-"
+
+
+@pytest.mark.parametrize(
+    "annotations, topology, client",
+    [
+        # oci-cloud-controller-manager load_balancer_spec.go getListenersOciLoadBalancer:
+        # connection-proxy-protocol-version becomes BackendTcpProxyProtocolVersion.
+        ({_OCI + "connection-proxy-protocol-version": "2"}, "lb-tcp-proxy", PRESERVED),
+        ({_OCI + "connection-proxy-protocol-version": "1"}, "lb-tcp-proxy", PRESERVED),
+        # docs/load-balancer-annotations.md: is-ppv2-enabled turns PPv2 on an NLB's listeners.
+        (
+            {
+                "oci.oraclecloud.com/load-balancer-type": "nlb",
+                "oci-network-load-balancer.oraclecloud.com/is-ppv2-enabled": "true",
+            },
+            "lb-tcp-proxy",
+            PRESERVED,
+        ),
+        # getPreserveSourceAnnotation: is-preserve-source defaults to true.
+        ({"oci.oraclecloud.com/load-balancer-type": "nlb"}, "lb-tcp", PRESERVED),
+    ],
+)
+def test_oci_switches_are_read(annotations: Dict[str, str], topology: str, client: str) -> None:
+    labels = {
+        "app.kubernetes.io/name": "ingress-nginx",
+        "app.kubernetes.io/component": "controller",
+    }
+    objects = [
+        svc("web", "shop", etp="Local", annotations=annotations, selector={"app": "web"}),
+    ]
+    entry = analyze(objects).find("Service", "shop", "web")
+    assert entry.topology == topology
+    assert errors(entry) == []
+    # Behind ingress-nginx decoding PROXY protocol the controller keeps the client.
+    if topology == "lb-tcp-proxy":
+        nginx = [
+            svc(
+                "ingress-nginx-controller",
+                "ingress-nginx",
+                etp="Local",
+                labels=labels,
+                annotations=annotations,
+            ),
+            configmap(
+                "ingress-nginx-controller",
+                "ingress-nginx",
+                {"use-proxy-protocol": "true"},
+                **labels,
+            ),
+        ]
+        ctrl = analyze(nginx).find("Service", "ingress-nginx", "ingress-nginx-controller")
+        assert (ctrl.client_ip, errors(ctrl)) == (client, [])
+
+
+def test_oci_tcp_proxy_fix_keeps_the_load_balancer() -> None:
+    # Was "use a Network Load Balancer": an ERROR's fix never replaces the load balancer.
+    report = analyze([svc("web", "shop", etp="Local", annotations={_OCI + "shape": "flexible"})])
+    (error,) = [f for f in report.entries[0].findings if f.level == "error"]
+    assert error.code == "oci-lb-tcp-proxy"
+    assert "connection-proxy-protocol-version" in (error.fix or "")
+    assert "load-balancer-type" not in (error.fix or "")

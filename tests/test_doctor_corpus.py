@@ -477,10 +477,12 @@ CORPUS = [
         "default",
         "example-nlb",
         "lb-tcp",
-        UNKNOWN,
+        PRESERVED,
         [],
-        # OCI CCM using-network-load-balancer.md: load-balancer-type nlb with Local, but the page
-        # sets no is-preserve-source: doctor names that annotation rather than guess.
+        # Issue 22 class 3 (was unknown). OCI CCM using-network-load-balancer.md: load-balancer-
+        # type nlb with Local and no is-preserve-source, which load_balancer_spec.go
+        # getPreserveSourceAnnotation defaults to true ("default behavior is to enable source
+        # destination preservation"), kept under Local by getPreserveSource.
     ),
     (
         "gke-internal-lb-service.yaml",
@@ -1303,7 +1305,10 @@ def test_yaml_and_json_give_the_same_report(name: str) -> None:
         ("true", "Local", PRESERVED, []),
         ("true", "Cluster", LOST, ["snat"]),
         ("false", "Local", LOST, ["oci-nlb-source-not-preserved"]),
-        (None, "Local", UNKNOWN, []),
+        # Issue 22 class 3 (was unknown): load_balancer_spec.go getPreserveSourceAnnotation
+        # defaults is-preserve-source to true, and getPreserveSource keeps it under Local.
+        (None, "Local", PRESERVED, []),
+        (None, "Cluster", LOST, ["snat"]),
     ],
 )
 def test_oci_network_load_balancer(

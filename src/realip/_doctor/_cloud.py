@@ -1096,8 +1096,22 @@ def oci_front(svc: Obj, who: str) -> Front:
     # regardless" (release note, 2022-08-17). The default type is the (proxy) Load Balancer.
     lb_type = ann.get("oci.oraclecloud.com/load-balancer-type", "").strip().lower()
     if lb_type == "nlb":
+        # oracle/oci-cloud-controller-manager docs/load-balancer-annotations.md:
+        # is-ppv2-enabled "to enable/disable PPv2 feature for the listeners of your NLB"
+        # (default false), read with strconv.ParseBool.
+        if parse_bool(ann.get("oci-network-load-balancer.oraclecloud.com/is-ppv2-enabled", "")):
+            front = _pp_front(
+                "oci",
+                'oci-network-load-balancer.oraclecloud.com/is-ppv2-enabled: "true": the OCI '
+                "Network Load Balancer sends a PROXY protocol v2 header with the client's address",
+            )
+            apply_etp(svc, front, who)
+            return front
+        # load_balancer_spec.go getPreserveSourceAnnotation: "default behavior is to enable
+        # source destination preservation"; getPreserveSource keeps it only under Local (and the
+        # controller refuses the annotation under Cluster).
         preserve = parse_bool(
-            ann.get("oci-network-load-balancer.oraclecloud.com/is-preserve-source", "")
+            ann.get("oci-network-load-balancer.oraclecloud.com/is-preserve-source", "true")
         )
         if preserve is True:
             front = Front(
@@ -1107,8 +1121,9 @@ def oci_front(svc: Obj, who: str) -> Front:
                     Finding(
                         INFO,
                         "oci-nlb",
-                        'OCI Network Load Balancer with is-preserve-source: "true": a non-proxy '
-                        "load balancer, the client's address arrives as the peer",
+                        "OCI Network Load Balancer with is-preserve-source (true unless set "
+                        "otherwise): a non-proxy load balancer, the client's address arrives as "
+                        "the peer",
                     )
                 ],
                 None,
@@ -1143,6 +1158,18 @@ def oci_front(svc: Obj, who: str) -> Front:
         apply_etp(svc, front, who)
         return front
     backend = ann.get(_SVC + "oci-load-balancer-backend-protocol", "").strip().upper()
+    # load_balancer_spec.go getListenersOciLoadBalancer: connection-proxy-protocol-version
+    # (strconv.Atoi) becomes the listeners' BackendTcpProxyProtocolVersion.
+    pp_version = ann.get(_SVC + "oci-load-balancer-connection-proxy-protocol-version", "").strip()
+    if pp_version in ("1", "2") and backend != "HTTP":
+        front = _pp_front(
+            "oci",
+            f'oci-load-balancer-connection-proxy-protocol-version: "{pp_version}": the OCI load '
+            f"balancer sends a PROXY protocol v{pp_version} header with the client's address",
+            "<the load balancer's subnet>",
+        )
+        apply_etp(svc, front, who)
+        return front
     if backend == "HTTP":
         front = _http_front(
             "oci",
@@ -1163,10 +1190,10 @@ def oci_front(svc: Obj, who: str) -> Front:
                 "OCI Load Balancer (the default type) with a TCP listener: it is a proxy that "
                 "opens its own connection to the backends, so the app sees the load balancer's "
                 "address and nothing carries the client's",
-                'use a Network Load Balancer (oci.oraclecloud.com/load-balancer-type: "nlb" with '
-                'oci-network-load-balancer.oraclecloud.com/is-preserve-source: "true" and '
-                "externalTrafficPolicy: Local), or oci-load-balancer-backend-protocol: HTTP and "
-                "REALIP_TOPOLOGY=lb-http",
+                "keep the load balancer and have it carry the client: "
+                "service.beta.kubernetes.io/oci-load-balancer-connection-proxy-protocol-version: "
+                '"2", decoded with REALIP_TOPOLOGY=lb-tcp-proxy (or by the proxy in front of the '
+                "app)",
             )
         ],
         None,
