@@ -501,3 +501,43 @@ def test_oci_tcp_proxy_fix_keeps_the_load_balancer() -> None:
     assert error.code == "oci-lb-tcp-proxy"
     assert "connection-proxy-protocol-version" in (error.fix or "")
     assert "load-balancer-type" not in (error.fix or "")
+
+
+_OS = "loadbalancer.openstack.org/"
+
+
+@pytest.mark.parametrize(
+    "annotations, topology, client",
+    [
+        # cloud-provider-openstack expose-applications-using-loadbalancer-type-service.md.
+        ({_OS + "x-forwarded-for": "true"}, "lb-http", PRESERVED),
+        ({_OS + "proxy-protocol": "true"}, "lb-tcp-proxy", PRESERVED),
+        ({_OS + "floating-network-id": "abc"}, "lb-tcp", UNKNOWN),
+    ],
+)
+def test_openstack_switches_are_read(
+    annotations: Dict[str, str], topology: str, client: str
+) -> None:
+    entry = analyze([svc("web", "shop", etp="Local", annotations=annotations)]).entries[0]
+    assert (entry.topology, entry.client_ip, errors(entry)) == (topology, client, [])
+    cluster = analyze([svc("web", "shop", annotations=annotations)]).entries[0]
+    # Under Cluster only the PROXY header rides through kube-proxy's SNAT.
+    assert (cluster.client_ip == PRESERVED) == (topology == "lb-tcp-proxy")
+
+
+_AWS = "service.beta.kubernetes.io/aws-load-balancer-"
+
+
+def test_aws_proxy_protocol_per_target_group() -> None:
+    # aws-load-balancer-controller model_build_target_group.go: each listed port's target group
+    # gets proxy_protocol_v2.enabled=true.
+    base = {_AWS + "type": "external", _AWS + "nlb-target-type": "ip"}
+    every = {**base, _AWS + "proxy-protocol-per-target-group": "80"}
+    entry = analyze([svc("web", "shop", etp="Local", annotations=every)]).entries[0]
+    assert (entry.topology, errors(entry)) == ("lb-tcp-proxy", [])
+    instance = {_AWS + "type": "external", _AWS + "proxy-protocol-per-target-group": "443"}
+    two_ports = svc("web", "shop", etp="Local", annotations=instance)
+    two_ports["spec"]["ports"].append({"port": 443, "targetPort": 8443})
+    entry = analyze([two_ports]).entries[0]
+    assert entry.client_ip == UNKNOWN and errors(entry) == []
+    assert "aws-nlb-proxy-protocol-some-ports" in entry.codes()

@@ -689,8 +689,37 @@ def aws_front(svc: Obj, who: str) -> Front:
     proxy = ann.get(_AWS_PREFIX + "proxy-protocol", "").strip() == "*" or (
         attrs.get("proxy_protocol_v2.enabled") == "true"
     )
+    # aws-load-balancer-controller (v2.14+) pkg/service/model_build_target_group.go:
+    # proxy-protocol-per-target-group lists Service ports; each listed port's target group gets
+    # proxy_protocol_v2.enabled=true, the others false ("*" above still wins).
+    listed = {
+        p.strip() for p in ann.get(_AWS_PREFIX + "proxy-protocol-per-target-group", "").split(",")
+    } - {""}
+    ports = {s(d(p).get("port")) for p in lst(svc.spec.get("ports"))} - {""}
+    partial: List[str] = []
+    if listed and not proxy:
+        if ports and ports <= listed:
+            proxy = True
+        elif listed & ports:
+            partial = sorted(listed & ports)
     if lb_class == _AWS_NLB_CLASS or lb_type in ("external", "nlb-ip"):
-        return _aws_lbc_front(svc, ann, attrs, proxy, lb_type, who)
+        front = _aws_lbc_front(svc, ann, attrs, proxy, lb_type, who)
+        if partial:
+            # Some ports carry the client in a PROXY header, the others as they were judged: a
+            # loss on those stays a loss; otherwise no one verdict is true of every request.
+            if front.kind == DIRECT:
+                front.kind = UNKNOWN_LB
+            front.findings.append(
+                Finding(
+                    WARNING,
+                    "aws-nlb-proxy-protocol-some-ports",
+                    "aws-load-balancer-proxy-protocol-per-target-group: PROXY protocol v2 on "
+                    f"port(s) {', '.join(partial)} only: connections to those ports start with "
+                    "a PROXY header, the others do not; serve them on separate listeners "
+                    "(REALIP_TOPOLOGY=lb-tcp-proxy on the PROXY ports)",
+                )
+            )
+        return front
     if lb_type == "nlb":
         return _aws_intree_nlb_front(svc, proxy, who)
     if not lb_type and not lb_class:
@@ -1298,6 +1327,48 @@ def _azure_direct_front(svc: Obj, who: str) -> Front:
     return front
 
 
+_OPENSTACK_PREFIX = "loadbalancer.openstack.org/"
+
+
+def openstack_front(svc: Obj, who: str) -> Front:
+    """OpenStack Octavia load balancers (cloud-provider-openstack's Service annotations)."""
+    ann = svc.annotations
+    # kubernetes/cloud-provider-openstack docs/openstack-cloud-controller-manager/
+    # expose-applications-using-loadbalancer-type-service.md: proxy-protocol "If 'true', the
+    # loadbalancer pool protocol will be set as PROXY" (v1/v2 in later releases);
+    # x-forwarded-for "If 'true', X-Forwarded-For is inserted into the HTTP headers which
+    # contains the original client IP address" (an HTTP listener).
+    proxy = ann.get(_OPENSTACK_PREFIX + "proxy-protocol", "").strip().lower()
+    if parse_bool(proxy) or proxy in ("v1", "v2"):
+        front = _pp_front(
+            "openstack",
+            f"loadbalancer.openstack.org/proxy-protocol: {proxy}: the Octavia load balancer's "
+            "pool speaks PROXY protocol, with the client's address in the header",
+            "<the load balancer's member subnet>",
+        )
+    elif parse_bool(ann.get(_OPENSTACK_PREFIX + "x-forwarded-for", "")):
+        front = _http_front(
+            "openstack",
+            'loadbalancer.openstack.org/x-forwarded-for: "true": the Octavia load balancer '
+            "terminates HTTP and inserts X-Forwarded-For with the client; it connects from its "
+            "member subnet",
+            "openstack-x-forwarded-for",
+            "<the load balancer's member subnet>",
+        )
+    else:
+        front = _unknown_proxy_front(
+            "openstack",
+            "Octavia load balancer with a TCP listener: the amphora provider proxies the "
+            "connection (the pods see its address), the OVN provider passes the client through",
+            "openstack-tcp-listener",
+            "check which Octavia provider (loadbalancer.openstack.org/class or the cloud's "
+            'default) builds it, or set loadbalancer.openstack.org/proxy-protocol: "true" and '
+            "decode PROXY protocol",
+        )
+    apply_etp(svc, front, who)
+    return front
+
+
 def metallb_front(svc: Obj, who: str) -> Front:
     """MetalLB (L2 or BGP): addresses routed to nodes, no proxy in the path."""
     # metallb.universe.tf docs ("Usage", traffic policies): with Local, "the client's source
@@ -1525,6 +1596,8 @@ def service_front(svc: Obj, who: str = "the app") -> Front:
             return azure_front(svc, who)
         if any(k.startswith(_METALLB_PREFIXES) for k in ann):
             return metallb_front(svc, who)
+        if any(k.startswith(_OPENSTACK_PREFIX) for k in ann):
+            return openstack_front(svc, who)
         provider = _pp_provider(svc)
         if provider is not None:
             return pp_provider_front(svc, provider, who)
