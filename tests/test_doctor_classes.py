@@ -541,3 +541,75 @@ def test_aws_proxy_protocol_per_target_group() -> None:
     entry = analyze([two_ports]).entries[0]
     assert entry.client_ip == UNKNOWN and errors(entry) == []
     assert "aws-nlb-proxy-protocol-some-ports" in entry.codes()
+
+
+# -- class 4: the controller's own Service -----------------------------------------------------
+
+
+def test_ingress_nginx_behind_cluster_ip_external_ips_is_its_service() -> None:
+    # ingress-nginx docs/deploy/baremetal.md, "External IPs": "this method does not allow
+    # preserving the source IP of HTTP requests in any manner" (kube-proxy's SNAT under Cluster).
+    ctrl = svc("ingress-nginx-controller", "ingress-nginx", stype="ClusterIP", labels=NGINX_LABELS)
+    ctrl["spec"]["externalIPs"] = ["198.51.100.10"]
+    report = analyze(
+        [ctrl, ingress_class("nginx", "k8s.io/ingress-nginx"), ingress("nginx"), app()]
+    )
+    entry = report.find("Service", "ingress-nginx", "ingress-nginx-controller")
+    assert (entry.role, entry.client_ip, errors(entry)) == ("ingress-controller", LOST, ["snat"])
+    ing = report.find("Ingress", "shop", "web")
+    assert "controller-service-not-found" not in ing.codes()
+    assert ing.client_ip == LOST
+
+
+def test_f5_external_service_argument_names_its_service() -> None:
+    # nginx/kubernetes-ingress cmd/nginx-ingress flags: -external-service names the Service.
+    labels = {"app": "edge-proxy"}
+    objects = [
+        svc("public-entry", "nginx-ingress", etp="Local", labels={"team": "web"}),
+        deployment(
+            "edge-proxy",
+            "nginx-ingress",
+            labels,
+            ["-nginx-configmaps=$(POD_NAMESPACE)/nginx-config", "-external-service=public-entry"],
+            image="nginx/nginx-ingress:3.4.0",
+        ),
+        ingress_class("nginx", "nginx.org/ingress-controller"),
+        ingress("nginx"),
+        app(),
+    ]
+    report = analyze(objects)
+    assert report.find("Service", "nginx-ingress", "public-entry").role == "ingress-controller"
+    ing = report.find("Ingress", "shop", "web")
+    assert "controller-service-not-found" not in ing.codes()
+
+
+# -- class 5: routing doctor cannot see ----------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "container",
+    [
+        {
+            "name": "cloudflared",
+            "image": "cloudflare/cloudflared:2024.6.1",
+            "args": ["tunnel", "--no-autoupdate", "run", "--token", "eyJh"],
+        },
+        {
+            "name": "cloudflared",
+            "image": "cloudflare/cloudflared:2024.6.1",
+            "args": ["tunnel", "run"],
+            "env": [{"name": "TUNNEL_TOKEN", "value": "eyJh"}],
+        },
+    ],
+)
+def test_remotely_managed_tunnel_makes_cluster_ip_services_unknown(
+    container: Dict[str, Any],
+) -> None:
+    tunnel = deployment("cloudflared", "cloudflared", {"app": "cloudflared"}, [])
+    tunnel["spec"]["template"]["spec"]["containers"] = [container]
+    report = analyze([tunnel, app()])
+    entry = report.find("Service", "shop", "web")
+    assert entry.client_ip == UNKNOWN
+    assert "cloudflared-remote-routes" in entry.codes()
+    # Without a tunnel the same Service is pod-to-pod.
+    assert analyze([app()]).find("Service", "shop", "web").client_ip == PRESERVED

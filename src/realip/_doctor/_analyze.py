@@ -205,7 +205,12 @@ def _skip_reason(svc: Obj) -> Optional[str]:
 
 
 def _is_nginx_front(svc: Obj) -> bool:
-    return ngx.is_service(svc) and service_type(svc) in ("LoadBalancer", "NodePort")
+    # ingress-nginx docs/deploy/baremetal.md ("Over a NodePort Service", "Using a self-provisioned
+    # edge", "External IPs"): clients enter through a NodePort/LoadBalancer Service, or a
+    # ClusterIP Service with externalIPs, which "cannot preserve the source IP" under Cluster.
+    return ngx.is_service(svc) and (
+        service_type(svc) in ("LoadBalancer", "NodePort") or bool(external_ips(svc))
+    )
 
 
 def _host_path(world: _World, svc: Obj, front: Front, who: str) -> Front:
@@ -294,7 +299,7 @@ def analyze(objects: Iterable[Mapping[str, Any]]) -> Report:
     for name, ctrl in ctl.CONTROLLERS.items():
         if ctrl.lb or name == "k8s.io/ingress-nginx":
             continue
-        svc = ctl.controller_service(ctrl, world.services)
+        svc = ctl.controller_service(ctrl, world.services, world.workloads)
         if svc is not None and svc not in nginx_services:
             other_ctrl_services[svc.key] = ctrl
 
@@ -379,10 +384,13 @@ def analyze(objects: Iterable[Mapping[str, Any]]) -> Report:
             )
         )
 
+    remote_tunnels: List[Obj] = []
     for w in world.workloads:
         tunnel = analyze_workload(world, w, via)
         if tunnel is not None:
             edge_entries.append(tunnel)
+            if ctl.cloudflared_remote(w):
+                remote_tunnels.append(w)
 
     for svc in world.services:
         reason = _skip_reason(svc)
@@ -397,6 +405,8 @@ def analyze(objects: Iterable[Mapping[str, Any]]) -> Report:
             entries.append(_controller_entry(svc, front, ctrl, _evidence(world, ctrl, svc)))
         elif svc.key in via:
             entries.append(analyze_backend_service(svc, front, via[svc.key]))
+        elif remote_tunnels and front.kind == INTERNAL:
+            entries.append(_maybe_tunnelled(analyze_service(svc, front), remote_tunnels))
         else:
             entries.append(analyze_service(svc, front))
     entries.extend(edge_entries)
@@ -474,6 +484,25 @@ def analyze_service(svc: Obj, front: Front) -> Entry:
         list(front.findings),
         front.app_settings(),
     )
+
+
+def _maybe_tunnelled(entry: Entry, tunnels: Sequence[Obj]) -> Entry:
+    """A ClusterIP Service in a cluster with a remotely managed tunnel: maybe a tunnel target."""
+    names = ", ".join(f"{w.kind} {w.ref}" for w in tunnels)
+    entry.client_ip = UNKNOWN
+    entry.findings.append(
+        Finding(
+            WARNING,
+            "cloudflared-remote-routes",
+            f"{names} runs a remotely managed Cloudflare Tunnel (a token, no config file): its "
+            "routes live in the Cloudflare dashboard, so any ClusterIP Service may be one of its "
+            "targets. If this one is, the app sees the cloudflared pod as its peer and the visitor "
+            "in CF-Connecting-IP (REALIP_TOPOLOGY=cloudflare with the pod CIDR trusted), not "
+            "pod-to-pod; check the tunnel's public hostnames in the dashboard (Zero Trust, "
+            "Networks, Tunnels)",
+        )
+    )
+    return entry
 
 
 def _gke_hints(world: _World, ing: Obj) -> bool:
@@ -629,7 +658,7 @@ def analyze_ingress(
         edge = True
     elif controller == "nginx.org/ingress-controller":
         known = ctl.CONTROLLERS[controller]
-        svc = ctl.controller_service(known, world.services)
+        svc = ctl.controller_service(known, world.services, world.workloads)
         front = fronts.get(svc.key) if svc is not None else None
         cm = _f5_configmap(world, svc)
         client, more, out = ctl.f5_verdict(

@@ -463,10 +463,25 @@ def has_alibaba_alb_annotations(ing: Obj) -> bool:
     return any(k in ing.annotations for k in _ALIBABA_ALB_ANNOTATIONS)
 
 
-def controller_service(ctrl: Controller, services: Sequence[Obj]) -> Optional[Obj]:
-    """The controller's own LoadBalancer/NodePort Service, recognised by its labels or name."""
+def controller_service(
+    ctrl: Controller, services: Sequence[Obj], workloads: Sequence[Obj] = ()
+) -> Optional[Obj]:
+    """The controller's own Service where clients enter (LoadBalancer, NodePort or externalIPs),
+    named by the controller's arguments or recognised by its labels or name."""
+    if ctrl.key == "f5-nginx":
+        # nginx/kubernetes-ingress cmd/nginx-ingress flags: "-external-service <name>": the
+        # Service whose external address the controller reports, in its own namespace.
+        for w in f5_workloads(workloads):
+            for a in args(w):
+                flag, value = _flag(a)
+                if flag == "external-service" and value:
+                    named = [x for x in services if x.key == (w.namespace, value)]
+                    if named:
+                        return named[0]
     for svc in services:
-        if s(svc.spec.get("type")) not in ("LoadBalancer", "NodePort"):
+        if s(svc.spec.get("type")) not in ("LoadBalancer", "NodePort") and not lst(
+            svc.spec.get("externalIPs")
+        ):
             continue
         for key, value in ctrl.service_hints:
             if (key == "name" and svc.name == value) or svc.labels.get(key) == value:
@@ -1190,6 +1205,21 @@ _CLOUDFLARED_SERVICE = re.compile(r"service:\s*(?:https?|h2c|tcp)://([A-Za-z0-9.
 def is_cloudflared(workload: Obj) -> bool:
     """A cloudflared Deployment/DaemonSet (Cloudflare Tunnel connector)."""
     return any("cloudflared" in img.rsplit("/", 1)[-1] for img in images(workload))
+
+
+def cloudflared_remote(workload: Obj) -> bool:
+    """A remotely managed tunnel: run with a token, its routes kept in Cloudflare's dashboard."""
+    # Cloudflare docs (Tunnel, "Create a tunnel (dashboard)" and the cloudflared run parameters):
+    # "cloudflared tunnel run --token <TOKEN>" or TUNNEL_TOKEN starts a remotely managed tunnel,
+    # whose public hostnames and services are configured in the dashboard, not in a file.
+    flat = args(workload)
+    if any(a == "--token" or a.startswith("--token=") for a in flat):
+        return True
+    return any(
+        s(d(e).get("name")) == "TUNNEL_TOKEN"
+        for c in containers(workload)
+        for e in lst(c.get("env"))
+    )
 
 
 def cloudflared_targets(workload: Obj, configmaps: Sequence[Obj]) -> List[Tuple[str, str]]:
