@@ -613,3 +613,69 @@ def test_remotely_managed_tunnel_makes_cluster_ip_services_unknown(
     assert "cloudflared-remote-routes" in entry.codes()
     # Without a tunnel the same Service is pod-to-pod.
     assert analyze([app()]).find("Service", "shop", "web").client_ip == PRESERVED
+
+
+# -- class 6: what a cluster dump says -----------------------------------------------------------
+
+
+def _node(provider_id: str) -> Dict[str, Any]:
+    return {
+        "apiVersion": "v1",
+        "kind": "Node",
+        "metadata": {"name": "n1"},
+        "spec": {"providerID": provider_id},
+    }
+
+
+@pytest.mark.parametrize(
+    "provider_id, codes, client",
+    [
+        # kubernetes/cloud-provider-aws: an unannotated LoadBalancer Service is a Classic ELB,
+        # which opens its own connection to the nodes.
+        ("aws:///us-east-1a/i-0123456789abcdef0", ["aws-elb-tcp"], LOST),
+        # GKE: a passthrough Network Load Balancer; Local keeps the client.
+        ("gce://my-project/us-central1-a/gke-node-1", [], PRESERVED),
+        (
+            "azure:///subscriptions/x/resourceGroups/y/providers/Microsoft.Compute/vm/z",
+            [],
+            PRESERVED,
+        ),
+        # OCI: the default Load Balancer is a TCP proxy.
+        ("ocid1.instance.oc1.iad.abc", ["oci-lb-tcp-proxy"], LOST),
+    ],
+)
+def test_nodes_provider_id_names_the_default_load_balancer(
+    provider_id: str, codes: List[str], client: str
+) -> None:
+    service = svc("web", "shop", etp="Local", selector={"app": "web"})
+    without = analyze([service]).find("Service", "shop", "web")
+    assert without.client_ip == UNKNOWN
+    entry = analyze([service, _node(provider_id)]).find("Service", "shop", "web")
+    assert (entry.client_ip, errors(entry)) == (client, codes)
+    assert "provider-from-cluster" in entry.codes()
+
+
+def test_provider_option_and_load_balancer_hostname() -> None:
+    service = svc("web", "shop", etp="Local", selector={"app": "web"})
+    entry = analyze([service], provider="gcp").find("Service", "shop", "web")
+    assert entry.client_ip == PRESERVED
+    assert (
+        "--provider" in next(f for f in entry.findings if f.code == "provider-from-cluster").message
+    )
+    service["status"] = {
+        "loadBalancer": {"ingress": [{"hostname": "a1b2c3-123456.us-east-1.elb.amazonaws.com"}]}
+    }
+    entry = analyze([service]).find("Service", "shop", "web")
+    assert (entry.client_ip, errors(entry)) == (LOST, ["aws-elb-tcp"])
+
+
+def test_provider_option_on_the_command_line(tmp_path: Any) -> None:
+    import argparse
+    import json as _json
+
+    from realip._doctor import run
+
+    path = tmp_path / "svc.json"
+    path.write_text(_json.dumps(svc("web", "shop", etp="Local", selector={"app": "web"})))
+    args = argparse.Namespace(files=[str(path)], json=False, together=False, provider="aws")
+    assert run(args) == 1  # a Classic ELB with a TCP listener

@@ -23,6 +23,7 @@ from realip._doctor._cloud import (
     VPC_CIDR,
     Front,
     gke_standalone_neg,
+    provider_from_node,
     service_front,
     settings,
     snat_finding,
@@ -259,10 +260,33 @@ def _host_path(world: _World, svc: Obj, front: Front, who: str) -> Front:
     return Front(DIRECT, NODEPORT_LOCAL, findings, None, "host-port")
 
 
-def analyze(objects: Iterable[Mapping[str, Any]]) -> Report:
-    """Analyze Kubernetes objects (dicts as kubectl prints them) into a :class:`Report`."""
+def _cluster_provider(world: _World, provider: Optional[str]) -> Tuple[Optional[str], str]:
+    """The cloud the cluster runs in: ``--provider``, else what every Node's providerID says."""
+    if provider is not None:
+        return provider, "--provider"
+    ids = [s(n.spec.get("providerID")) for n in world.objs if n.kind == "Node"]
+    keys = {provider_from_node(i) for i in ids if i}
+    if len(keys) == 1 and None not in keys:
+        (key,) = keys
+        first = next(i for i in ids if i)
+        return key, f"the Nodes' spec.providerID ({first.split('/')[0]}//...)"
+    if len(keys) > 1:
+        world.notes.append(
+            "the Nodes' spec.providerID values name more than one cloud; doctor does not assume "
+            "a default load balancer (use --provider)"
+        )
+    return None, ""
+
+
+def analyze(objects: Iterable[Mapping[str, Any]], provider: Optional[str] = None) -> Report:
+    """Analyze Kubernetes objects (dicts as kubectl prints them) into a :class:`Report`.
+
+    ``provider`` (a key of the provider registry, e.g. ``"aws"``) names the cloud when the
+    input has no Nodes to tell it; unannotated LoadBalancer Services get that cloud's default.
+    """
     world = _World([Obj.of(o) for o in objects if isinstance(o, Mapping)])
     notes = world.notes
+    default_provider, provider_source = _cluster_provider(world, provider)
 
     # ingress-nginx: its Services and ConfigMap. F5's controller (IngressClass controller
     # nginx.org/ingress-controller) labels its Service app: nginx-ingress, as old ingress-nginx
@@ -310,7 +334,8 @@ def analyze(objects: Iterable[Mapping[str, Any]]) -> Report:
             if (svc.key in nginx_front_keys or svc.key in other_ctrl_services)
             else "the app"
         )
-        fronts[svc.key] = _host_path(world, svc, service_front(svc, who), who)
+        front = service_front(svc, who, default_provider, provider_source)
+        fronts[svc.key] = _host_path(world, svc, front, who)
 
     nginx_front = _worst([fronts[svc.key] for svc in nginx_fronts])
     if len(nginx_fronts) > 1:

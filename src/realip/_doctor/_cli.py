@@ -8,6 +8,7 @@ import sys
 from typing import Any, Dict, List, Optional, Tuple
 
 from realip._doctor._analyze import READ_KINDS, analyze
+from realip._doctor._cloud import PROVIDER_BY_KEY
 from realip._doctor._controllers import is_f5_configmap
 from realip._doctor._nginx import is_configmap as is_nginx_configmap
 from realip._doctor._objects import KUBECTL_COMMAND, DoctorInputError, Obj, parse_objects
@@ -57,6 +58,13 @@ def add_parser(subparsers: Any) -> None:
         "for standard input; several files are analyzed apart",
     )
     parser.add_argument("--json", action="store_true", help="print the report as JSON")
+    parser.add_argument(
+        "--provider",
+        choices=sorted(PROVIDER_BY_KEY),
+        help="the cloud the cluster runs in, when the input has no Nodes to say it (their "
+        "spec.providerID): LoadBalancer Services without annotations get its default load "
+        "balancer",
+    )
     parser.add_argument(
         "--together",
         action="store_true",
@@ -144,7 +152,7 @@ def run(args: argparse.Namespace) -> int:
                 return 2
             report = Report([], [problem], _where(path))
         else:
-            report = analyze(objects)
+            report = analyze(objects, getattr(args, "provider", None))
             report.source = _where(path)
         reports.append(report)
     if all(not r.entries for r in reports):

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
-from typing import Dict, List, Mapping, Optional, Tuple
+from typing import Callable, Dict, List, Mapping, Optional, Tuple
 
 from realip._doctor._objects import Obj, d, etp, external_ips, lst, parse_bool, s, service_type
 from realip._doctor._report import (
@@ -876,10 +876,9 @@ def _aws_classic_front(svc: Obj, proxy: bool) -> Front:
             f"Classic ELB with a {backend.upper()} listener (no aws-load-balancer-type annotation, "
             "so the in-tree controller builds a Classic ELB): the ELB opens its own connection to "
             "the nodes, the app sees the ELB's address and nothing carries the client's",
-            "use an NLB (service.beta.kubernetes.io/aws-load-balancer-type: nlb, with "
-            "externalTrafficPolicy: Local), or set aws-load-balancer-backend-protocol: http to get "
-            "X-Forwarded-For (then REALIP_TOPOLOGY=lb-http), or enable "
-            'aws-load-balancer-proxy-protocol: "*" and use REALIP_TOPOLOGY=lb-tcp-proxy',
+            "keep the ELB and have it carry the client: enable "
+            'service.beta.kubernetes.io/aws-load-balancer-proxy-protocol: "*" and decode it with '
+            "REALIP_TOPOLOGY=lb-tcp-proxy (or in the proxy in front of the app)",
         )
     )
     return Front(PROXIED, LB_TCP, findings, None, "aws")
@@ -1369,6 +1368,28 @@ def openstack_front(svc: Obj, who: str) -> Front:
     return front
 
 
+def kube_vip_front(svc: Obj, who: str) -> Front:
+    """kube-vip: the address is announced by a node (ARP or BGP), no proxy in the path."""
+    # kube-vip docs (usage, "externalTrafficPolicy"): with Local the VIP is announced only from
+    # nodes running a pod and the source address is kept; Cluster goes through kube-proxy.
+    front = Front(
+        DIRECT,
+        LB_TCP,
+        [
+            Finding(
+                INFO,
+                "kube-vip",
+                "kube-vip: a node announces the address and kube-proxy delivers it; no proxy is "
+                "in the path",
+            )
+        ],
+        None,
+        "kube-vip",
+    )
+    apply_etp(svc, front, who)
+    return front
+
+
 def metallb_front(svc: Obj, who: str) -> Front:
     """MetalLB (L2 or BGP): addresses routed to nodes, no proxy in the path."""
     # metallb.universe.tf docs ("Usage", traffic policies): with Local, "the client's source
@@ -1555,8 +1576,18 @@ def unknown_lb_front(svc: Obj, who: str) -> Front:
     return front
 
 
-def service_front(svc: Obj, who: str = "the app") -> Front:
-    """How requests reach the pods behind one Service, from its type, policy and annotations."""
+def service_front(
+    svc: Obj,
+    who: str = "the app",
+    default_provider: Optional[str] = None,
+    default_source: str = "",
+) -> Front:
+    """How requests reach the pods behind one Service, from its type, policy and annotations.
+
+    ``default_provider`` (a :data:`PROVIDERS` key) is the cloud the cluster runs in, when the
+    input (Nodes' ``spec.providerID``) or the user (``--provider``) says so; ``default_source``
+    says which.
+    """
     stype = service_type(svc)
     if stype == "NodePort" or (stype == "ClusterIP" and external_ips(svc)):
         what = "NodePort" if stype == "NodePort" else "externalIPs"
@@ -1576,31 +1607,29 @@ def service_front(svc: Obj, who: str = "the app") -> Front:
             )
         return Front(SNAT, NODEPORT_CLUSTER, [snat_finding(who, NODEPORT_LOCAL)])
     if stype == "LoadBalancer":
-        ann = svc.annotations
-        lb_class = s(svc.spec.get("loadBalancerClass"))
-        if _is_alibaba(svc):
-            return alibaba_front(svc, who)
-        if lb_class == _AWS_NLB_CLASS or any(k.startswith(_AWS_PREFIX) for k in ann):
-            return aws_front(svc, who)
-        if lb_class in _GCP_L4_CLASSES or _GCP_RBS in ann or any(k in ann for k in _GCP_LB_TYPE):
-            return gcp_front(svc, who)
-        if any(k.startswith(_DO_PREFIX) for k in ann):
-            return digitalocean_front(svc, who)
-        if any(k.startswith(_SCW_PREFIX) for k in ann):
-            return scaleway_front(svc, who)
-        if any(k.startswith(_HCLOUD_PREFIX) for k in ann):
-            return hetzner_front(svc, who)
-        if any(k.startswith(_OCI_PREFIXES) for k in ann):
-            return oci_front(svc, who)
-        if any(k.startswith(_AZURE_PREFIX) for k in ann):
-            return azure_front(svc, who)
-        if any(k.startswith(_METALLB_PREFIXES) for k in ann):
-            return metallb_front(svc, who)
-        if any(k.startswith(_OPENSTACK_PREFIX) for k in ann):
-            return openstack_front(svc, who)
-        provider = _pp_provider(svc)
-        if provider is not None:
-            return pp_provider_front(svc, provider, who)
+        for provider in PROVIDERS:
+            if provider.recognise(svc):
+                return provider.judge(svc, who)
+        named = _provider_from_status(svc) or (
+            (PROVIDER_BY_KEY[default_provider], default_source)
+            if default_provider in PROVIDER_BY_KEY
+            else None
+        )
+        if named is not None:
+            # No annotation names the load balancer, but the cluster does: that cloud's
+            # controller builds its default load balancer for such a Service.
+            provider, source = named
+            front = provider.judge(svc, who)
+            front.findings.insert(
+                0,
+                Finding(
+                    INFO,
+                    "provider-from-cluster",
+                    f"no load-balancer annotation: {provider.name}, from {source}; its cloud "
+                    "controller builds its default load balancer for this Service",
+                ),
+            )
+            return front
         return unknown_lb_front(svc, who)
     return Front(
         INTERNAL,
@@ -1619,3 +1648,210 @@ def service_front(svc: Obj, who: str = "the app") -> Front:
 def is_bad(front: Front) -> bool:
     """True when the front loses the client address for certain."""
     return front.client_ip in BAD
+
+
+# -- the provider registry -----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Provider:
+    """One load-balancer provider doctor reads: how it is recognised and who judges it."""
+
+    key: str
+    name: str
+    recognised_by: str
+    """The annotations or class that name it (documentation text)."""
+    recognise: Callable[[Obj], bool]
+    judge: Callable[[Obj, str], Front]
+    kube_proxy: str
+    """Whether kube-proxy (and so externalTrafficPolicy) is in the path."""
+    source: str
+    """The upstream controller or document its rules rest on."""
+    node_ids: Tuple[str, ...] = ()
+    """Node ``spec.providerID`` prefixes of clusters in this cloud."""
+    hostnames: Tuple[str, ...] = ()
+    """Suffixes of the hostnames its load balancers get in ``status.loadBalancer``."""
+
+
+def _prefixed(*prefixes: str) -> Callable[[Obj], bool]:
+    return lambda svc: any(k.startswith(prefixes) for k in svc.annotations)
+
+
+def _is_aws(svc: Obj) -> bool:
+    lb_class = s(svc.spec.get("loadBalancerClass"))
+    return lb_class == _AWS_NLB_CLASS or any(k.startswith(_AWS_PREFIX) for k in svc.annotations)
+
+
+def _is_gcp(svc: Obj) -> bool:
+    ann = svc.annotations
+    return (
+        s(svc.spec.get("loadBalancerClass")) in _GCP_L4_CLASSES
+        or _GCP_RBS in ann
+        or any(k in ann for k in _GCP_LB_TYPE)
+    )
+
+
+def _pp_judge(p: _PPProvider) -> Callable[[Obj, str], Front]:
+    return lambda svc, who: pp_provider_front(svc, p, who)
+
+
+_THROUGH_NODES = "yes (nodes), unless its annotations send to pod IPs"
+
+PROVIDERS: Tuple[Provider, ...] = (
+    Provider(
+        "alibaba",
+        "Alibaba Cloud CLB (SLB) / NLB",
+        "`service.beta.kubernetes.io/alibaba-cloud-*` / `alicloud-*`, "
+        "`loadBalancerClass: alibabacloud.com/nlb`",
+        _is_alibaba,
+        alibaba_front,
+        "yes, unless `backend-type: eni`",
+        "kubernetes/cloud-provider-alibaba-cloud docs/usage.md",
+        node_ids=("alicloud://",),
+    ),
+    Provider(
+        "aws",
+        "AWS NLB / Classic ELB",
+        "`service.beta.kubernetes.io/aws-load-balancer-*`, "
+        "`loadBalancerClass: service.k8s.aws/nlb`",
+        _is_aws,
+        aws_front,
+        "yes for instance targets, no for IP targets",
+        "kubernetes-sigs/aws-load-balancer-controller docs/guide/service/annotations.md; "
+        "kubernetes/cloud-provider-aws",
+        node_ids=("aws://",),
+        hostnames=(".elb.amazonaws.com", ".elb.amazonaws.com.cn"),
+    ),
+    Provider(
+        "gcp",
+        "Google Cloud passthrough Network Load Balancer",
+        "`cloud.google.com/l4-rbs`, `networking.gke.io/load-balancer-type`, "
+        "`loadBalancerClass: networking.gke.io/l4-regional-*`",
+        _is_gcp,
+        gcp_front,
+        "yes (instance groups); GKE subsetting and NEGs aside",
+        "GKE docs, LoadBalancer Service concepts and parameters",
+        node_ids=("gce://",),
+    ),
+    Provider(
+        "digitalocean",
+        "DigitalOcean",
+        "`service.beta.kubernetes.io/do-loadbalancer-*`",
+        _prefixed(_DO_PREFIX),
+        digitalocean_front,
+        _THROUGH_NODES,
+        "digitalocean/digitalocean-cloud-controller-manager docs/controllers/services/"
+        "annotations.md",
+        node_ids=("digitalocean://",),
+    ),
+    Provider(
+        "scaleway",
+        "Scaleway",
+        "`service.beta.kubernetes.io/scw-loadbalancer-*`",
+        _prefixed(_SCW_PREFIX),
+        scaleway_front,
+        _THROUGH_NODES,
+        "scaleway/scaleway-cloud-controller-manager docs/loadbalancer-annotations.md",
+        node_ids=("scaleway://",),
+    ),
+    Provider(
+        "hetzner",
+        "Hetzner Cloud",
+        "`load-balancer.hetzner.cloud/*`",
+        _prefixed(_HCLOUD_PREFIX),
+        hetzner_front,
+        _THROUGH_NODES,
+        "hetznercloud/hcloud-cloud-controller-manager internal/annotation/load_balancer.go",
+        node_ids=("hcloud://",),
+    ),
+    Provider(
+        "oci",
+        "Oracle Cloud (OCI)",
+        "`service.beta.kubernetes.io/oci-load-balancer-*`, `oci.oraclecloud.com/*`, "
+        "`oci-network-load-balancer.oraclecloud.com/*`",
+        _prefixed(*_OCI_PREFIXES),
+        oci_front,
+        "yes (nodes)",
+        "oracle/oci-cloud-controller-manager docs/load-balancer-annotations.md, "
+        "pkg/cloudprovider/providers/oci/load_balancer_spec.go",
+        node_ids=("oci://", "ocid1."),
+    ),
+    Provider(
+        "azure",
+        "Azure Load Balancer",
+        "`service.beta.kubernetes.io/azure-*`",
+        _prefixed(_AZURE_PREFIX),
+        azure_front,
+        "yes (nodes)",
+        "kubernetes-sigs/cloud-provider-azure docs, LoadBalancer annotations",
+        node_ids=("azure://",),
+    ),
+    Provider(
+        "metallb",
+        "MetalLB",
+        "`metallb.io/*` or the older `metallb.universe.tf/*`",
+        _prefixed(*_METALLB_PREFIXES),
+        metallb_front,
+        "yes: routed to a node, delivered by kube-proxy",
+        "metallb.universe.tf docs, Usage (traffic policies)",
+    ),
+    Provider(
+        "kube-vip",
+        "kube-vip",
+        "`kube-vip.io/*`",
+        _prefixed("kube-vip.io/"),
+        kube_vip_front,
+        "yes: announced by a node, delivered by kube-proxy",
+        "kube-vip.io docs, usage (externalTrafficPolicy)",
+    ),
+    Provider(
+        "openstack",
+        "OpenStack Octavia",
+        "`loadbalancer.openstack.org/*`",
+        _prefixed(_OPENSTACK_PREFIX),
+        openstack_front,
+        "yes (nodes)",
+        "kubernetes/cloud-provider-openstack docs/openstack-cloud-controller-manager/"
+        "expose-applications-using-loadbalancer-type-service.md",
+        node_ids=("openstack://",),
+    ),
+    *(
+        Provider(
+            p.code,
+            p.name,
+            f"`{p.prefix}*`",
+            _prefixed(p.prefix),
+            _pp_judge(p),
+            _THROUGH_NODES,
+            {
+                "linode": "linode/linode-cloud-controller-manager docs/configuration/"
+                "annotations.md",
+                "vultr": "vultr/vultr-cloud-controller-manager docs/load-balancers.md",
+                "civo": "civo/civo-cloud-controller-manager README.md",
+                "cloudscale": "cloudscale-ch/cloudscale-cloud-controller-manager examples/",
+            }[p.code],
+            node_ids=(f"{p.code}://",),
+        )
+        for p in _PP_PROVIDERS
+    ),
+)
+"""Every load-balancer provider doctor reads, in the order it checks them."""
+
+PROVIDER_BY_KEY: Dict[str, Provider] = {p.key: p for p in PROVIDERS}
+
+
+def provider_from_node(provider_id: str) -> Optional[str]:
+    """The :data:`PROVIDERS` key a Node's ``spec.providerID`` names (``aws://...``)."""
+    for p in PROVIDERS:
+        if provider_id.startswith(p.node_ids) if p.node_ids else False:
+            return p.key
+    return None
+
+
+def _provider_from_status(svc: Obj) -> Optional[Tuple[Provider, str]]:
+    for item in lst(d(svc.status.get("loadBalancer")).get("ingress")):
+        host = s(d(item).get("hostname")).lower()
+        for p in PROVIDERS:
+            if host and p.hostnames and host.endswith(p.hostnames):
+                return p, f"the load balancer's hostname {host} (status.loadBalancer)"
+    return None
