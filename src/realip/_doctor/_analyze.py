@@ -24,6 +24,7 @@ from realip._doctor._cloud import (
     Front,
     gke_standalone_neg,
     provider_from_node,
+    proxy_protocol_mismatch,
     service_front,
     settings,
     snat_finding,
@@ -44,7 +45,6 @@ from realip._doctor._objects import (
 )
 from realip._doctor._report import (
     BAD,
-    ERROR,
     INFO,
     LOST,
     NOT_APPLICABLE,
@@ -1027,13 +1027,7 @@ def _controller_entry(
         # The controller's own configuration is in the input and leaves PROXY protocol off.
         findings = [f for f in findings if f.code != "proxy-protocol"]
         findings.append(
-            Finding(
-                ERROR,
-                "proxy-protocol-mismatch",
-                f"the load balancer sends PROXY protocol but {ctrl.name} does not expect it "
-                f"({evidence.where}): it reads the PROXY line as a broken request",
-                f"set {ctrl.proxy_protocol}, or turn PROXY protocol off on the load balancer",
-            )
+            proxy_protocol_mismatch(ctrl.name, ctrl.proxy_protocol, True, evidence.where)
         )
         client = LOST
     elif front.kind == PROXY_PROTOCOL:

@@ -204,6 +204,32 @@ def proxy_protocol_finding(what: str) -> Finding:
     )
 
 
+def proxy_protocol_mismatch(
+    receiver: str, setting: str, lb_sends: bool, where: str = ""
+) -> Finding:
+    """The one wording of a PROXY-protocol mismatch between a load balancer and its receiver.
+
+    The fix is always on the receiver's side: it never changes what the load balancer sends.
+    """
+    where = f" ({where})" if where else ""
+    if lb_sends:
+        return Finding(
+            ERROR,
+            "proxy-protocol-mismatch",
+            f"the load balancer sends PROXY protocol but {receiver}{where} does not expect it: it "
+            "reads the PROXY line as a broken request, so every request fails",
+            f"set {setting}",
+        )
+    return Finding(
+        ERROR,
+        "proxy-protocol-mismatch",
+        f"{receiver}{where} expects PROXY protocol ({setting}) but the load balancer does not "
+        "send it: it waits for a PROXY line and rejects every request",
+        f"turn that setting off ({setting} is not wanted: the load balancer sends none); or, if "
+        "the load balancer should send PROXY protocol, enable it there first",
+    )
+
+
 def apply_etp(svc: Obj, front: Front, who: str = "the app") -> None:
     """Apply externalTrafficPolicy to a front that goes through kube-proxy."""
     if etp(svc) == "Local":

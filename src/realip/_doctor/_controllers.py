@@ -20,6 +20,7 @@ from realip._doctor._cloud import (
     VPC_CIDR,
     Front,
     controller_service_missing,
+    proxy_protocol_mismatch,
     service_front,
     settings,
 )
@@ -1248,6 +1249,12 @@ def cloudflared_targets(workload: Obj, configmaps: Sequence[Obj]) -> List[Tuple[
 
 # -- F5 NGINX Ingress Controller (nginx.org) ------------------------------------------------
 
+F5_PROXY_PROTOCOL = (
+    'proxy-protocol: "True", real-ip-header: "proxy_protocol" and set-real-ip-from: <the load '
+    "balancer's range> in its ConfigMap"
+)
+"""How F5's controller is told to decode PROXY protocol (nginx.org ConfigMap keys)."""
+
 F5_CONFIG_KEYS = ("proxy-protocol", "real-ip-header", "set-real-ip-from", "real-ip-recursive")
 """The nginx.org ConfigMap keys that decide the client address (none of them is ingress-nginx's)."""
 
@@ -1398,13 +1405,11 @@ def f5_verdict(
     if front_kind == PROXY_PROTOCOL:
         if not pp:
             findings.append(
-                Finding(
-                    ERROR,
-                    "proxy-protocol-mismatch",
-                    "the load balancer sends PROXY protocol headers but the controller does not "
-                    'expect them (proxy-protocol is not "True"): every request fails',
-                    'set proxy-protocol: "True", real-ip-header: "proxy_protocol" and '
-                    "set-real-ip-from: <the load balancer's range> in its ConfigMap",
+                proxy_protocol_mismatch(
+                    "the F5 NGINX Ingress Controller",
+                    F5_PROXY_PROTOCOL,
+                    True,
+                    where,
                 )
             )
             return LOST, findings, out
@@ -1431,12 +1436,8 @@ def f5_verdict(
         return PRESERVED, findings, out
     if pp and front_kind is not None and front_kind != UNKNOWN_LB:
         findings.append(
-            Finding(
-                ERROR,
-                "proxy-protocol-mismatch",
-                'proxy-protocol is "True" but the load balancer does not send PROXY headers: '
-                "every request is rejected",
-                'enable PROXY protocol on the load balancer, or remove proxy-protocol: "True"',
+            proxy_protocol_mismatch(
+                "the F5 NGINX Ingress Controller", F5_PROXY_PROTOCOL, False, where
             )
         )
         return LOST, findings, out

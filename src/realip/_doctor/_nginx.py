@@ -20,6 +20,7 @@ from realip._doctor._cloud import (
     UNKNOWN_LB,
     Front,
     controller_service_missing,
+    proxy_protocol_mismatch,
     settings,
 )
 from realip._doctor._objects import Obj, parse_bool
@@ -325,12 +326,10 @@ def controller_verdict(front: Front, cfg: NginxConfig) -> Tuple[str, List[Findin
         else:
             client = LOST
             findings.append(
-                Finding(
-                    ERROR,
-                    "proxy-protocol-mismatch",
-                    "the load balancer sends PROXY headers but ingress-nginx does not expect them "
-                    "(use-proxy-protocol is off): every request fails with 400",
-                    'set use-proxy-protocol: "true" in the ingress-nginx ConfigMap',
+                proxy_protocol_mismatch(
+                    "ingress-nginx",
+                    'use-proxy-protocol: "true" in the ingress-nginx ConfigMap',
+                    True,
                 )
             )
     elif believes_clients(cfg):
@@ -343,12 +342,8 @@ def controller_verdict(front: Front, cfg: NginxConfig) -> Tuple[str, List[Findin
     elif cfg.use_proxy_protocol and client == PRESERVED:
         client = LOST
         findings.append(
-            Finding(
-                ERROR,
-                "proxy-protocol-mismatch",
-                'ingress-nginx expects PROXY headers (use-proxy-protocol: "true") but this '
-                "load balancer does not send them: every request is rejected",
-                'enable PROXY protocol on the load balancer, or set use-proxy-protocol: "false"',
+            proxy_protocol_mismatch(
+                "ingress-nginx", 'use-proxy-protocol: "true" in the ingress-nginx ConfigMap', False
             )
         )
     return client, findings
@@ -411,12 +406,11 @@ def verdict(front: Optional[Front], cfg: NginxConfig) -> Tuple[str, List[Finding
         return LOST, findings, out_settings
     if kind == PROXY_PROTOCOL and not cfg.use_proxy_protocol:
         findings.append(
-            Finding(
-                ERROR,
-                "proxy-protocol-mismatch",
-                f"the load balancer sends PROXY protocol headers but ingress-nginx ({where}) does "
-                "not expect them: nginx reads the PROXY line as a broken request and answers 400",
-                'set use-proxy-protocol: "true" in the ingress-nginx ConfigMap',
+            proxy_protocol_mismatch(
+                "ingress-nginx",
+                'use-proxy-protocol: "true" in the ingress-nginx ConfigMap',
+                True,
+                where,
             )
         )
         return LOST, findings, out_settings
@@ -437,13 +431,11 @@ def verdict(front: Optional[Front], cfg: NginxConfig) -> Tuple[str, List[Finding
                 return UNKNOWN, findings, out_settings
         else:
             findings.append(
-                Finding(
-                    ERROR,
-                    "proxy-protocol-mismatch",
-                    "use-proxy-protocol is on but the controller's load balancer does not send "
-                    "PROXY headers: nginx waits for one and rejects every request",
-                    "enable PROXY protocol on the load balancer (annotation on the controller "
-                    'Service), or set use-proxy-protocol: "false"',
+                proxy_protocol_mismatch(
+                    "ingress-nginx",
+                    'use-proxy-protocol: "true" in the ingress-nginx ConfigMap',
+                    False,
+                    where,
                 )
             )
             return LOST, findings, out_settings
