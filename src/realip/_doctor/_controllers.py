@@ -550,7 +550,7 @@ class ClientHeaderSetting:
 
 
 _TRUE = r"(=(true|1|t))?$"
-_EVERYONE = r"=.*(^|[=,\s])(0\.0\.0\.0/0|::/0)"
+_EVERYONE = r"=(.*[,\s])?(0\.0\.0\.0/0|::/0)\s*(,|$)"
 
 CLIENT_HEADER_SETTINGS: Tuple[ClientHeaderSetting, ...] = (
     # traefik pkg/middlewares/forwardedheaders/forwarded_header.go, ServeHTTP: "if !x.insecure &&
