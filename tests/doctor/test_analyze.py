@@ -27,8 +27,8 @@ from realip._doctor import (
     run,
 )
 
-DATA = Path(__file__).parent / "data" / "doctor"
-DOCS = Path(__file__).parent.parent / "docs" / "kubernetes"
+DATA = Path(__file__).parent.parent / "data" / "doctor"
+DOCS = Path(__file__).parent.parent.parent / "docs" / "kubernetes"
 
 
 def load(name: str) -> List[Dict[str, Any]]:

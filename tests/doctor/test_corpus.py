@@ -28,8 +28,8 @@ from realip._doctor._controllers import CONTROLLERS
 
 pytest.importorskip("yaml", reason="the corpus is YAML; install PyYAML (pip install pyyaml)")
 
-REAL = Path(__file__).parent / "data" / "doctor" / "real"
-FIXTURES = Path(__file__).parent / "data" / "doctor"
+REAL = Path(__file__).parent.parent / "data" / "doctor" / "real"
+FIXTURES = Path(__file__).parent.parent / "data" / "doctor"
 
 # file, kind, namespace, name, topology, client IP, error codes, upstream basis
 CORPUS = [
@@ -1339,7 +1339,7 @@ def test_proxy_protocol_to_the_app_recommends_lb_tcp_proxy(etp: str) -> None:
 def test_a_configmap_only_file_is_explained_and_an_empty_one_noted(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    docs = Path(__file__).parent.parent / "docs" / "kubernetes"
+    docs = Path(__file__).parent.parent.parent / "docs" / "kubernetes"
     files = [docs / "00-namespace.yaml", docs / "ingress-nginx.yaml", FIXTURES / "pod-to-pod.json"]
     assert _run(*map(str, files)) == 0
     data = json.loads(capsys.readouterr().out)

@@ -21,7 +21,7 @@ import pytest
 from realip._doctor import DoctorInputError, analyze, parse_objects, run
 from realip._doctor._objects import MAX_ALIASES, MAX_DEPTH, MAX_NODES
 
-REAL = Path(__file__).parent / "data" / "doctor" / "real"
+REAL = Path(__file__).parent.parent / "data" / "doctor" / "real"
 
 
 def _doctor(path: Path, capsys: pytest.CaptureFixture[str]) -> tuple[int, str]:

@@ -10,7 +10,7 @@ from realip._doctor._catalogue import FINDINGS
 from realip._doctor._cloud import PROVIDERS
 from realip._doctor._reference import render_page
 
-ROOT = Path(__file__).parent.parent
+ROOT = Path(__file__).parent.parent.parent
 PAGE = ROOT / "docs" / "reference" / "doctor.md"
 
 

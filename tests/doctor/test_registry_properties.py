@@ -23,7 +23,7 @@ from realip._doctor import LOST, SPOOFABLE, analyze, parse_objects
 from realip._doctor._cloud import PROVIDERS
 from realip._doctor._controllers import CLIENT_HEADER_SETTINGS, CONTROLLERS
 
-REAL = Path(__file__).parent / "data" / "doctor" / "real"
+REAL = Path(__file__).parent.parent / "data" / "doctor" / "real"
 _SVC = "service.beta.kubernetes.io/"
 
 # One annotation set per provider that recognises it with its plain layer-4 default: no PROXY
