@@ -1104,7 +1104,7 @@ def _f5(annotations: Dict[str, str], data: Dict[str, str]) -> Entry:
 
 
 # The AWS Load Balancer Controller's NLB: it applies the PROXY annotation (the in-tree
-# controller's "type: nlb" does not, see test_doctor's in-tree NLB test).
+# controller's "type: nlb" does not, see test_analyze's in-tree NLB test).
 _NLB_PP = {
     "service.beta.kubernetes.io/aws-load-balancer-type": "external",
     "service.beta.kubernetes.io/aws-load-balancer-proxy-protocol": "*",

@@ -129,6 +129,10 @@ class Front:
     """True when a SNAT'ed node, not the load balancer, is the peer of an HTTP listener's
     requests: realip flags them (snat) rather than trust a node to forward the header."""
     unread_lb: bool = False
+    kube_proxy: bool = False
+    """True when kube-proxy delivers this traffic to the pods (node targets, node ports): the
+    dispatcher (:func:`service_front`) then applies externalTrafficPolicy, once."""
+    etp_applied: bool = False
     """True for a TCP load balancer of which doctor can't tell whether it passes the client
     through or proxies, and nothing says it carries a header or a PROXY line: either way it
     hands kube-proxy a packet whose source is not the client's once SNAT'ed."""
@@ -231,16 +235,34 @@ def proxy_protocol_mismatch(
 
 
 def apply_etp(svc: Obj, front: Front, who: str = "the app") -> None:
-    """Apply externalTrafficPolicy to a front that goes through kube-proxy."""
+    """Apply externalTrafficPolicy to a front that goes through kube-proxy (once).
+
+    Only :func:`service_front` calls it for a provider's front; a provider that must compare two
+    readings first (AWS without a stated controller) calls it on them, and the flag keeps the
+    dispatcher from applying it again.
+    """
+    if front.etp_applied:
+        return
+    front.etp_applied = True
+    node_port = front.topology == NODEPORT_LOCAL
     if etp(svc) == "Local":
+        what = "NodePort" if service_type(svc) == "NodePort" else "externalIPs"
         front.findings.append(
             Finding(
                 INFO,
                 "etp-local",
-                "externalTrafficPolicy: Local: only nodes running a pod of this Service take "
+                f"{what} with externalTrafficPolicy: Local: clients must hit a node running "
+                "a pod of this Service, and that node delivers the packet with the client's "
+                "address as the peer"
+                if node_port
+                else "externalTrafficPolicy: Local: only nodes running a pod of this Service take "
                 "traffic and they deliver it without SNAT, so the source address is kept",
             )
         )
+        return
+    if node_port:
+        front.findings.append(snat_finding(who, NODEPORT_LOCAL))
+        front.kind, front.topology = SNAT, NODEPORT_CLUSTER
         return
     front.via_nodes = True
     if front.kind == PROXY_PROTOCOL:
@@ -592,7 +614,7 @@ def alibaba_front(svc: Obj, who: str) -> Front:
             )
         )
     if not eni:
-        apply_etp(svc, front, who)
+        front.kube_proxy = True
     return front
 
 
@@ -700,7 +722,7 @@ def _aws_lbc_front(
             )
         )
     else:
-        apply_etp(svc, front, who)
+        front.kube_proxy = True
     return front
 
 
@@ -733,7 +755,7 @@ def aws_front(svc: Obj, who: str) -> Front:
         if partial:
             # Some ports carry the client in a PROXY header, the others as they were judged: a
             # loss on those stays a loss; otherwise no one verdict is true of every request.
-            if front.kind == DIRECT:
+            if front.kind == DIRECT and etp(svc) == "Local":
                 front.kind = UNKNOWN_LB
             front.findings.append(
                 Finding(
@@ -777,6 +799,10 @@ def _aws_unstated_controller_front(
     # LoadBalancer Services loadBalancerClass service.k8s.aws/nlb unless it is turned off;
     # without the controller, the in-tree one builds a Classic ELB and ignores these keys.
     lbc = _aws_lbc_front(svc, ann, attrs, proxy, "external", who)
+    # The two readings are compared as verdicts, so the policy is applied to the NLB's first
+    # (the Classic ELB proxies: no policy changes it); the dispatcher won't apply it again.
+    if lbc.kube_proxy:
+        apply_etp(svc, lbc, who)
     elb = _aws_classic_front(svc, proxy)
     keys = ", ".join(f"aws-load-balancer-{k}" for k in lbc_only)
     check = (
@@ -858,7 +884,7 @@ def _aws_intree_nlb_front(svc: Obj, proxy: bool, who: str) -> Front:
         )
     else:
         front = Front(DIRECT, LB_TCP, findings, None, "aws")
-    apply_etp(svc, front, who)
+    front.kube_proxy = True
     return front
 
 
@@ -951,7 +977,7 @@ def gcp_front(svc: Obj, who: str) -> Front:
         None,
         "gcp",
     )
-    apply_etp(svc, front, who)
+    front.kube_proxy = True
     return front
 
 
@@ -1075,7 +1101,7 @@ def digitalocean_front(svc: Obj, who: str) -> Front:
             "check the load balancer's type in the DigitalOcean control panel, or set "
             'do-loadbalancer-enable-proxy-protocol: "true" and decode PROXY protocol',
         )
-    apply_etp(svc, front, who)
+    front.kube_proxy = True
     return front
 
 
@@ -1092,7 +1118,7 @@ def scaleway_front(svc: Obj, who: str) -> Front:
                 f"scw-loadbalancer-proxy-protocol-{version}: {value!r}: the Scaleway load "
                 f"balancer sends a PROXY protocol {version} header with the client's address",
             )
-            apply_etp(svc, front, who)
+            front.kube_proxy = True
             return front
     front = _unknown_proxy_front(
         "scaleway",
@@ -1102,7 +1128,7 @@ def scaleway_front(svc: Obj, who: str) -> Front:
         "look at the peer address the app logs (`realip serve` prints it), or set "
         'scw-loadbalancer-proxy-protocol-v2: "true" and decode PROXY protocol',
     )
-    apply_etp(svc, front, who)
+    front.kube_proxy = True
     return front
 
 
@@ -1136,7 +1162,7 @@ def hetzner_front(svc: Obj, who: str) -> Front:
             "look at the peer address the app logs (`realip serve` prints it), or set "
             'load-balancer.hetzner.cloud/uses-proxyprotocol: "true" and decode PROXY protocol',
         )
-    apply_etp(svc, front, who)
+    front.kube_proxy = True
     return front
 
 
@@ -1159,7 +1185,7 @@ def oci_front(svc: Obj, who: str) -> Front:
                 'oci-network-load-balancer.oraclecloud.com/is-ppv2-enabled: "true": the OCI '
                 "Network Load Balancer sends a PROXY protocol v2 header with the client's address",
             )
-            apply_etp(svc, front, who)
+            front.kube_proxy = True
             return front
         # load_balancer_spec.go getPreserveSourceAnnotation: "default behavior is to enable
         # source destination preservation"; getPreserveSource keeps it only under Local (and the
@@ -1183,7 +1209,7 @@ def oci_front(svc: Obj, who: str) -> Front:
                 None,
                 "oci",
             )
-            apply_etp(svc, front, who)
+            front.kube_proxy = True
             return front
         if preserve is False:
             return Front(
@@ -1209,7 +1235,7 @@ def oci_front(svc: Obj, who: str) -> Front:
             'set oci-network-load-balancer.oraclecloud.com/is-preserve-source: "true" with '
             "externalTrafficPolicy: Local to keep the client address",
         )
-        apply_etp(svc, front, who)
+        front.kube_proxy = True
         return front
     backend = ann.get(_SVC + "oci-load-balancer-backend-protocol", "").strip().upper()
     # load_balancer_spec.go getListenersOciLoadBalancer: connection-proxy-protocol-version
@@ -1222,7 +1248,7 @@ def oci_front(svc: Obj, who: str) -> Front:
             f"balancer sends a PROXY protocol v{pp_version} header with the client's address",
             "<the load balancer's subnet>",
         )
-        apply_etp(svc, front, who)
+        front.kube_proxy = True
         return front
     if backend == "HTTP":
         front = _http_front(
@@ -1232,7 +1258,7 @@ def oci_front(svc: Obj, who: str) -> Front:
             "oci-http-listener",
             "<the load balancer's subnet>",
         )
-        apply_etp(svc, front, who)
+        front.kube_proxy = True
         return front
     front = Front(
         PROXIED,
@@ -1301,7 +1327,7 @@ def _azure_pls_front(svc: Obj, who: str) -> Front:
                     f"to a node address when kube-proxy forwards them; {snat_finding(who, LB_TCP_PROXY).fix}",
                 )
             )
-        apply_etp(svc, front, who)
+        front.kube_proxy = True
         return front
     front = _azure_direct_front(svc, who)
     pls = Finding(
@@ -1316,7 +1342,7 @@ def _azure_pls_front(svc: Obj, who: str) -> Front:
         "sending no header, are still taken as the peer)",
     )
     front.findings.append(pls)
-    if front.kind == DIRECT:
+    if front.kind == DIRECT and etp(svc) == "Local":
         # Local keeps the direct path; the private-endpoint path is NAT'ed: neither verdict is
         # true of every request, so say unknown rather than preserved.
         front.kind = UNKNOWN_LB
@@ -1348,7 +1374,7 @@ def _azure_direct_front(svc: Obj, who: str) -> Front:
         None,
         "azure",
     )
-    apply_etp(svc, front, who)
+    front.kube_proxy = True
     return front
 
 
@@ -1390,7 +1416,7 @@ def openstack_front(svc: Obj, who: str) -> Front:
             'default) builds it, or set loadbalancer.openstack.org/proxy-protocol: "true" and '
             "decode PROXY protocol",
         )
-    apply_etp(svc, front, who)
+    front.kube_proxy = True
     return front
 
 
@@ -1412,7 +1438,7 @@ def kube_vip_front(svc: Obj, who: str) -> Front:
         None,
         "kube-vip",
     )
-    apply_etp(svc, front, who)
+    front.kube_proxy = True
     return front
 
 
@@ -1434,7 +1460,7 @@ def metallb_front(svc: Obj, who: str) -> Front:
         None,
         "metallb",
     )
-    apply_etp(svc, front, who)
+    front.kube_proxy = True
     return front
 
 
@@ -1560,7 +1586,7 @@ def pp_provider_front(svc: Obj, p: _PPProvider, who: str) -> Front:
             for k, v in ann.items()
             if k.startswith(p.prefix)
         )
-    apply_etp(svc, front, who)
+    front.kube_proxy = True
     return front
 
 
@@ -1598,7 +1624,7 @@ def unknown_lb_front(svc: Obj, who: str) -> Front:
         "lb-unknown",
         check,
     )
-    apply_etp(svc, front, who)
+    front.kube_proxy = True
     return front
 
 
@@ -1614,24 +1640,19 @@ def service_front(
     input (Nodes' ``spec.providerID``) or the user (``--provider``) says so; ``default_source``
     says which.
     """
+    front = _judge(svc, who, default_provider, default_source)
+    if front.kube_proxy:
+        # externalTrafficPolicy, applied here once for every provider and Service type.
+        apply_etp(svc, front, who)
+    return front
+
+
+def _judge(svc: Obj, who: str, default_provider: Optional[str], default_source: str) -> Front:
+    """The front a Service's type and provider give, before externalTrafficPolicy."""
     stype = service_type(svc)
     if stype == "NodePort" or (stype == "ClusterIP" and external_ips(svc)):
-        what = "NodePort" if stype == "NodePort" else "externalIPs"
-        if etp(svc) == "Local":
-            return Front(
-                DIRECT,
-                NODEPORT_LOCAL,
-                [
-                    Finding(
-                        INFO,
-                        "etp-local",
-                        f"{what} with externalTrafficPolicy: Local: clients must hit a node running "
-                        "a pod of this Service, and that node delivers the packet with the "
-                        "client's address as the peer",
-                    )
-                ],
-            )
-        return Front(SNAT, NODEPORT_CLUSTER, [snat_finding(who, NODEPORT_LOCAL)])
+        # kube-proxy answers on every node's port (or the external IPs) itself.
+        return Front(DIRECT, NODEPORT_LOCAL, [], kube_proxy=True)
     if stype == "LoadBalancer":
         for provider in PROVIDERS:
             if provider.recognise(svc):
