@@ -868,6 +868,31 @@ CORPUS = [
         # docs/usage.md #21, protocol-port "https:443,http:80" names both Service ports: both
         # listeners are HTTP(S); Cluster policy as for #3.
     ),
+    (
+        "openstack-proxy-protocol.yaml",
+        "Service",
+        "nginx-ingress",
+        "nginx-ingress",
+        "lb-tcp-proxy",
+        PRESERVED,
+        [],
+        # Issue 22 class 3. cloud-provider-openstack expose-applications-using-loadbalancer-type-
+        # service.md: proxy-protocol "If 'true', the loadbalancer pool protocol will be set as
+        # PROXY"; the page's Service is Cluster, and the PROXY header survives kube-proxy's SNAT;
+        # the page's nginx config (proxy-protocol "True", real-ip-header proxy_protocol) decodes
+        # it, and those nginx.org keys with nothing of ingress-nginx's name F5's controller.
+    ),
+    (
+        "openstack-proxy-protocol.yaml",
+        "Ingress",
+        "default",
+        "test-proxy-protocol",
+        "ingress",
+        PRESERVED,
+        [],
+        # Same page: "you should see your public IP address is shown in the Request Headers
+        # (x-forwarded-for or x-real-ip)".
+    ),
 ]
 
 

@@ -484,8 +484,12 @@ def controller_service(
             svc.spec.get("externalIPs")
         ):
             continue
+        chosen = strmap(svc.spec.get("selector"))
         for key, value in ctrl.service_hints:
             if (key == "name" and svc.name == value) or svc.labels.get(key) == value:
+                return svc
+            # A Service without labels still selects the controller's pods by them.
+            if key != "name" and chosen.get(key) == value:
                 return svc
         if ctrl.key in svc.name:
             return svc
