@@ -634,13 +634,13 @@ def analyze_ingress(
         # No IngressClass and no controller pods (whose -ingress-class would decide), but F5's
         # nginx.org ConfigMap keys (proxy-protocol, real-ip-header, set-real-ip-from) and nothing
         # of ingress-nginx's: F5's controller.
-        cm = next(c for c in world.configmaps if ctl.is_f5_configmap(c))
+        keyed = next(c for c in world.configmaps if ctl.is_f5_configmap(c))
         controller = "nginx.org/ingress-controller"
         findings.append(
             Finding(
                 INFO,
                 "ingress-class-f5",
-                f"class {cls!r} without its IngressClass: ConfigMap {cm.ref} sets F5 NGINX Ingress "
+                f"class {cls!r} without its IngressClass: ConfigMap {keyed.ref} sets F5 NGINX Ingress "
                 "Controller keys and nothing of ingress-nginx is in the input, so it is F5's",
             )
         )
