@@ -1,4 +1,4 @@
-"""The generated parts of ``docs/reference/doctor.md``: the provider registry and the findings.
+"""The generated parts of ``docs/reference/doctor.md``: providers, client-header settings, findings.
 
 ``python -m realip._doctor._reference docs/reference/doctor.md`` rewrites the parts between the
 ``<!-- generated: NAME -->`` and ``<!-- end: NAME -->`` markers; a test fails when the page
@@ -13,6 +13,7 @@ from typing import Callable, Dict
 
 from realip._doctor._catalogue import render_table
 from realip._doctor._cloud import PROVIDERS
+from realip._doctor._controllers import CLIENT_HEADER_SETTINGS, CONTROLLERS
 
 
 def render_providers() -> str:
@@ -26,7 +27,27 @@ def render_providers() -> str:
     return "\n".join(rows) + "\n"
 
 
-SECTIONS: Dict[str, Callable[[], str]] = {"providers": render_providers, "findings": render_table}
+def render_client_header_settings() -> str:
+    """The controller settings that believe (or drop) a client-written header."""
+    names = {c.key: c.name for c in CONTROLLERS.values()}
+    rows = [
+        "| controller | setting | verdict | what it does | upstream source |",
+        "| --- | --- | --- | --- | --- |",
+    ]
+    for rule in CLIENT_HEADER_SETTINGS:
+        verdict = "`lost`" if rule.drops else "`spoofable`"
+        rows.append(
+            f"| {names[rule.controller]} | `{rule.setting}` | {verdict} | {rule.effect} | "
+            f"{rule.source} |"
+        )
+    return "\n".join(rows) + "\n"
+
+
+SECTIONS: Dict[str, Callable[[], str]] = {
+    "providers": render_providers,
+    "client-header-settings": render_client_header_settings,
+    "findings": render_table,
+}
 
 
 def render_page(text: str) -> str:
