@@ -367,3 +367,30 @@ def test_no_error_fix_changes_a_load_balancer(
             }
         )
     assert _error_fixes(objects) == []
+
+
+@settings(max_examples=80, deadline=None)
+@given(
+    _FRONTS,
+    st.sampled_from(["X-Forwarded-For", "X-Real-IP", "True-Client-IP"]),
+    st.sampled_from(["0.0.0.0/0", "10.0.0.0/8,0.0.0.0/0", "::/0"]),
+)
+def test_f5_believing_every_peer_is_spoofable_behind_anything(
+    front: Any, header: str, cidrs: str
+) -> None:
+    # nginx/kubernetes-ingress nginx.ingress.tmpl: real_ip_header from the ConfigMap, believed
+    # from every set_real_ip_from entry, then appended to X-Forwarded-For.
+    provider, stype, etp = front
+    labels = CONTROLLER_LABELS["f5-nginx"]
+    objects = [
+        _service("nginx-ingress", "nginx-ingress", stype, etp, PLAIN[provider], labels),
+        {
+            "apiVersion": "v1",
+            "kind": "ConfigMap",
+            "metadata": {"name": "nginx-config", "namespace": "nginx-ingress"},
+            "data": {"real-ip-header": header, "set-real-ip-from": cidrs},
+        },
+        *_ingress("nginx"),
+    ]
+    objects[2]["spec"]["controller"] = "nginx.org/ingress-controller"  # the IngressClass
+    assert analyze(objects).find("Ingress", "shop", "web").client_ip == SPOOFABLE
