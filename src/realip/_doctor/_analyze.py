@@ -323,7 +323,7 @@ def analyze(objects: Iterable[Mapping[str, Any]], provider: Optional[str] = None
     for name, ctrl in ctl.CONTROLLERS.items():
         if ctrl.lb or name == "k8s.io/ingress-nginx":
             continue
-        svc = ctl.controller_service(ctrl, world.services, world.workloads)
+        svc = ctl.controller_service(ctrl, world.services, world.f5_pods)
         if svc is not None and svc not in nginx_services:
             other_ctrl_services[svc.key] = ctrl
 
@@ -704,7 +704,7 @@ def analyze_ingress(
         edge = True
     elif controller == "nginx.org/ingress-controller":
         known = ctl.CONTROLLERS[controller]
-        svc = ctl.controller_service(known, world.services, world.workloads)
+        svc = ctl.controller_service(known, world.services, world.f5_pods)
         front = fronts.get(svc.key) if svc is not None else None
         cm = _f5_configmap(world, svc)
         client, more, out = ctl.f5_verdict(

@@ -468,7 +468,11 @@ def controller_service(
     ctrl: Controller, services: Sequence[Obj], workloads: Sequence[Obj] = ()
 ) -> Optional[Obj]:
     """The controller's own Service where clients enter (LoadBalancer, NodePort or externalIPs),
-    named by the controller's arguments or recognised by its labels or name."""
+    named by the controller's arguments or recognised by its labels or name.
+
+    ``workloads`` are the controller workloads in the input (F5's, whose -external-service
+    names its Service); passing only those keeps a large input linear.
+    """
     if ctrl.key == "f5-nginx":
         # nginx/kubernetes-ingress cmd/nginx-ingress flags: "-external-service <name>": the
         # Service whose external address the controller reports, in its own namespace.
