@@ -679,3 +679,37 @@ def test_provider_option_on_the_command_line(tmp_path: Any) -> None:
     path.write_text(_json.dumps(svc("web", "shop", etp="Local", selector={"app": "web"})))
     args = argparse.Namespace(files=[str(path)], json=False, together=False, provider="aws")
     assert run(args) == 1  # a Classic ELB with a TCP listener
+
+
+# -- the DSR exception ---------------------------------------------------------------------------
+
+
+def _cilium(mode: str, kpr: str = "true") -> Dict[str, Any]:
+    return configmap(
+        "cilium-config", "kube-system", {"kube-proxy-replacement": kpr, "bpf-lb-mode": mode}
+    )
+
+
+@pytest.mark.parametrize(
+    "mode, kpr, protocol, client",
+    [
+        # Cilium docs, Kubernetes without kube-proxy, "Direct Server Return": the backend sees the
+        # client's address; hybrid mode does DSR for TCP only.
+        ("dsr", "true", "TCP", PRESERVED),
+        ("hybrid", "true", "TCP", PRESERVED),
+        ("hybrid", "true", "UDP", LOST),
+        ("snat", "true", "TCP", LOST),
+        ("dsr", "false", "TCP", LOST),  # kube-proxy still in the path
+    ],
+)
+def test_a_dsr_dataplane_keeps_the_client_under_cluster(
+    mode: str, kpr: str, protocol: str, client: str
+) -> None:
+    node_port = svc("web", "shop", stype="NodePort", selector={"app": "web"})
+    node_port["spec"]["ports"][0]["protocol"] = protocol
+    entry = analyze([node_port, _cilium(mode, kpr)]).find("Service", "shop", "web")
+    assert entry.client_ip == client, entry.codes()
+    assert ("dsr-dataplane" in entry.codes()) == (client == PRESERVED)
+    # An unread load balancer is no longer certainly lost, but still not known to pass through.
+    lb = analyze([svc("web", "shop", selector={"app": "web"}), _cilium("dsr")])
+    assert lb.find("Service", "shop", "web").client_ip == UNKNOWN

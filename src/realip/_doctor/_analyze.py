@@ -22,6 +22,7 @@ from realip._doctor._cloud import (
     UNKNOWN_LB,
     VPC_CIDR,
     Front,
+    cilium_dsr,
     gke_standalone_neg,
     provider_from_node,
     proxy_protocol_mismatch,
@@ -287,6 +288,7 @@ def analyze(objects: Iterable[Mapping[str, Any]], provider: Optional[str] = None
     world = _World([Obj.of(o) for o in objects if isinstance(o, Mapping)])
     notes = world.notes
     default_provider, provider_source = _cluster_provider(world, provider)
+    dsr = cilium_dsr(world.configmaps)
 
     # ingress-nginx: its Services and ConfigMap. F5's controller (IngressClass controller
     # nginx.org/ingress-controller) labels its Service app: nginx-ingress, as old ingress-nginx
@@ -334,7 +336,7 @@ def analyze(objects: Iterable[Mapping[str, Any]], provider: Optional[str] = None
             if (svc.key in nginx_front_keys or svc.key in other_ctrl_services)
             else "the app"
         )
-        front = service_front(svc, who, default_provider, provider_source)
+        front = service_front(svc, who, default_provider, provider_source, dsr)
         fronts[svc.key] = _host_path(world, svc, front, who)
 
     nginx_front = _worst([fronts[svc.key] for svc in nginx_fronts])

@@ -34,6 +34,10 @@ FINDINGS: Dict[str, Tuple[Tuple[str, ...], str]] = {
         "an ambiguous load balancer under Cluster: if it passes the "
         "client through, kube-proxy still SNATs",
     ),
+    "dsr-dataplane": (
+        (I,),
+        "Cilium replaces kube-proxy with direct server return: Cluster keeps the client too",
+    ),
     "cluster-ip": ((I,), "ClusterIP: reached from pods only; the peer is the calling pod"),
     "host-port": (
         (I,),

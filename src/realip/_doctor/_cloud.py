@@ -234,7 +234,30 @@ def proxy_protocol_mismatch(
     )
 
 
-def apply_etp(svc: Obj, front: Front, who: str = "the app") -> None:
+def _dsr_covers(svc: Obj, dsr: Tuple[str, str]) -> bool:
+    if dsr[0] == "dsr":
+        return True
+    protocols = {s(d(p).get("protocol")).upper() or "TCP" for p in lst(svc.spec.get("ports"))}
+    return protocols == {"TCP"}
+
+
+def cilium_dsr(configmaps: List[Obj]) -> Optional[Tuple[str, str]]:
+    """``(mode, where)`` when Cilium replaces kube-proxy in DSR or hybrid mode, else None."""
+    # Cilium's Helm chart writes kube-proxy-replacement and bpf-lb-mode (snat by default) into
+    # the cilium-config ConfigMap.
+    for cm in configmaps:
+        if cm.name != "cilium-config":
+            continue
+        kpr = cm.data.get("kube-proxy-replacement", "").strip().lower()
+        mode = cm.data.get("bpf-lb-mode", "").strip().lower()
+        if kpr in ("true", "strict") and mode in ("dsr", "hybrid"):
+            return mode, f"ConfigMap {cm.ref} says so"
+    return None
+
+
+def apply_etp(
+    svc: Obj, front: Front, who: str = "the app", dsr: Optional[Tuple[str, str]] = None
+) -> None:
     """Apply externalTrafficPolicy to a front that goes through kube-proxy (once).
 
     Only :func:`service_front` calls it for a provider's front; a provider that must compare two
@@ -245,6 +268,20 @@ def apply_etp(svc: Obj, front: Front, who: str = "the app") -> None:
         return
     front.etp_applied = True
     node_port = front.topology == NODEPORT_LOCAL
+    if etp(svc) != "Local" and dsr is not None and _dsr_covers(svc, dsr):
+        # Cilium docs (Kubernetes without kube-proxy, "Direct Server Return"): in DSR mode the
+        # backend "sees the original client IP" and replies directly, for Cluster as for Local;
+        # in hybrid mode only TCP is DSR (UDP is SNAT'ed).
+        front.findings.append(
+            Finding(
+                INFO,
+                "dsr-dataplane",
+                f"externalTrafficPolicy is Cluster, but {dsr[1]} (Cilium replacing kube-proxy "
+                f"with bpf-lb-mode {dsr[0]}): a node forwarding to a pod elsewhere keeps the "
+                "client's address (direct server return), so there is no SNAT to lose it",
+            )
+        )
+        return
     if etp(svc) == "Local":
         what = "NodePort" if service_type(svc) == "NodePort" else "externalIPs"
         front.findings.append(
@@ -1633,17 +1670,19 @@ def service_front(
     who: str = "the app",
     default_provider: Optional[str] = None,
     default_source: str = "",
+    dsr: Optional[Tuple[str, str]] = None,
 ) -> Front:
     """How requests reach the pods behind one Service, from its type, policy and annotations.
 
     ``default_provider`` (a :data:`PROVIDERS` key) is the cloud the cluster runs in, when the
     input (Nodes' ``spec.providerID``) or the user (``--provider``) says so; ``default_source``
-    says which.
+    says which. ``dsr`` (from :func:`cilium_dsr`) is a dataplane that forwards Cluster traffic
+    without SNAT.
     """
     front = _judge(svc, who, default_provider, default_source)
     if front.kube_proxy:
         # externalTrafficPolicy, applied here once for every provider and Service type.
-        apply_etp(svc, front, who)
+        apply_etp(svc, front, who, dsr)
     return front
 
 
