@@ -8,10 +8,12 @@ the path, what the load balancer annotations and the ingress controller change, 
 ``REALIP_*`` settings that fit. Where the input does not say (a load balancer or controller
 doctor does not know) it says what is unknown and how to find out.
 
-The package follows the concerns: ``_objects`` (reading input), ``_report`` (findings and
-output), ``_cloud`` (kube-proxy and cloud load balancers), ``_nginx`` (ingress-nginx),
-``_controllers`` (other controllers, Gateway API, tunnels), ``_analyze`` (one ``analyze_*`` per
-object kind) and ``_cli``. :func:`analyze` is pure (objects in, :class:`Report` out);
+The package follows the concerns: ``_objects`` (reading input, bounded), ``_report`` (findings
+and output), ``_catalogue`` (every finding code and what it means), ``_cloud`` (kube-proxy,
+cloud load balancers and the provider registry), ``_nginx`` (ingress-nginx), ``_controllers``
+(other controllers and their client-header settings, Gateway API, tunnels), ``_analyze`` (one
+``analyze_*`` per object kind), ``_reference`` (the generated parts of the reference) and
+``_cli``. :func:`analyze` is pure (objects in, :class:`Report` out);
 :func:`run` does the I/O.
 """
 

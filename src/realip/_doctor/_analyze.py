@@ -18,10 +18,14 @@ from realip._doctor._cloud import (
     NODE_CIDR,
     NODEPORT_LOCAL,
     PROXY_PROTOCOL,
+    SNAT,
     UNKNOWN_LB,
     VPC_CIDR,
     Front,
+    cilium_dsr,
     gke_standalone_neg,
+    provider_from_node,
+    proxy_protocol_mismatch,
     service_front,
     settings,
     snat_finding,
@@ -33,18 +37,20 @@ from realip._doctor._objects import (
     external_ips,
     host_network,
     host_ports,
+    pod_labels,
     s,
+    selector,
     selects,
     service_summary,
     service_type,
 )
 from realip._doctor._report import (
     BAD,
-    ERROR,
     INFO,
     LOST,
     NOT_APPLICABLE,
     PRESERVED,
+    SPOOFABLE,
     UNKNOWN,
     WARNING,
     Entry,
@@ -99,6 +105,10 @@ class _World:
     foreign_services: List[Obj] = field(default_factory=list)
     envoy_filters: List[Obj] = field(default_factory=list)
     notes: List[str] = field(default_factory=list)
+    _selected: Optional[Dict[Tuple[str, str], List[Obj]]] = None
+    _labels: Dict[str, List[Tuple[Obj, Dict[str, str]]]] = field(default_factory=dict)
+    _f5_pods: Optional[List[Obj]] = None
+    _f5_classes: Dict[Tuple[str, str, str], str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         for o in self.objs:
@@ -141,7 +151,41 @@ class _World:
                 self.envoy_filters.append(o)
 
     def workloads_of(self, svc: Obj) -> List[Obj]:
-        return [w for w in self.workloads if selects(svc, w)]
+        """The workloads a Service selects; indexed once, so a large dump stays linear."""
+        if self._selected is None:
+            self._selected = {}
+            self._labels = {}
+            for w in self.workloads:
+                self._labels.setdefault(w.namespace, []).append((w, pod_labels(w)))
+        key = (svc.namespace, svc.name)
+        found = self._selected.get(key)
+        if found is None:
+            sel = selector(svc)
+            found = (
+                [
+                    w
+                    for w, labels in self._labels.get(svc.namespace, [])
+                    if all(labels.get(k) == v for k, v in sel.items())
+                ]
+                if sel
+                else []
+            )
+            self._selected[key] = found
+        return found
+
+    def f5_class(self, workload: Obj) -> str:
+        """The -ingress-class an F5 workload serves (read once per workload)."""
+        key = (workload.kind, workload.namespace, workload.name)
+        if key not in self._f5_classes:
+            self._f5_classes[key] = ctl.f5_classes(workload)
+        return self._f5_classes[key]
+
+    @property
+    def f5_pods(self) -> List[Obj]:
+        """F5 NGINX Ingress Controller workloads (found once)."""
+        if self._f5_pods is None:
+            self._f5_pods = ctl.f5_workloads(self.workloads)
+        return self._f5_pods
 
 
 def _skip_reason(svc: Obj) -> Optional[str]:
@@ -163,7 +207,12 @@ def _skip_reason(svc: Obj) -> Optional[str]:
 
 
 def _is_nginx_front(svc: Obj) -> bool:
-    return ngx.is_service(svc) and service_type(svc) in ("LoadBalancer", "NodePort")
+    # ingress-nginx docs/deploy/baremetal.md ("Over a NodePort Service", "Using a self-provisioned
+    # edge", "External IPs"): clients enter through a NodePort/LoadBalancer Service, or a
+    # ClusterIP Service with externalIPs, which "cannot preserve the source IP" under Cluster.
+    return ngx.is_service(svc) and (
+        service_type(svc) in ("LoadBalancer", "NodePort") or bool(external_ips(svc))
+    )
 
 
 def _host_path(world: _World, svc: Obj, front: Front, who: str) -> Front:
@@ -212,16 +261,40 @@ def _host_path(world: _World, svc: Obj, front: Front, who: str) -> Front:
     return Front(DIRECT, NODEPORT_LOCAL, findings, None, "host-port")
 
 
-def analyze(objects: Iterable[Mapping[str, Any]]) -> Report:
-    """Analyze Kubernetes objects (dicts as kubectl prints them) into a :class:`Report`."""
+def _cluster_provider(world: _World, provider: Optional[str]) -> Tuple[Optional[str], str]:
+    """The cloud the cluster runs in: ``--provider``, else what every Node's providerID says."""
+    if provider is not None:
+        return provider, "--provider"
+    ids = [s(n.spec.get("providerID")) for n in world.objs if n.kind == "Node"]
+    keys = {provider_from_node(i) for i in ids if i}
+    if len(keys) == 1 and None not in keys:
+        (key,) = keys
+        first = next(i for i in ids if i)
+        return key, f"the Nodes' spec.providerID ({first.split('/')[0]}//...)"
+    if len(keys) > 1:
+        world.notes.append(
+            "the Nodes' spec.providerID values name more than one cloud; doctor does not assume "
+            "a default load balancer (use --provider)"
+        )
+    return None, ""
+
+
+def analyze(objects: Iterable[Mapping[str, Any]], provider: Optional[str] = None) -> Report:
+    """Analyze Kubernetes objects (dicts as kubectl prints them) into a :class:`Report`.
+
+    ``provider`` (a key of the provider registry, e.g. ``"aws"``) names the cloud when the
+    input has no Nodes to tell it; unannotated LoadBalancer Services get that cloud's default.
+    """
     world = _World([Obj.of(o) for o in objects if isinstance(o, Mapping)])
     notes = world.notes
+    default_provider, provider_source = _cluster_provider(world, provider)
+    dsr = cilium_dsr(world.configmaps)
 
     # ingress-nginx: its Services and ConfigMap. F5's controller (IngressClass controller
     # nginx.org/ingress-controller) labels its Service app: nginx-ingress, as old ingress-nginx
     # charts did; when F5's controller is in the input, that label means F5.
     # Its pods are known by their -nginx-configmaps argument even without the IngressClass.
-    f5_pods = ctl.f5_workloads(world.workloads)
+    f5_pods = world.f5_pods
     f5 = bool(f5_pods) or any(
         s(ic.spec.get("controller")) == "nginx.org/ingress-controller" for ic in world.classes
     )
@@ -233,6 +306,7 @@ def analyze(objects: Iterable[Mapping[str, Any]]) -> Report:
         and not any(selects(svc, w) for w in f5_pods)
     ]
     nginx_fronts = [svc for svc in nginx_services if _is_nginx_front(svc)]
+    nginx_front_keys = {svc.key for svc in nginx_fronts}
     nginx_cms = [c for c in world.configmaps if ngx.is_configmap(c)]
     controller_ns = {svc.namespace for svc in nginx_fronts}
     nginx_cms.sort(
@@ -251,7 +325,7 @@ def analyze(objects: Iterable[Mapping[str, Any]]) -> Report:
     for name, ctrl in ctl.CONTROLLERS.items():
         if ctrl.lb or name == "k8s.io/ingress-nginx":
             continue
-        svc = ctl.controller_service(ctrl, world.services)
+        svc = ctl.controller_service(ctrl, world.services, world.f5_pods)
         if svc is not None and svc not in nginx_services:
             other_ctrl_services[svc.key] = ctrl
 
@@ -259,10 +333,11 @@ def analyze(objects: Iterable[Mapping[str, Any]]) -> Report:
     for svc in world.services:
         who = (
             "the ingress controller"
-            if (svc in nginx_fronts or svc.key in other_ctrl_services)
+            if (svc.key in nginx_front_keys or svc.key in other_ctrl_services)
             else "the app"
         )
-        fronts[svc.key] = _host_path(world, svc, service_front(svc, who), who)
+        front = service_front(svc, who, default_provider, provider_source, dsr)
+        fronts[svc.key] = _host_path(world, svc, front, who)
 
     nginx_front = _worst([fronts[svc.key] for svc in nginx_fronts])
     if len(nginx_fronts) > 1:
@@ -284,7 +359,7 @@ def analyze(objects: Iterable[Mapping[str, Any]]) -> Report:
 
     gateway_entries: Dict[Tuple[str, str], Entry] = {}
     for gw in world.gateways:
-        entry = analyze_gateway(gw, world.envoy_filters)
+        entry = analyze_gateway(gw, world.envoy_filters, world, fronts)
         gateway_entries[gw.key] = entry
         edge_entries.append(entry)
     for route in world.routes:
@@ -336,10 +411,13 @@ def analyze(objects: Iterable[Mapping[str, Any]]) -> Report:
             )
         )
 
+    remote_tunnels: List[Obj] = []
     for w in world.workloads:
         tunnel = analyze_workload(world, w, via)
         if tunnel is not None:
             edge_entries.append(tunnel)
+            if ctl.cloudflared_remote(w):
+                remote_tunnels.append(w)
 
     for svc in world.services:
         reason = _skip_reason(svc)
@@ -347,13 +425,15 @@ def analyze(objects: Iterable[Mapping[str, Any]]) -> Report:
             notes.append(f"skipped Service {svc.ref}: {reason}")
             continue
         front = fronts[svc.key]
-        if svc in nginx_fronts:
+        if svc.key in nginx_front_keys:
             entries.append(_nginx_controller_entry(svc, front, cfg))
         elif svc.key in other_ctrl_services:
             ctrl = other_ctrl_services[svc.key]
             entries.append(_controller_entry(svc, front, ctrl, _evidence(world, ctrl, svc)))
         elif svc.key in via:
             entries.append(analyze_backend_service(svc, front, via[svc.key]))
+        elif remote_tunnels and front.kind == INTERNAL:
+            entries.append(_maybe_tunnelled(analyze_service(svc, front), remote_tunnels))
         else:
             entries.append(analyze_service(svc, front))
     entries.extend(edge_entries)
@@ -433,6 +513,25 @@ def analyze_service(svc: Obj, front: Front) -> Entry:
     )
 
 
+def _maybe_tunnelled(entry: Entry, tunnels: Sequence[Obj]) -> Entry:
+    """A ClusterIP Service in a cluster with a remotely managed tunnel: maybe a tunnel target."""
+    names = ", ".join(f"{w.kind} {w.ref}" for w in tunnels)
+    entry.client_ip = UNKNOWN
+    entry.findings.append(
+        Finding(
+            WARNING,
+            "cloudflared-remote-routes",
+            f"{names} runs a remotely managed Cloudflare Tunnel (a token, no config file): its "
+            "routes live in the Cloudflare dashboard, so any ClusterIP Service may be one of its "
+            "targets. If this one is, the app sees the cloudflared pod as its peer and the visitor "
+            "in CF-Connecting-IP (REALIP_TOPOLOGY=cloudflare with the pod CIDR trusted), not "
+            "pod-to-pod; check the tunnel's public hostnames in the dashboard (Zero Trust, "
+            "Networks, Tunnels)",
+        )
+    )
+    return entry
+
+
 def _gke_hints(world: _World, ing: Obj) -> bool:
     if any(k.startswith(_GKE_INGRESS_HINTS) for k in ing.annotations):
         return True
@@ -456,7 +555,7 @@ def analyze_ingress(
     """One Ingress: find its controller, then what the app behind it receives."""
     cls = ctl.ingress_class(ing)
     findings: List[Finding] = []
-    f5_pods = ctl.f5_workloads(world.workloads)
+    f5_pods = world.f5_pods
     if ing.kind == "MultiClusterIngress":
         cls = "gce"
         findings.append(
@@ -513,7 +612,7 @@ def analyze_ingress(
             )
             cls = "nginx"
     controller, from_object = ctl.controller_of_class(cls, world.classes)
-    f5_serves = [w for w in f5_pods if ctl.f5_classes(w) == cls] if cls else []
+    f5_serves = [w for w in f5_pods if world.f5_class(w) == cls] if cls else []
     if not from_object and f5_serves and not has_nginx:
         # No IngressClass, but F5's controller pods in the input serve this class (their
         # -ingress-class argument): class "nginx" is not ingress-nginx's here.
@@ -524,6 +623,27 @@ def analyze_ingress(
                 "ingress-class-f5",
                 f"class {cls!r} without its IngressClass: served by F5's NGINX Ingress Controller "
                 f"({f5_serves[0].kind} {f5_serves[0].ref}, -ingress-class={cls})",
+            )
+        )
+    elif (
+        not from_object
+        and not has_nginx
+        and controller is None
+        and not f5_pods
+        and cls.lower() == "nginx"
+        and any(ctl.is_f5_configmap(c) for c in world.configmaps)
+    ):
+        # No IngressClass and no controller pods (whose -ingress-class would decide), but F5's
+        # nginx.org ConfigMap keys (proxy-protocol, real-ip-header, set-real-ip-from) and nothing
+        # of ingress-nginx's: F5's controller.
+        keyed = next(c for c in world.configmaps if ctl.is_f5_configmap(c))
+        controller = "nginx.org/ingress-controller"
+        findings.append(
+            Finding(
+                INFO,
+                "ingress-class-f5",
+                f"class {cls!r} without its IngressClass: ConfigMap {keyed.ref} sets F5 NGINX Ingress "
+                "Controller keys and nothing of ingress-nginx is in the input, so it is F5's",
             )
         )
     elif not from_object and f5_serves:
@@ -586,12 +706,13 @@ def analyze_ingress(
         edge = True
     elif controller == "nginx.org/ingress-controller":
         known = ctl.CONTROLLERS[controller]
-        svc = ctl.controller_service(known, world.services)
+        svc = ctl.controller_service(known, world.services, world.f5_pods)
         front = fronts.get(svc.key) if svc is not None else None
+        cm = _f5_configmap(world, svc)
         client, more, out = ctl.f5_verdict(
-            front.kind if front else None,
+            _front_kind(front, ctl.f5_decodes_proxy_protocol(cm) if cm is not None else None),
             front.lb_cidrs if front else None,
-            _f5_configmap(world, svc),
+            cm,
             world.workloads_of(svc) if svc is not None else f5_pods,
         )
     elif controller is not None and controller in ctl.CONTROLLERS:
@@ -614,9 +735,21 @@ def analyze_ingress(
         else:
             svc = ctl.controller_service(known, world.services)
             front = fronts.get(svc.key) if svc is not None else None
-            evidence = _evidence(world, known, svc)
+            evidence = ctl.with_annotations(
+                known,
+                _evidence(world, known, svc),
+                [ing]
+                + [
+                    b
+                    for b in world.services
+                    if b.namespace == ing.namespace and b.name in ctl.ingress_backends(ing)
+                ],
+            )
             client, more, out = ctl.generic_verdict(
-                known, front.kind if front else None, front.lb_cidrs if front else None, evidence
+                known,
+                _front_kind(front, evidence.decodes_proxy_protocol),
+                front.lb_cidrs if front else None,
+                evidence,
             )
     else:
         client, out = UNKNOWN, settings(INGRESS)
@@ -636,6 +769,16 @@ def analyze_ingress(
     return entry, edge
 
 
+def _front_kind(front: Optional[Front], decodes_proxy_protocol: Optional[bool]) -> Optional[str]:
+    """What reaches a controller; an unread load balancer under Cluster is SNAT'ed, unless the
+    controller expects PROXY protocol: that header rides through the SNAT, sent or not."""
+    if front is None:
+        return None
+    if front.unread_lb and front.kind == SNAT and decodes_proxy_protocol:
+        return UNKNOWN_LB
+    return front.kind
+
+
 def _f5_configmap(world: _World, svc: Optional[Obj]) -> Optional[Obj]:
     workloads = world.workloads_of(svc) if svc is not None else world.workloads
     return ctl.f5_configmap(svc, workloads, world.configmaps)
@@ -643,7 +786,10 @@ def _f5_configmap(world: _World, svc: Optional[Obj]) -> Optional[Obj]:
 
 def _evidence(world: _World, ctrl: ctl.Controller, svc: Optional[Obj]) -> ctl.Evidence:
     if svc is None:
-        return ctl.Evidence()
+        # No Service in the input: the controller's pods are still known by their labels.
+        pods = [w for w in world.workloads if ctl.is_controller_workload(ctrl, w)]
+        cms = [c for c in world.configmaps if c.namespace in {w.namespace for w in pods}]
+        return ctl.controller_evidence(ctrl, pods, cms) if pods else ctl.Evidence()
     if ctrl.key == "f5-nginx":
         cm = _f5_configmap(world, svc)
         return ctl.controller_evidence(ctrl, world.workloads_of(svc), [cm] if cm else [])
@@ -659,9 +805,26 @@ def _evidence(world: _World, ctrl: ctl.Controller, svc: Optional[Obj]) -> ctl.Ev
     return ctl.controller_evidence(ctrl, workloads, cms)
 
 
-def analyze_gateway(gw: Obj, envoy_filters: Sequence[Obj] = ()) -> Entry:
-    """One Gateway API Gateway, judged by its class."""
-    client, findings, out, topology = ctl.gateway_verdict(gw, envoy_filters)
+def analyze_gateway(
+    gw: Obj,
+    envoy_filters: Sequence[Obj] = (),
+    world: Optional[_World] = None,
+    fronts: Optional[Mapping[Tuple[str, str], Front]] = None,
+) -> Entry:
+    """One Gateway API Gateway, judged by its class and, for an in-cluster proxy, by what its
+    data-plane Service delivers (the same rule as an ingress controller's Service)."""
+    dataplane: Optional[Tuple[Obj, Front]] = None
+    evidence: Optional[ctl.Evidence] = None
+    if world is not None and fronts is not None:
+        svc = ctl.gateway_service(gw, world.services)
+        proxy = ctl.GATEWAY_PROXIES.get(ctl.gateway_class(gw))
+        if svc is None and proxy is not None:
+            svc = ctl.controller_service(ctl.CONTROLLERS[proxy], world.services)
+        if svc is not None and svc.key in fronts:
+            dataplane = (svc, fronts[svc.key])
+        if proxy is not None:
+            evidence = _evidence(world, ctl.CONTROLLERS[proxy], svc)
+    client, findings, out, topology = ctl.gateway_verdict(gw, envoy_filters, dataplane, evidence)
     return Entry(
         "Gateway",
         gw.namespace,
@@ -869,7 +1032,10 @@ def _controller_entry(
             f"behind it ({howto('how-to/ingress.md')})",
         ),
     )
-    if front.kind == PROXY_PROTOCOL and evidence.decodes_proxy_protocol:
+    if evidence.believes_clients:
+        findings.append(ctl.believes_clients_finding(ctrl, evidence.believes_clients))
+        client = SPOOFABLE
+    elif front.kind == PROXY_PROTOCOL and evidence.decodes_proxy_protocol:
         findings = [f for f in findings if f.code != "proxy-protocol"]
         findings.append(
             Finding(
@@ -884,13 +1050,7 @@ def _controller_entry(
         # The controller's own configuration is in the input and leaves PROXY protocol off.
         findings = [f for f in findings if f.code != "proxy-protocol"]
         findings.append(
-            Finding(
-                ERROR,
-                "proxy-protocol-mismatch",
-                f"the load balancer sends PROXY protocol but {ctrl.name} does not expect it "
-                f"({evidence.where}): it reads the PROXY line as a broken request",
-                f"set {ctrl.proxy_protocol}, or turn PROXY protocol off on the load balancer",
-            )
+            proxy_protocol_mismatch(ctrl.name, ctrl.proxy_protocol, True, evidence.where)
         )
         client = LOST
     elif front.kind == PROXY_PROTOCOL:

@@ -8,6 +8,7 @@ import sys
 from typing import Any, Dict, List, Optional, Tuple
 
 from realip._doctor._analyze import READ_KINDS, analyze
+from realip._doctor._cloud import PROVIDER_BY_KEY
 from realip._doctor._controllers import is_f5_configmap
 from realip._doctor._nginx import is_configmap as is_nginx_configmap
 from realip._doctor._objects import KUBECTL_COMMAND, DoctorInputError, Obj, parse_objects
@@ -58,6 +59,13 @@ def add_parser(subparsers: Any) -> None:
     )
     parser.add_argument("--json", action="store_true", help="print the report as JSON")
     parser.add_argument(
+        "--provider",
+        choices=sorted(PROVIDER_BY_KEY),
+        help="the cloud the cluster runs in, when the input has no Nodes to say it (their "
+        "spec.providerID): LoadBalancer Services without annotations get its default load "
+        "balancer",
+    )
+    parser.add_argument(
         "--together",
         action="store_true",
         help="read all files as one input (manifests split across files); the same object in "
@@ -75,7 +83,8 @@ def _read(path: str) -> str:
             with open(path, "rb") as fh:
                 data = fh.read()
         except OSError as exc:
-            raise DoctorInputError(f"cannot read {path}: {exc.strerror or exc}") from None
+            # run() names the file before the message; say only why it can't be read.
+            raise DoctorInputError(f"cannot read it: {exc.strerror or exc}") from None
         name = path
     try:
         return data.decode("utf-8-sig")
@@ -143,7 +152,7 @@ def run(args: argparse.Namespace) -> int:
                 return 2
             report = Report([], [problem], _where(path))
         else:
-            report = analyze(objects)
+            report = analyze(objects, getattr(args, "provider", None))
             report.source = _where(path)
         reports.append(report)
     if all(not r.entries for r in reports):

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
-from typing import Dict, List, Mapping, Optional, Tuple
+from typing import Callable, Dict, List, Mapping, Optional, Tuple
 
 from realip._doctor._objects import Obj, d, etp, external_ips, lst, parse_bool, s, service_type
 from realip._doctor._report import (
@@ -128,6 +128,14 @@ class Front:
     node_peer: bool = False
     """True when a SNAT'ed node, not the load balancer, is the peer of an HTTP listener's
     requests: realip flags them (snat) rather than trust a node to forward the header."""
+    unread_lb: bool = False
+    kube_proxy: bool = False
+    """True when kube-proxy delivers this traffic to the pods (node targets, node ports): the
+    dispatcher (:func:`service_front`) then applies externalTrafficPolicy, once."""
+    etp_applied: bool = False
+    """True for a TCP load balancer of which doctor can't tell whether it passes the client
+    through or proxies, and nothing says it carries a header or a PROXY line: either way it
+    hands kube-proxy a packet whose source is not the client's once SNAT'ed."""
 
     @property
     def client_ip(self) -> str:
@@ -200,17 +208,98 @@ def proxy_protocol_finding(what: str) -> Finding:
     )
 
 
-def apply_etp(svc: Obj, front: Front, who: str = "the app") -> None:
-    """Apply externalTrafficPolicy to a front that goes through kube-proxy."""
+def proxy_protocol_mismatch(
+    receiver: str, setting: str, lb_sends: bool, where: str = ""
+) -> Finding:
+    """The one wording of a PROXY-protocol mismatch between a load balancer and its receiver.
+
+    The fix is always on the receiver's side: it never changes what the load balancer sends.
+    """
+    where = f" ({where})" if where else ""
+    if lb_sends:
+        return Finding(
+            ERROR,
+            "proxy-protocol-mismatch",
+            f"the load balancer sends PROXY protocol but {receiver}{where} does not expect it: it "
+            "reads the PROXY line as a broken request, so every request fails",
+            f"set {setting}",
+        )
+    return Finding(
+        ERROR,
+        "proxy-protocol-mismatch",
+        f"{receiver}{where} expects PROXY protocol ({setting}) but the load balancer does not "
+        "send it: it waits for a PROXY line and rejects every request",
+        f"turn that setting off ({setting} is not wanted: the load balancer sends none); or, if "
+        "the load balancer should send PROXY protocol, enable it there first",
+    )
+
+
+def _dsr_covers(svc: Obj, dsr: Tuple[str, str]) -> bool:
+    if dsr[0] == "dsr":
+        return True
+    protocols = {s(d(p).get("protocol")).upper() or "TCP" for p in lst(svc.spec.get("ports"))}
+    return protocols == {"TCP"}
+
+
+def cilium_dsr(configmaps: List[Obj]) -> Optional[Tuple[str, str]]:
+    """``(mode, where)`` when Cilium replaces kube-proxy in DSR or hybrid mode, else None."""
+    # Cilium's Helm chart writes kube-proxy-replacement and bpf-lb-mode (snat by default) into
+    # the cilium-config ConfigMap.
+    for cm in configmaps:
+        if cm.name != "cilium-config":
+            continue
+        kpr = cm.data.get("kube-proxy-replacement", "").strip().lower()
+        mode = cm.data.get("bpf-lb-mode", "").strip().lower()
+        if kpr in ("true", "strict") and mode in ("dsr", "hybrid"):
+            return mode, f"ConfigMap {cm.ref} says so"
+    return None
+
+
+def apply_etp(
+    svc: Obj, front: Front, who: str = "the app", dsr: Optional[Tuple[str, str]] = None
+) -> None:
+    """Apply externalTrafficPolicy to a front that goes through kube-proxy (once).
+
+    Only :func:`service_front` calls it for a provider's front; a provider that must compare two
+    readings first (AWS without a stated controller) calls it on them, and the flag keeps the
+    dispatcher from applying it again.
+    """
+    if front.etp_applied:
+        return
+    front.etp_applied = True
+    node_port = front.topology == NODEPORT_LOCAL
+    if etp(svc) != "Local" and dsr is not None and _dsr_covers(svc, dsr):
+        # Cilium docs (Kubernetes without kube-proxy, "Direct Server Return"): in DSR mode the
+        # backend "sees the original client IP" and replies directly, for Cluster as for Local;
+        # in hybrid mode only TCP is DSR (UDP is SNAT'ed).
+        front.findings.append(
+            Finding(
+                INFO,
+                "dsr-dataplane",
+                f"externalTrafficPolicy is Cluster, but {dsr[1]} (Cilium replacing kube-proxy "
+                f"with bpf-lb-mode {dsr[0]}): a node forwarding to a pod elsewhere keeps the "
+                "client's address (direct server return), so there is no SNAT to lose it",
+            )
+        )
+        return
     if etp(svc) == "Local":
+        what = "NodePort" if service_type(svc) == "NodePort" else "externalIPs"
         front.findings.append(
             Finding(
                 INFO,
                 "etp-local",
-                "externalTrafficPolicy: Local: only nodes running a pod of this Service take "
+                f"{what} with externalTrafficPolicy: Local: clients must hit a node running "
+                "a pod of this Service, and that node delivers the packet with the client's "
+                "address as the peer"
+                if node_port
+                else "externalTrafficPolicy: Local: only nodes running a pod of this Service take "
                 "traffic and they deliver it without SNAT, so the source address is kept",
             )
         )
+        return
+    if node_port:
+        front.findings.append(snat_finding(who, NODEPORT_LOCAL))
+        front.kind, front.topology = SNAT, NODEPORT_CLUSTER
         return
     front.via_nodes = True
     if front.kind == PROXY_PROTOCOL:
@@ -265,6 +354,15 @@ def apply_etp(svc: Obj, front: Front, who: str = "the app") -> None:
     if front.kind == DIRECT:
         front.findings.append(snat_finding(who, front.topology))
         front.kind = SNAT
+    elif front.kind == UNKNOWN_LB and front.unread_lb:
+        # kubernetes.io "Using Source IP" (Type=LoadBalancer): under Cluster "the source IP
+        # is the node's, not the client's" whatever the provider, because kube-proxy's SNAT
+        # is on the node. A pass-through load balancer is SNAT'ed, a proxy replaced the
+        # address already; only a header or a PROXY line (neither said here) would survive.
+        # The warning about the load balancer itself stays: Local fixes kube-proxy's SNAT, not
+        # a load balancer that proxies the connection.
+        front.findings.append(unread_lb_snat_finding(who, front.topology))
+        front.kind = SNAT
     elif front.kind == UNKNOWN_LB:
         front.findings.append(
             Finding(
@@ -275,6 +373,23 @@ def apply_etp(svc: Obj, front: Front, who: str = "the app") -> None:
                 f"node; {snat_finding(who, front.topology).fix}",
             )
         )
+
+
+def unread_lb_snat_finding(who: str, after: str) -> Finding:
+    """SNAT behind a load balancer doctor cannot read: lost whatever that load balancer is."""
+    plain = snat_finding(who, after)
+    return Finding(
+        ERROR,
+        "snat",
+        "externalTrafficPolicy: Cluster: kube-proxy SNATs a request to a node address before "
+        f"{who} Service whenever it forwards it to a pod on another node, whatever the load "
+        "balancer in front is (doctor does not know this one: if it passes the client through, "
+        "kube-proxy replaces it; if it proxies, the client was already gone). The exceptions are "
+        "a load balancer that sends traffic straight to pod IPs (its annotations would say so) "
+        "and a dataplane that replaces kube-proxy with direct server return (Cilium's DSR mode, "
+        f"for example) ({howto('how-to/nodeport.md')})",
+        plain.fix,
+    )
 
 
 def _flag(value: Optional[str]) -> bool:
@@ -536,7 +651,7 @@ def alibaba_front(svc: Obj, who: str) -> Front:
             )
         )
     if not eni:
-        apply_etp(svc, front, who)
+        front.kube_proxy = True
     return front
 
 
@@ -644,7 +759,7 @@ def _aws_lbc_front(
             )
         )
     else:
-        apply_etp(svc, front, who)
+        front.kube_proxy = True
     return front
 
 
@@ -659,8 +774,37 @@ def aws_front(svc: Obj, who: str) -> Front:
     proxy = ann.get(_AWS_PREFIX + "proxy-protocol", "").strip() == "*" or (
         attrs.get("proxy_protocol_v2.enabled") == "true"
     )
+    # aws-load-balancer-controller (v2.14+) pkg/service/model_build_target_group.go:
+    # proxy-protocol-per-target-group lists Service ports; each listed port's target group gets
+    # proxy_protocol_v2.enabled=true, the others false ("*" above still wins).
+    listed = {
+        p.strip() for p in ann.get(_AWS_PREFIX + "proxy-protocol-per-target-group", "").split(",")
+    } - {""}
+    ports = {s(d(p).get("port")) for p in lst(svc.spec.get("ports"))} - {""}
+    partial: List[str] = []
+    if listed and not proxy:
+        if ports and ports <= listed:
+            proxy = True
+        elif listed & ports:
+            partial = sorted(listed & ports)
     if lb_class == _AWS_NLB_CLASS or lb_type in ("external", "nlb-ip"):
-        return _aws_lbc_front(svc, ann, attrs, proxy, lb_type, who)
+        front = _aws_lbc_front(svc, ann, attrs, proxy, lb_type, who)
+        if partial:
+            # Some ports carry the client in a PROXY header, the others as they were judged: a
+            # loss on those stays a loss; otherwise no one verdict is true of every request.
+            if front.kind == DIRECT and etp(svc) == "Local":
+                front.kind = UNKNOWN_LB
+            front.findings.append(
+                Finding(
+                    WARNING,
+                    "aws-nlb-proxy-protocol-some-ports",
+                    "aws-load-balancer-proxy-protocol-per-target-group: PROXY protocol v2 on "
+                    f"port(s) {', '.join(partial)} only: connections to those ports start with "
+                    "a PROXY header, the others do not; serve them on separate listeners "
+                    "(REALIP_TOPOLOGY=lb-tcp-proxy on the PROXY ports)",
+                )
+            )
+        return front
     if lb_type == "nlb":
         return _aws_intree_nlb_front(svc, proxy, who)
     if not lb_type and not lb_class:
@@ -692,6 +836,10 @@ def _aws_unstated_controller_front(
     # LoadBalancer Services loadBalancerClass service.k8s.aws/nlb unless it is turned off;
     # without the controller, the in-tree one builds a Classic ELB and ignores these keys.
     lbc = _aws_lbc_front(svc, ann, attrs, proxy, "external", who)
+    # The two readings are compared as verdicts, so the policy is applied to the NLB's first
+    # (the Classic ELB proxies: no policy changes it); the dispatcher won't apply it again.
+    if lbc.kube_proxy:
+        apply_etp(svc, lbc, who)
     elb = _aws_classic_front(svc, proxy)
     keys = ", ".join(f"aws-load-balancer-{k}" for k in lbc_only)
     check = (
@@ -773,7 +921,7 @@ def _aws_intree_nlb_front(svc: Obj, proxy: bool, who: str) -> Front:
         )
     else:
         front = Front(DIRECT, LB_TCP, findings, None, "aws")
-    apply_etp(svc, front, who)
+    front.kube_proxy = True
     return front
 
 
@@ -817,10 +965,9 @@ def _aws_classic_front(svc: Obj, proxy: bool) -> Front:
             f"Classic ELB with a {backend.upper()} listener (no aws-load-balancer-type annotation, "
             "so the in-tree controller builds a Classic ELB): the ELB opens its own connection to "
             "the nodes, the app sees the ELB's address and nothing carries the client's",
-            "use an NLB (service.beta.kubernetes.io/aws-load-balancer-type: nlb, with "
-            "externalTrafficPolicy: Local), or set aws-load-balancer-backend-protocol: http to get "
-            "X-Forwarded-For (then REALIP_TOPOLOGY=lb-http), or enable "
-            'aws-load-balancer-proxy-protocol: "*" and use REALIP_TOPOLOGY=lb-tcp-proxy',
+            "keep the ELB and have it carry the client: enable "
+            'service.beta.kubernetes.io/aws-load-balancer-proxy-protocol: "*" and decode it with '
+            "REALIP_TOPOLOGY=lb-tcp-proxy (or in the proxy in front of the app)",
         )
     )
     return Front(PROXIED, LB_TCP, findings, None, "aws")
@@ -867,7 +1014,7 @@ def gcp_front(svc: Obj, who: str) -> Front:
         None,
         "gcp",
     )
-    apply_etp(svc, front, who)
+    front.kube_proxy = True
     return front
 
 
@@ -921,6 +1068,7 @@ def _unknown_proxy_front(provider: str, what: str, code: str, check: str) -> Fro
         None,
         provider,
         check,
+        unread_lb=True,
     )
 
 
@@ -990,7 +1138,7 @@ def digitalocean_front(svc: Obj, who: str) -> Front:
             "check the load balancer's type in the DigitalOcean control panel, or set "
             'do-loadbalancer-enable-proxy-protocol: "true" and decode PROXY protocol',
         )
-    apply_etp(svc, front, who)
+    front.kube_proxy = True
     return front
 
 
@@ -1007,7 +1155,7 @@ def scaleway_front(svc: Obj, who: str) -> Front:
                 f"scw-loadbalancer-proxy-protocol-{version}: {value!r}: the Scaleway load "
                 f"balancer sends a PROXY protocol {version} header with the client's address",
             )
-            apply_etp(svc, front, who)
+            front.kube_proxy = True
             return front
     front = _unknown_proxy_front(
         "scaleway",
@@ -1017,7 +1165,7 @@ def scaleway_front(svc: Obj, who: str) -> Front:
         "look at the peer address the app logs (`realip serve` prints it), or set "
         'scw-loadbalancer-proxy-protocol-v2: "true" and decode PROXY protocol',
     )
-    apply_etp(svc, front, who)
+    front.kube_proxy = True
     return front
 
 
@@ -1051,7 +1199,7 @@ def hetzner_front(svc: Obj, who: str) -> Front:
             "look at the peer address the app logs (`realip serve` prints it), or set "
             'load-balancer.hetzner.cloud/uses-proxyprotocol: "true" and decode PROXY protocol',
         )
-    apply_etp(svc, front, who)
+    front.kube_proxy = True
     return front
 
 
@@ -1065,8 +1213,22 @@ def oci_front(svc: Obj, who: str) -> Front:
     # regardless" (release note, 2022-08-17). The default type is the (proxy) Load Balancer.
     lb_type = ann.get("oci.oraclecloud.com/load-balancer-type", "").strip().lower()
     if lb_type == "nlb":
+        # oracle/oci-cloud-controller-manager docs/load-balancer-annotations.md:
+        # is-ppv2-enabled "to enable/disable PPv2 feature for the listeners of your NLB"
+        # (default false), read with strconv.ParseBool.
+        if parse_bool(ann.get("oci-network-load-balancer.oraclecloud.com/is-ppv2-enabled", "")):
+            front = _pp_front(
+                "oci",
+                'oci-network-load-balancer.oraclecloud.com/is-ppv2-enabled: "true": the OCI '
+                "Network Load Balancer sends a PROXY protocol v2 header with the client's address",
+            )
+            front.kube_proxy = True
+            return front
+        # load_balancer_spec.go getPreserveSourceAnnotation: "default behavior is to enable
+        # source destination preservation"; getPreserveSource keeps it only under Local (and the
+        # controller refuses the annotation under Cluster).
         preserve = parse_bool(
-            ann.get("oci-network-load-balancer.oraclecloud.com/is-preserve-source", "")
+            ann.get("oci-network-load-balancer.oraclecloud.com/is-preserve-source", "true")
         )
         if preserve is True:
             front = Front(
@@ -1076,14 +1238,15 @@ def oci_front(svc: Obj, who: str) -> Front:
                     Finding(
                         INFO,
                         "oci-nlb",
-                        'OCI Network Load Balancer with is-preserve-source: "true": a non-proxy '
-                        "load balancer, the client's address arrives as the peer",
+                        "OCI Network Load Balancer with is-preserve-source (true unless set "
+                        "otherwise): a non-proxy load balancer, the client's address arrives as "
+                        "the peer",
                     )
                 ],
                 None,
                 "oci",
             )
-            apply_etp(svc, front, who)
+            front.kube_proxy = True
             return front
         if preserve is False:
             return Front(
@@ -1109,9 +1272,21 @@ def oci_front(svc: Obj, who: str) -> Front:
             'set oci-network-load-balancer.oraclecloud.com/is-preserve-source: "true" with '
             "externalTrafficPolicy: Local to keep the client address",
         )
-        apply_etp(svc, front, who)
+        front.kube_proxy = True
         return front
     backend = ann.get(_SVC + "oci-load-balancer-backend-protocol", "").strip().upper()
+    # load_balancer_spec.go getListenersOciLoadBalancer: connection-proxy-protocol-version
+    # (strconv.Atoi) becomes the listeners' BackendTcpProxyProtocolVersion.
+    pp_version = ann.get(_SVC + "oci-load-balancer-connection-proxy-protocol-version", "").strip()
+    if pp_version in ("1", "2") and backend != "HTTP":
+        front = _pp_front(
+            "oci",
+            f'oci-load-balancer-connection-proxy-protocol-version: "{pp_version}": the OCI load '
+            f"balancer sends a PROXY protocol v{pp_version} header with the client's address",
+            "<the load balancer's subnet>",
+        )
+        front.kube_proxy = True
+        return front
     if backend == "HTTP":
         front = _http_front(
             "oci",
@@ -1120,7 +1295,7 @@ def oci_front(svc: Obj, who: str) -> Front:
             "oci-http-listener",
             "<the load balancer's subnet>",
         )
-        apply_etp(svc, front, who)
+        front.kube_proxy = True
         return front
     front = Front(
         PROXIED,
@@ -1132,10 +1307,10 @@ def oci_front(svc: Obj, who: str) -> Front:
                 "OCI Load Balancer (the default type) with a TCP listener: it is a proxy that "
                 "opens its own connection to the backends, so the app sees the load balancer's "
                 "address and nothing carries the client's",
-                'use a Network Load Balancer (oci.oraclecloud.com/load-balancer-type: "nlb" with '
-                'oci-network-load-balancer.oraclecloud.com/is-preserve-source: "true" and '
-                "externalTrafficPolicy: Local), or oci-load-balancer-backend-protocol: HTTP and "
-                "REALIP_TOPOLOGY=lb-http",
+                "keep the load balancer and have it carry the client: "
+                "service.beta.kubernetes.io/oci-load-balancer-connection-proxy-protocol-version: "
+                '"2", decoded with REALIP_TOPOLOGY=lb-tcp-proxy (or by the proxy in front of the '
+                "app)",
             )
         ],
         None,
@@ -1189,7 +1364,7 @@ def _azure_pls_front(svc: Obj, who: str) -> Front:
                     f"to a node address when kube-proxy forwards them; {snat_finding(who, LB_TCP_PROXY).fix}",
                 )
             )
-        apply_etp(svc, front, who)
+        front.kube_proxy = True
         return front
     front = _azure_direct_front(svc, who)
     pls = Finding(
@@ -1204,7 +1379,7 @@ def _azure_pls_front(svc: Obj, who: str) -> Front:
         "sending no header, are still taken as the peer)",
     )
     front.findings.append(pls)
-    if front.kind == DIRECT:
+    if front.kind == DIRECT and etp(svc) == "Local":
         # Local keeps the direct path; the private-endpoint path is NAT'ed: neither verdict is
         # true of every request, so say unknown rather than preserved.
         front.kind = UNKNOWN_LB
@@ -1236,7 +1411,71 @@ def _azure_direct_front(svc: Obj, who: str) -> Front:
         None,
         "azure",
     )
-    apply_etp(svc, front, who)
+    front.kube_proxy = True
+    return front
+
+
+_OPENSTACK_PREFIX = "loadbalancer.openstack.org/"
+
+
+def openstack_front(svc: Obj, who: str) -> Front:
+    """OpenStack Octavia load balancers (cloud-provider-openstack's Service annotations)."""
+    ann = svc.annotations
+    # kubernetes/cloud-provider-openstack docs/openstack-cloud-controller-manager/
+    # expose-applications-using-loadbalancer-type-service.md: proxy-protocol "If 'true', the
+    # loadbalancer pool protocol will be set as PROXY" (v1/v2 in later releases);
+    # x-forwarded-for "If 'true', X-Forwarded-For is inserted into the HTTP headers which
+    # contains the original client IP address" (an HTTP listener).
+    proxy = ann.get(_OPENSTACK_PREFIX + "proxy-protocol", "").strip().lower()
+    if parse_bool(proxy) or proxy in ("v1", "v2"):
+        front = _pp_front(
+            "openstack",
+            f"loadbalancer.openstack.org/proxy-protocol: {proxy}: the Octavia load balancer's "
+            "pool speaks PROXY protocol, with the client's address in the header",
+            "<the load balancer's member subnet>",
+        )
+    elif parse_bool(ann.get(_OPENSTACK_PREFIX + "x-forwarded-for", "")):
+        front = _http_front(
+            "openstack",
+            'loadbalancer.openstack.org/x-forwarded-for: "true": the Octavia load balancer '
+            "terminates HTTP and inserts X-Forwarded-For with the client; it connects from its "
+            "member subnet",
+            "openstack-x-forwarded-for",
+            "<the load balancer's member subnet>",
+        )
+    else:
+        front = _unknown_proxy_front(
+            "openstack",
+            "Octavia load balancer with a TCP listener: the amphora provider proxies the "
+            "connection (the pods see its address), the OVN provider passes the client through",
+            "openstack-tcp-listener",
+            "check which Octavia provider (loadbalancer.openstack.org/class or the cloud's "
+            'default) builds it, or set loadbalancer.openstack.org/proxy-protocol: "true" and '
+            "decode PROXY protocol",
+        )
+    front.kube_proxy = True
+    return front
+
+
+def kube_vip_front(svc: Obj, who: str) -> Front:
+    """kube-vip: the address is announced by a node (ARP or BGP), no proxy in the path."""
+    # kube-vip docs (usage, "externalTrafficPolicy"): with Local the VIP is announced only from
+    # nodes running a pod and the source address is kept; Cluster goes through kube-proxy.
+    front = Front(
+        DIRECT,
+        LB_TCP,
+        [
+            Finding(
+                INFO,
+                "kube-vip",
+                "kube-vip: a node announces the address and kube-proxy delivers it; no proxy is "
+                "in the path",
+            )
+        ],
+        None,
+        "kube-vip",
+    )
+    front.kube_proxy = True
     return front
 
 
@@ -1258,7 +1497,7 @@ def metallb_front(svc: Obj, who: str) -> Front:
         None,
         "metallb",
     )
-    apply_etp(svc, front, who)
+    front.kube_proxy = True
     return front
 
 
@@ -1375,7 +1614,16 @@ def pp_provider_front(svc: Obj, p: _PPProvider, who: str) -> Front:
             "look at the peer address the app logs (`realip serve` prints it and the headers), "
             f"or set {p.hint} and decode PROXY protocol",
         )
-    apply_etp(svc, front, who)
+        # An HTTP listener (Linode's and Vultr's protocol annotations) would carry the client in
+        # X-Forwarded-For; without one the load balancer hands kube-proxy a packet.
+        # Linode's per-port JSON may name either; doctor leaves those ports as it read them.
+        front.unread_lb = not some and not any(
+            (k.startswith(p.prefix + "port-"))
+            or ("protocol" in k and v.strip().lower() in ("http", "https", "http2"))
+            for k, v in ann.items()
+            if k.startswith(p.prefix)
+        )
+    front.kube_proxy = True
     return front
 
 
@@ -1413,54 +1661,61 @@ def unknown_lb_front(svc: Obj, who: str) -> Front:
         "lb-unknown",
         check,
     )
-    apply_etp(svc, front, who)
+    front.kube_proxy = True
     return front
 
 
-def service_front(svc: Obj, who: str = "the app") -> Front:
-    """How requests reach the pods behind one Service, from its type, policy and annotations."""
+def service_front(
+    svc: Obj,
+    who: str = "the app",
+    default_provider: Optional[str] = None,
+    default_source: str = "",
+    dsr: Optional[Tuple[str, str]] = None,
+) -> Front:
+    """How requests reach the pods behind one Service, from its type, policy and annotations.
+
+    ``default_provider`` (a :data:`PROVIDERS` key) is the cloud the cluster runs in, when the
+    input (Nodes' ``spec.providerID``) or the user (``--provider``) says so; ``default_source``
+    says which. ``dsr`` (from :func:`cilium_dsr`) is a dataplane that forwards Cluster traffic
+    without SNAT.
+    """
+    front = _judge(svc, who, default_provider, default_source)
+    if front.kube_proxy:
+        # externalTrafficPolicy, applied here once for every provider and Service type.
+        apply_etp(svc, front, who, dsr)
+    return front
+
+
+def _judge(svc: Obj, who: str, default_provider: Optional[str], default_source: str) -> Front:
+    """The front a Service's type and provider give, before externalTrafficPolicy."""
     stype = service_type(svc)
     if stype == "NodePort" or (stype == "ClusterIP" and external_ips(svc)):
-        what = "NodePort" if stype == "NodePort" else "externalIPs"
-        if etp(svc) == "Local":
-            return Front(
-                DIRECT,
-                NODEPORT_LOCAL,
-                [
-                    Finding(
-                        INFO,
-                        "etp-local",
-                        f"{what} with externalTrafficPolicy: Local: clients must hit a node running "
-                        "a pod of this Service, and that node delivers the packet with the "
-                        "client's address as the peer",
-                    )
-                ],
-            )
-        return Front(SNAT, NODEPORT_CLUSTER, [snat_finding(who, NODEPORT_LOCAL)])
+        # kube-proxy answers on every node's port (or the external IPs) itself.
+        return Front(DIRECT, NODEPORT_LOCAL, [], kube_proxy=True)
     if stype == "LoadBalancer":
-        ann = svc.annotations
-        lb_class = s(svc.spec.get("loadBalancerClass"))
-        if _is_alibaba(svc):
-            return alibaba_front(svc, who)
-        if lb_class == _AWS_NLB_CLASS or any(k.startswith(_AWS_PREFIX) for k in ann):
-            return aws_front(svc, who)
-        if lb_class in _GCP_L4_CLASSES or _GCP_RBS in ann or any(k in ann for k in _GCP_LB_TYPE):
-            return gcp_front(svc, who)
-        if any(k.startswith(_DO_PREFIX) for k in ann):
-            return digitalocean_front(svc, who)
-        if any(k.startswith(_SCW_PREFIX) for k in ann):
-            return scaleway_front(svc, who)
-        if any(k.startswith(_HCLOUD_PREFIX) for k in ann):
-            return hetzner_front(svc, who)
-        if any(k.startswith(_OCI_PREFIXES) for k in ann):
-            return oci_front(svc, who)
-        if any(k.startswith(_AZURE_PREFIX) for k in ann):
-            return azure_front(svc, who)
-        if any(k.startswith(_METALLB_PREFIXES) for k in ann):
-            return metallb_front(svc, who)
-        provider = _pp_provider(svc)
-        if provider is not None:
-            return pp_provider_front(svc, provider, who)
+        for provider in PROVIDERS:
+            if provider.recognise(svc):
+                return provider.judge(svc, who)
+        named = _provider_from_status(svc) or (
+            (PROVIDER_BY_KEY[default_provider], default_source)
+            if default_provider in PROVIDER_BY_KEY
+            else None
+        )
+        if named is not None:
+            # No annotation names the load balancer, but the cluster does: that cloud's
+            # controller builds its default load balancer for such a Service.
+            provider, source = named
+            front = provider.judge(svc, who)
+            front.findings.insert(
+                0,
+                Finding(
+                    INFO,
+                    "provider-from-cluster",
+                    f"no load-balancer annotation: {provider.name}, from {source}; its cloud "
+                    "controller builds its default load balancer for this Service",
+                ),
+            )
+            return front
         return unknown_lb_front(svc, who)
     return Front(
         INTERNAL,
@@ -1479,3 +1734,210 @@ def service_front(svc: Obj, who: str = "the app") -> Front:
 def is_bad(front: Front) -> bool:
     """True when the front loses the client address for certain."""
     return front.client_ip in BAD
+
+
+# -- the provider registry -----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Provider:
+    """One load-balancer provider doctor reads: how it is recognised and who judges it."""
+
+    key: str
+    name: str
+    recognised_by: str
+    """The annotations or class that name it (documentation text)."""
+    recognise: Callable[[Obj], bool]
+    judge: Callable[[Obj, str], Front]
+    kube_proxy: str
+    """Whether kube-proxy (and so externalTrafficPolicy) is in the path."""
+    source: str
+    """The upstream controller or document its rules rest on."""
+    node_ids: Tuple[str, ...] = ()
+    """Node ``spec.providerID`` prefixes of clusters in this cloud."""
+    hostnames: Tuple[str, ...] = ()
+    """Suffixes of the hostnames its load balancers get in ``status.loadBalancer``."""
+
+
+def _prefixed(*prefixes: str) -> Callable[[Obj], bool]:
+    return lambda svc: any(k.startswith(prefixes) for k in svc.annotations)
+
+
+def _is_aws(svc: Obj) -> bool:
+    lb_class = s(svc.spec.get("loadBalancerClass"))
+    return lb_class == _AWS_NLB_CLASS or any(k.startswith(_AWS_PREFIX) for k in svc.annotations)
+
+
+def _is_gcp(svc: Obj) -> bool:
+    ann = svc.annotations
+    return (
+        s(svc.spec.get("loadBalancerClass")) in _GCP_L4_CLASSES
+        or _GCP_RBS in ann
+        or any(k in ann for k in _GCP_LB_TYPE)
+    )
+
+
+def _pp_judge(p: _PPProvider) -> Callable[[Obj, str], Front]:
+    return lambda svc, who: pp_provider_front(svc, p, who)
+
+
+_THROUGH_NODES = "yes (nodes), unless its annotations send to pod IPs"
+
+PROVIDERS: Tuple[Provider, ...] = (
+    Provider(
+        "alibaba",
+        "Alibaba Cloud CLB (SLB) / NLB",
+        "`service.beta.kubernetes.io/alibaba-cloud-*` / `alicloud-*`, "
+        "`loadBalancerClass: alibabacloud.com/nlb`",
+        _is_alibaba,
+        alibaba_front,
+        "yes, unless `backend-type: eni`",
+        "kubernetes/cloud-provider-alibaba-cloud docs/usage.md",
+        node_ids=("alicloud://",),
+    ),
+    Provider(
+        "aws",
+        "AWS NLB / Classic ELB",
+        "`service.beta.kubernetes.io/aws-load-balancer-*`, "
+        "`loadBalancerClass: service.k8s.aws/nlb`",
+        _is_aws,
+        aws_front,
+        "yes for instance targets, no for IP targets",
+        "kubernetes-sigs/aws-load-balancer-controller docs/guide/service/annotations.md; "
+        "kubernetes/cloud-provider-aws",
+        node_ids=("aws://",),
+        hostnames=(".elb.amazonaws.com", ".elb.amazonaws.com.cn"),
+    ),
+    Provider(
+        "gcp",
+        "Google Cloud passthrough Network Load Balancer",
+        "`cloud.google.com/l4-rbs`, `networking.gke.io/load-balancer-type`, "
+        "`loadBalancerClass: networking.gke.io/l4-regional-*`",
+        _is_gcp,
+        gcp_front,
+        "yes (instance groups); GKE subsetting and NEGs aside",
+        "GKE docs, LoadBalancer Service concepts and parameters",
+        node_ids=("gce://",),
+    ),
+    Provider(
+        "digitalocean",
+        "DigitalOcean",
+        "`service.beta.kubernetes.io/do-loadbalancer-*`",
+        _prefixed(_DO_PREFIX),
+        digitalocean_front,
+        _THROUGH_NODES,
+        "digitalocean/digitalocean-cloud-controller-manager docs/controllers/services/"
+        "annotations.md",
+        node_ids=("digitalocean://",),
+    ),
+    Provider(
+        "scaleway",
+        "Scaleway",
+        "`service.beta.kubernetes.io/scw-loadbalancer-*`",
+        _prefixed(_SCW_PREFIX),
+        scaleway_front,
+        _THROUGH_NODES,
+        "scaleway/scaleway-cloud-controller-manager docs/loadbalancer-annotations.md",
+        node_ids=("scaleway://",),
+    ),
+    Provider(
+        "hetzner",
+        "Hetzner Cloud",
+        "`load-balancer.hetzner.cloud/*`",
+        _prefixed(_HCLOUD_PREFIX),
+        hetzner_front,
+        _THROUGH_NODES,
+        "hetznercloud/hcloud-cloud-controller-manager internal/annotation/load_balancer.go",
+        node_ids=("hcloud://",),
+    ),
+    Provider(
+        "oci",
+        "Oracle Cloud (OCI)",
+        "`service.beta.kubernetes.io/oci-load-balancer-*`, `oci.oraclecloud.com/*`, "
+        "`oci-network-load-balancer.oraclecloud.com/*`",
+        _prefixed(*_OCI_PREFIXES),
+        oci_front,
+        "yes (nodes)",
+        "oracle/oci-cloud-controller-manager docs/load-balancer-annotations.md, "
+        "pkg/cloudprovider/providers/oci/load_balancer_spec.go",
+        node_ids=("oci://", "ocid1."),
+    ),
+    Provider(
+        "azure",
+        "Azure Load Balancer",
+        "`service.beta.kubernetes.io/azure-*`",
+        _prefixed(_AZURE_PREFIX),
+        azure_front,
+        "yes (nodes)",
+        "kubernetes-sigs/cloud-provider-azure docs, LoadBalancer annotations",
+        node_ids=("azure://",),
+    ),
+    Provider(
+        "metallb",
+        "MetalLB",
+        "`metallb.io/*` or the older `metallb.universe.tf/*`",
+        _prefixed(*_METALLB_PREFIXES),
+        metallb_front,
+        "yes: routed to a node, delivered by kube-proxy",
+        "metallb.universe.tf docs, Usage (traffic policies)",
+    ),
+    Provider(
+        "kube-vip",
+        "kube-vip",
+        "`kube-vip.io/*`",
+        _prefixed("kube-vip.io/"),
+        kube_vip_front,
+        "yes: announced by a node, delivered by kube-proxy",
+        "kube-vip.io docs, usage (externalTrafficPolicy)",
+    ),
+    Provider(
+        "openstack",
+        "OpenStack Octavia",
+        "`loadbalancer.openstack.org/*`",
+        _prefixed(_OPENSTACK_PREFIX),
+        openstack_front,
+        "yes (nodes)",
+        "kubernetes/cloud-provider-openstack docs/openstack-cloud-controller-manager/"
+        "expose-applications-using-loadbalancer-type-service.md",
+        node_ids=("openstack://",),
+    ),
+    *(
+        Provider(
+            p.code,
+            p.name,
+            f"`{p.prefix}*`",
+            _prefixed(p.prefix),
+            _pp_judge(p),
+            _THROUGH_NODES,
+            {
+                "linode": "linode/linode-cloud-controller-manager docs/configuration/"
+                "annotations.md",
+                "vultr": "vultr/vultr-cloud-controller-manager docs/load-balancers.md",
+                "civo": "civo/civo-cloud-controller-manager README.md",
+                "cloudscale": "cloudscale-ch/cloudscale-cloud-controller-manager examples/",
+            }[p.code],
+            node_ids=(f"{p.code}://",),
+        )
+        for p in _PP_PROVIDERS
+    ),
+)
+"""Every load-balancer provider doctor reads, in the order it checks them."""
+
+PROVIDER_BY_KEY: Dict[str, Provider] = {p.key: p for p in PROVIDERS}
+
+
+def provider_from_node(provider_id: str) -> Optional[str]:
+    """The :data:`PROVIDERS` key a Node's ``spec.providerID`` names (``aws://...``)."""
+    for p in PROVIDERS:
+        if provider_id.startswith(p.node_ids) if p.node_ids else False:
+            return p.key
+    return None
+
+
+def _provider_from_status(svc: Obj) -> Optional[Tuple[Provider, str]]:
+    for item in lst(d(svc.status.get("loadBalancer")).get("ingress")):
+        host = s(d(item).get("hostname")).lower()
+        for p in PROVIDERS:
+            if host and p.hostnames and host.endswith(p.hostnames):
+                return p, f"the load balancer's hostname {host} (status.loadBalancer)"
+    return None

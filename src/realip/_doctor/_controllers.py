@@ -15,23 +15,40 @@ from realip._doctor._cloud import (
     GOOGLE_FRONT_END_RANGES,
     INGRESS,
     LB_HTTP,
+    SNAT,
+    UNKNOWN_LB,
     VPC_CIDR,
+    Front,
     controller_service_missing,
+    proxy_protocol_mismatch,
     service_front,
     settings,
 )
 from realip._doctor._objects import (
     Obj,
     args,
+    containers,
     d,
     host_network,
     host_ports,
     images,
     lst,
+    pod_labels,
     s,
     strmap,
 )
-from realip._doctor._report import ERROR, INFO, PRESERVED, UNKNOWN, WARNING, Finding, howto
+from realip._doctor._report import (
+    BAD,
+    ERROR,
+    INFO,
+    LOST,
+    PRESERVED,
+    SPOOFABLE,
+    UNKNOWN,
+    WARNING,
+    Finding,
+    howto,
+)
 
 INGRESS_CLASS_ANNOTATION = "kubernetes.io/ingress.class"
 DEFAULT_CLASS_ANNOTATION = "ingressclass.kubernetes.io/is-default-class"
@@ -259,6 +276,58 @@ def _alb_target(ing: Obj) -> str:
     )
 
 
+_ALB_ATTRIBUTES = "alb.ingress.kubernetes.io/load-balancer-attributes"
+
+
+def _alb_xff_mode(ing: Obj) -> str:
+    """``routing.http.xff_header_processing.mode`` from the load-balancer-attributes annotation."""
+    for item in ing.annotations.get(_ALB_ATTRIBUTES, "").split(","):
+        key, _, value = item.partition("=")
+        if key.strip() == "routing.http.xff_header_processing.mode":
+            return value.strip().lower()
+    return "append"
+
+
+def _alb_xff_verdict(mode: str) -> Tuple[str, List[Finding], Dict[str, str], str]:
+    # AWS ELB docs (Application Load Balancers, "X-Forwarded-For header", processing modes):
+    # append (the default) adds the client; "preserve" keeps the header "without any change";
+    # "remove" removes it before the request reaches the targets. aws-load-balancer-controller
+    # docs (guide/ingress/annotations, load-balancer-attributes) set the attribute this way.
+    out = settings(LB_HTTP, VPC_CIDR)
+    attr = f"routing.http.xff_header_processing.mode={mode}"
+    if mode == "preserve":
+        return (
+            SPOOFABLE,
+            [
+                Finding(
+                    ERROR,
+                    "aws-alb-xff-preserve",
+                    f"{_ALB_ATTRIBUTES}: {attr}: the ALB passes X-Forwarded-For on exactly as "
+                    "the client sent it and adds nothing, so the rightmost entry is the client's "
+                    "choice",
+                    "set routing.http.xff_header_processing.mode=append (the default), so the "
+                    "ALB appends the address it received the connection from",
+                )
+            ],
+            out,
+            LB_HTTP,
+        )
+    return (
+        LOST,
+        [
+            Finding(
+                ERROR,
+                "aws-alb-xff-remove",
+                f"{_ALB_ATTRIBUTES}: {attr}: the ALB removes X-Forwarded-For before the "
+                "request reaches the targets, so the app sees only the ALB's address",
+                "set routing.http.xff_header_processing.mode=append (the default)",
+            )
+        ],
+        out,
+        LB_HTTP,
+    )
+
+
 def alb_verdict(ing: Obj, alibaba: bool) -> Tuple[str, List[Finding], Dict[str, str], str]:
     """An Application Load Balancer Ingress (AWS or Alibaba Cloud)."""
     if alibaba:
@@ -277,6 +346,9 @@ def alb_verdict(ing: Obj, alibaba: bool) -> Tuple[str, List[Finding], Dict[str, 
             LB_HTTP,
         )
     target = _alb_target(ing)
+    xff = _alb_xff_mode(ing)
+    if xff in ("preserve", "remove"):
+        return _alb_xff_verdict(xff)
     # aws-load-balancer-controller docs (guide/ingress/annotations, target-type): "instance
     # mode will route traffic to all ec2 instances within cluster on NodePort opened for your
     # service" (so kube-proxy may SNAT to a node address, which is inside the VPC); "ip mode
@@ -392,17 +464,56 @@ def has_alibaba_alb_annotations(ing: Obj) -> bool:
     return any(k in ing.annotations for k in _ALIBABA_ALB_ANNOTATIONS)
 
 
-def controller_service(ctrl: Controller, services: Sequence[Obj]) -> Optional[Obj]:
-    """The controller's own LoadBalancer/NodePort Service, recognised by its labels or name."""
+def controller_service(
+    ctrl: Controller, services: Sequence[Obj], workloads: Sequence[Obj] = ()
+) -> Optional[Obj]:
+    """The controller's own Service where clients enter (LoadBalancer, NodePort or externalIPs),
+    named by the controller's arguments or recognised by its labels or name.
+
+    ``workloads`` are the controller workloads in the input (F5's, whose -external-service
+    names its Service); passing only those keeps a large input linear.
+    """
+    if ctrl.key == "f5-nginx":
+        # nginx/kubernetes-ingress cmd/nginx-ingress flags: "-external-service <name>": the
+        # Service whose external address the controller reports, in its own namespace.
+        for w in f5_workloads(workloads):
+            for a in args(w):
+                flag, value = _flag(a)
+                if flag == "external-service" and value:
+                    named = [x for x in services if x.key == (w.namespace, value)]
+                    if named:
+                        return named[0]
     for svc in services:
-        if s(svc.spec.get("type")) not in ("LoadBalancer", "NodePort"):
+        if s(svc.spec.get("type")) not in ("LoadBalancer", "NodePort") and not lst(
+            svc.spec.get("externalIPs")
+        ):
             continue
+        chosen = strmap(svc.spec.get("selector"))
         for key, value in ctrl.service_hints:
             if (key == "name" and svc.name == value) or svc.labels.get(key) == value:
+                return svc
+            # A Service without labels still selects the controller's pods by them.
+            if key != "name" and chosen.get(key) == value:
                 return svc
         if ctrl.key in svc.name:
             return svc
     return None
+
+
+def is_controller_workload(ctrl: Controller, workload: Obj) -> bool:
+    """A workload whose pods carry one of the labels that mark the controller's Service."""
+    labels = pod_labels(workload)
+    return any(key != "name" and labels.get(key) == value for key, value in ctrl.service_hints)
+
+
+@dataclass(frozen=True)
+class Found:
+    """One setting found in the input, where it was found, and how to undo it."""
+
+    setting: str
+    where: str
+    effect: str
+    fix: str
 
 
 @dataclass(frozen=True)
@@ -412,6 +523,202 @@ class Evidence:
     decodes_proxy_protocol: Optional[bool] = None
     believes_lb_header: Optional[bool] = None
     where: str = ""
+    believes_clients: Tuple[Found, ...] = ()
+    """Settings that make it take the client from a header any client can write."""
+    drops_client: Tuple[Found, ...] = ()
+    """Settings that make it forward no client address at all."""
+
+
+# -- the decision table: settings that make a controller believe what a client writes --------
+
+
+@dataclass(frozen=True)
+class ClientHeaderSetting:
+    """A controller setting that believes (or drops) a client-written header, and its source."""
+
+    controller: str
+    """The :class:`Controller` key it belongs to."""
+    setting: str
+    """As the controller's documentation spells it."""
+    effect: str
+    fix: str
+    source: str
+    """The upstream file (and line) the behaviour rests on."""
+    args: Optional[re.Pattern[str]] = None
+    """Matches a container argument (lower case) that switches it on."""
+    env: Optional[re.Pattern[str]] = None
+    """Matches ``NAME=value`` of a container environment variable (upper-cased name)."""
+    static: Tuple[str, str] = ("", "")
+    """(section, key) of a static configuration file in a ConfigMap (YAML or TOML) set true."""
+    keys: Tuple[str, ...] = ()
+    """ConfigMap keys, or annotation keys on the Ingress or Service, whose presence switches it
+    on (a non-empty value)."""
+    drops: bool = False
+    """True when the setting loses the client rather than believing one."""
+
+
+_TRUE = r"(=(true|1|t))?$"
+_EVERYONE = r"=(.*[,\s])?(0\.0\.0\.0/0|::/0)\s*(,|$)"
+
+CLIENT_HEADER_SETTINGS: Tuple[ClientHeaderSetting, ...] = (
+    # traefik pkg/middlewares/forwardedheaders/forwarded_header.go, ServeHTTP: "if !x.insecure &&
+    # !x.isTrustedIP(r.RemoteAddr) { DeleteXForwardedHeaders(r.Header) }": with insecure every
+    # client's X-Forwarded-For and X-Real-Ip reach the app (rewrite() keeps a client's
+    # X-Real-Ip). The Helm chart renders ports.<name>.forwardedHeaders.insecure as this argument.
+    ClientHeaderSetting(
+        "traefik",
+        "entryPoints.<name>.forwardedHeaders.insecure",
+        "Traefik keeps the X-Forwarded-For and X-Real-Ip headers of every peer, so the app "
+        "receives what any client wrote as if a trusted proxy had written it",
+        "remove forwardedHeaders.insecure and list your load balancer's range in "
+        "entryPoints.<name>.forwardedHeaders.trustedIPs",
+        "traefik/traefik pkg/middlewares/forwardedheaders/forwarded_header.go (ServeHTTP)",
+        args=re.compile(r"^--entrypoints\.[^.=]+\.forwardedheaders\.insecure" + _TRUE),
+        env=re.compile(r"^TRAEFIK_ENTRYPOINTS_[^=]+_FORWARDEDHEADERS_INSECURE=(true|1|t)$", re.I),
+        static=("forwardedheaders", "insecure"),
+    ),
+    # Same file: isTrustedIP() believes every peer in trustedIPs; 0.0.0.0/0 is insecure by
+    # another name.
+    ClientHeaderSetting(
+        "traefik",
+        "entryPoints.<name>.forwardedHeaders.trustedIPs with 0.0.0.0/0 or ::/0",
+        "Traefik trusts every peer's X-Forwarded-For and X-Real-Ip",
+        "list only your load balancer's range in entryPoints.<name>.forwardedHeaders.trustedIPs",
+        "traefik/traefik pkg/middlewares/forwardedheaders/forwarded_header.go (isTrustedIP)",
+        args=re.compile(r"^--entrypoints\.[^.=]+\.forwardedheaders\.trustedips" + _EVERYONE),
+        env=re.compile(r"^TRAEFIK_ENTRYPOINTS_[^=]+_FORWARDEDHEADERS_TRUSTEDIPS" + _EVERYONE, re.I),
+    ),
+    # Same file: with notAppendXForwardedFor Traefik does not add the peer; an untrusted peer's
+    # header was deleted first, so the app gets no client at all from a direct client.
+    ClientHeaderSetting(
+        "traefik",
+        "notAppendXForwardedFor",
+        "Traefik deletes an untrusted peer's X-Forwarded-For and does not add the peer, so the "
+        "app receives no client address",
+        "remove notAppendXForwardedFor (Traefik then appends the peer it received)",
+        "traefik/traefik pkg/middlewares/forwardedheaders/forwarded_header.go (ServeHTTP, "
+        "SetNotAppendXFF)",
+        args=re.compile(
+            r"^--(entrypoints\.[^.=]+\.forwardedheaders\.|global\.)notappendxforwardedfor" + _TRUE
+        ),
+        env=re.compile(
+            r"^TRAEFIK_(ENTRYPOINTS_[^=]+_FORWARDEDHEADERS|GLOBAL)_NOTAPPENDXFORWARDEDFOR"
+            r"=(true|1|t)$",
+            re.I,
+        ),
+        static=("forwardedheaders", "notappendxforwardedfor"),
+        drops=True,
+    ),
+    # haproxytech/kubernetes-ingress pkg/annotations/ingress/srcIPHdr.go adds rules.ReqSetSrc for
+    # any value, and pkg/haproxy/rules/reqSetSrc.go writes an unconditional
+    # "http-request set-src hdr(<header>)": HAProxy takes the source from the header whoever
+    # sent it. documentation/README.md: a ConfigMap key and an Ingress annotation, with the
+    # ingress.kubernetes.io, haproxy.org and haproxy.com prefixes.
+    ClientHeaderSetting(
+        "haproxy",
+        "src-ip-header",
+        "HAProxy replaces the source address with the named header (http-request set-src hdr(...)) "
+        "for every request, whoever sent it",
+        "remove src-ip-header; if an HTTP load balancer in front writes the client, keep HAProxy's "
+        "forwarded-for and trust that load balancer in the app instead",
+        "haproxytech/kubernetes-ingress pkg/annotations/ingress/srcIPHdr.go, "
+        "pkg/haproxy/rules/reqSetSrc.go",
+        keys=(
+            "src-ip-header",
+            "haproxy.org/src-ip-header",
+            "haproxy.com/src-ip-header",
+            "ingress.kubernetes.io/src-ip-header",
+        ),
+    ),
+)
+"""Every controller setting doctor knows that makes a controller believe a header any client
+can write (or drop the client), checked the same way for every controller."""
+
+
+def _static_flag(text: str, section: str, key: str) -> bool:
+    """``key`` set true under ``section`` of a YAML or TOML static configuration file."""
+    lines = text.lower().splitlines()
+    for i, line in enumerate(lines):
+        if section not in line:
+            continue
+        rest = line.split(section, 1)[1]
+        if re.search(rf"\b{key}\s*[:=]\s*(true|1|t)\b", rest):
+            return True  # flow style: forwardedHeaders: {insecure: true}
+        indent = len(line) - len(line.lstrip())
+        for follow in lines[i + 1 :]:
+            body = follow.strip()
+            if not body or body.startswith("#"):
+                continue
+            # TOML: the next table; YAML: the next key at the section's indent or less.
+            if body.startswith("[") or (":" in body and len(follow) - len(body) <= indent):
+                break
+            if re.match(rf"{key}\s*[:=]\s*[\"']?(true|1|t)\b", body):
+                return True
+    return False
+
+
+def _env_pairs(workload: Obj) -> List[str]:
+    pairs = []
+    for c in containers(workload):
+        for e in lst(c.get("env")):
+            e = d(e)
+            pairs.append(f"{s(e.get('name'))}={s(e.get('value'))}")
+    return pairs
+
+
+def client_header_settings(
+    ctrl: Controller,
+    workloads: Sequence[Obj],
+    cms: Sequence[Obj],
+    annotated: Sequence[Obj] = (),
+) -> Tuple[Tuple[Found, ...], Tuple[Found, ...]]:
+    """The believing and the dropping settings of :data:`CLIENT_HEADER_SETTINGS` in the input."""
+    believes: List[Found] = []
+    drops: List[Found] = []
+    for rule in CLIENT_HEADER_SETTINGS:
+        if rule.controller != ctrl.key:
+            continue
+        where: List[str] = []
+        for w in workloads:
+            hit = (rule.args is not None and any(rule.args.search(a.lower()) for a in args(w))) or (
+                rule.env is not None and any(rule.env.search(p) for p in _env_pairs(w))
+            )
+            if hit:
+                where.append(f"{w.kind} {w.ref}")
+        for cm in cms:
+            if any(cm.data.get(k, "").strip() for k in rule.keys) or (
+                rule.static[0] and any(_static_flag(v, *rule.static) for v in cm.data.values())
+            ):
+                where.append(f"ConfigMap {cm.ref}")
+        for obj in annotated:
+            if any(obj.annotations.get(k, "").strip() for k in rule.keys):
+                where.append(f"{obj.kind} {obj.ref}")
+        if where:
+            found = Found(rule.setting, ", ".join(where), rule.effect, rule.fix)
+            (drops if rule.drops else believes).append(found)
+    return tuple(believes), tuple(drops)
+
+
+def believes_clients_finding(ctrl: Controller, found: Sequence[Found]) -> Finding:
+    """ERROR: the controller takes the client from a header any client can write."""
+    return Finding(
+        ERROR,
+        "controller-believes-clients",
+        "; ".join(f"{f.setting} ({f.where}): {f.effect}" for f in found)
+        + f". Whatever sits in front of {ctrl.name}, a client can send that header and pick "
+        "the address the app sees",
+        "; ".join(f.fix for f in found),
+    )
+
+
+def drops_client_finding(ctrl: Controller, found: Sequence[Found]) -> Finding:
+    """ERROR: the controller forwards no client address."""
+    return Finding(
+        ERROR,
+        "controller-drops-client",
+        "; ".join(f"{f.setting} ({f.where}): {f.effect}" for f in found),
+        "; ".join(f.fix for f in found),
+    )
 
 
 def controller_evidence(ctrl: Controller, workloads: Sequence[Obj], cms: Sequence[Obj]) -> Evidence:
@@ -457,7 +764,20 @@ def controller_evidence(ctrl: Controller, workloads: Sequence[Obj], cms: Sequenc
         if found:
             pp = True
             where = ", ".join(f"ConfigMap {c.ref}" for c in found)
-    return Evidence(pp, lb, where)
+    believes, drops = client_header_settings(ctrl, workloads, cms)
+    return Evidence(pp, lb, where, believes, drops)
+
+
+def with_annotations(ctrl: Controller, evidence: Evidence, objs: Sequence[Obj]) -> Evidence:
+    """Add what annotations on an Ingress (or its Services) switch on for this controller."""
+    believes, drops = client_header_settings(ctrl, (), (), objs)
+    if not believes and not drops:
+        return evidence
+    return replace(
+        evidence,
+        believes_clients=evidence.believes_clients + believes,
+        drops_client=evidence.drops_client + drops,
+    )
 
 
 def generic_verdict(
@@ -478,6 +798,12 @@ def generic_verdict(
         "app sees the controller pod as its peer and reads X-Forwarded-For trusting the pod CIDR "
         f"({howto('how-to/ingress.md')})",
     )
+    # A client can send a header whatever is in front: judged before the load balancer.
+    if evidence.believes_clients:
+        return SPOOFABLE, [header, believes_clients_finding(ctrl, evidence.believes_clients)], out
+    if evidence.drops_client and not (front_kind == HTTP and evidence.believes_lb_header):
+        # Only a trusted HTTP load balancer's own X-Forwarded-For still reaches the app.
+        return LOST, [header, drops_client_finding(ctrl, evidence.drops_client)], out
     if front_kind in (SNAT, PROXIED):
         return (
             LOST,
@@ -745,8 +1071,8 @@ def _envoy_filter_decodes(ef: Obj, gw: Obj) -> bool:
 
 
 def _istio_gateway_service(
-    gw: Obj, envoy_filters: Sequence[Obj]
-) -> Optional[Tuple[str, List[Finding], Dict[str, str], str]]:
+    gw: Obj, envoy_filters: Sequence[Obj], dataplane: Optional[Tuple[Obj, Front]] = None
+) -> Tuple[str, List[Finding], Dict[str, str], str]:
     """An Istio Gateway judged through the LoadBalancer Service Istio generates for it."""
     # Istio's automated deployment copies the Gateway's annotations (and those of
     # spec.infrastructure) to the Service and Deployment it creates, "<gateway>-istio", a
@@ -762,11 +1088,11 @@ def _istio_gateway_service(
             "spec": {"type": "LoadBalancer"},
         }
     )
-    front = service_front(svc, "the ingress controller")
-    if front.provider in (None, "unknown"):
-        # No cloud annotation doctor knows: the generated Service is judged like any missing
-        # controller Service (below), not called an unknown load balancer on no evidence.
-        return None
+    if dataplane is not None:
+        # The generated Service is in the input (maybe patched to Local): judge that one.
+        svc, front = dataplane
+    else:
+        front = service_front(svc, "the ingress controller")
     ctrl = CONTROLLERS["istio.io/ingress-controller"]
     where = ""
     if _decodes_istio_proxy_protocol(ann.get("proxy.istio.io/config", "")):
@@ -775,7 +1101,8 @@ def _istio_gateway_service(
         found = [ef for ef in envoy_filters if _envoy_filter_decodes(ef, gw)]
         where = ", ".join(f"EnvoyFilter {ef.ref}" for ef in found)
     evidence = Evidence(True if where else None, None, where)
-    client, findings, out = generic_verdict(ctrl, front.kind, front.lb_cidrs, evidence)
+    kind = UNKNOWN_LB if front.unread_lb and front.kind == SNAT and where else front.kind
+    client, findings, out = generic_verdict(ctrl, kind, front.lb_cidrs, evidence)
     # The generated Service has no entry of its own, so its findings are shown here; the
     # app-facing PROXY advice is left out (the gateway, not the app, decodes it).
     own = [f for f in front.findings if f.code != "proxy-protocol"]
@@ -786,57 +1113,97 @@ def _istio_gateway_service(
         "istio-gateway-service",
         f"Istio generates Service {gw.namespace}/{gw.name}-istio (type LoadBalancer, "
         "externalTrafficPolicy Cluster unless patched) with this Gateway's annotations; doctor "
-        "judges that Service from them",
+        + (
+            f"judges Service {svc.ref} from the input"
+            if dataplane is not None
+            else "judges that Service from them (patch it to externalTrafficPolicy: Local, "
+            "or include it in the input if it is patched already)"
+        ),
     )
     return client, [lead, *own, *findings], out, INGRESS
 
 
+def gateway_service(gw: Obj, services: Sequence[Obj]) -> Optional[Obj]:
+    """The data-plane Service an implementation made for this Gateway, when in the input."""
+    # Gateway API GEP-1762 (in-cluster Gateway deployments): the generated resources carry
+    # gateway.networking.k8s.io/gateway-name (Istio, NGINX Gateway Fabric); Envoy Gateway labels
+    # them gateway.envoyproxy.io/owning-gateway-name/-namespace (in its own namespace); Istio
+    # names its Service "<gateway>-istio".
+    for svc in services:
+        if svc.namespace == gw.namespace and (
+            svc.labels.get("gateway.networking.k8s.io/gateway-name") == gw.name
+            or (gateway_class(gw) == "istio" and svc.name == f"{gw.name}-istio")
+        ):
+            return svc
+        if (
+            svc.labels.get("gateway.envoyproxy.io/owning-gateway-name") == gw.name
+            and svc.labels.get("gateway.envoyproxy.io/owning-gateway-namespace", gw.namespace)
+            == gw.namespace
+        ):
+            return svc
+    return None
+
+
 def gateway_verdict(
-    gw: Obj, envoy_filters: Sequence[Obj] = ()
+    gw: Obj,
+    envoy_filters: Sequence[Obj] = (),
+    dataplane: Optional[Tuple[Obj, Front]] = None,
+    evidence: Optional[Evidence] = None,
 ) -> Tuple[str, List[Finding], Dict[str, str], str]:
-    """A Gateway: Google load balancers, known in-cluster proxies, or unknown."""
+    """A Gateway: Google load balancers, known in-cluster proxies (judged through their
+    data-plane Service, as an Ingress is through its controller's), or unknown."""
     cls = gateway_class(gw)
     if cls in GKE_EXTERNAL_CLASSES:
         return gce_verdict(gw, False, "Gateway")
     if cls in GKE_PROXY_SUBNET_CLASSES:
         return gce_verdict(gw, True, "Gateway")
     if cls == "istio":
-        judged = _istio_gateway_service(gw, envoy_filters)
-        if judged is not None:
-            return judged
+        return _istio_gateway_service(gw, envoy_filters, dataplane)
     controller = GATEWAY_PROXIES.get(cls)
     if controller is not None:
         ctrl = CONTROLLERS[controller]
-        return (
-            PRESERVED,
-            [
-                Finding(
-                    INFO,
-                    "gateway-proxy",
-                    f"gatewayClassName {cls!r}: {ctrl.name} runs in the cluster and {ctrl.header}; "
-                    "the app sees its pod as the peer. Check its own Service keeps the client IP "
-                    "(externalTrafficPolicy: Local)",
-                )
-            ],
-            settings(INGRESS),
-            INGRESS,
+        ev = evidence or Evidence()
+        lead = Finding(
+            INFO,
+            "gateway-proxy",
+            f"gatewayClassName {cls!r}: {ctrl.name} runs in the cluster and {ctrl.header}; the "
+            "app sees its pod as the peer; what reaches it is decided by its own Service"
+            + (f" ({dataplane[0].ref}, see its entry)" if dataplane is not None else ""),
         )
-    return (
-        UNKNOWN,
-        [
+        if dataplane is None:
+            kind, lb_cidrs = None, None
+        else:
+            front = dataplane[1]
+            pp = ev.decodes_proxy_protocol
+            kind = UNKNOWN_LB if front.unread_lb and front.kind == SNAT and pp else front.kind
+            lb_cidrs = front.lb_cidrs
+        client, findings, out = generic_verdict(ctrl, kind, lb_cidrs, ev)
+        return client, [lead, *findings], out, INGRESS
+    findings = [
+        Finding(
+            WARNING,
+            "gateway-class-unknown",
+            f"gatewayClassName {cls or '(none)'!r}: doctor does not know this Gateway "
+            "implementation, so it can't tell whether a cloud load balancer or an in-cluster "
+            "proxy carries the traffic, or which header it writes. Look up the GatewayClass "
+            "(`kubectl get gatewayclass -o yaml`, spec.controllerName) and its documentation, "
+            "or run `realip serve` behind it and read the headers",
+        )
+    ]
+    if dataplane is not None and dataplane[1].client_ip in BAD:
+        # Whatever the implementation, its proxy receives what its Service delivers.
+        findings.append(
             Finding(
-                WARNING,
-                "gateway-class-unknown",
-                f"gatewayClassName {cls or '(none)'!r}: doctor does not know this Gateway "
-                "implementation, so it can't tell whether a cloud load balancer or an in-cluster "
-                "proxy carries the traffic, or which header it writes. Look up the GatewayClass "
-                "(`kubectl get gatewayclass -o yaml`, spec.controllerName) and its documentation, "
-                "or run `realip serve` behind it and read the headers",
+                ERROR,
+                "controller-loses-client-ip",
+                f"the Gateway's own Service {dataplane[0].ref} already loses the client IP (see "
+                "its entry): the gateway's proxy sees a node or load-balancer address and passes "
+                "that on",
+                "fix that Service first (externalTrafficPolicy: Local on it)",
             )
-        ],
-        settings(INGRESS),
-        INGRESS,
-    )
+        )
+        return LOST, findings, settings(INGRESS), INGRESS
+    return UNKNOWN, findings, settings(INGRESS), INGRESS
 
 
 # -- Cloudflare Tunnel --------------------------------------------------------------------
@@ -847,6 +1214,21 @@ _CLOUDFLARED_SERVICE = re.compile(r"service:\s*(?:https?|h2c|tcp)://([A-Za-z0-9.
 def is_cloudflared(workload: Obj) -> bool:
     """A cloudflared Deployment/DaemonSet (Cloudflare Tunnel connector)."""
     return any("cloudflared" in img.rsplit("/", 1)[-1] for img in images(workload))
+
+
+def cloudflared_remote(workload: Obj) -> bool:
+    """A remotely managed tunnel: run with a token, its routes kept in Cloudflare's dashboard."""
+    # Cloudflare docs (Tunnel, "Create a tunnel (dashboard)" and the cloudflared run parameters):
+    # "cloudflared tunnel run --token <TOKEN>" or TUNNEL_TOKEN starts a remotely managed tunnel,
+    # whose public hostnames and services are configured in the dashboard, not in a file.
+    flat = args(workload)
+    if any(a == "--token" or a.startswith("--token=") for a in flat):
+        return True
+    return any(
+        s(d(e).get("name")) == "TUNNEL_TOKEN"
+        for c in containers(workload)
+        for e in lst(c.get("env"))
+    )
 
 
 def cloudflared_targets(workload: Obj, configmaps: Sequence[Obj]) -> List[Tuple[str, str]]:
@@ -874,6 +1256,12 @@ def cloudflared_targets(workload: Obj, configmaps: Sequence[Obj]) -> List[Tuple[
 
 
 # -- F5 NGINX Ingress Controller (nginx.org) ------------------------------------------------
+
+F5_PROXY_PROTOCOL = (
+    'proxy-protocol: "True", real-ip-header: "proxy_protocol" and set-real-ip-from: <the load '
+    "balancer's range> in its ConfigMap"
+)
+"""How F5's controller is told to decode PROXY protocol (nginx.org ConfigMap keys)."""
 
 F5_CONFIG_KEYS = ("proxy-protocol", "real-ip-header", "set-real-ip-from", "real-ip-recursive")
 """The nginx.org ConfigMap keys that decide the client address (none of them is ingress-nginx's)."""
@@ -986,17 +1374,7 @@ def f5_verdict(
             f"controller pod as its peer ({howto('how-to/ingress.md')})",
         )
     ]
-    if front_kind in (SNAT, PROXIED):
-        findings.append(
-            Finding(
-                ERROR,
-                "controller-loses-client-ip",
-                "the controller's Service already loses the client IP (see its entry)",
-                "fix the controller Service first (externalTrafficPolicy: Local on that Service, "
-                'or PROXY protocol on the load balancer with proxy-protocol: "True")',
-            )
-        )
-        return LOST, findings, out
+    # A client can send the header whatever is in front: judged before the load balancer.
     if header and header.lower() != "proxy_protocol" and _f5_cidrs_everyone(trusted or ""):
         findings.append(
             Finding(
@@ -1009,6 +1387,17 @@ def f5_verdict(
             )
         )
         return SPOOFABLE, findings, out
+    if front_kind in (SNAT, PROXIED):
+        findings.append(
+            Finding(
+                ERROR,
+                "controller-loses-client-ip",
+                "the controller's Service already loses the client IP (see its entry)",
+                "fix the controller Service first (externalTrafficPolicy: Local on that Service, "
+                'or PROXY protocol on the load balancer with proxy-protocol: "True")',
+            )
+        )
+        return LOST, findings, out
     if front_kind == PROXY_PROTOCOL and cm is None:
         # Its ConfigMap is not in the input: proxy-protocol may well be set there.
         findings.append(
@@ -1024,13 +1413,11 @@ def f5_verdict(
     if front_kind == PROXY_PROTOCOL:
         if not pp:
             findings.append(
-                Finding(
-                    ERROR,
-                    "proxy-protocol-mismatch",
-                    "the load balancer sends PROXY protocol headers but the controller does not "
-                    'expect them (proxy-protocol is not "True"): every request fails',
-                    'set proxy-protocol: "True", real-ip-header: "proxy_protocol" and '
-                    "set-real-ip-from: <the load balancer's range> in its ConfigMap",
+                proxy_protocol_mismatch(
+                    "the F5 NGINX Ingress Controller",
+                    F5_PROXY_PROTOCOL,
+                    True,
+                    where,
                 )
             )
             return LOST, findings, out
@@ -1057,12 +1444,8 @@ def f5_verdict(
         return PRESERVED, findings, out
     if pp and front_kind is not None and front_kind != UNKNOWN_LB:
         findings.append(
-            Finding(
-                ERROR,
-                "proxy-protocol-mismatch",
-                'proxy-protocol is "True" but the load balancer does not send PROXY headers: '
-                "every request is rejected",
-                'enable PROXY protocol on the load balancer, or remove proxy-protocol: "True"',
+            proxy_protocol_mismatch(
+                "the F5 NGINX Ingress Controller", F5_PROXY_PROTOCOL, False, where
             )
         )
         return LOST, findings, out

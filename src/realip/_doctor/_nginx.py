@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from typing import Dict, List, Mapping, Optional, Tuple
 
 from realip._doctor._cloud import (
+    DIRECT,
     HTTP,
     INGRESS,
     PROXIED,
@@ -19,6 +20,7 @@ from realip._doctor._cloud import (
     UNKNOWN_LB,
     Front,
     controller_service_missing,
+    proxy_protocol_mismatch,
     settings,
 )
 from realip._doctor._objects import Obj, parse_bool
@@ -102,11 +104,22 @@ class NginxConfig:
         )
 
 
+def _from_chart(obj: Obj) -> bool:
+    # charts/ingress-nginx templates/_helpers.tpl "ingress-nginx.labels": every object carries
+    # helm.sh/chart: ingress-nginx-<version>, whatever the release name or nameOverride (which
+    # also rename app.kubernetes.io/name).
+    return obj.labels.get("helm.sh/chart", "").startswith("ingress-nginx-")
+
+
 def is_configmap(cm: Obj) -> bool:
     """True for ingress-nginx's main ConfigMap (not tcp-services, leader election, ...)."""
     if cm.name in _NOT_CONFIG:
         return False
     if cm.name in CONFIGMAP_NAMES:
+        return True
+    if _from_chart(cm) and cm.name.endswith("-controller"):
+        # The chart's controller-configmap.yaml names it "<fullname>-controller"; its
+        # tcp/udp-services ConfigMaps end in "-tcp"/"-udp".
         return True
     return cm.labels.get("app.kubernetes.io/name") == "ingress-nginx" and (
         cm.labels.get("app.kubernetes.io/component", "controller") == "controller"
@@ -117,7 +130,7 @@ def is_related(svc: Obj) -> bool:
     """True for any Service of an ingress-nginx install (controller, webhook, metrics)."""
     if svc.name in SERVICE_NAMES:
         return True
-    if svc.labels.get("app.kubernetes.io/name") == "ingress-nginx":
+    if svc.labels.get("app.kubernetes.io/name") == "ingress-nginx" or _from_chart(svc):
         return svc.labels.get("app.kubernetes.io/component", "controller") == "controller"
     return svc.labels.get("app") in _APP_LABELS
 
@@ -272,6 +285,24 @@ def _key_meanings(cfg: NginxConfig, data: Mapping[str, str]) -> List[Finding]:
     return out
 
 
+def believes_clients(cfg: NginxConfig) -> bool:
+    """ingress-nginx takes the client from a header any peer may write, and passes only that on.
+
+    nginx.tmpl: with use-forwarded-headers or enable-real-ip, "real_ip_header
+    {{ $cfg.ForwardedForHeader }}", "real_ip_recursive on" and set_real_ip_from for every
+    proxy-real-ip-cidr entry (default 0.0.0.0/0, configmap.md); without compute-full-forwarded-for
+    the app gets "X-Forwarded-For $remote_addr", the leftmost entry the client wrote. Whatever load
+    balancer is in front, a client can send that header.
+    """
+    return cfg.reads_header and cfg.trusts_everyone() and not cfg.full_chain
+
+
+def _expects_unseen_proxy_protocol(front: Front, cfg: NginxConfig) -> bool:
+    # An unread load balancer under Cluster is SNAT'ed, but a PROXY header rides inside the
+    # stream: ingress-nginx expecting one means something sends it, or nothing works at all.
+    return cfg.use_proxy_protocol and (front.kind == UNKNOWN_LB or front.unread_lb)
+
+
 def controller_verdict(front: Front, cfg: NginxConfig) -> Tuple[str, List[Finding]]:
     """The controller Service's own verdict once ingress-nginx's PROXY setting is known."""
     findings = list(front.findings)
@@ -295,56 +326,27 @@ def controller_verdict(front: Front, cfg: NginxConfig) -> Tuple[str, List[Findin
         else:
             client = LOST
             findings.append(
-                Finding(
-                    ERROR,
-                    "proxy-protocol-mismatch",
-                    "the load balancer sends PROXY headers but ingress-nginx does not expect them "
-                    "(use-proxy-protocol is off): every request fails with 400",
-                    'set use-proxy-protocol: "true" in the ingress-nginx ConfigMap',
+                proxy_protocol_mismatch(
+                    "ingress-nginx",
+                    'use-proxy-protocol: "true" in the ingress-nginx ConfigMap',
+                    True,
                 )
             )
-    elif front.kind == UNKNOWN_LB and cfg.use_proxy_protocol:
+    elif believes_clients(cfg):
+        client = SPOOFABLE
+        findings.append(_spoofable_error(front.lb_cidrs if front.kind == HTTP else None, front))
+    elif _expects_unseen_proxy_protocol(front, cfg):
+        client = UNKNOWN
+        findings = [f for f in findings if f.code != "snat"]
         findings.append(_pp_unverified(front))
-    elif front.kind == UNKNOWN_LB and lost_whatever_lb(front, cfg):
-        client = LOST
-        findings = [f for f in findings if f.code != "etp-cluster-unknown-lb"]
-        findings.append(_lost_whatever_lb_finding())
     elif cfg.use_proxy_protocol and client == PRESERVED:
         client = LOST
         findings.append(
-            Finding(
-                ERROR,
-                "proxy-protocol-mismatch",
-                'ingress-nginx expects PROXY headers (use-proxy-protocol: "true") but this '
-                "load balancer does not send them: every request is rejected",
-                'enable PROXY protocol on the load balancer, or set use-proxy-protocol: "false"',
+            proxy_protocol_mismatch(
+                "ingress-nginx", 'use-proxy-protocol: "true" in the ingress-nginx ConfigMap', False
             )
         )
     return client, findings
-
-
-def lost_whatever_lb(front: Front, cfg: NginxConfig) -> bool:
-    """Under Cluster, with no header or PROXY decoding, every kind of load balancer loses it.
-
-    A pass-through load balancer is SNAT'ed by kube-proxy, a TCP proxy replaces the address,
-    and an HTTP load balancer's X-Forwarded-For is replaced by ingress-nginx unless
-    use-forwarded-headers is on (nginx.tmpl: "proxy_set_header X-Forwarded-For $remote_addr").
-    """
-    return front.via_nodes and not cfg.reads_header and not cfg.use_proxy_protocol
-
-
-def _lost_whatever_lb_finding() -> Finding:
-    return Finding(
-        ERROR,
-        "snat",
-        "externalTrafficPolicy: Cluster SNATs a request to a node address before the ingress "
-        "controller Service whenever kube-proxy forwards it to a pod on another node; doctor "
-        "does not know this load balancer, but whatever it is, ingress-nginx (without "
-        "use-forwarded-headers or use-proxy-protocol) then forwards a node or load-balancer "
-        f"address ({howto('how-to/nodeport.md')})",
-        "set externalTrafficPolicy: Local on that Service to keep the client IP (only nodes "
-        "running a controller pod then take traffic)",
-    )
 
 
 def _pp_forwarded_everyone() -> Finding:
@@ -385,6 +387,11 @@ def verdict(front: Optional[Front], cfg: NginxConfig) -> Tuple[str, List[Finding
     where = ("ConfigMap " + "/".join(cfg.source.key)) if cfg.source is not None else "defaults"
     out_settings = settings(INGRESS)
 
+    if believes_clients(cfg):
+        findings.append(_spoofable_error(lb_cidrs if kind == HTTP else None, front))
+        return SPOOFABLE, findings, out_settings
+    if front is not None and _expects_unseen_proxy_protocol(front, cfg):
+        kind = UNKNOWN_LB
     if kind in (SNAT, PROXIED):
         findings.append(
             Finding(
@@ -399,12 +406,11 @@ def verdict(front: Optional[Front], cfg: NginxConfig) -> Tuple[str, List[Finding
         return LOST, findings, out_settings
     if kind == PROXY_PROTOCOL and not cfg.use_proxy_protocol:
         findings.append(
-            Finding(
-                ERROR,
-                "proxy-protocol-mismatch",
-                f"the load balancer sends PROXY protocol headers but ingress-nginx ({where}) does "
-                "not expect them: nginx reads the PROXY line as a broken request and answers 400",
-                'set use-proxy-protocol: "true" in the ingress-nginx ConfigMap',
+            proxy_protocol_mismatch(
+                "ingress-nginx",
+                'use-proxy-protocol: "true" in the ingress-nginx ConfigMap',
+                True,
+                where,
             )
         )
         return LOST, findings, out_settings
@@ -425,13 +431,11 @@ def verdict(front: Optional[Front], cfg: NginxConfig) -> Tuple[str, List[Finding
                 return UNKNOWN, findings, out_settings
         else:
             findings.append(
-                Finding(
-                    ERROR,
-                    "proxy-protocol-mismatch",
-                    "use-proxy-protocol is on but the controller's load balancer does not send "
-                    "PROXY headers: nginx waits for one and rejects every request",
-                    "enable PROXY protocol on the load balancer (annotation on the controller "
-                    'Service), or set use-proxy-protocol: "false"',
+                proxy_protocol_mismatch(
+                    "ingress-nginx",
+                    'use-proxy-protocol: "true" in the ingress-nginx ConfigMap',
+                    False,
+                    where,
                 )
             )
             return LOST, findings, out_settings
@@ -467,17 +471,6 @@ def verdict(front: Optional[Front], cfg: NginxConfig) -> Tuple[str, List[Finding
         )
         return PRESERVED, findings, out_settings
 
-    if kind == UNKNOWN_LB and front is not None and lost_whatever_lb(front, cfg):
-        findings.append(
-            Finding(
-                ERROR,
-                "controller-loses-client-ip",
-                "the ingress controller's Service already loses the client IP (see its entry): "
-                "ingress-nginx sees a node or load-balancer address and passes that on",
-                "fix the controller Service first (externalTrafficPolicy: Local on that Service)",
-            )
-        )
-        return LOST, findings, out_settings
     if kind == UNKNOWN_LB:
         check = front.how_to_check if front is not None else None
         findings.append(
@@ -551,9 +544,6 @@ def verdict(front: Optional[Front], cfg: NginxConfig) -> Tuple[str, List[Finding
                     )
                 )
             return PRESERVED, findings, out_settings
-        if cfg.trusts_everyone():
-            findings.append(_spoofable_error(lb_cidrs or "<your load balancer range>"))
-            return SPOOFABLE, findings, out_settings
         findings.append(
             Finding(
                 INFO,
@@ -571,16 +561,14 @@ def verdict(front: Optional[Front], cfg: NginxConfig) -> Tuple[str, List[Finding
         findings.append(controller_service_missing("ingress-nginx controller"))
         reached = UNKNOWN
     if cfg.reads_header and cfg.trusts_everyone():
-        if cfg.full_chain:
-            findings.append(
-                _spoofable_addr_warning(
-                    "realip is not fooled: ingress-nginx appends the real peer to the right of "
-                    "X-Forwarded-For, which is where realip looks"
-                )
+        # believes_clients() returned above: only the full chain gets here.
+        findings.append(
+            _spoofable_addr_warning(
+                "realip is not fooled: ingress-nginx appends the real peer to the right of "
+                "X-Forwarded-For, which is where realip looks"
             )
-            return reached, findings, out_settings
-        findings.append(_spoofable_error(None))
-        return SPOOFABLE, findings, out_settings
+        )
+        return reached, findings, out_settings
     if cfg.reads_header:
         findings.append(
             Finding(
@@ -602,8 +590,16 @@ def verdict(front: Optional[Front], cfg: NginxConfig) -> Tuple[str, List[Finding
     return reached, findings, out_settings
 
 
-def _spoofable_error(lb_cidrs: Optional[str]) -> Finding:
-    if lb_cidrs is None:
+def _spoofable_error(lb_cidrs: Optional[str], front: Optional[Front]) -> Finding:
+    if lb_cidrs is None and (front is None or front.kind not in (DIRECT, SNAT)):
+        # What is in front is not known: turning the header off could drop a client an HTTP
+        # load balancer put there, so the fix names both cases.
+        fix = (
+            "set proxy-real-ip-cidr to the source range of whatever writes X-Forwarded-For in "
+            "front of ingress-nginx (your load balancer); if nothing does, set "
+            'use-forwarded-headers: "false" and enable-real-ip: "false"'
+        )
+    elif lb_cidrs is None:
         fix = (
             'set use-forwarded-headers: "false" (nothing in front of ingress-nginx writes '
             'X-Forwarded-For), or compute-full-forwarded-for: "true" so the real peer is '

@@ -15,6 +15,38 @@ class DoctorInputError(ValueError):
     """The input is not a readable set of Kubernetes objects."""
 
 
+MAX_DEPTH = 100
+"""Deepest nesting doctor reads; Kubernetes objects (even CRD schemas) stay far below it."""
+MAX_NODES = 2_000_000
+"""Most values (each alias use counted again) doctor walks; a 2 MB cluster dump has ~10^5."""
+MAX_ALIASES = 10_000
+"""Most YAML alias uses in one input; manifests use a handful, an alias bomb millions."""
+
+
+def _check_size(docs: List[Any]) -> None:
+    """Bound the work on what was parsed: depth and value count, alias uses counted each time.
+
+    Iterative, so a hostile input can neither exhaust the stack nor (an alias bomb: a few
+    hundred bytes naming the same list a billion times) keep doctor walking for minutes.
+    """
+    stack: List[Tuple[Any, int]] = [(doc, 1) for doc in docs]
+    seen = 0
+    while stack:
+        value, depth = stack.pop()
+        seen += 1
+        if seen > MAX_NODES:
+            raise DoctorInputError(
+                f"too many values (more than {MAX_NODES:,}, counting every use of a YAML alias); "
+                "is it a YAML alias bomb?"
+            )
+        if depth > MAX_DEPTH:
+            raise DoctorInputError(f"nested more than {MAX_DEPTH} levels deep")
+        if isinstance(value, dict):
+            stack.extend((v, depth + 1) for v in value.values())
+        elif isinstance(value, list):
+            stack.extend((v, depth + 1) for v in value)
+
+
 def _flatten(value: Any, out: List[Dict[str, Any]]) -> None:
     if isinstance(value, list):
         for item in value:
@@ -54,10 +86,30 @@ def _yaml_documents(text: str) -> Optional[List[Any]]:
         yaml = importlib.import_module("yaml")
     except ImportError:
         return None
+
+    class _Loader(yaml.SafeLoader):  # type: ignore[misc,name-defined]
+        """SafeLoader that refuses an input using aliases more than MAX_ALIASES times."""
+
+        aliases = 0
+
+        def compose_node(self, parent: Any, index: Any) -> Any:
+            if self.check_event(yaml.AliasEvent):
+                self.aliases += 1
+                if self.aliases > MAX_ALIASES:
+                    raise DoctorInputError(
+                        f"more than {MAX_ALIASES:,} YAML alias uses; is it a YAML alias bomb?"
+                    )
+            return super().compose_node(parent, index)
+
     try:
-        return [doc for doc in yaml.safe_load_all(text) if doc is not None]
+        return [doc for doc in yaml.load_all(text, Loader=_Loader) if doc is not None]
     except yaml.YAMLError as exc:
-        raise DoctorInputError(f"neither JSON nor YAML: {exc}") from None
+        first = str(exc).strip().splitlines()
+        raise DoctorInputError(
+            f"neither JSON nor YAML: {' '.join(line.strip() for line in first)}"
+        ) from None
+    except RecursionError:
+        raise DoctorInputError(f"nested more than {MAX_DEPTH} levels deep") from None
 
 
 def parse_objects(text: str) -> List[Dict[str, Any]]:
@@ -69,6 +121,8 @@ def parse_objects(text: str) -> List[Dict[str, Any]]:
         raise DoctorInputError(f"the input is empty; feed it the output of `{KUBECTL_COMMAND}`")
     try:
         docs = _json_documents(text)
+    except RecursionError:
+        raise DoctorInputError(f"nested more than {MAX_DEPTH} levels deep") from None
     except json.JSONDecodeError as exc:
         yaml_docs = _yaml_documents(text)
         if yaml_docs is None:
@@ -77,6 +131,7 @@ def parse_objects(text: str) -> List[Dict[str, Any]]:
                 "YAML input needs PyYAML (pip install pyyaml)"
             ) from None
         docs = yaml_docs
+    _check_size(docs)
     objects: List[Dict[str, Any]] = []
     for doc in docs:
         _flatten(doc, objects)
@@ -84,8 +139,10 @@ def parse_objects(text: str) -> List[Dict[str, Any]]:
         raise DoctorInputError(f"no Kubernetes objects found; feed it `{KUBECTL_COMMAND}`")
     for obj in objects:
         if not isinstance(obj.get("kind"), str):
+            keys = sorted(map(str, obj))
+            has = f"keys: {', '.join(keys[:6])}" + (", ..." if len(keys) > 6 else "")
             raise DoctorInputError(
-                f"an object has no 'kind' (keys: {', '.join(sorted(map(str, obj))[:6])}); "
+                f"an object has no 'kind' ({has if keys else 'it is empty'}); "
                 f"feed it `{KUBECTL_COMMAND}`"
             )
     return objects

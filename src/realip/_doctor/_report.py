@@ -6,6 +6,8 @@ import textwrap
 from dataclasses import dataclass, field
 from typing import Any, Dict, List, Optional, Sequence
 
+from realip._doctor._catalogue import FINDINGS
+
 # Finding levels.
 ERROR = "error"
 WARNING = "warning"
@@ -33,6 +35,14 @@ class Finding:
     code: str
     message: str
     fix: Optional[str] = None
+
+    def __post_init__(self) -> None:
+        # Every code is documented in the catalogue (and so in the generated reference).
+        # Any finding may be quoted at info level as one reading among several (an AWS Service
+        # whose controller is not stated shows both controllers' findings that way).
+        known = FINDINGS.get(self.code)
+        if known is None or (self.level not in known[0] and self.level != INFO):
+            raise ValueError(f"finding {self.code!r} at level {self.level!r} is not catalogued")
 
     def as_dict(self) -> Dict[str, Any]:
         """JSON-ready form."""

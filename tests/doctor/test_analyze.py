@@ -27,8 +27,8 @@ from realip._doctor import (
     run,
 )
 
-DATA = Path(__file__).parent / "data" / "doctor"
-DOCS = Path(__file__).parent.parent / "docs" / "kubernetes"
+DATA = Path(__file__).parent.parent / "data" / "doctor"
+DOCS = Path(__file__).parent.parent.parent / "docs" / "kubernetes"
 
 
 def load(name: str) -> List[Dict[str, Any]]:
@@ -890,7 +890,10 @@ def test_cli_exit_2_on_unreadable_input(tmp_path: Path, content: str) -> None:
 def test_cli_exit_2_on_a_missing_file() -> None:
     out = _cli("/nonexistent/cluster.json")
     assert out.returncode == 2
-    assert "cannot read /nonexistent/cluster.json" in out.stderr
+    # Issue 23: the path is said once, before the reason.
+    assert out.stderr == (
+        "realip doctor: /nonexistent/cluster.json: cannot read it: No such file or directory\n"
+    )
     assert "Traceback" not in out.stderr
 
 
@@ -1294,8 +1297,10 @@ _BY_NAME = {"istio.io/gateway-name": "edge"}
 @pytest.mark.parametrize(
     ("annotations", "spec", "extra", "client", "codes"),
     [
-        # No cloud annotation: the generated Service is not judged on no evidence (as before).
-        ({}, {}, [], PRESERVED, []),
+        # No cloud annotation (issue 22 class 2; was preserved): the generated Service is a
+        # LoadBalancer under Cluster, SNAT'ed by kube-proxy whatever the load balancer is
+        # (kubernetes.io "Using Source IP", Type=LoadBalancer).
+        ({}, {}, [], LOST, ["snat"]),
         # Istio copies the Gateway's annotations to the LoadBalancer Service it generates, whose
         # policy is Cluster unless patched (istio.io authz-ingress task).
         (_NLB, {}, [], LOST, ["snat"]),
@@ -1323,12 +1328,14 @@ def test_istio_gateway_is_judged_through_the_service_it_generates(
         assert finding(entry, "controller-proxy-protocol-unverified").level == "warning"
 
 
-def test_other_in_cluster_gateway_classes_are_unchanged() -> None:
-    # Only Istio is documented to copy the Gateway's annotations to its Service.
+def test_other_in_cluster_gateway_classes_are_judged_through_their_service() -> None:
+    # Only Istio is documented to copy the Gateway's annotations to its Service; for the others
+    # the proxy's own Service decides (issue 22 class 2: was preserved with no Service at all).
     gw = _istio_gateway(_NLB)
     gw["spec"]["gatewayClassName"] = "contour"
     entry = analyze([gw]).entries[0]
-    assert (entry.client_ip, entry.codes()) == (PRESERVED, ["gateway-proxy"])
+    assert entry.client_ip == UNKNOWN
+    assert entry.codes() == ["gateway-proxy", "controller-header", "controller-service-not-found"]
 
 
 # -- F5 NGINX Ingress Controller: which ConfigMap it reads ---------------------------------

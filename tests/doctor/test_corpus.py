@@ -28,8 +28,8 @@ from realip._doctor._controllers import CONTROLLERS
 
 pytest.importorskip("yaml", reason="the corpus is YAML; install PyYAML (pip install pyyaml)")
 
-REAL = Path(__file__).parent / "data" / "doctor" / "real"
-FIXTURES = Path(__file__).parent / "data" / "doctor"
+REAL = Path(__file__).parent.parent / "data" / "doctor" / "real"
+FIXTURES = Path(__file__).parent.parent / "data" / "doctor"
 
 # file, kind, namespace, name, topology, client IP, error codes, upstream basis
 CORPUS = [
@@ -270,10 +270,13 @@ CORPUS = [
         "istio-ingress",
         "istio-ingressgateway",
         "lb-tcp",
-        UNKNOWN,
-        [],
-        # Item 5/6. No provider annotation: the Kubernetes source-IP tutorial warns some cloud
-        # load balancers are proxies, so doctor says it can't tell (a warning, no fix).
+        LOST,
+        ["snat"],
+        # Issue 22 class 2 (was unknown): no provider annotation, and the chart leaves
+        # externalTrafficPolicy at Cluster. kubernetes.io "Using Source IP", Type=LoadBalancer:
+        # under Cluster "the source IP is the node's" whatever the provider, since the SNAT is
+        # kube-proxy's on the node; istio.io's "Configuring Gateway Network Topology" sets Local
+        # for that reason.
     ),
     (
         "alibaba-eni-backend.yaml",
@@ -324,11 +327,12 @@ CORPUS = [
         "traefik",
         "traefik",
         "lb-tcp",
-        UNKNOWN,
-        [],
-        # Item 6. The chart's Service is a LoadBalancer with no provider annotation and the
-        # default (Cluster) policy: doctor can't tell what the load balancer does, and warns that
-        # Cluster SNATs a pass-through load balancer's traffic.
+        LOST,
+        ["snat"],
+        # Issue 22 class 2 (was unknown). The chart's Service is a LoadBalancer with no provider
+        # annotation and the default (Cluster) policy: kube-proxy SNATs whatever the load
+        # balancer is (kubernetes.io "Using Source IP"; Traefik's own setup guide shows
+        # "X-Forwarded-For: 10.42.0.1", a node's address, for this Service).
     ),
     (
         "f5-virtualserver-cafe.yaml",
@@ -392,10 +396,11 @@ CORPUS = [
         "default",
         "tcp-lb",
         "lb-tcp",
-        UNKNOWN,
-        [],
-        # No annotation names the provider: the source-IP tutorial warns some cloud load
-        # balancers are proxies, so doctor can't tell (a warning, no fix).
+        LOST,
+        ["snat"],
+        # Issue 22 class 2 (was unknown). No annotation names the provider, but the policy is
+        # Cluster (the default): whether the load balancer passes through or proxies, the
+        # client is gone before the pod (kubernetes.io "Using Source IP", Type=LoadBalancer).
     ),
     (
         "vultr-https-to-http.yaml",
@@ -427,9 +432,11 @@ CORPUS = [
         "emissary",
         "emissary-ingress",
         "lb-tcp",
-        UNKNOWN,
-        [],
-        # Emissary's generated manifest: a LoadBalancer with no provider annotation: unknown.
+        LOST,
+        ["snat"],
+        # Issue 22 class 2 (was unknown). Emissary's generated manifest: a LoadBalancer with
+        # no provider annotation under the default Cluster policy: SNAT'ed whatever the load
+        # balancer is (kubernetes.io "Using Source IP", Type=LoadBalancer).
     ),
     (
         "emissary-ingress.yaml",
@@ -470,10 +477,12 @@ CORPUS = [
         "default",
         "example-nlb",
         "lb-tcp",
-        UNKNOWN,
+        PRESERVED,
         [],
-        # OCI CCM using-network-load-balancer.md: load-balancer-type nlb with Local, but the page
-        # sets no is-preserve-source: doctor names that annotation rather than guess.
+        # Issue 22 class 3 (was unknown). OCI CCM using-network-load-balancer.md: load-balancer-
+        # type nlb with Local and no is-preserve-source, which load_balancer_spec.go
+        # getPreserveSourceAnnotation defaults to true ("default behavior is to enable source
+        # destination preservation"), kept under Local by getPreserveSource.
     ),
     (
         "gke-internal-lb-service.yaml",
@@ -859,6 +868,31 @@ CORPUS = [
         # docs/usage.md #21, protocol-port "https:443,http:80" names both Service ports: both
         # listeners are HTTP(S); Cluster policy as for #3.
     ),
+    (
+        "openstack-proxy-protocol.yaml",
+        "Service",
+        "nginx-ingress",
+        "nginx-ingress",
+        "lb-tcp-proxy",
+        PRESERVED,
+        [],
+        # Issue 22 class 3. cloud-provider-openstack expose-applications-using-loadbalancer-type-
+        # service.md: proxy-protocol "If 'true', the loadbalancer pool protocol will be set as
+        # PROXY"; the page's Service is Cluster, and the PROXY header survives kube-proxy's SNAT;
+        # the page's nginx config (proxy-protocol "True", real-ip-header proxy_protocol) decodes
+        # it, and those nginx.org keys with nothing of ingress-nginx's name F5's controller.
+    ),
+    (
+        "openstack-proxy-protocol.yaml",
+        "Ingress",
+        "default",
+        "test-proxy-protocol",
+        "ingress",
+        PRESERVED,
+        [],
+        # Same page: "you should see your public IP address is shown in the Request Headers
+        # (x-forwarded-for or x-real-ip)".
+    ),
 ]
 
 
@@ -1095,7 +1129,7 @@ def _f5(annotations: Dict[str, str], data: Dict[str, str]) -> Entry:
 
 
 # The AWS Load Balancer Controller's NLB: it applies the PROXY annotation (the in-tree
-# controller's "type: nlb" does not, see test_doctor's in-tree NLB test).
+# controller's "type: nlb" does not, see test_analyze's in-tree NLB test).
 _NLB_PP = {
     "service.beta.kubernetes.io/aws-load-balancer-type": "external",
     "service.beta.kubernetes.io/aws-load-balancer-proxy-protocol": "*",
@@ -1265,16 +1299,17 @@ def test_appending_controller_behind_an_http_lb_trusts_the_lb_range() -> None:
 
 
 def test_files_stay_apart_in_the_text_report(capsys: pytest.CaptureFixture[str]) -> None:
-    a, b = FIXTURES / "nodeport-cluster.json", REAL / "istio-gateway-chart.yaml"
+    # b exits 0 with an unknown: a Local Service behind a load balancer doctor cannot read.
+    a, b = FIXTURES / "nodeport-cluster.json", REAL / "ingress-nginx-cloud.yaml"
     assert _run(str(b), str(a), as_json=False) == 1
     text = capsys.readouterr().out
     # Each file's entries sit under its own heading, in the order given.
-    assert text.index(f"== {b} ==") < text.index("Service istio-ingress/istio-ingressgateway")
-    assert text.index("Service istio-ingress/istio-ingressgateway") < text.index(f"== {a} ==")
+    assert text.index(f"== {b} ==") < text.index("Service ingress-nginx/ingress-nginx-controller")
+    assert text.index("Service ingress-nginx/ingress-nginx-controller") < text.index(f"== {a} ==")
     assert text.index(f"== {a} ==") < text.index("Service shop/shop")
     assert text.rstrip().endswith(f"Overall: the client IP is lost or forgeable in {a}.")
     assert _run(str(b), as_json=False) == 0
-    assert "doctor cannot tell for: Service istio-ingress/istio-ingressgateway" in (
+    assert "doctor cannot tell for: Service ingress-nginx/ingress-nginx-controller" in (
         capsys.readouterr().out
     )
 
@@ -1295,7 +1330,10 @@ def test_yaml_and_json_give_the_same_report(name: str) -> None:
         ("true", "Local", PRESERVED, []),
         ("true", "Cluster", LOST, ["snat"]),
         ("false", "Local", LOST, ["oci-nlb-source-not-preserved"]),
-        (None, "Local", UNKNOWN, []),
+        # Issue 22 class 3 (was unknown): load_balancer_spec.go getPreserveSourceAnnotation
+        # defaults is-preserve-source to true, and getPreserveSource keeps it under Local.
+        (None, "Local", PRESERVED, []),
+        (None, "Cluster", LOST, ["snat"]),
     ],
 )
 def test_oci_network_load_balancer(
@@ -1326,7 +1364,7 @@ def test_proxy_protocol_to_the_app_recommends_lb_tcp_proxy(etp: str) -> None:
 def test_a_configmap_only_file_is_explained_and_an_empty_one_noted(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    docs = Path(__file__).parent.parent / "docs" / "kubernetes"
+    docs = Path(__file__).parent.parent.parent / "docs" / "kubernetes"
     files = [docs / "00-namespace.yaml", docs / "ingress-nginx.yaml", FIXTURES / "pod-to-pod.json"]
     assert _run(*map(str, files)) == 0
     data = json.loads(capsys.readouterr().out)

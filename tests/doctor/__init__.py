@@ -1,0 +1,1 @@
+"""Tests of ``realip._doctor``, one file per module where a module has tests."""
