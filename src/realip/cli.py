@@ -255,8 +255,7 @@ def build_parser(commands: Optional[Iterable[str]] = None) -> argparse.ArgumentP
         elif name == "explain":
             _add_explain(sub)
         elif name in wanted:
-            module = __import__(_LAZY_COMMANDS[name][0], fromlist=["add_parser"])
-            module.add_parser(sub)
+            _command_module(name).add_parser(sub)
         else:
             sub.add_parser(name, help=_LAZY_COMMANDS[name][1])
     return parser
@@ -269,6 +268,18 @@ def _command_in(argv: Sequence[str]) -> Optional[str]:
         if not token.startswith("-"):
             return token if token in COMMANDS else None
     return None
+
+
+def _command_module(name: str) -> Any:
+    """Import a lazily loaded subcommand's module (named literally, so the import-graph test
+    sees the edge)."""
+    if name == "serve":
+        from realip import _serve
+
+        return _serve
+    from realip._doctor import _cli
+
+    return _cli
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
