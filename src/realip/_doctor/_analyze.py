@@ -995,18 +995,11 @@ def analyze_backend_service(svc: Obj, front: Front, vias: Sequence[_Via]) -> Ent
     )
 
 
-def _nginx_controller_entry(svc: Obj, front: Front, cfg: ngx.NginxConfig) -> Entry:
-    client, findings = ngx.controller_verdict(front, cfg)
-    findings.insert(
-        0,
-        Finding(
-            INFO,
-            "ingress-controller",
-            "the ingress-nginx controller's Service: the client's address must survive here for "
-            "every Ingress behind it, so it needs externalTrafficPolicy: Local (or PROXY protocol "
-            f"on both ends) ({howto('how-to/ingress.md')})",
-        ),
-    )
+def _controller_service_entry(
+    svc: Obj, front: Front, why: str, client: str, findings: List[Finding]
+) -> Entry:
+    """An ingress controller's own Service: why the client must survive there, then the rest."""
+    intro = Finding(INFO, "ingress-controller", f"{why} ({howto('how-to/ingress.md')})")
     return Entry(
         svc.kind,
         svc.namespace,
@@ -1015,23 +1008,24 @@ def _nginx_controller_entry(svc: Obj, front: Front, cfg: ngx.NginxConfig) -> Ent
         service_summary(svc),
         front.topology,
         client,
-        findings,
+        [intro, *findings],
     )
+
+
+def _nginx_controller_entry(svc: Obj, front: Front, cfg: ngx.NginxConfig) -> Entry:
+    client, findings = ngx.controller_verdict(front, cfg)
+    why = (
+        "the ingress-nginx controller's Service: the client's address must survive here for "
+        "every Ingress behind it, so it needs externalTrafficPolicy: Local (or PROXY protocol "
+        "on both ends)"
+    )
+    return _controller_service_entry(svc, front, why, client, findings)
 
 
 def _controller_entry(
     svc: Obj, front: Front, ctrl: ctl.Controller, evidence: ctl.Evidence
 ) -> Entry:
     findings = list(front.findings)
-    findings.insert(
-        0,
-        Finding(
-            INFO,
-            "ingress-controller",
-            f"the {ctrl.name} Service: the client's address must survive here for every route "
-            f"behind it ({howto('how-to/ingress.md')})",
-        ),
-    )
     if evidence.believes_clients:
         findings.append(ctl.believes_clients_finding(ctrl, evidence.believes_clients))
         client = SPOOFABLE
@@ -1066,16 +1060,10 @@ def _controller_entry(
         client = UNKNOWN
     else:
         client = front.client_ip
-    return Entry(
-        svc.kind,
-        svc.namespace,
-        svc.name,
-        "ingress-controller",
-        service_summary(svc),
-        front.topology,
-        client,
-        findings,
+    why = (
+        f"the {ctrl.name} Service: the client's address must survive here for every route behind it"
     )
+    return _controller_service_entry(svc, front, why, client, findings)
 
 
 __all__ = ["READ_KINDS", "analyze", "snat_finding"]
