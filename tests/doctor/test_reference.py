@@ -38,7 +38,12 @@ def _literal_codes() -> Set[str]:
             if not isinstance(node, ast.Call):
                 continue
             name = getattr(node.func, "id", None)
-            index = {"Finding": 1, "_http_front": 2, "_unknown_proxy_front": 2}.get(name or "")
+            index = {
+                "Finding": 1,
+                "_http_front": 2,
+                "_unknown_proxy_front": 2,
+                "_passthrough_front": 2,
+            }.get(name or "")
             if index is not None and len(node.args) > index:
                 arg = node.args[index]
                 if isinstance(arg, ast.Constant) and isinstance(arg.value, str):

@@ -1000,22 +1000,11 @@ def gcp_front(svc: Obj, who: str) -> Front:
         what = "GKE passthrough Network Load Balancer"
     # GKE docs (LoadBalancer Service concepts): passthrough NLBs deliver packets with the
     # client's source address unchanged.
-    front = Front(
-        DIRECT,
-        LB_TCP,
-        [
-            Finding(
-                INFO,
-                "gcp-passthrough",
-                f"{what}: not a proxy, packets keep the client's source address and no header is "
-                "added",
-            )
-        ],
-        None,
+    return _passthrough_front(
         "gcp",
+        f"{what}: not a proxy, packets keep the client's source address and no header is added",
+        "gcp-passthrough",
     )
-    front.kube_proxy = True
-    return front
 
 
 _GCP_NEG = "cloud.google.com/neg"
@@ -1048,6 +1037,11 @@ def gke_standalone_neg(svc: Obj) -> Optional[Finding]:
 
 
 # -- DigitalOcean, Scaleway, Hetzner, OCI, Azure, MetalLB -------------------------------------
+
+
+def _passthrough_front(provider: str, what: str, code: str) -> Front:
+    # A layer-4 pass-through targets node ports: kube-proxy delivers the packets.
+    return Front(DIRECT, LB_TCP, [Finding(INFO, code, what)], None, provider, kube_proxy=True)
 
 
 def _http_front(provider: str, what: str, code: str, lb_cidrs: str) -> Front:
@@ -1113,19 +1107,11 @@ def digitalocean_front(svc: Obj, who: str) -> Front:
             VPC_CIDR,
         )
     elif lb_type == "REGIONAL_NETWORK":
-        front = Front(
-            DIRECT,
-            LB_TCP,
-            [
-                Finding(
-                    INFO,
-                    "do-network-lb",
-                    "do-loadbalancer-type: REGIONAL_NETWORK: a network load balancer, layer-4 "
-                    "pass-through; the client's address arrives as the peer",
-                )
-            ],
-            None,
+        front = _passthrough_front(
             "digitalocean",
+            "do-loadbalancer-type: REGIONAL_NETWORK: a network load balancer, layer-4 "
+            "pass-through; the client's address arrives as the peer",
+            "do-network-lb",
         )
     else:
         front = _unknown_proxy_front(
@@ -1231,23 +1217,13 @@ def oci_front(svc: Obj, who: str) -> Front:
             ann.get("oci-network-load-balancer.oraclecloud.com/is-preserve-source", "true")
         )
         if preserve is True:
-            front = Front(
-                DIRECT,
-                LB_TCP,
-                [
-                    Finding(
-                        INFO,
-                        "oci-nlb",
-                        "OCI Network Load Balancer with is-preserve-source (true unless set "
-                        "otherwise): a non-proxy load balancer, the client's address arrives as "
-                        "the peer",
-                    )
-                ],
-                None,
+            return _passthrough_front(
                 "oci",
+                "OCI Network Load Balancer with is-preserve-source (true unless set "
+                "otherwise): a non-proxy load balancer, the client's address arrives as "
+                "the peer",
+                "oci-nlb",
             )
-            front.kube_proxy = True
-            return front
         if preserve is False:
             return Front(
                 PROXIED,
@@ -1397,22 +1373,12 @@ def azure_front(svc: Obj, who: str) -> Front:
 def _azure_direct_front(svc: Obj, who: str) -> Front:
     # AKS docs ("Use a public standard load balancer"): Azure Load Balancer is layer 4 and
     # keeps the client source IP with externalTrafficPolicy: Local.
-    front = Front(
-        DIRECT,
-        LB_TCP,
-        [
-            Finding(
-                INFO,
-                "azure-lb",
-                "Azure Load Balancer: layer-4 pass-through, the client's address arrives as "
-                "the peer and no header is added",
-            )
-        ],
-        None,
+    return _passthrough_front(
         "azure",
+        "Azure Load Balancer: layer-4 pass-through, the client's address arrives as "
+        "the peer and no header is added",
+        "azure-lb",
     )
-    front.kube_proxy = True
-    return front
 
 
 _OPENSTACK_PREFIX = "loadbalancer.openstack.org/"
@@ -1461,44 +1427,24 @@ def kube_vip_front(svc: Obj, who: str) -> Front:
     """kube-vip: the address is announced by a node (ARP or BGP), no proxy in the path."""
     # kube-vip docs (usage, "externalTrafficPolicy"): with Local the VIP is announced only from
     # nodes running a pod and the source address is kept; Cluster goes through kube-proxy.
-    front = Front(
-        DIRECT,
-        LB_TCP,
-        [
-            Finding(
-                INFO,
-                "kube-vip",
-                "kube-vip: a node announces the address and kube-proxy delivers it; no proxy is "
-                "in the path",
-            )
-        ],
-        None,
+    return _passthrough_front(
+        "kube-vip",
+        "kube-vip: a node announces the address and kube-proxy delivers it; no proxy is "
+        "in the path",
         "kube-vip",
     )
-    front.kube_proxy = True
-    return front
 
 
 def metallb_front(svc: Obj, who: str) -> Front:
     """MetalLB (L2 or BGP): addresses routed to nodes, no proxy in the path."""
     # metallb.universe.tf docs ("Usage", traffic policies): with Local, "the client's source
     # IP address is preserved"; with Cluster it is SNAT'ed like a NodePort.
-    front = Front(
-        DIRECT,
-        LB_TCP,
-        [
-            Finding(
-                INFO,
-                "metallb",
-                "MetalLB: the address is routed to a node and kube-proxy delivers it; no proxy "
-                "is in the path",
-            )
-        ],
-        None,
+    return _passthrough_front(
+        "metallb",
+        "MetalLB: the address is routed to a node and kube-proxy delivers it; no proxy "
+        "is in the path",
         "metallb",
     )
-    front.kube_proxy = True
-    return front
 
 
 # -- providers whose only client-IP setting doctor knows is PROXY protocol ------------------
