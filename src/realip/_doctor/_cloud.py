@@ -1039,8 +1039,11 @@ def gke_standalone_neg(svc: Obj) -> Optional[Finding]:
 # -- DigitalOcean, Scaleway, Hetzner, OCI, Azure, MetalLB -------------------------------------
 
 
+# The builders of a cloud load balancer's front: each targets node ports, so kube-proxy (and
+# with it externalTrafficPolicy) delivers what it sends.
+
+
 def _passthrough_front(provider: str, what: str, code: str) -> Front:
-    # A layer-4 pass-through targets node ports: kube-proxy delivers the packets.
     return Front(DIRECT, LB_TCP, [Finding(INFO, code, what)], None, provider, kube_proxy=True)
 
 
@@ -1051,6 +1054,7 @@ def _http_front(provider: str, what: str, code: str, lb_cidrs: str) -> Front:
         [Finding(INFO, code, what + f" ({howto('how-to/load-balancer.md')})")],
         lb_cidrs,
         provider,
+        kube_proxy=True,
     )
 
 
@@ -1063,11 +1067,19 @@ def _unknown_proxy_front(provider: str, what: str, code: str, check: str) -> Fro
         provider,
         check,
         unread_lb=True,
+        kube_proxy=True,
     )
 
 
 def _pp_front(provider: str, what: str, lb_cidrs: str = LB_RANGE) -> Front:
-    return Front(PROXY_PROTOCOL, LB_TCP_PROXY, [proxy_protocol_finding(what)], lb_cidrs, provider)
+    return Front(
+        PROXY_PROTOCOL,
+        LB_TCP_PROXY,
+        [proxy_protocol_finding(what)],
+        lb_cidrs,
+        provider,
+        kube_proxy=True,
+    )
 
 
 def digitalocean_front(svc: Obj, who: str) -> Front:
@@ -1124,7 +1136,6 @@ def digitalocean_front(svc: Obj, who: str) -> Front:
             "check the load balancer's type in the DigitalOcean control panel, or set "
             'do-loadbalancer-enable-proxy-protocol: "true" and decode PROXY protocol',
         )
-    front.kube_proxy = True
     return front
 
 
@@ -1136,14 +1147,12 @@ def scaleway_front(svc: Obj, who: str) -> Front:
     for version in ("v2", "v1"):
         value = ann.get(_SCW_PREFIX + "proxy-protocol-" + version)
         if _flag(value):
-            front = _pp_front(
+            return _pp_front(
                 "scaleway",
                 f"scw-loadbalancer-proxy-protocol-{version}: {value!r}: the Scaleway load "
                 f"balancer sends a PROXY protocol {version} header with the client's address",
             )
-            front.kube_proxy = True
-            return front
-    front = _unknown_proxy_front(
+    return _unknown_proxy_front(
         "scaleway",
         "Scaleway load balancer without PROXY protocol: Scaleway load balancers proxy TCP "
         "connections, so the pods may see the load balancer's address",
@@ -1151,8 +1160,6 @@ def scaleway_front(svc: Obj, who: str) -> Front:
         "look at the peer address the app logs (`realip serve` prints it), or set "
         'scw-loadbalancer-proxy-protocol-v2: "true" and decode PROXY protocol',
     )
-    front.kube_proxy = True
-    return front
 
 
 def hetzner_front(svc: Obj, who: str) -> Front:
@@ -1185,7 +1192,6 @@ def hetzner_front(svc: Obj, who: str) -> Front:
             "look at the peer address the app logs (`realip serve` prints it), or set "
             'load-balancer.hetzner.cloud/uses-proxyprotocol: "true" and decode PROXY protocol',
         )
-    front.kube_proxy = True
     return front
 
 
@@ -1203,13 +1209,11 @@ def oci_front(svc: Obj, who: str) -> Front:
         # is-ppv2-enabled "to enable/disable PPv2 feature for the listeners of your NLB"
         # (default false), read with strconv.ParseBool.
         if parse_bool(ann.get("oci-network-load-balancer.oraclecloud.com/is-ppv2-enabled", "")):
-            front = _pp_front(
+            return _pp_front(
                 "oci",
                 'oci-network-load-balancer.oraclecloud.com/is-ppv2-enabled: "true": the OCI '
                 "Network Load Balancer sends a PROXY protocol v2 header with the client's address",
             )
-            front.kube_proxy = True
-            return front
         # load_balancer_spec.go getPreserveSourceAnnotation: "default behavior is to enable
         # source destination preservation"; getPreserveSource keeps it only under Local (and the
         # controller refuses the annotation under Cluster).
@@ -1241,38 +1245,32 @@ def oci_front(svc: Obj, who: str) -> Front:
                 None,
                 "oci",
             )
-        front = _unknown_proxy_front(
+        return _unknown_proxy_front(
             "oci",
             "OCI Network Load Balancer without is-preserve-source",
             "oci-nlb-preserve-unknown",
             'set oci-network-load-balancer.oraclecloud.com/is-preserve-source: "true" with '
             "externalTrafficPolicy: Local to keep the client address",
         )
-        front.kube_proxy = True
-        return front
     backend = ann.get(_SVC + "oci-load-balancer-backend-protocol", "").strip().upper()
     # load_balancer_spec.go getListenersOciLoadBalancer: connection-proxy-protocol-version
     # (strconv.Atoi) becomes the listeners' BackendTcpProxyProtocolVersion.
     pp_version = ann.get(_SVC + "oci-load-balancer-connection-proxy-protocol-version", "").strip()
     if pp_version in ("1", "2") and backend != "HTTP":
-        front = _pp_front(
+        return _pp_front(
             "oci",
             f'oci-load-balancer-connection-proxy-protocol-version: "{pp_version}": the OCI load '
             f"balancer sends a PROXY protocol v{pp_version} header with the client's address",
             "<the load balancer's subnet>",
         )
-        front.kube_proxy = True
-        return front
     if backend == "HTTP":
-        front = _http_front(
+        return _http_front(
             "oci",
             "oci-load-balancer-backend-protocol: HTTP: the OCI load balancer terminates HTTP "
             "and adds X-Forwarded-For; it connects from its subnet",
             "oci-http-listener",
             "<the load balancer's subnet>",
         )
-        front.kube_proxy = True
-        return front
     front = Front(
         PROXIED,
         LB_TCP,
@@ -1340,7 +1338,6 @@ def _azure_pls_front(svc: Obj, who: str) -> Front:
                     f"to a node address when kube-proxy forwards them; {snat_finding(who, LB_TCP_PROXY).fix}",
                 )
             )
-        front.kube_proxy = True
         return front
     front = _azure_direct_front(svc, who)
     pls = Finding(
@@ -1419,7 +1416,6 @@ def openstack_front(svc: Obj, who: str) -> Front:
             'default) builds it, or set loadbalancer.openstack.org/proxy-protocol: "true" and '
             "decode PROXY protocol",
         )
-    front.kube_proxy = True
     return front
 
 
@@ -1569,7 +1565,6 @@ def pp_provider_front(svc: Obj, p: _PPProvider, who: str) -> Front:
             for k, v in ann.items()
             if k.startswith(p.prefix)
         )
-    front.kube_proxy = True
     return front
 
 
@@ -1597,7 +1592,7 @@ def unknown_lb_front(svc: Obj, who: str) -> Front:
         "address through, adds X-Forwarded-For, or can send PROXY protocol; or look at the peer "
         "address the app sees (`realip serve` prints it and the headers)"
     )
-    front = _unknown_proxy_front(
+    return _unknown_proxy_front(
         "unknown",
         "no load-balancer annotation doctor knows: it cannot tell whether this load balancer "
         "passes the client address through (REALIP_TOPOLOGY=lb-tcp), proxies the connection "
@@ -1607,8 +1602,6 @@ def unknown_lb_front(svc: Obj, who: str) -> Front:
         "lb-unknown",
         check,
     )
-    front.kube_proxy = True
-    return front
 
 
 def service_front(
