@@ -169,19 +169,19 @@ class Report:
             out.append(wrap.fill(note))
         if self.notes:
             out.append("")
-        bad = [e.ref for e in self.entries if e.loses_client_ip]
-        unknown = [e.ref for e in self.entries if e.client_ip == UNKNOWN]
         if not self.entries:
             out.append("Nothing in this input for doctor to judge.")
-        elif bad:
-            out.append(f"The client IP is lost or forgeable at: {', '.join(bad)}.")
-        elif unknown:
-            out.append(
-                "Nothing here loses the client IP for certain, but doctor cannot tell for: "
-                f"{', '.join(unknown)} (see the warnings)."
-            )
         else:
-            out.append("The client IP survives every path in this input.")
+            out.append(
+                _conclusion(
+                    [e.ref for e in self.entries if e.loses_client_ip],
+                    [e.ref for e in self.entries if e.client_ip == UNKNOWN],
+                    lost="The client IP is lost or forgeable at: {}.",
+                    unsure="Nothing here loses the client IP for certain, but doctor cannot "
+                    "tell for: {} (see the warnings).",
+                    survives="The client IP survives every path in this input.",
+                )
+            )
         return "\n".join(out) + "\n"
 
 
@@ -217,19 +217,29 @@ class MultiReport:
             out.append(title)
             out.append("")
             out.append(report.render())
-        bad = [r.source or "?" for r in self.reports if r.loses_client_ip]
-        unknown = [
-            r.source or "?"
-            for r in self.reports
-            if not r.loses_client_ip and any(e.client_ip == UNKNOWN for e in r.entries)
-        ]
-        if bad:
-            out.append(f"Overall: the client IP is lost or forgeable in {', '.join(bad)}.")
-        elif unknown:
-            out.append(
-                "Overall: no file loses the client IP for certain; doctor can't tell for some "
-                f"objects in {', '.join(unknown)}."
+        out.append(
+            _conclusion(
+                [r.source or "?" for r in self.reports if r.loses_client_ip],
+                [
+                    r.source or "?"
+                    for r in self.reports
+                    if any(e.client_ip == UNKNOWN for e in r.entries)
+                ],
+                lost="Overall: the client IP is lost or forgeable in {}.",
+                unsure="Overall: no file loses the client IP for certain; doctor can't tell for "
+                "some objects in {}.",
+                survives="Overall: no file loses the client IP.",
             )
-        else:
-            out.append("Overall: no file loses the client IP.")
+        )
         return "\n".join(out) + "\n"
+
+
+def _conclusion(
+    bad: Sequence[str], unknown: Sequence[str], lost: str, unsure: str, survives: str
+) -> str:
+    """The closing sentence, worst first: where the client IP is lost, else unknown, else fine."""
+    if bad:
+        return lost.format(", ".join(bad))
+    if unknown:
+        return unsure.format(", ".join(unknown))
+    return survives
