@@ -13,8 +13,11 @@ from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple
 
 from realip._doctor._cloud import (
     GOOGLE_FRONT_END_RANGES,
+    HTTP,
     INGRESS,
     LB_HTTP,
+    PROXIED,
+    PROXY_PROTOCOL,
     SNAT,
     UNKNOWN_LB,
     VPC_CIDR,
@@ -787,9 +790,6 @@ def generic_verdict(
     evidence: Evidence,
 ) -> Tuple[str, List[Finding], Dict[str, str]]:
     """What the app behind a controller other than ingress-nginx (or F5's) gets."""
-    from realip._doctor._cloud import HTTP, PROXIED, PROXY_PROTOCOL, SNAT, UNKNOWN_LB
-    from realip._doctor._report import ERROR, LOST
-
     out = settings(INGRESS)
     header = Finding(
         INFO,
@@ -804,115 +804,78 @@ def generic_verdict(
     if evidence.drops_client and not (front_kind == HTTP and evidence.believes_lb_header):
         # Only a trusted HTTP load balancer's own X-Forwarded-For still reaches the app.
         return LOST, [header, drops_client_finding(ctrl, evidence.drops_client)], out
+    client, finding = _generic_front_verdict(ctrl, front_kind, evidence)
+    findings = [header] if finding is None else [header, finding]
+    if front_kind == HTTP and ctrl.appends:
+        # '<client>, <load balancer>' arrives: realip trusts the load balancer's range too.
+        return client, findings, settings(INGRESS, lb_cidrs or "<the load balancer range>")
+    return client, findings, out
+
+
+def _generic_front_verdict(
+    ctrl: Controller, front_kind: Optional[str], evidence: Evidence
+) -> Tuple[str, Optional[Finding]]:
+    """generic_verdict's verdict from what is in front of the controller (clients believed and
+    the client dropped already ruled out), and the finding that explains it."""
+
     if front_kind in (SNAT, PROXIED):
-        return (
-            LOST,
-            [
-                header,
-                Finding(
-                    ERROR,
-                    "controller-loses-client-ip",
-                    f"the {ctrl.name} Service already loses the client IP (see its entry): the "
-                    "controller sees a node or load-balancer address and passes that on",
-                    "fix the controller Service first (externalTrafficPolicy: Local on that "
-                    f"Service, or PROXY protocol on the load balancer with {ctrl.proxy_protocol})",
-                ),
-            ],
-            out,
+        return LOST, Finding(
+            ERROR,
+            "controller-loses-client-ip",
+            f"the {ctrl.name} Service already loses the client IP (see its entry): the "
+            "controller sees a node or load-balancer address and passes that on",
+            "fix the controller Service first (externalTrafficPolicy: Local on that "
+            f"Service, or PROXY protocol on the load balancer with {ctrl.proxy_protocol})",
+        )
+    if front_kind == PROXY_PROTOCOL and evidence.decodes_proxy_protocol:
+        return PRESERVED, Finding(
+            INFO,
+            "controller-proxy-protocol",
+            f"the load balancer sends PROXY protocol and {ctrl.name} decodes it "
+            f"({ctrl.proxy_protocol}, set in {evidence.where})",
         )
     if front_kind == PROXY_PROTOCOL:
-        if evidence.decodes_proxy_protocol:
-            return (
-                PRESERVED,
-                [
-                    header,
-                    Finding(
-                        INFO,
-                        "controller-proxy-protocol",
-                        f"the load balancer sends PROXY protocol and {ctrl.name} decodes it "
-                        f"({ctrl.proxy_protocol}, set in {evidence.where})",
-                    ),
-                ],
-                out,
-            )
-        return (
-            UNKNOWN,
-            [
-                header,
-                Finding(
-                    WARNING,
-                    "controller-proxy-protocol-unverified",
-                    f"the load balancer sends PROXY protocol: {ctrl.name} must decode it "
-                    f"({ctrl.proxy_protocol}); doctor can't see that setting in these objects, so "
-                    "check it in the controller's configuration (Helm values, arguments or "
-                    "config file), or every request fails",
-                ),
-            ],
-            out,
+        return UNKNOWN, Finding(
+            WARNING,
+            "controller-proxy-protocol-unverified",
+            f"the load balancer sends PROXY protocol: {ctrl.name} must decode it "
+            f"({ctrl.proxy_protocol}); doctor can't see that setting in these objects, so "
+            "check it in the controller's configuration (Helm values, arguments or "
+            "config file), or every request fails",
+        )
+    if front_kind == HTTP and ctrl.appends:
+        # The load balancer appended the client, the controller appends the load balancer.
+        return PRESERVED, Finding(
+            INFO,
+            "controller-appends",
+            "X-Forwarded-For reaches the app as '<client>, <load balancer>': realip "
+            "trusts the load balancer's range as well as the pods",
+        )
+    if front_kind == HTTP and evidence.believes_lb_header:
+        return PRESERVED, Finding(
+            INFO,
+            "controller-believes-lb",
+            f"{ctrl.name} believes the load balancer's X-Forwarded-For ({ctrl.trusts}, "
+            f"set in {evidence.where}) and passes the client on",
         )
     if front_kind == HTTP:
-        if ctrl.appends:
-            # The load balancer appended the client, the controller appends the load balancer.
-            return (
-                PRESERVED,
-                [
-                    header,
-                    Finding(
-                        INFO,
-                        "controller-appends",
-                        "X-Forwarded-For reaches the app as '<client>, <load balancer>': realip "
-                        "trusts the load balancer's range as well as the pods",
-                    ),
-                ],
-                settings(INGRESS, lb_cidrs or "<the load balancer range>"),
-            )
-        if evidence.believes_lb_header:
-            return (
-                PRESERVED,
-                [
-                    header,
-                    Finding(
-                        INFO,
-                        "controller-believes-lb",
-                        f"{ctrl.name} believes the load balancer's X-Forwarded-For ({ctrl.trusts}, "
-                        f"set in {evidence.where}) and passes the client on",
-                    ),
-                ],
-                out,
-            )
-        return (
-            UNKNOWN,
-            [
-                header,
-                Finding(
-                    WARNING,
-                    "controller-trust-unverified",
-                    f"an HTTP load balancer sits in front of {ctrl.name}: the client survives only "
-                    f"if the controller believes the load balancer's X-Forwarded-For "
-                    f"({ctrl.trusts}); doctor can't see that setting in these objects",
-                ),
-            ],
-            out,
+        return UNKNOWN, Finding(
+            WARNING,
+            "controller-trust-unverified",
+            f"an HTTP load balancer sits in front of {ctrl.name}: the client survives only "
+            f"if the controller believes the load balancer's X-Forwarded-For "
+            f"({ctrl.trusts}); doctor can't see that setting in these objects",
         )
     if front_kind == UNKNOWN_LB:
-        return (
-            UNKNOWN,
-            [
-                header,
-                Finding(
-                    WARNING,
-                    "controller-lb-unknown",
-                    f"doctor can't tell what the load balancer in front of {ctrl.name} does to the "
-                    "client address (see the controller Service's entry)",
-                ),
-            ],
-            out,
+        return UNKNOWN, Finding(
+            WARNING,
+            "controller-lb-unknown",
+            f"doctor can't tell what the load balancer in front of {ctrl.name} does to the "
+            "client address (see the controller Service's entry)",
         )
-    findings = [header]
     if front_kind is None:
-        findings.append(controller_service_missing(ctrl.name))
-        return UNKNOWN, findings, out
-    return PRESERVED, findings, out
+        return UNKNOWN, controller_service_missing(ctrl.name)
+    return PRESERVED, None
 
 
 def unknown_controller(cls: str, controller: Optional[str]) -> Finding:
@@ -1348,9 +1311,6 @@ def f5_verdict(
     $proxy_add_x_forwarded_for": it appends $remote_addr (after the realip module) to whatever
     X-Forwarded-For arrived.
     """
-    from realip._doctor._cloud import HTTP, PROXIED, PROXY_PROTOCOL, SNAT, UNKNOWN_LB
-    from realip._doctor._report import ERROR, LOST, SPOOFABLE
-
     data = cm.data if cm is not None else {}
     pp = cm is not None and f5_decodes_proxy_protocol(cm)
     header = data.get("real-ip-header", "").strip()
