@@ -497,19 +497,9 @@ def analyze_service(svc: Obj, front: Front) -> Entry:
     neg = gke_standalone_neg(svc) if front.kind == INTERNAL else None
     if neg is not None:
         # Not pod-to-pod: a Google load balancer outside the input sends to the pods.
-        return Entry(
-            svc.kind, svc.namespace, svc.name, "app", service_summary(svc), None, UNKNOWN, [neg]
-        )
-    return Entry(
-        svc.kind,
-        svc.namespace,
-        svc.name,
-        "app",
-        service_summary(svc),
-        front.topology,
-        front.client_ip,
-        list(front.findings),
-        front.app_settings(),
+        return _service_entry(svc, "app", None, UNKNOWN, [neg])
+    return _service_entry(
+        svc, "app", front.topology, front.client_ip, list(front.findings), front.app_settings()
     )
 
 
@@ -982,16 +972,28 @@ def analyze_backend_service(svc: Obj, front: Front, vias: Sequence[_Via]) -> Ent
                     "settings below cover that path too",
                 )
             )
+    return _service_entry(svc, "app", topology, client, findings, out)
+
+
+def _service_entry(
+    svc: Obj,
+    role: str,
+    topology: Optional[str],
+    client: str,
+    findings: List[Finding],
+    settings: Optional[Dict[str, str]] = None,
+) -> Entry:
+    """A Service's entry: the object and its summary, then the verdict."""
     return Entry(
         svc.kind,
         svc.namespace,
         svc.name,
-        "app",
+        role,
         service_summary(svc),
         topology,
         client,
         findings,
-        out,
+        {} if settings is None else settings,
     )
 
 
@@ -1000,16 +1002,7 @@ def _controller_service_entry(
 ) -> Entry:
     """An ingress controller's own Service: why the client must survive there, then the rest."""
     intro = Finding(INFO, "ingress-controller", f"{why} ({howto('how-to/ingress.md')})")
-    return Entry(
-        svc.kind,
-        svc.namespace,
-        svc.name,
-        "ingress-controller",
-        service_summary(svc),
-        front.topology,
-        client,
-        [intro, *findings],
-    )
+    return _service_entry(svc, "ingress-controller", front.topology, client, [intro, *findings])
 
 
 def _nginx_controller_entry(svc: Obj, front: Front, cfg: ngx.NginxConfig) -> Entry:
