@@ -19,56 +19,30 @@ cloud load balancers and the provider registry), ``_nginx`` (ingress-nginx), ``_
 
 from __future__ import annotations
 
-from realip._doctor._analyze import (
-    analyze,
-    analyze_backend_service,
-    analyze_gateway,
-    analyze_ingress,
-    analyze_service,
-    analyze_workload,
-)
-from realip._doctor._cli import add_parser, run
-from realip._doctor._cloud import GOOGLE_FRONT_END_RANGES, GOOGLE_FRONT_END_RANGES_DATE
-from realip._doctor._objects import KUBECTL_COMMAND, DoctorInputError, parse_objects
+# What callers read doctor through (the CLI imports _cli itself); the rest from its module.
+from realip._doctor._analyze import analyze
+from realip._doctor._cli import run
+from realip._doctor._objects import DoctorInputError, parse_objects
 from realip._doctor._report import (
-    ERROR,
-    INFO,
     LOST,
     NOT_APPLICABLE,
     PRESERVED,
     SPOOFABLE,
     UNKNOWN,
-    WARNING,
     Entry,
-    Finding,
-    MultiReport,
     Report,
 )
 
 __all__ = [
-    "ERROR",
-    "GOOGLE_FRONT_END_RANGES",
-    "GOOGLE_FRONT_END_RANGES_DATE",
-    "INFO",
-    "KUBECTL_COMMAND",
     "LOST",
     "NOT_APPLICABLE",
     "PRESERVED",
     "SPOOFABLE",
     "UNKNOWN",
-    "WARNING",
     "DoctorInputError",
     "Entry",
-    "Finding",
-    "MultiReport",
     "Report",
-    "add_parser",
     "analyze",
-    "analyze_backend_service",
-    "analyze_gateway",
-    "analyze_ingress",
-    "analyze_service",
-    "analyze_workload",
     "parse_objects",
     "run",
 ]
