@@ -35,6 +35,7 @@ from realip._headers import (
     items_from_right,
     skip_empty_run,
 )
+from realip._walk import SHORT
 from realip.resolver import ENV_VARS, MAX_ITEMS, REMOTE_ADDR, Resolver, Result, _new
 
 # -- storage keys ------------------------------------------------------------------------------
@@ -516,8 +517,8 @@ def environ_rewritten_mark(environ: Any, remote_addr: Any, xff: Any) -> Optional
     """
     if remote_addr.__class__ is not str or xff.__class__ is not str or not remote_addr:
         return None
-    if remote_addr not in xff:
-        return None  # one C-level substring test: the common request pays no more
+    if len(xff) <= SHORT and remote_addr not in xff:
+        return None  # one C-level substring test; a long header is only looked at from the right
     try:
         last = next(items_from_right(xff), "")
     except PaddingError:

@@ -125,11 +125,19 @@ class RealIPMiddleware:
         remote_addr = environ.get("REMOTE_ADDR")
         value = environ.get(key) if key else None
         result = self._resolve(remote_addr, value)
-        xff = value if self._reads_xff else environ.get("HTTP_X_FORWARDED_FOR")
         # A server that copied an entry into REMOTE_ADDR (waitress trusted_proxy, mod_wsgi
-        # --trust-proxy): the peer is then one of the entries. One substring test unless so.
-        if xff.__class__ is str and remote_addr.__class__ is str and remote_addr in xff:
-            result = checked_environ_result(environ, remote_addr, xff, result)
+        # --trust-proxy): the peer is then the rightmost entry. Only an untrusted peer is judged
+        # (see checked_environ_result), so a proxied request skips it: the substring test cost
+        # ~6 us on (e)'s 8 KiB header (WSGI (e)/(b) 3.9x -> 2.0x).
+        if not result.proxies:
+            xff = value if self._reads_xff else environ.get("HTTP_X_FORWARDED_FOR")
+            # A short header: one substring test first; a long one: a bounded look from the right.
+            if (
+                xff.__class__ is str
+                and remote_addr.__class__ is str
+                and (len(xff) > _SHORT or remote_addr in xff)
+            ):
+                result = checked_environ_result(environ, remote_addr, xff, result)
         environ[ORIGINAL_REMOTE_ADDR_KEY] = remote_addr
         environ[RESULT_KEY] = result
         ip = result.client_ip
