@@ -42,6 +42,7 @@ from realip._adapters import (
     shortcut_options,
 )
 from realip._context import asgi_send_outside, current
+from realip._wiring import asgi_marks, warn_if_late
 from realip.resolver import _SHORT, REMOTE_ADDR, Resolver
 
 # The ASGI spec's shapes, for readers. The middleware itself takes and is an app of any typing
@@ -70,6 +71,7 @@ class RealIPMiddleware:
     """
 
     __slots__ = (
+        "_first",
         "_name",
         "_plan",
         "_resolve",
@@ -111,6 +113,7 @@ class RealIPMiddleware:
             watch.add(self._name)
         self._watch = frozenset(watch)
         self.forwarded_proto = forwarded_proto
+        self._first = True  # the first request looks for a consumer that ran before realip
 
     @property
     def resolver(self) -> Resolver:
@@ -129,6 +132,9 @@ class RealIPMiddleware:
             # the rewritten client again would lose the original.
             await self.app(scope, receive, send)
             return
+        if self._first:
+            self._first = False
+            warn_if_late("realip.asgi.RealIPMiddleware", asgi_marks())
         # resolve_scope(), unrolled: this runs on every request, and a call frame is a
         # noticeable share of it.
         client = scope.get("client")

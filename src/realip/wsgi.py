@@ -40,6 +40,7 @@ from realip._adapters import (
     shortcut_options,
 )
 from realip._context import wsgi_with_context
+from realip._wiring import warn_if_late, wsgi_marks
 from realip.resolver import _SHORT, Resolver
 
 StartResponse = Callable[..., Any]
@@ -61,6 +62,7 @@ class RealIPMiddleware:
     """
 
     __slots__ = (
+        "_first",
         "_key",
         "_plan",
         "_reads_xff",
@@ -99,6 +101,7 @@ class RealIPMiddleware:
         self._plan = HeaderPlan(self._resolver, keep_headers) if rewrite_header else None
         self._watch = self._plan.drop_keys | {RESULT_KEY} if self._plan is not None else None
         self.forwarded_proto = forwarded_proto
+        self._first = True  # the first request looks for a consumer that ran before realip
 
     @property
     def resolver(self) -> Resolver:
@@ -119,6 +122,9 @@ class RealIPMiddleware:
         if rare and RESULT_KEY in environ:
             # A realip middleware further out already resolved this request.
             return self.app(environ, start_response)
+        if self._first:
+            self._first = False
+            warn_if_late("realip.wsgi.RealIPMiddleware", wsgi_marks(environ))
         # resolve_environ(), unrolled: this runs on every request, and a call frame is a
         # noticeable share of it.
         key = self._key
