@@ -103,7 +103,7 @@ class RealIPMiddleware:
             "realip.asgi.RealIPMiddleware", resolver, shortcut_options(locals())
         )
         # Looked up once: per request, every attribute load and bound method counts.
-        self._resolve = self._resolver.resolve_value
+        self._resolve = self._resolver._resolve
         self._name = self._resolver.header_bytes
         self._plan = HeaderPlan(self._resolver, keep_headers) if rewrite_header else None
         # Every header name the one scan of the headers stops at: the one read and the ones

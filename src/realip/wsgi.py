@@ -95,7 +95,7 @@ class RealIPMiddleware:
             "realip.wsgi.RealIPMiddleware", resolver, shortcut_options(locals())
         )
         # Looked up once: per request, every attribute load and bound method counts.
-        self._resolve = self._resolver.resolve_value
+        self._resolve = self._resolver._resolve
         self._key = self._resolver.wsgi_key
         self._reads_xff = self._key == "HTTP_X_FORWARDED_FOR"
         self._plan = HeaderPlan(self._resolver, keep_headers) if rewrite_header else None
