@@ -314,9 +314,13 @@ def rewrite_value(result: Result, value: Any, peer_only: bool) -> Any:
     return separator.join(found)
 
 
-def rewrite_environ(plan: HeaderPlan, environ: Any, result: Result, value: Any = None) -> None:
+def rewrite_environ(
+    plan: HeaderPlan, environ: Any, result: Result, value: Any = None, others: bool = True
+) -> None:
     """Make the client-address headers of a WSGI environ (or Django ``META``) hold only what
-    realip verified: the header read its verified part, the others removed."""
+    realip verified: the header read its verified part, the others removed. ``others=False``:
+    the caller knows none of the others is there (the WSGI middleware's one look at the keys),
+    so they are not looked up one by one (~0.5 us of WSGI (e))."""
     originals: Dict[str, Any] = environ.get(ORIGINAL_HEADERS_KEY) or {}
     key = plan.read_key
     if key is not None:
@@ -331,7 +335,7 @@ def rewrite_environ(plan: HeaderPlan, environ: Any, result: Result, value: Any =
                     environ[key] = new
                 else:
                     del environ[key]
-    for key in plan.drop_keys:
+    for key in plan.drop_keys if others else ():
         if key in environ:
             originals[key] = environ.pop(key)
             if key == plan.original_key:

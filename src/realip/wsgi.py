@@ -171,7 +171,7 @@ class RealIPMiddleware:
                 except TypeError:  # not a str: a server that breaks PEP 3333; let it be judged
                     drop = True
             if drop or rare:
-                rewrite_environ(plan, environ, result, value)
+                rewrite_environ(plan, environ, result, value, rare)
         if _context.enabled:
             # realip.log: this request's client until the server closes the response.
             return wsgi_with_context(self.app, environ, start_response, result)
