@@ -91,6 +91,9 @@ REWRITTEN = [
     # an entry with a port keeps it, but a TCP peer's own ip:port is in no header
     (("6.6.6.6", 1234), ((b"x-forwarded-for", b"6.6.6.6:1234"),)),
     (("2001:db8::6", 1234), ((b"x-forwarded-for", b"198.51.100.1, [2001:db8::6]:1234"),)),
+    # a long header (over 128 characters) is looked at from the right, and still recognised
+    (("6.6.6.6", 1234), ((b"x-forwarded-for", b"198.51.100.1, " * 20 + b"6.6.6.6:1234"),)),
+    (("unknown", 5000), ((b"x-forwarded-for", b"198.51.100.1, " * 20 + b"unknown"),)),
 ]
 NOT_REWRITTEN = [
     (("203.0.113.9", 0), ()),  # port 0 alone (a test client): nothing to say
@@ -98,6 +101,8 @@ NOT_REWRITTEN = [
     (("testclient", 50000), ((b"x-forwarded-for", b"6.6.6.6"),)),  # ... sending the header
     (("/run/app.sock", 0), ((b"x-forwarded-for", b"6.6.6.6"),)),  # Unix socket, not a rewrite
     (("203.0.113.9", 41000), ((b"x-forwarded-for", b"6.6.6.6"),)),  # a real untrusted peer
+    # further left than the 32 entries compared: anyone's to write, never looked at
+    (("6.6.6.6", 1234), ((b"x-forwarded-for", b"6.6.6.6:1234, " + b"198.51.100.1, " * 40),)),
     (("203.0.113.9", 41000), ((b"x-forwarded-for", b"203.0.113.9"),)),  # its own address
     (("203.0.113.9", 41000), ((b"x-forwarded-for", b"203.0.113.9:4100"),)),  # not its port
 ]

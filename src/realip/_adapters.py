@@ -470,18 +470,26 @@ def _rewritten_mark(scope: Any, host: Any, port: Any, result: Result) -> Optiona
         (f"[{host}]:{port}" if ":" in host else f"{host}:{port}") if port.__class__ is int else ""
     )
     odd = result.client_ip is None and result.peer is None
-    # A substring test first (one C call): a direct client that sends the header pays no more.
-    if not (text and text.encode("latin-1", "replace") in xff) and not (
-        odd and host.encode("latin-1", "replace") in xff
-    ):
+    if xff.__class__ is not bytes:  # a server that broke the spec: compared as latin-1 too
+        xff = decode(xff).encode("latin-1", "replace")
+    try:
+        needle = text.encode("latin-1") if text else None
+        bare = host.encode("latin-1") if odd else None
+    except UnicodeEncodeError:
+        return None  # not latin-1 text, so no header entry can be equal to it
+    # A short header: a substring test first (one C call), so a direct client that sends the
+    # header pays no more. A long one is only looked at from the right, as far as the entries
+    # compared below: a test over the whole value cost ~57 us per request on 10,000 trusted
+    # entries (benchmarks/hostile.py, ASGI 19x a normal request).
+    if len(xff) <= SHORT and not (needle and needle in xff) and not (bare and bare in xff):
         return None
     try:
-        entries = list(islice(items_from_right(decode(xff)), MAX_ITEMS))
+        entries = list(islice(items_from_right(xff, b",", b" \t"), MAX_ITEMS))
     except PaddingError:
         return None
-    if text and text in entries:
+    if needle and needle in entries:
         return f"the peer {text[:64]!r} is an X-Forwarded-For entry"
-    if odd and host in entries:
+    if bare and bare in entries:
         return f"the peer {host[:64]!r} is not an IP address but an X-Forwarded-For entry"
     return None
 
