@@ -35,6 +35,7 @@ LAYERS: Sequence[Tuple[str, Sequence[str]]] = (
         "adapters",
         (
             "_adapters",
+            "_wiring",
             "request",
             "asgi",
             "wsgi",

@@ -1,17 +1,17 @@
 """The per-request work: the peer, then the header, read from the right, through trust.
 
-:meth:`realip.Resolver.resolve_value` runs the steps, in order:
+:func:`compile_resolve` turns a configuration (a :class:`Plan`) into one closure,
+``resolve(remote_addr, value)``, which :meth:`realip.Resolver.resolve_value` runs and the
+middlewares call directly. What is fixed at configuration time (trusted ranges, memos,
+prepared reasons) is a cell, not an attribute looked up per request. Its steps, in order:
 
 1. **the peer** - a trusted peer seen before is one memo hit; any other is parsed and checked
    with one ``bisect``; an untrusted peer is the answer (:func:`peer_result`); a resolver that
    reads no header answers with :func:`peer_only`;
 2. **the header** - missing: the trusted peer answers (``proxy_as_client``); a single-IP
    header: :func:`single`; hop mode: :func:`count`;
-3. **the list walk** - :func:`compile_list_walk` turns a configuration (a :class:`Plan`) into
-   a closure, so that what is fixed at configuration time (trusted ranges, memos, prepared
-   reasons) is a cell, not an attribute looked up per request. Items from the right; a trusted
-   hop seen before is one memo hit, any other is read by :func:`read_hop` and checked; the
-   first untrusted address is the client.
+3. **the list walk** - items from the right; a trusted hop seen before is one memo hit, any
+   other is read by :func:`read_hop` and checked; the first untrusted address is the client.
 
 The rare outcomes (fail closed, SNAT, Unix sockets, ``require_header``) are plain functions of
 the :class:`Plan`. Everything here is bounded by :data:`MAX_ITEMS` and never raises on
@@ -58,7 +58,7 @@ PEER, LIST, SINGLE = "peer", "list", "single"
 
 RemoteAddr = Any
 HeaderValue = Union[str, bytes, None]
-ListWalk = Callable[[Union[str, bytes], Optional[str], RemoteAddr], Result]
+Resolve = Callable[[RemoteAddr, HeaderValue], Result]
 
 _from_bytes = int.from_bytes
 
@@ -190,25 +190,70 @@ def untrusted_unix_peer(plan: Plan, remote_addr: RemoteAddr) -> Result:
     return peer_result(plan, None, None, remote_addr, UNTRUSTED_PEER)
 
 
-def compile_list_walk(plan: Plan) -> ListWalk:
-    """The list walk of one configuration: ``walk(value, peer, remote_addr) -> Result``.
+def compile_resolve(plan: Plan, unix_trusted: bool) -> Resolve:
+    """The per-request work of one configuration: ``resolve(remote_addr, value) -> Result``.
 
-    ``value`` is the combined list header (str, or ASGI bytes), ``peer`` the trusted peer's
-    canonical text (None for a trusted Unix socket). A closure, so that what is fixed at
-    configuration time is read from cells, not looked up per request.
+    ``value`` is the combined header (str, or ASGI bytes; None when it did not come). A closure,
+    so that what is fixed at configuration time (trusted ranges, memos, prepared reasons) is
+    read from cells, not looked up per request, and the peer step and the list walk share one
+    call frame (a second frame, plus the attribute loads, cost ~150 ns of (b)'s ~1.6 us on
+    CPython 3.11). ``unix_trusted``: a trusted range stands for Unix sockets.
     """
+    if plan.kind == PEER:
+
+        def resolve_peer_only(remote_addr: RemoteAddr, value: HeaderValue) -> Result:
+            return peer_only(plan, remote_addr)
+
+        return resolve_peer_only
+
     header = plan.header or ""
     bounds = plan.bounds
     snat = plan.snat or None
     memo = plan.memo
+    peer_memo = plan.peer_memo
+    hops = plan.hops
+    check_peer = hops is None  # hop mode trusts positions, not the peer
+    is_single = plan.kind == SINGLE
     forwarded = plan.forwarded
     untrusted = plan.untrusted
-    empty_header = plan.no_header[1]
+    no_header, empty_header = plan.no_header
 
-    def walk(value: Union[str, bytes], peer: Optional[str], remote_addr: RemoteAddr) -> Result:
-        # Right to left, one item at a time, so the work is proportional to the hops walked,
-        # and nothing left of the client's own entry (what the client wrote) is even looked
-        # at - not even decoded, when the header arrives as ASGI bytes.
+    def resolve(remote_addr: RemoteAddr, value: HeaderValue) -> Result:
+        # 1. The peer: a trusted peer seen before is one memo hit; any other is parsed and
+        # checked with one bisect, and an untrusted one is the answer.
+        if remote_addr.__class__ is not str:
+            remote_addr = first_of(remote_addr)
+            if remote_addr is not None and not isinstance(remote_addr, str):
+                return untrusted_unix_peer(plan, remote_addr)
+        peer = peer_memo.get(remote_addr)
+        if peer is None:
+            parsed = parse_ip(remote_addr) if remote_addr else None
+            if parsed is None:
+                if (check_peer and not unix_trusted) or not is_unix_peer(remote_addr):
+                    return untrusted_unix_peer(plan, remote_addr)
+            else:
+                key, peer = parsed
+                if check_peer:
+                    if not bisect_right(bounds, key) & 1:
+                        if snat is None:  # the direct request: answered without another call
+                            return tuple_new(
+                                Result, (peer, REMOTE_ADDR, (), UNTRUSTED_PEER, False, peer, False)
+                            )
+                        return peer_result(plan, key, peer, remote_addr, UNTRUSTED_PEER)
+                    if len(peer_memo) < MEMO_SIZE:
+                        peer_memo[remote_addr] = peer
+        # 2. The header, read only from a trusted peer (or, in hop mode, any peer).
+        if value is None:
+            if hops is not None:
+                return no_hops(plan, peer, 0)
+            return peer_result(plan, None, peer, remote_addr, no_header, True)
+        if is_single:
+            return single(plan, value, peer, remote_addr)
+        if hops is not None:
+            return count(plan, value, peer)
+        # 3. The list walk: right to left, one item at a time, so the work is proportional to
+        # the hops walked, and nothing left of the client's own entry (what the client wrote)
+        # is even looked at - not even decoded, when the header arrives as ASGI bytes.
         proxies: Tuple[str, ...] = (peer or "unix",)
         raw_bytes = value.__class__ is bytes
         # Typed loosely on purpose: the same loop serves str and bytes without a call per item.
@@ -271,7 +316,7 @@ def compile_list_walk(plan: Plan) -> ListWalk:
             peer,
         )
 
-    return walk
+    return resolve
 
 
 class Hop(NamedTuple):

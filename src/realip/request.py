@@ -47,7 +47,7 @@ def resolve_environ(resolver: Resolver, environ: Any) -> Result:
     """Resolve a WSGI environ (or Django ``request.META``)."""
     key = resolver.wsgi_key
     value = environ.get(key) if key is not None else None
-    return resolver.resolve_value(environ.get("REMOTE_ADDR"), value)
+    return resolver._resolve(environ.get("REMOTE_ADDR"), value)
 
 
 def resolve_scope(resolver: Resolver, scope: Any) -> Result:
@@ -60,7 +60,7 @@ def resolve_scope(resolver: Resolver, scope: Any) -> Result:
     name = resolver.header_bytes
     value = scope_header(scope, name) if name is not None else None
     host, port = client_of(scope.get("client"))
-    return scope_checked(scope, host, port, resolver.resolve_value(host, value), value is not None)
+    return scope_checked(scope, host, port, resolver._resolve(host, value), value is not None)
 
 
 def _stored(container: Any) -> Optional[Result]:

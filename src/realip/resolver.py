@@ -29,7 +29,7 @@ from realip._lints import lint
 from realip._networks import NetworkSet, subtract_bounds
 from realip._options import ENV_NAMES, env_values, settings_from_values, spell_env
 from realip._result import REMOTE_ADDR as REMOTE_ADDR
-from realip._result import UNTRUSTED_PEER, Result, new_result, tuple_new
+from realip._result import Result, new_result, tuple_new
 from realip._settings import (
     DEFAULT_HEADER,
     FORWARDED,
@@ -46,15 +46,8 @@ from realip._walk import (
     SHORT,
     SINGLE,
     Plan,
-    compile_list_walk,
-    count,
-    first_of,
+    compile_resolve,
     is_unix_peer,
-    no_hops,
-    peer_only,
-    peer_result,
-    single,
-    untrusted_unix_peer,
 )
 
 __all__ = ["ENV_VARS", "MAX_ITEMS", "Resolver", "Result"]
@@ -93,9 +86,9 @@ class Resolver:
         "_plan",
         "_proto_memo",
         "_require",
+        "_resolve",
         "_snat",
         "_topology",
-        "_walk",
         "header_bytes",
         "warnings",
         "wsgi_key",
@@ -149,7 +142,8 @@ class Resolver:
         self._plan = plan
         self._memo = plan.memo
         self._peer_memo = plan.peer_memo
-        self._walk = compile_list_walk(plan)
+        self._resolve = compile_resolve(plan, networks.unix)
+        """The per-request work (what resolve_value runs); adapters call it directly."""
         # Forwarded elements of trusted hops -> their proto=, for scheme(): they repeat on
         # every request, so a chain is read once, not again per request.
         self._proto_memo: Dict[str, Optional[str]] = {}
@@ -331,7 +325,7 @@ class Resolver:
                 value = headers.get(self.wsgi_key)
             else:
                 value = lookup_raw(headers, self._header)
-        return self.resolve_value(remote_addr, value)
+        return self._resolve(remote_addr, value)
 
     def resolve_value(self, remote_addr: RemoteAddr, value: Union[str, bytes, None]) -> Result:
         """Resolve from the peer and the already-combined value of :attr:`header` (or None).
@@ -339,39 +333,5 @@ class Resolver:
         This is what adapters call after finding the header in their framework's request;
         ``value`` may be the raw ``bytes`` of an ASGI header (only the items walked are decoded).
         """
-        # 1. The peer: a trusted peer seen before is one memo hit; any other is parsed and
-        # checked with one bisect, and an untrusted one is the answer.
-        if self._peer_only:
-            return peer_only(self._plan, remote_addr)
-        if remote_addr.__class__ is not str:
-            remote_addr = first_of(remote_addr)
-            if remote_addr is not None and not isinstance(remote_addr, str):
-                return untrusted_unix_peer(self._plan, remote_addr)
-        peer = self._peer_memo.get(remote_addr)
-        if peer is None:
-            parsed = parse_ip(remote_addr) if remote_addr else None
-            if parsed is None:
-                if (self._check_peer and not self._networks.unix) or not is_unix_peer(remote_addr):
-                    return untrusted_unix_peer(self._plan, remote_addr)
-            else:
-                key, peer = parsed
-                if self._check_peer:
-                    if not bisect_right(self._bounds, key) & 1:
-                        if self._snat.empty:  # the direct request: answered without another call
-                            return _tuple_new(
-                                Result, (peer, REMOTE_ADDR, (), UNTRUSTED_PEER, False, peer, False)
-                            )
-                        return peer_result(self._plan, key, peer, remote_addr, UNTRUSTED_PEER)
-                    if len(self._peer_memo) < MEMO_SIZE:
-                        self._peer_memo[remote_addr] = peer
-        # 2. The header, read only from a trusted peer (or, in hop mode, any peer).
-        if value is None:
-            if self._hops is not None:
-                return no_hops(self._plan, peer, 0)
-            return peer_result(self._plan, None, peer, remote_addr, self._plan.no_header[0], True)
-        if self._kind is SINGLE:
-            return single(self._plan, value, peer, remote_addr)
-        if self._hops is not None:
-            return count(self._plan, value, peer)
-        # 3. The list walk, from the right.
-        return self._walk(value, peer, remote_addr)
+        # The steps are realip._walk.compile_resolve: one closure of this configuration.
+        return self._resolve(remote_addr, value)

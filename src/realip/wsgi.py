@@ -40,6 +40,7 @@ from realip._adapters import (
     shortcut_options,
 )
 from realip._context import wsgi_with_context
+from realip._wiring import warn_if_late, wsgi_marks
 from realip.resolver import _SHORT, Resolver
 
 StartResponse = Callable[..., Any]
@@ -61,6 +62,7 @@ class RealIPMiddleware:
     """
 
     __slots__ = (
+        "_first",
         "_key",
         "_plan",
         "_reads_xff",
@@ -93,12 +95,13 @@ class RealIPMiddleware:
             "realip.wsgi.RealIPMiddleware", resolver, shortcut_options(locals())
         )
         # Looked up once: per request, every attribute load and bound method counts.
-        self._resolve = self._resolver.resolve_value
+        self._resolve = self._resolver._resolve
         self._key = self._resolver.wsgi_key
         self._reads_xff = self._key == "HTTP_X_FORWARDED_FOR"
         self._plan = HeaderPlan(self._resolver, keep_headers) if rewrite_header else None
         self._watch = self._plan.drop_keys | {RESULT_KEY} if self._plan is not None else None
         self.forwarded_proto = forwarded_proto
+        self._first = True  # the first request looks for a consumer that ran before realip
 
     @property
     def resolver(self) -> Resolver:
@@ -119,21 +122,32 @@ class RealIPMiddleware:
         if rare and RESULT_KEY in environ:
             # A realip middleware further out already resolved this request.
             return self.app(environ, start_response)
+        if self._first:
+            self._first = False
+            warn_if_late("realip.wsgi.RealIPMiddleware", wsgi_marks(environ))
         # resolve_environ(), unrolled: this runs on every request, and a call frame is a
         # noticeable share of it.
         key = self._key
         remote_addr = environ.get("REMOTE_ADDR")
         value = environ.get(key) if key else None
         result = self._resolve(remote_addr, value)
-        xff = value if self._reads_xff else environ.get("HTTP_X_FORWARDED_FOR")
         # A server that copied an entry into REMOTE_ADDR (waitress trusted_proxy, mod_wsgi
-        # --trust-proxy): the peer is then one of the entries. One substring test unless so.
-        if xff.__class__ is str and remote_addr.__class__ is str and remote_addr in xff:
-            result = checked_environ_result(environ, remote_addr, xff, result)
+        # --trust-proxy): the peer is then the rightmost entry. Only an untrusted peer is judged
+        # (see checked_environ_result), so a proxied request skips it: the substring test cost
+        # ~6 us on (e)'s 8 KiB header (WSGI (e)/(b) 3.9x -> 2.0x).
+        if not result.proxies:
+            xff = value if self._reads_xff else environ.get("HTTP_X_FORWARDED_FOR")
+            # A short header: one substring test first; a long one: a bounded look from the right.
+            if (
+                xff.__class__ is str
+                and remote_addr.__class__ is str
+                and (len(xff) > _SHORT or remote_addr in xff)
+            ):
+                result = checked_environ_result(environ, remote_addr, xff, result)
         environ[ORIGINAL_REMOTE_ADDR_KEY] = remote_addr
         environ[RESULT_KEY] = result
         ip = result.client_ip
-        if ip is not None:
+        if ip is not None and ip is not remote_addr:  # the direct request: already there
             environ["REMOTE_ADDR"] = ip
         if self.forwarded_proto:
             # From the headers as they arrived, before the rewrite.
@@ -157,7 +171,7 @@ class RealIPMiddleware:
                 except TypeError:  # not a str: a server that breaks PEP 3333; let it be judged
                     drop = True
             if drop or rare:
-                rewrite_environ(plan, environ, result, value)
+                rewrite_environ(plan, environ, result, value, rare)
         if _context.enabled:
             # realip.log: this request's client until the server closes the response.
             return wsgi_with_context(self.app, environ, start_response, result)

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any, List
+import gc
+from typing import Any, Callable, List
 
 import pytest
 
@@ -10,13 +11,31 @@ from realip import Resolver
 
 
 def record_resolutions(monkeypatch: pytest.MonkeyPatch) -> List[Any]:
-    """From now on (for this test), every ``Resolver.resolve_value`` call's arguments, in order."""
+    """From now on (for this test), every resolution's arguments, in order.
+
+    A resolution is a call of a resolver's per-request closure (``Resolver._resolve``), which
+    ``Resolver.resolve_value`` runs and the middlewares call directly: it is wrapped in every
+    resolver that exists now and in every one built later.
+    """
     calls: List[Any] = []
-    original = Resolver.resolve_value
 
-    def counting(self: Resolver, *args: Any) -> Any:
-        calls.append(args)
-        return original(self, *args)
+    def wrap(resolver: Resolver) -> None:
+        original: Callable[..., Any] = resolver._resolve
 
-    monkeypatch.setattr(Resolver, "resolve_value", counting)
+        def counting(*args: Any) -> Any:
+            calls.append(args)
+            return original(*args)
+
+        monkeypatch.setattr(resolver, "_resolve", counting)
+
+    for obj in gc.get_objects():
+        if issubclass(type(obj), Resolver):  # type(): a lazy proxy (Django settings) stays lazy
+            wrap(obj)
+    apply = Resolver._apply
+
+    def apply_and_wrap(self: Resolver, *args: Any) -> None:
+        apply(self, *args)
+        wrap(self)
+
+    monkeypatch.setattr(Resolver, "_apply", apply_and_wrap)
     return calls
