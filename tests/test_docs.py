@@ -277,9 +277,8 @@ def test_serve_answer_is_current(block: Block, monkeypatch: pytest.MonkeyPatch) 
     """A block after ``<!-- serve-answer: OPTIONS -->`` is, exactly, what ``realip serve OPTIONS``
     answers to the request the block shows (its peer and headers); a real ``realip serve``
     answers with the same fields."""
-    from realip._report import observe
-
     from realip._cli_options import resolver_from_args
+    from realip._serve_report import observe
     from realip.cli import build_parser
 
     assert block.serve_args is not None
