@@ -49,6 +49,8 @@ from typing import Dict, Iterator, List, Optional, Tuple
 
 import pytest
 
+from realip import _context
+
 ROOT = Path(__file__).resolve().parent.parent
 DOCS = ROOT / "docs"
 README = ROOT / "README.md"
@@ -192,12 +194,19 @@ def _run(page: Page, index: int) -> Optional[BaseException]:
         block = page.blocks[index]
         # Pad with newlines so tracebacks point at the block's lines in the Markdown file.
         code = compile("\n" * block.line + block.code, str(block.path), "exec")
+        # Per-request recording for realip.log is one switch for the whole process: each block
+        # starts with it off, as a reader's program does, so a snippet that reads the context
+        # without enable() (or a ClientIPFilter) fails here instead of riding on an earlier one.
+        recording = _context.enabled
+        _context.enabled = False
         try:
             exec(code, _module_for(page).__dict__)
         except BaseException as exc:  # report anything, including SystemExit, as a failure
             page.outcomes[index] = exc
         else:
             page.outcomes[index] = None
+        finally:
+            _context.enabled = recording
     return page.outcomes[index]
 
 
@@ -268,9 +277,8 @@ def test_serve_answer_is_current(block: Block, monkeypatch: pytest.MonkeyPatch) 
     """A block after ``<!-- serve-answer: OPTIONS -->`` is, exactly, what ``realip serve OPTIONS``
     answers to the request the block shows (its peer and headers); a real ``realip serve``
     answers with the same fields."""
-    from realip._report import observe
-
     from realip._cli_options import resolver_from_args
+    from realip._serve_report import observe
     from realip.cli import build_parser
 
     assert block.serve_args is not None

@@ -6,9 +6,11 @@ on a machine where only realip's wheel is installed.
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 import textwrap
+from typing import Dict, Optional
 
 import pytest
 
@@ -37,12 +39,15 @@ PROBE = textwrap.dedent(
 )
 
 
-def probe(module: str, blocked: str) -> str:
+def probe(module: str, blocked: str, config: Optional[Dict[str, str]] = None) -> str:
+    """Import ``module`` with ``blocked`` refused, under exactly the ``REALIP_*`` of ``config``."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("REALIP_")}
     done = subprocess.run(
         [sys.executable, "-c", PROBE, module, blocked],
         capture_output=True,
         text=True,
         timeout=60,
+        env={**env, **(config or {})},
     )
     assert done.returncode == 0, done.stderr
     return done.stdout.strip()
@@ -65,10 +70,17 @@ def test_django_missing_names_django_not_asgiref() -> None:
     assert "realip.django needs Django" in message
 
 
+# What a module needs configured before it loads: realip.gunicorn refuses to load trusting nothing
+# (a ConfigError, tested in test_proxy_protocol_servers.py), as gunicorn's -c would run it.
+CONFIGURED = {
+    "realip.gunicorn": {"REALIP_TOPOLOGY": "lb-tcp-proxy", "REALIP_LB_CIDRS": "10.0.0.0/8"},
+}
+
+
 @pytest.mark.parametrize("module", sorted(EXTRAS))
 def test_modules_import_with_their_framework(module: str) -> None:
     pytest.importorskip(EXTRAS[module][2][0])
-    assert probe(module, "nothing-blocked") == "imported"
+    assert probe(module, "nothing-blocked", CONFIGURED.get(module)) == "imported"
 
 
 def test_other_import_errors_pass_through_unchanged() -> None:

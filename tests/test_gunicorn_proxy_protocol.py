@@ -290,9 +290,12 @@ def _load(monkeypatch: pytest.MonkeyPatch, lb_cidrs: Optional[str]) -> Any:
     ("lb_cidrs", "expected"),
     [
         # The unix preset adds nothing (gunicorn does not check Unix-socket peers).
-        ("unix, 10.9.9.9", "10.9.9.9/32,::ffff:a09:909/128"),
+        ("unix, 10.9.9.9", "10.9.9.9/32,::ffff:10.9.9.9/128"),
         ("unix", ""),
-        ("10.0.0.0/16, cgnat", "10.0.0.0/16,::ffff:a00:0/112,100.64.0.0/10,::ffff:6440:0/106"),
+        (
+            "10.0.0.0/16, cgnat",
+            "10.0.0.0/16,::ffff:10.0.0.0/112,100.64.0.0/10,::ffff:100.64.0.0/106",
+        ),
         ("2001:db8::/32", "2001:db8::/32"),
     ],
 )
@@ -527,7 +530,7 @@ def test_gunicorn_before_24_1_gets_a_switch_and_every_sender(
     assert (rg.proxy_protocol, rg.proxy_allow_ips) == (True, "*")
     monkeypatch.setattr(gunicorn, "version_info", (24, 1, 0))
     rg = _load(monkeypatch, f"{LB}/32")
-    assert (rg.proxy_protocol, rg.proxy_allow_ips) == ("auto", f"{LB}/32,::ffff:7f00:2/128")
+    assert (rg.proxy_protocol, rg.proxy_allow_ips) == ("auto", f"{LB}/32,::ffff:{LB}/128")
 
 
 def test_warnings_of_the_configuration_are_shown_at_start_up(app_dir: Path, tmp_path: Path) -> None:

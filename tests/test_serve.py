@@ -328,6 +328,11 @@ def test_connection_cap_refuses_with_503_when_every_slot_is_busy(
         assert reply.startswith(b"HTTP/1.1 503") and b"realip serve: " in reply, reply
         release.set()
         busy.join(5)
+        # The client has its whole answer before the server's thread frees its slot (the thread
+        # still reads the closed keep-alive and ends): wait for the slot, not for the client.
+        slots = running.server._slots  # type: ignore[attr-defined]
+        assert slots.acquire(timeout=5)
+        slots.release()
         assert running.raw(_GET).startswith(b"HTTP/1.1 200")
     finally:
         release.set()

@@ -6,7 +6,7 @@ other one is removed, in its ``-`` and its ``_`` spelling (a reader that looks u
 ``X_FORWARDED_FOR`` finds a client's ``X_Forwarded_For`` line). Otherwise a reader that falls
 back to the next header (sentry-sdk reads ``X-Real-IP`` when ``X-Forwarded-For`` is gone, Falcon's
 ``access_route`` reads ``Forwarded`` first) finds an address the client chose. The list is data:
-docs/reference/configuration.md renders it, and a test keeps the two equal.
+docs/reference/api.md renders it, and a test keeps the two equal.
 """
 
 from __future__ import annotations
@@ -68,7 +68,7 @@ def spellings(name: str) -> Tuple[str, str]:
 
 
 def reference_table() -> str:
-    """The Markdown table docs/reference/configuration.md shows (kept equal by a test)."""
+    """The Markdown table docs/reference/api.md shows (kept equal by a test)."""
     lines = ["| header | written by | read by |", "| --- | --- | --- |"]
     lines += [f"| `{h.name}` | {h.written_by} | {h.read_by} |" for h in CLIENT_HEADERS]
     return "\n".join(lines)

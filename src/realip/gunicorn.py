@@ -76,18 +76,15 @@ def allow_list(resolver: Resolver) -> str:
     has on a dual-stack (``[::]``) listener: realip judges such a peer as its IPv4 address, so
     gunicorn must too. Empty when no IP network is trusted (no TCP peer may send a header).
     """
-    import ipaddress
-
     items: List[str] = []
     for label, net in resolver.networks.entries:
         if label == UNIX:
             continue
         items.append(str(net))
         if net.version == 4:
-            mapped = ipaddress.IPv6Network(
-                ((0xFFFF << 32) | int(net.network_address), 96 + net.prefixlen)
-            )
-            items.append(str(mapped))
+            # Spelled out, not str(IPv6Network): Python 3.13 writes a mapped address dotted
+            # (::ffff:10.0.0.0), earlier ones in hex (::ffff:a00:0); gunicorn parses both.
+            items.append(f"::ffff:{net.network_address}/{96 + net.prefixlen}")
     return ",".join(dict.fromkeys(items))
 
 

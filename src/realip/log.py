@@ -17,8 +17,7 @@ it when the request ends; the filter copies its client IP onto each record as
 Attach it to handlers (a logger's own filters only see records logged on that very logger).
 Recording costs a little per request, so it is off until asked for: building a
 :class:`ClientIPFilter` turns it on, and code that only calls :func:`current_client_ip` or
-:func:`current_result` calls :func:`enable` once at start-up. (Before realip 0.3, importing
-this module turned it on.)
+:func:`current_result` calls :func:`enable` once at start-up.
 """
 
 from __future__ import annotations

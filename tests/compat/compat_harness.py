@@ -14,7 +14,9 @@ if that makes it work. Each app also records ``X-Forwarded-For`` as the server h
 before realip runs, so a server that merged a client's ``X_Forwarded_For`` into it is told apart
 from a realip fault. Everything here is measured; nothing is assumed.
 
-``python tests/compat/compat_harness.py`` writes docs/reference/compatibility.md from a fresh run.
+``PYTHONPATH=tests/consumers python tests/compat/compat_harness.py`` writes
+docs/reference/compatibility.md from a fresh run (as ``REALIP_REGEN=1 python -m pytest --suite
+compat tests/compat`` does).
 """
 
 from __future__ import annotations
@@ -39,10 +41,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Dict, List, Optional, Sequence, Set, Tuple
 
-# The consumers' rows come from tests/consumers' harness (on pytest's pythonpath; put there
-# when this file runs as a script).
-if str(Path(__file__).resolve().parent.parent / "consumers") not in sys.path:
-    sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "consumers"))
+# The consumers' rows come from tests/consumers' harness: on pytest's pythonpath, and on
+# PYTHONPATH when this file runs as a script (see the module docstring).
 import consumers_harness
 
 HERE = Path(__file__).resolve().parent

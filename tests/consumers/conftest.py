@@ -3,17 +3,11 @@ once); the tests read the results. Every server started is stopped when the run 
 
 from __future__ import annotations
 
-import sys
 import time
-from pathlib import Path
 from typing import Dict, Iterator
 
-import pytest
-
-# The harness sits next to this file; make it importable in any pytest import mode.
-if str(Path(__file__).parent) not in sys.path:
-    sys.path.insert(0, str(Path(__file__).parent))
 import consumers_harness as h
+import pytest
 
 
 @pytest.fixture(scope="session")

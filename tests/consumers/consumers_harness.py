@@ -165,7 +165,6 @@ class Scenario:
         return not self.wrong
 
 
-WIDER = "needs the wider header rewrite (adapters branch)"
 OUTERMOST = "`RealIPMiddleware(app)` outermost"
 DJANGO_MIDDLEWARE = "`realip.django.RealIPMiddleware` in `MIDDLEWARE`"
 DJANGO_WRAPPED = "`realip.wsgi.RealIPMiddleware(get_wsgi_application())`"
@@ -210,7 +209,6 @@ SCENARIOS: Tuple[Scenario, ...] = (
         SLOWAPI,
         "rate-limiting.md",
         env=(("CONSUMER_KEY_FUNC", "get_ipaddr"),),
-        pending=(("underscore", WIDER),),
     ),
     _s(
         "slowapi (`get_remote_address`, `SlowAPIMiddleware`)",
@@ -367,7 +365,6 @@ SCENARIOS: Tuple[Scenario, ...] = (
         "sentry",
         ("sentry_sdk", "flask"),
         "error-reports.md",
-        pending=(("direct-x-real-ip", WIDER),),
     ),
     _s(
         "sentry-sdk (`FlaskIntegration`)",
@@ -387,7 +384,6 @@ SCENARIOS: Tuple[Scenario, ...] = (
         "sentry",
         ("sentry_sdk", "fastapi"),
         "error-reports.md",
-        pending=(("direct-x-real-ip", WIDER),),
     ),
     _s(
         "sentry-sdk (`FastApiIntegration`)",
@@ -397,7 +393,6 @@ SCENARIOS: Tuple[Scenario, ...] = (
         "sentry",
         ("sentry_sdk", "fastapi"),
         "error-reports.md",
-        pending=(("direct-x-real-ip", WIDER),),
     ),
     _s(
         "sentry-sdk (`DjangoIntegration`)",
@@ -407,7 +402,6 @@ SCENARIOS: Tuple[Scenario, ...] = (
         "sentry",
         ("sentry_sdk", "django"),
         "error-reports.md",
-        pending=(("direct-x-real-ip", WIDER),),
     ),
     _s(
         "sentry-sdk (`DjangoIntegration`)",
@@ -417,7 +411,6 @@ SCENARIOS: Tuple[Scenario, ...] = (
         "sentry",
         ("sentry_sdk", "django"),
         "error-reports.md",
-        pending=(("direct-x-real-ip", WIDER),),
     ),
     _s(
         "sentry-sdk (`DjangoIntegration`)",

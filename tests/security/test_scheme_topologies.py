@@ -12,7 +12,9 @@ from __future__ import annotations
 from typing import Any, Dict, List, Optional, Tuple
 
 import pytest
-from security_support import http_scope, run_asgi_app, run_wsgi_app, topology
+from security_support import topology
+from support.asgi import asgi_scope, run_asgi_app
+from support.wsgi import run_wsgi_app
 
 from realip import Resolver
 from realip._topologies import TOPOLOGY_SPECS
@@ -110,6 +112,6 @@ def test_middlewares_keep_the_servers_scheme_behind_l4_hops(name: str) -> None:
         run_wsgi_app(WSGIMiddleware(wsgi_app, resolver, forwarded_proto=True), _environ(peer))
         lines = [("X-Forwarded-Proto", "https"), ("Forwarded", "for=1.2.3.4;proto=https")]
         run_asgi_app(
-            ASGIMiddleware(asgi_app, resolver, forwarded_proto=True), http_scope(peer, lines)
+            ASGIMiddleware(asgi_app, resolver, forwarded_proto=True), asgi_scope(peer, lines)
         )
     assert seen == ["http"] * 6

@@ -82,7 +82,10 @@ def setup_structlog() -> Any:
     """structlog as logging.md wires it, rendering JSON lines into ``structlog.jsonl``."""
     import structlog
 
+    import realip.log
     from realip.log import current_client_ip
+
+    realip.log.enable()  # as logging.md: the middlewares record the client from now on
 
     def add_client_ip(logger: Any, method_name: str, event_dict: Any) -> Any:
         event_dict.setdefault("client_ip", current_client_ip())
@@ -100,8 +103,10 @@ def setup_loguru() -> Any:
     """loguru as logging.md wires it (a patcher), one JSON object per line in ``loguru.jsonl``."""
     from loguru import logger
 
+    import realip.log
     from realip.log import current_client_ip
 
+    realip.log.enable()  # as logging.md: the middlewares record the client from now on
     logger.remove()
     logger.configure(
         patcher=lambda record: record["extra"].update(client_ip=current_client_ip() or "-")
