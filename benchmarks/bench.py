@@ -31,7 +31,11 @@ from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
+from handwritten import HandWrittenASGI, HandWrittenWSGI
 from workloads import POOL, Req, Workload, build, canonical
+
+HAND_ASGI = "hand-written ASGI (yardstick)"
+HAND_WSGI = "hand-written WSGI (yardstick)"
 
 perf_counter_ns = time.perf_counter_ns
 
@@ -222,9 +226,18 @@ def asgi_family() -> Family:
             lambda app: ProxyFixMiddleware(app, mode=mode, trusted_hops=wl.hops), note
         )
 
+    def handwritten(wl: Workload) -> Prepared:
+        if wl.forwarded:
+            raise NotApplicable("X-Forwarded-For only")
+        return _asgi_prepared(
+            lambda app: HandWrittenASGI(app, wl.trusted),
+            "issue 25's yardstick: only the irreducible steps, no rewrite, no Result (handwritten.py)",
+        )
+
     fam.impls = [
         Impl("no-op middleware (floor)", floor, "floor"),
         Impl("realip.asgi.RealIPMiddleware", realip, "realip"),
+        Impl(HAND_ASGI, handwritten),
         Impl("uvicorn ProxyHeadersMiddleware", uvicorn),
         Impl("hypercorn ProxyFixMiddleware", hypercorn),
     ]
@@ -322,9 +335,18 @@ def wsgi_family() -> Family:
         note += ": cannot use CIDRs)" if wl.key == "d" else ")"
         return _wsgi_prepared(lambda app: ProxyFix(app, x_for=wl.hops, x_proto=0), note)
 
+    def handwritten(wl: Workload) -> Prepared:
+        if wl.forwarded:
+            raise NotApplicable("X-Forwarded-For only")
+        return _wsgi_prepared(
+            lambda app: HandWrittenWSGI(app, wl.trusted),
+            "issue 25's yardstick: only the irreducible steps, no rewrite, no Result (handwritten.py)",
+        )
+
     fam.impls = [
         Impl("no-op middleware (floor)", floor, "floor"),
         Impl("realip.wsgi.RealIPMiddleware", realip, "realip"),
+        Impl(HAND_WSGI, handwritten),
         Impl("Werkzeug ProxyFix", proxyfix),
     ]
     return fam
@@ -1001,6 +1023,15 @@ def targets(
                 f"{fam.upper()} realip/{who} on ({w}) [25]",
                 _ratio(cell(fam, w, mine), cell(fam, w, peer)),
                 limit,
+            )
+        )
+    # "faster than the naive hand-written version, with every feature on"
+    for fam, mine, hand in (("asgi", asgi, HAND_ASGI), ("wsgi", wsgi, HAND_WSGI)):
+        out.append(
+            Target(
+                f"{fam.upper()} realip/hand-written on (b) [25]",
+                _ratio(cell(fam, "b", mine), cell(fam, "b", hand)),
+                1.0,
             )
         )
     out.append(Target("realip ASGI (d)/(c) [25]", self_ratio("asgi", asgi, "d", "c"), 1.2))
