@@ -373,13 +373,18 @@ def test_the_nothing_configured_warning_is_one_text(monkeypatch: pytest.MonkeyPa
 
 
 def test_keyword_shortcuts_go_through_one_helper() -> None:
+    import realip._middleware
     import realip.aiohttp
     import realip.asgi
     import realip.wsgi
 
-    for module in (realip.asgi, realip.wsgi, realip.aiohttp):
+    for module in (realip._middleware, realip.aiohttp):
         source = inspect.getsource(module)
         assert "middleware_resolver(" in source and "shortcut_options(locals())" in source
+    # The two middleware classes take their options from one constructor.
+    for cls in (realip.asgi.RealIPMiddleware, realip.wsgi.RealIPMiddleware):
+        assert issubclass(cls, realip._middleware.Middleware)
+        assert "__init__" not in vars(cls)
 
 
 def test_adapters_import_no_private_name_from_each_other() -> None:

@@ -35,6 +35,7 @@ LAYERS: Sequence[Tuple[str, Sequence[str]]] = (
         "adapters",
         (
             "_adapters",
+            "_middleware",
             "_wiring",
             "request",
             "asgi",

@@ -27,23 +27,21 @@ with ``--no-proxy-headers``. Other scopes (``lifespan``) pass through untouched.
 
 from __future__ import annotations
 
-from typing import Any, Awaitable, Callable, Iterable, MutableMapping, Optional
+from typing import Any, Awaitable, Callable, MutableMapping
 
 from realip import _context
 from realip._adapters import (
     ORIGINAL_CLIENT_KEY,
     RESULT_KEY,
-    HeaderPlan,
     checked_scope_result,
     client_of,
-    middleware_resolver,
     rewrite_scope,
     scheme_from_scope,
-    shortcut_options,
 )
 from realip._context import asgi_send_outside, current
+from realip._middleware import Middleware
 from realip._wiring import asgi_marks, warn_if_late
-from realip.resolver import _SHORT, REMOTE_ADDR, Resolver
+from realip.resolver import _SHORT, REMOTE_ADDR
 
 # The ASGI spec's shapes, for readers. The middleware itself takes and is an app of any typing
 # (Any): Starlette types scopes as MutableMapping[str, Any], asgiref, hypercorn, Quart and
@@ -60,7 +58,7 @@ _set = current.set
 _reset = current.reset
 
 
-class RealIPMiddleware:
+class RealIPMiddleware(Middleware[Any]):
     """ASGI middleware that resolves the client IP once per request and exposes it in the scope.
 
     Give it a ``resolver``, or the options that build one (``trusted_proxies=`` or
@@ -70,60 +68,18 @@ class RealIPMiddleware:
     every header alone.
     """
 
-    __slots__ = (
-        "_first",
-        "_name",
-        "_plan",
-        "_resolve",
-        "_resolver",
-        "_watch",
-        "app",
-        "forwarded_proto",
-    )
+    __slots__ = ("_name", "_watch")
 
-    def __init__(
-        self,
-        app: ASGIApp,
-        resolver: Optional[Resolver] = None,
-        *,
-        topology: Optional[str] = None,
-        trusted_proxies: Optional[Iterable[Any]] = None,
-        header: Optional[str] = None,
-        trusted_hops: Optional[int] = None,
-        pod_cidrs: Optional[Iterable[Any]] = None,
-        node_cidrs: Optional[Iterable[Any]] = None,
-        lb_cidrs: Optional[Iterable[Any]] = None,
-        require_header: Optional[bool] = None,
-        forwarded_proto: bool = False,
-        rewrite_header: bool = True,
-        keep_headers: Iterable[str] = (),
-    ) -> None:
-        self.app = app
-        self._resolver = middleware_resolver(
-            "realip.asgi.RealIPMiddleware", resolver, shortcut_options(locals())
-        )
-        # Looked up once: per request, every attribute load and bound method counts.
-        self._resolve = self._resolver._resolve
+    _who = "realip.asgi.RealIPMiddleware"
+
+    def _prepare(self) -> None:
         self._name = self._resolver.header_bytes
-        self._plan = HeaderPlan(self._resolver, keep_headers) if rewrite_header else None
         # Every header name the one scan of the headers stops at: the one read and the ones
         # the rewrite removes (decided here, once).
         watch = set(self._plan.drop_names) if self._plan is not None else set()
         if self._name is not None:
             watch.add(self._name)
         self._watch = frozenset(watch)
-        self.forwarded_proto = forwarded_proto
-        self._first = True  # the first request looks for a consumer that ran before realip
-
-    @property
-    def resolver(self) -> Resolver:
-        """The resolver this middleware uses (fixed at construction)."""
-        return self._resolver
-
-    @property
-    def rewrite_header(self) -> bool:
-        """Whether client-address headers are rewritten to what realip verified."""
-        return self._plan is not None
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
         kind = scope["type"]
@@ -134,7 +90,7 @@ class RealIPMiddleware:
             return
         if self._first:
             self._first = False
-            warn_if_late("realip.asgi.RealIPMiddleware", asgi_marks())
+            warn_if_late(self._who, asgi_marks())
         # resolve_scope(), unrolled: this runs on every request, and a call frame is a
         # noticeable share of it.
         client = scope.get("client")

@@ -26,22 +26,20 @@ A server that copied an ``X-Forwarded-For`` entry into ``REMOTE_ADDR`` (waitress
 
 from __future__ import annotations
 
-from typing import Any, Callable, Dict, Iterable, Optional
+from typing import Any, Callable, Dict, Iterable
 
 from realip import _context
 from realip._adapters import (
     ORIGINAL_REMOTE_ADDR_KEY,
     RESULT_KEY,
-    HeaderPlan,
     checked_environ_result,
-    middleware_resolver,
     rewrite_environ,
     scheme_from_environ,
-    shortcut_options,
 )
 from realip._context import wsgi_with_context
+from realip._middleware import Middleware
 from realip._wiring import warn_if_late, wsgi_marks
-from realip.resolver import _SHORT, Resolver
+from realip.resolver import _SHORT
 
 StartResponse = Callable[..., Any]
 WSGIApp = Callable[[Dict[str, Any], StartResponse], Iterable[bytes]]
@@ -51,7 +49,7 @@ __all__ = ["RealIPMiddleware"]
 _count = str.count  # unbound: no method lookup per request; raises TypeError on a non-str
 
 
-class RealIPMiddleware:
+class RealIPMiddleware(Middleware[WSGIApp]):
     """WSGI middleware that resolves the client IP once per request and rewrites REMOTE_ADDR.
 
     Give it a ``resolver``, or the options that build one (``trusted_proxies=`` or
@@ -61,57 +59,15 @@ class RealIPMiddleware:
     every header alone.
     """
 
-    __slots__ = (
-        "_first",
-        "_key",
-        "_plan",
-        "_reads_xff",
-        "_resolve",
-        "_resolver",
-        "_watch",
-        "app",
-        "forwarded_proto",
-    )
+    __slots__ = ("_key", "_reads_xff", "_watch")
 
-    def __init__(
-        self,
-        app: WSGIApp,
-        resolver: Optional[Resolver] = None,
-        *,
-        topology: Optional[str] = None,
-        trusted_proxies: Optional[Iterable[Any]] = None,
-        header: Optional[str] = None,
-        trusted_hops: Optional[int] = None,
-        pod_cidrs: Optional[Iterable[Any]] = None,
-        node_cidrs: Optional[Iterable[Any]] = None,
-        lb_cidrs: Optional[Iterable[Any]] = None,
-        require_header: Optional[bool] = None,
-        forwarded_proto: bool = False,
-        rewrite_header: bool = True,
-        keep_headers: Iterable[str] = (),
-    ) -> None:
-        self.app = app
-        self._resolver = middleware_resolver(
-            "realip.wsgi.RealIPMiddleware", resolver, shortcut_options(locals())
-        )
-        # Looked up once: per request, every attribute load and bound method counts.
-        self._resolve = self._resolver._resolve
+    _who = "realip.wsgi.RealIPMiddleware"
+
+    def _prepare(self) -> None:
+        # The environ key read, and every key whose presence sends a request down the rare path.
         self._key = self._resolver.wsgi_key
         self._reads_xff = self._key == "HTTP_X_FORWARDED_FOR"
-        self._plan = HeaderPlan(self._resolver, keep_headers) if rewrite_header else None
         self._watch = self._plan.drop_keys | {RESULT_KEY} if self._plan is not None else None
-        self.forwarded_proto = forwarded_proto
-        self._first = True  # the first request looks for a consumer that ran before realip
-
-    @property
-    def resolver(self) -> Resolver:
-        """The resolver this middleware uses (fixed at construction)."""
-        return self._resolver
-
-    @property
-    def rewrite_header(self) -> bool:
-        """Whether client-address headers are rewritten to what realip verified."""
-        return self._plan is not None
 
     def __call__(self, environ: Dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
         # One C-level pass over the environ's keys answers two questions: did a realip
@@ -124,7 +80,7 @@ class RealIPMiddleware:
             return self.app(environ, start_response)
         if self._first:
             self._first = False
-            warn_if_late("realip.wsgi.RealIPMiddleware", wsgi_marks(environ))
+            warn_if_late(self._who, wsgi_marks(environ))
         # resolve_environ(), unrolled: this runs on every request, and a call frame is a
         # noticeable share of it.
         key = self._key
