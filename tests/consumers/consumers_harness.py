@@ -26,17 +26,17 @@ import importlib.util
 import json
 import os
 import re
-import signal
 import socket
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Dict, Iterator, List, Optional, Sequence, Tuple
+
+from support.processes import Processes
 
 HERE = Path(__file__).resolve().parent
 APPS_DIR = HERE / "apps"
@@ -519,32 +519,9 @@ def request(port: int, path: str, kind: Optional[Kind]) -> Tuple[int, bytes]:
         conn.close()
 
 
-_PROCESSES: List[subprocess.Popen[bytes]] = []
-_LOCK = threading.Lock()
-
-
-def _stop(proc: subprocess.Popen[bytes]) -> None:
-    """SIGTERM the process group (gunicorn's worker too), SIGKILL whatever lingers."""
-    if proc.poll() is None:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(proc.pid, signal.SIGTERM)
-        with contextlib.suppress(subprocess.TimeoutExpired):
-            proc.wait(3)
-    with contextlib.suppress(ProcessLookupError, PermissionError):
-        os.killpg(proc.pid, signal.SIGKILL)
-    with contextlib.suppress(subprocess.TimeoutExpired):
-        proc.wait(3)
-    with _LOCK:
-        if proc in _PROCESSES:
-            _PROCESSES.remove(proc)
-
-
-def stop_all() -> None:
-    """Stop every server process this module started and has not stopped yet."""
-    with _LOCK:
-        procs = list(_PROCESSES)
-    for proc in procs:
-        _stop(proc)
+_SERVERS = Processes(3.0)
+_stop = _SERVERS.stop
+stop_all = _SERVERS.stop_all
 
 
 def _env(env: Tuple[Tuple[str, str], ...], out: Path) -> Dict[str, str]:
@@ -683,8 +660,7 @@ def run_process(scenarios: Sequence[Scenario], work: Path) -> List[Outcome]:
                 env=_env(first.env, out),
                 start_new_session=True,
             )
-        with _LOCK:
-            _PROCESSES.append(proc)
+        _SERVERS.add(proc)
         try:
             error = _ask(proc, port, out, [o for o in outcomes if not o.skipped])
         finally:
@@ -822,8 +798,7 @@ def serving(
             env=_env(tuple(extra.items()), log_path.parent),
             start_new_session=True,
         )
-    with _LOCK:
-        _PROCESSES.append(proc)
+    _SERVERS.add(proc)
     try:
         deadline = time.monotonic() + READY_TIMEOUT
         while True:
