@@ -7,7 +7,8 @@ from typing import Any, Dict, Iterable, List, Mapping, Optional, Sequence, Tuple
 
 from realip._doctor import _controllers as ctl
 from realip._doctor import _nginx as ngx
-from realip._doctor._cloud import (
+from realip._doctor._cloud_others import gke_standalone_neg
+from realip._doctor._fronts import (
     CLOUDFLARE,
     DIRECT,
     HTTP,
@@ -23,10 +24,7 @@ from realip._doctor._cloud import (
     VPC_CIDR,
     Front,
     cilium_dsr,
-    gke_standalone_neg,
-    provider_from_node,
     proxy_protocol_mismatch,
-    service_front,
     settings,
     snat_finding,
 )
@@ -44,6 +42,7 @@ from realip._doctor._objects import (
     service_summary,
     service_type,
 )
+from realip._doctor._providers import provider_from_node, service_front
 from realip._doctor._report import (
     BAD,
     INFO,

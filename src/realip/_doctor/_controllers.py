@@ -11,8 +11,8 @@ import re
 from dataclasses import dataclass, replace
 from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple
 
-from realip._doctor._cloud import (
-    GOOGLE_FRONT_END_RANGES,
+from realip._doctor._cloud_others import GOOGLE_FRONT_END_RANGES
+from realip._doctor._fronts import (
     HTTP,
     INGRESS,
     LB_HTTP,
@@ -24,7 +24,6 @@ from realip._doctor._cloud import (
     Front,
     controller_service_missing,
     proxy_protocol_mismatch,
-    service_front,
     settings,
 )
 from realip._doctor._objects import (
@@ -40,6 +39,7 @@ from realip._doctor._objects import (
     s,
     strmap,
 )
+from realip._doctor._providers import service_front
 from realip._doctor._report import (
     BAD,
     ERROR,

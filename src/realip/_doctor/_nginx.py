@@ -10,7 +10,7 @@ import ipaddress
 from dataclasses import dataclass, field
 from typing import Dict, List, Mapping, Optional, Tuple
 
-from realip._doctor._cloud import (
+from realip._doctor._fronts import (
     DIRECT,
     HTTP,
     INGRESS,

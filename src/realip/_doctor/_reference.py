@@ -12,8 +12,8 @@ import sys
 from typing import Callable, Dict
 
 from realip._doctor._catalogue import render_table
-from realip._doctor._cloud import PROVIDERS
 from realip._doctor._controllers import CLIENT_HEADER_SETTINGS, CONTROLLERS
+from realip._doctor._providers import PROVIDERS
 
 
 def render_providers() -> str:
