@@ -12,8 +12,11 @@ The package follows the concerns: ``_objects`` (reading input, bounded), ``_repo
 and output), ``_catalogue`` (every finding code and what it means), ``_fronts`` (what
 kube-proxy and a load balancer do to the client address), ``_cloud_aws``, ``_cloud_alibaba`` and
 ``_cloud_others`` (each provider's annotations judged), ``_providers`` (the provider registry:
-recognising a Service's load balancer), ``_nginx`` (ingress-nginx), ``_controllers``
-(other controllers and their client-header settings, Gateway API, tunnels), ``_analyze`` (one
+recognising a Service's load balancer), ``_nginx`` (ingress-nginx), ``_controllers`` (which
+controller serves an Ingress, and those doctor knows), ``_controller_evidence`` (the settings that
+make a controller believe a client, and the verdict), ``_cloud_ingress`` (ALB and GKE Ingresses),
+``_f5_nginx`` (F5's NGINX controller), ``_gateway_api``, ``_cloudflare_tunnel``,
+``_foreign_routes`` (route resources doctor does not read), ``_analyze`` (one
 ``analyze_*`` per object kind), ``_reference`` (the generated parts of the reference) and
 ``_cli``. :func:`analyze` is pure (objects in, :class:`Report` out);
 :func:`run` does the I/O.

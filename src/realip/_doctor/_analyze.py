@@ -5,9 +5,60 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Dict, Iterable, List, Mapping, Optional, Sequence, Tuple
 
-from realip._doctor import _controllers as ctl
 from realip._doctor import _nginx as ngx
+from realip._doctor._cloud_ingress import (
+    alb_verdict,
+    gce_verdict,
+    has_alibaba_alb_annotations,
+    is_alibaba_class,
+)
 from realip._doctor._cloud_others import gke_standalone_neg
+from realip._doctor._cloudflare_tunnel import (
+    cloudflared_remote,
+    cloudflared_targets,
+    is_cloudflared,
+)
+from realip._doctor._controller_evidence import (
+    Evidence,
+    believes_clients_finding,
+    controller_evidence,
+    generic_verdict,
+    with_annotations,
+)
+from realip._doctor._controllers import (
+    CONTROLLERS,
+    MULTI_CLUSTER_KINDS,
+    Controller,
+    controller_of_class,
+    controller_service,
+    default_class,
+    ingress_backends,
+    ingress_class,
+    ingress_summary,
+    is_controller_workload,
+    is_multi_cluster,
+    multi_cluster_view,
+    unknown_controller,
+)
+from realip._doctor._f5_nginx import (
+    f5_classes,
+    f5_configmap,
+    f5_decodes_proxy_protocol,
+    f5_verdict,
+    f5_workloads,
+    is_f5_configmap,
+)
+from realip._doctor._foreign_routes import (
+    api_group,
+    foreign_route_finding,
+    foreign_route_targets,
+    foreign_service_finding,
+    is_foreign_route,
+    is_gateway_api,
+    is_target_group_binding,
+    target_group_binding_finding,
+    target_group_binding_target,
+)
 from realip._doctor._fronts import (
     CLOUDFLARE,
     DIRECT,
@@ -27,6 +78,15 @@ from realip._doctor._fronts import (
     proxy_protocol_mismatch,
     settings,
     snat_finding,
+)
+from realip._doctor._gateway_api import (
+    GATEWAY_PROXIES,
+    gateway_class,
+    gateway_service,
+    gateway_verdict,
+    route_backends,
+    route_parents,
+    v1alpha1_selects,
 )
 from realip._doctor._objects import (
     WORKLOAD_KINDS,
@@ -64,7 +124,7 @@ READ_KINDS = (
     "Gateway",
     "HTTPRoute",
     "TargetGroupBinding",
-    *ctl.MULTI_CLUSTER_KINDS,
+    *MULTI_CLUSTER_KINDS,
     *WORKLOAD_KINDS,
 )
 """The kinds that can make an entry; an input with none of them is refused."""
@@ -111,14 +171,14 @@ class _World:
 
     def __post_init__(self) -> None:
         for o in self.objs:
-            if o.kind == "Service" and ctl.api_group(o) == "":
+            if o.kind == "Service" and api_group(o) == "":
                 self.services.append(o)
             elif o.kind == "Service":
                 # Knative's serving.knative.dev Service (and the like) is not a core Service: no
                 # type, no ports; its pods are reached through the platform's own ingress layer.
                 self.foreign_services.append(o)
-            elif ctl.is_multi_cluster(o):
-                view = ctl.multi_cluster_view(o)
+            elif is_multi_cluster(o):
+                view = multi_cluster_view(o)
                 if o.kind == "MultiClusterIngress":
                     self.ingresses.append(view)
                 else:
@@ -129,7 +189,7 @@ class _World:
                 self.configmaps.append(o)
             elif o.kind == "IngressClass":
                 self.classes.append(o)
-            elif o.kind == "Gateway" and ctl.is_gateway_api(o):
+            elif o.kind == "Gateway" and is_gateway_api(o):
                 self.gateways.append(o)
             elif o.kind == "Gateway":
                 # Istio's networking.istio.io Gateway configures gateway pods by label; it has
@@ -143,7 +203,7 @@ class _World:
                 self.routes.append(o)
             elif o.kind in WORKLOAD_KINDS:
                 self.workloads.append(o)
-            elif ctl.is_foreign_route(o):
+            elif is_foreign_route(o):
                 self.foreign_routes.append(o)
             if o.kind == "EnvoyFilter":
                 # Read only for a PROXY-protocol listener filter on an Istio Gateway's pods.
@@ -176,14 +236,14 @@ class _World:
         """The -ingress-class an F5 workload serves (read once per workload)."""
         key = (workload.kind, workload.namespace, workload.name)
         if key not in self._f5_classes:
-            self._f5_classes[key] = ctl.f5_classes(workload)
+            self._f5_classes[key] = f5_classes(workload)
         return self._f5_classes[key]
 
     @property
     def f5_pods(self) -> List[Obj]:
         """F5 NGINX Ingress Controller workloads (found once)."""
         if self._f5_pods is None:
-            self._f5_pods = ctl.f5_workloads(self.workloads)
+            self._f5_pods = f5_workloads(self.workloads)
         return self._f5_pods
 
 
@@ -320,11 +380,11 @@ def analyze(objects: Iterable[Mapping[str, Any]], provider: Optional[str] = None
     has_nginx = bool(nginx_services or nginx_cms)
 
     # Other controllers' Services, found by the controllers the input names.
-    other_ctrl_services: Dict[Tuple[str, str], ctl.Controller] = {}
-    for name, ctrl in ctl.CONTROLLERS.items():
+    other_ctrl_services: Dict[Tuple[str, str], Controller] = {}
+    for name, ctrl in CONTROLLERS.items():
         if ctrl.lb or name == "k8s.io/ingress-nginx":
             continue
-        svc = ctl.controller_service(ctrl, world.services, world.f5_pods)
+        svc = controller_service(ctrl, world.services, world.f5_pods)
         if svc is not None and svc not in nginx_services:
             other_ctrl_services[svc.key] = ctrl
 
@@ -353,7 +413,7 @@ def analyze(objects: Iterable[Mapping[str, Any]], provider: Optional[str] = None
     for ing in world.ingresses:
         entry, edge = analyze_ingress(world, ing, cfg, has_nginx, nginx_front, fronts)
         edge_entries.append(entry)
-        for backend in ctl.ingress_backends(ing):
+        for backend in ingress_backends(ing):
             via.setdefault((ing.namespace, backend), []).append(_Via(entry, edge))
 
     gateway_entries: Dict[Tuple[str, str], Entry] = {}
@@ -362,8 +422,8 @@ def analyze(objects: Iterable[Mapping[str, Any]], provider: Optional[str] = None
         gateway_entries[gw.key] = entry
         edge_entries.append(entry)
     for route in world.routes:
-        parents = ctl.route_parents(route) or [
-            gw.key for gw in world.gateways if ctl.v1alpha1_selects(gw, route)
+        parents = route_parents(route) or [
+            gw.key for gw in world.gateways if v1alpha1_selects(gw, route)
         ]
         for parent in parents:
             gw_entry = gateway_entries.get(parent)
@@ -373,14 +433,14 @@ def analyze(objects: Iterable[Mapping[str, Any]], provider: Optional[str] = None
                     "not in the input"
                 )
                 continue
-            for backend in ctl.route_backends(route):
+            for backend in route_backends(route):
                 via.setdefault((route.namespace, backend), []).append(
                     _Via(gw_entry, gw_entry.topology == LB_HTTP)
                 )
 
     for obj in world.foreign_routes:
-        if ctl.is_target_group_binding(obj):
-            bound = ctl.target_group_binding_target(obj)
+        if is_target_group_binding(obj):
+            bound = target_group_binding_target(obj)
             if bound is not None:
                 entry = analyze_target_group_binding(obj, bound)
                 edge_entries.append(entry)
@@ -388,7 +448,7 @@ def analyze(objects: Iterable[Mapping[str, Any]], provider: Optional[str] = None
                 # Ingress's ALB does: not a second, direct exposure.
                 via.setdefault(bound, []).append(_Via(entry, True))
             continue
-        targets = ctl.foreign_route_targets(obj)
+        targets = foreign_route_targets(obj)
         if not targets:
             continue
         entry = analyze_foreign_route(obj, targets)
@@ -406,7 +466,7 @@ def analyze(objects: Iterable[Mapping[str, Any]], provider: Optional[str] = None
                 f"{obj.api_version} Service (not a core v1 Service)",
                 None,
                 UNKNOWN,
-                [ctl.foreign_service_finding(obj)],
+                [foreign_service_finding(obj)],
             )
         )
 
@@ -415,7 +475,7 @@ def analyze(objects: Iterable[Mapping[str, Any]], provider: Optional[str] = None
         tunnel = analyze_workload(world, w, via)
         if tunnel is not None:
             edge_entries.append(tunnel)
-            if ctl.cloudflared_remote(w):
+            if cloudflared_remote(w):
                 remote_tunnels.append(w)
 
     for svc in world.services:
@@ -455,7 +515,7 @@ def analyze(objects: Iterable[Mapping[str, Any]], provider: Optional[str] = None
     if not world.services and not world.ingresses and not world.gateways:
         notes.append("the input has no core Service, Ingress or Gateway")
     for ing in world.ingresses:
-        missing = [b for b in ctl.ingress_backends(ing) if (ing.namespace, b) not in fronts]
+        missing = [b for b in ingress_backends(ing) if (ing.namespace, b) not in fronts]
         if missing and world.services:
             notes.append(
                 f"Ingress {ing.ref} routes to Services not in the input: " + ", ".join(missing)
@@ -524,7 +584,7 @@ def _maybe_tunnelled(entry: Entry, tunnels: Sequence[Obj]) -> Entry:
 def _gke_hints(world: _World, ing: Obj) -> bool:
     if any(k.startswith(_GKE_INGRESS_HINTS) for k in ing.annotations):
         return True
-    backends = set(ctl.ingress_backends(ing))
+    backends = set(ingress_backends(ing))
     return any(
         svc.namespace == ing.namespace
         and svc.name in backends
@@ -542,7 +602,7 @@ def analyze_ingress(
     fronts: Mapping[Tuple[str, str], Front],
 ) -> Tuple[Entry, bool]:
     """One Ingress: find its controller, then what the app behind it receives."""
-    cls = ctl.ingress_class(ing)
+    cls = ingress_class(ing)
     findings: List[Finding] = []
     f5_pods = world.f5_pods
     if ing.kind == "MultiClusterIngress":
@@ -557,7 +617,7 @@ def analyze_ingress(
             )
         )
     elif not cls:
-        default = ctl.default_class(world.classes)
+        default = default_class(world.classes)
         if default is not None:
             cls = default.name
             findings.append(
@@ -580,7 +640,7 @@ def analyze_ingress(
         elif f5_pods and not has_nginx:
             # nginx/kubernetes-ingress values.yaml (controller.ingressClass): the controller
             # "processes all the resources that do not have the ingressClassName field".
-            cls = ctl.f5_classes(f5_pods[0])
+            cls = f5_classes(f5_pods[0])
             findings.append(
                 Finding(
                     INFO,
@@ -600,7 +660,7 @@ def analyze_ingress(
                 )
             )
             cls = "nginx"
-    controller, from_object = ctl.controller_of_class(cls, world.classes)
+    controller, from_object = controller_of_class(cls, world.classes)
     f5_serves = [w for w in f5_pods if world.f5_class(w) == cls] if cls else []
     if not from_object and f5_serves and not has_nginx:
         # No IngressClass, but F5's controller pods in the input serve this class (their
@@ -620,12 +680,12 @@ def analyze_ingress(
         and controller is None
         and not f5_pods
         and cls.lower() == "nginx"
-        and any(ctl.is_f5_configmap(c) for c in world.configmaps)
+        and any(is_f5_configmap(c) for c in world.configmaps)
     ):
         # No IngressClass and no controller pods (whose -ingress-class would decide), but F5's
         # nginx.org ConfigMap keys (proxy-protocol, real-ip-header, set-real-ip-from) and nothing
         # of ingress-nginx's: F5's controller.
-        keyed = next(c for c in world.configmaps if ctl.is_f5_configmap(c))
+        keyed = next(c for c in world.configmaps if is_f5_configmap(c))
         controller = "nginx.org/ingress-controller"
         findings.append(
             Finding(
@@ -675,10 +735,10 @@ def analyze_ingress(
     ):
         alibaba = (
             (controller or "").endswith("alibabacloud.com/alb")
-            or ctl.is_alibaba_class(cls, world.classes)
-            or ctl.has_alibaba_alb_annotations(ing)
+            or is_alibaba_class(cls, world.classes)
+            or has_alibaba_alb_annotations(ing)
         )
-        client, more, out, topology = ctl.alb_verdict(ing, alibaba)
+        client, more, out, topology = alb_verdict(ing, alibaba)
         edge = True
         if not from_object and not alibaba:
             more.append(
@@ -691,21 +751,21 @@ def analyze_ingress(
                 )
             )
     elif controller == "k8s.io/ingress-gce" or lower in ("gce", "gce-internal"):
-        client, more, out, topology = ctl.gce_verdict(ing, lower == "gce-internal", ing.kind)
+        client, more, out, topology = gce_verdict(ing, lower == "gce-internal", ing.kind)
         edge = True
     elif controller == "nginx.org/ingress-controller":
-        known = ctl.CONTROLLERS[controller]
-        svc = ctl.controller_service(known, world.services, world.f5_pods)
+        known = CONTROLLERS[controller]
+        svc = controller_service(known, world.services, world.f5_pods)
         front = fronts.get(svc.key) if svc is not None else None
         cm = _f5_configmap(world, svc)
-        client, more, out = ctl.f5_verdict(
-            _front_kind(front, ctl.f5_decodes_proxy_protocol(cm) if cm is not None else None),
+        client, more, out = f5_verdict(
+            _front_kind(front, f5_decodes_proxy_protocol(cm) if cm is not None else None),
             front.lb_cidrs if front else None,
             cm,
             world.workloads_of(svc) if svc is not None else f5_pods,
         )
-    elif controller is not None and controller in ctl.CONTROLLERS:
-        known = ctl.CONTROLLERS[controller]
+    elif controller is not None and controller in CONTROLLERS:
+        known = CONTROLLERS[controller]
         if known.lb:
             client, out, topology = (
                 PRESERVED,
@@ -722,19 +782,19 @@ def analyze_ingress(
             ]
             edge = True
         else:
-            svc = ctl.controller_service(known, world.services)
+            svc = controller_service(known, world.services)
             front = fronts.get(svc.key) if svc is not None else None
-            evidence = ctl.with_annotations(
+            evidence = with_annotations(
                 known,
                 _evidence(world, known, svc),
                 [ing]
                 + [
                     b
                     for b in world.services
-                    if b.namespace == ing.namespace and b.name in ctl.ingress_backends(ing)
+                    if b.namespace == ing.namespace and b.name in ingress_backends(ing)
                 ],
             )
-            client, more, out = ctl.generic_verdict(
+            client, more, out = generic_verdict(
                 known,
                 _front_kind(front, evidence.decodes_proxy_protocol),
                 front.lb_cidrs if front else None,
@@ -742,14 +802,14 @@ def analyze_ingress(
             )
     else:
         client, out = UNKNOWN, settings(INGRESS)
-        more = [ctl.unknown_controller(cls, controller)]
+        more = [unknown_controller(cls, controller)]
     findings.extend(more)
     entry = Entry(
         ing.kind,
         ing.namespace,
         ing.name,
         "ingress",
-        ctl.ingress_summary(ing),
+        ingress_summary(ing),
         topology,
         client,
         findings,
@@ -770,18 +830,18 @@ def _front_kind(front: Optional[Front], decodes_proxy_protocol: Optional[bool]) 
 
 def _f5_configmap(world: _World, svc: Optional[Obj]) -> Optional[Obj]:
     workloads = world.workloads_of(svc) if svc is not None else world.workloads
-    return ctl.f5_configmap(svc, workloads, world.configmaps)
+    return f5_configmap(svc, workloads, world.configmaps)
 
 
-def _evidence(world: _World, ctrl: ctl.Controller, svc: Optional[Obj]) -> ctl.Evidence:
+def _evidence(world: _World, ctrl: Controller, svc: Optional[Obj]) -> Evidence:
     if svc is None:
         # No Service in the input: the controller's pods are still known by their labels.
-        pods = [w for w in world.workloads if ctl.is_controller_workload(ctrl, w)]
+        pods = [w for w in world.workloads if is_controller_workload(ctrl, w)]
         cms = [c for c in world.configmaps if c.namespace in {w.namespace for w in pods}]
-        return ctl.controller_evidence(ctrl, pods, cms) if pods else ctl.Evidence()
+        return controller_evidence(ctrl, pods, cms) if pods else Evidence()
     if ctrl.key == "f5-nginx":
         cm = _f5_configmap(world, svc)
-        return ctl.controller_evidence(ctrl, world.workloads_of(svc), [cm] if cm else [])
+        return controller_evidence(ctrl, world.workloads_of(svc), [cm] if cm else [])
     # The controller's own pods, and (Contour) the controller Deployment beside its Envoys.
     selected = world.workloads_of(svc)
     # A workload both selected and named after the controller is one workload, not two.
@@ -791,7 +851,7 @@ def _evidence(world: _World, ctrl: ctl.Controller, svc: Optional[Obj]) -> ctl.Ev
         if w.namespace == svc.namespace and w.name == ctrl.key and not any(w is x for x in selected)
     ]
     cms = [c for c in world.configmaps if c.namespace == svc.namespace]
-    return ctl.controller_evidence(ctrl, workloads, cms)
+    return controller_evidence(ctrl, workloads, cms)
 
 
 def analyze_gateway(
@@ -803,23 +863,23 @@ def analyze_gateway(
     """One Gateway API Gateway, judged by its class and, for an in-cluster proxy, by what its
     data-plane Service delivers (the same rule as an ingress controller's Service)."""
     dataplane: Optional[Tuple[Obj, Front]] = None
-    evidence: Optional[ctl.Evidence] = None
+    evidence: Optional[Evidence] = None
     if world is not None and fronts is not None:
-        svc = ctl.gateway_service(gw, world.services)
-        proxy = ctl.GATEWAY_PROXIES.get(ctl.gateway_class(gw))
+        svc = gateway_service(gw, world.services)
+        proxy = GATEWAY_PROXIES.get(gateway_class(gw))
         if svc is None and proxy is not None:
-            svc = ctl.controller_service(ctl.CONTROLLERS[proxy], world.services)
+            svc = controller_service(CONTROLLERS[proxy], world.services)
         if svc is not None and svc.key in fronts:
             dataplane = (svc, fronts[svc.key])
         if proxy is not None:
-            evidence = _evidence(world, ctl.CONTROLLERS[proxy], svc)
-    client, findings, out, topology = ctl.gateway_verdict(gw, envoy_filters, dataplane, evidence)
+            evidence = _evidence(world, CONTROLLERS[proxy], svc)
+    client, findings, out, topology = gateway_verdict(gw, envoy_filters, dataplane, evidence)
     return Entry(
         "Gateway",
         gw.namespace,
         gw.name,
         "gateway",
-        f"gatewayClassName {ctl.gateway_class(gw) or '(none)'}",
+        f"gatewayClassName {gateway_class(gw) or '(none)'}",
         topology,
         client,
         findings,
@@ -831,9 +891,9 @@ def analyze_workload(
     world: _World, w: Obj, via: Dict[Tuple[str, str], List[_Via]]
 ) -> Optional[Entry]:
     """A workload doctor has something to say about: a Cloudflare Tunnel connector."""
-    if not ctl.is_cloudflared(w):
+    if not is_cloudflared(w):
         return None
-    targets = ctl.cloudflared_targets(w, world.configmaps)
+    targets = cloudflared_targets(w, world.configmaps)
     shown = ", ".join(f"{ns}/{name}" for ns, name in targets) or "(not found in the input)"
     # Cloudflare docs (HTTP request headers): Cloudflare sends the visitor's address in
     # CF-Connecting-IP, and a tunnel delivers the request from the cloudflared pod.
@@ -876,7 +936,7 @@ def analyze_foreign_route(obj: Obj, targets: Sequence[Tuple[str, str]]) -> Entry
         f"{obj.api_version} custom resource routing to {len(targets)} Service(s)",
         INGRESS,
         UNKNOWN,
-        [ctl.foreign_route_finding(obj, targets)],
+        [foreign_route_finding(obj, targets)],
         settings(INGRESS),
     )
 
@@ -891,7 +951,7 @@ def analyze_target_group_binding(obj: Obj, target: Tuple[str, str]) -> Entry:
         f"{obj.api_version} binding an existing AWS target group to {target[0]}/{target[1]}",
         LB_TCP,
         UNKNOWN,
-        [ctl.target_group_binding_finding(obj, target)],
+        [target_group_binding_finding(obj, target)],
         settings(LB_TCP),
     )
 
@@ -1014,12 +1074,10 @@ def _nginx_controller_entry(svc: Obj, front: Front, cfg: ngx.NginxConfig) -> Ent
     return _controller_service_entry(svc, front, why, client, findings)
 
 
-def _controller_entry(
-    svc: Obj, front: Front, ctrl: ctl.Controller, evidence: ctl.Evidence
-) -> Entry:
+def _controller_entry(svc: Obj, front: Front, ctrl: Controller, evidence: Evidence) -> Entry:
     findings = list(front.findings)
     if evidence.believes_clients:
-        findings.append(ctl.believes_clients_finding(ctrl, evidence.believes_clients))
+        findings.append(believes_clients_finding(ctrl, evidence.believes_clients))
         client = SPOOFABLE
     elif front.kind == PROXY_PROTOCOL and evidence.decodes_proxy_protocol:
         findings = [f for f in findings if f.code != "proxy-protocol"]

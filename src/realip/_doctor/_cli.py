@@ -8,7 +8,7 @@ import sys
 from typing import Any, Dict, List, Optional, Tuple
 
 from realip._doctor._analyze import READ_KINDS, analyze
-from realip._doctor._controllers import is_f5_configmap
+from realip._doctor._f5_nginx import is_f5_configmap
 from realip._doctor._nginx import is_configmap as is_nginx_configmap
 from realip._doctor._objects import KUBECTL_COMMAND, DoctorInputError, Obj, parse_objects
 from realip._doctor._providers import PROVIDER_BY_KEY
