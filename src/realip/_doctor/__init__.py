@@ -12,7 +12,7 @@ The package follows the concerns: ``_objects`` (reading input, bounded), ``_repo
 and output), ``_catalogue`` (every finding code and what it means), ``_fronts`` (what
 kube-proxy and a load balancer do to the client address), ``_cloud_aws``, ``_cloud_alibaba`` and
 ``_cloud_others`` (each provider's annotations judged), ``_providers`` (the provider registry:
-recognising a Service's load balancer), ``_nginx`` (ingress-nginx), ``_controllers`` (which
+recognising a Service's load balancer), ``_nginx_config`` and ``_nginx_verdict`` (ingress-nginx read, then judged), ``_controllers`` (which
 controller serves an Ingress, and those doctor knows), ``_controller_evidence`` (the settings that
 make a controller believe a client, and the verdict), ``_cloud_ingress`` (ALB and GKE Ingresses),
 ``_f5_nginx`` (F5's NGINX controller), ``_gateway_api``, ``_cloudflare_tunnel``,

@@ -5,7 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Dict, Iterable, List, Mapping, Optional, Sequence, Tuple
 
-from realip._doctor import _nginx as ngx
+from realip._doctor import _nginx_config as ngx
+from realip._doctor import _nginx_verdict as ngx_verdict
 from realip._doctor._cloud_ingress import (
     alb_verdict,
     gce_verdict,
@@ -715,7 +716,7 @@ def analyze_ingress(
     if controller == "k8s.io/ingress-nginx" or (
         controller is None and lower and "nginx" in lower and has_nginx
     ):
-        client, more, out = ngx.verdict(nginx_front, cfg)
+        client, more, out = ngx_verdict.verdict(nginx_front, cfg)
     elif controller is None and lower == "nginx":
         findings.append(
             Finding(
@@ -727,7 +728,7 @@ def analyze_ingress(
                 "can tell; assuming ingress-nginx",
             )
         )
-        client, more, out = ngx.verdict(nginx_front, cfg)
+        client, more, out = ngx_verdict.verdict(nginx_front, cfg)
     elif (
         controller == "ingress.k8s.aws/alb"
         or lower == "alb"
@@ -1065,7 +1066,7 @@ def _controller_service_entry(
 
 
 def _nginx_controller_entry(svc: Obj, front: Front, cfg: ngx.NginxConfig) -> Entry:
-    client, findings = ngx.controller_verdict(front, cfg)
+    client, findings = ngx_verdict.controller_verdict(front, cfg)
     why = (
         "the ingress-nginx controller's Service: the client's address must survive here for "
         "every Ingress behind it, so it needs externalTrafficPolicy: Local (or PROXY protocol "
