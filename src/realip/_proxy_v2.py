@@ -1,4 +1,4 @@
-"""The PROXY protocol v2 header: the binary layout, parsed strictly and written back, and its CRC32C.
+"""The PROXY protocol v2 header: the binary layout, parsed strictly and written back; its CRC32C.
 
 A 16-byte head (signature, version and command, family and transport, length), the address
 block its family needs, then TLVs, as haproxy's ``proxy-protocol.txt`` section 2.2 defines them.

@@ -1,4 +1,4 @@
-"""The entries for Ingresses and Gateways: which controller or load balancer serves each, and its verdict.
+"""Ingress and Gateway entries: the controller or load balancer serving each, and its verdict.
 
 :func:`analyze_ingress` finds the controller of an Ingress (its IngressClass, then the class name,
 then what the input holds: ingress-nginx, F5's controller, an ALB, GKE) and judges it from what

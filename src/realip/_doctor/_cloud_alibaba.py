@@ -1,4 +1,4 @@
-"""Alibaba Cloud's load balancers (CLB, formerly SLB, and NLB) judged from their Service annotations.
+"""Alibaba Cloud's load balancers (CLB, formerly SLB, and NLB), judged from Service annotations.
 
 :func:`alibaba_front` reads the annotations cloud-provider-alibaba-cloud documents (either
 prefix, ``alibaba-cloud-`` or ``alicloud-``): the listeners' protocols and ports, the backend type

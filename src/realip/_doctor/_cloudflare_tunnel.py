@@ -1,4 +1,4 @@
-"""Cloudflare Tunnel connectors: recognising a ``cloudflared`` workload and the Services it sends to.
+"""Cloudflare Tunnel connectors: a ``cloudflared`` workload and the Services it sends to.
 
 A tunnel connector opens its own connections to the Services its ingress rules name, so the
 app's peer is the connector and the client is in Cloudflare's headers. :func:`cloudflared_targets`

@@ -1,4 +1,4 @@
-"""F5's NGINX Ingress Controller (nginx.org, not ingress-nginx): its workloads, ConfigMap and verdict.
+"""F5's NGINX Ingress Controller (nginx.org, not ingress-nginx): workloads, ConfigMap, verdict.
 
 It reads ``proxy-protocol``, ``real-ip-header``, ``set-real-ip-from`` and ``real-ip-recursive``
 from its own ConfigMap and its ``-ingress-class`` from its arguments; :func:`f5_verdict` says

@@ -1,4 +1,4 @@
-"""Routing objects doctor recognises but does not judge: custom route resources and TargetGroupBindings.
+"""Routing objects doctor finds but does not judge: custom route resources, TargetGroupBindings.
 
 A Traefik IngressRoute, Contour HTTPProxy, APISIX route, Gateway API TCPRoute/GRPCRoute and the
 like name the Services they send to; doctor cannot tell what their proxy does to the client

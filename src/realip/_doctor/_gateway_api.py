@@ -1,4 +1,4 @@
-"""Gateway API: which Gateway a route attaches to, which Service carries a Gateway's traffic, its verdict.
+"""Gateway API: the Gateway a route attaches to, the Service carrying its traffic, its verdict.
 
 GKE's gateway classes are Google load balancers (judged as GKE's Ingress is); the in-cluster
 proxies doctor knows by class name (Istio, Contour, Traefik) are judged through their data-plane

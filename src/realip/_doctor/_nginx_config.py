@@ -1,4 +1,4 @@
-"""ingress-nginx recognised and read: its Services, its ConfigMap, and what each client-IP key means.
+"""ingress-nginx recognised and read: its Services, its ConfigMap, what each client-IP key means.
 
 :func:`read_config` turns the controller's ConfigMap into an :class:`NginxConfig` (PROXY protocol,
 the header it reads and whom it believes, the chain it forwards), with a finding for every key

@@ -1,4 +1,4 @@
-"""One input's objects indexed once (:class:`World`), and what stands in front of an app Service (:class:`Via`).
+"""One input's objects, indexed once (:class:`World`); what is in front of a Service (:class:`Via`).
 
 :class:`World` sorts the objects by kind as the analysis needs them (core Services apart from
 Knative's, GKE multi-cluster views, Gateway API Gateways apart from Istio's, workloads, routes
