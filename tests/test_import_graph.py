@@ -28,7 +28,18 @@ LAYERS: Sequence[Tuple[str, Sequence[str]]] = (
     # Bottom up. A package's entry (``_doctor``) holds its submodules too. A new module goes in
     # the lowest layer whose modules it needs (a Result module split from resolver: core).
     ("base", ("_version", "_errors", "_extras")),  # what every layer may raise, warn or print
-    ("grammar", ("_addresses", "_headers", "_client_headers", "proxy_protocol")),
+    (
+        "grammar",
+        (
+            "_addresses",
+            "_headers",
+            "_client_headers",
+            "_proxy_header",  # the PROXY header's values, TLVs and errors
+            "_proxy_v1",
+            "_proxy_v2",
+            "proxy_protocol",  # their public face: parse, encode, bytes_needed
+        ),
+    ),
     ("trust", ("_networks", "_topologies")),
     ("core", ("_result", "_settings", "_lints", "_options", "_walk", "_config", "resolver")),
     (

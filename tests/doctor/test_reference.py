@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Set
 
 from realip._doctor._catalogue import FINDINGS
-from realip._doctor._cloud import PROVIDERS
+from realip._doctor._providers import PROVIDERS
 from realip._doctor._reference import render_page
 
 ROOT = Path(__file__).parent.parent.parent
@@ -40,9 +40,9 @@ def _literal_codes() -> Set[str]:
             name = getattr(node.func, "id", None)
             index = {
                 "Finding": 1,
-                "_http_front": 2,
-                "_unknown_proxy_front": 2,
-                "_passthrough_front": 2,
+                "http_front": 2,
+                "unknown_proxy_front": 2,
+                "passthrough_front": 2,
             }.get(name or "")
             if index is not None and len(node.args) > index:
                 arg = node.args[index]

@@ -20,8 +20,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from realip._doctor import LOST, SPOOFABLE, analyze, parse_objects
-from realip._doctor._cloud import PROVIDERS
-from realip._doctor._controllers import CLIENT_HEADER_SETTINGS, CONTROLLERS
+from realip._doctor._controller_evidence import CLIENT_HEADER_SETTINGS
+from realip._doctor._controllers import CONTROLLERS
+from realip._doctor._providers import PROVIDERS
 
 REAL = Path(__file__).parent.parent / "data" / "doctor" / "real"
 _SVC = "service.beta.kubernetes.io/"

@@ -9,9 +9,14 @@ the path, what the load balancer annotations and the ingress controller change, 
 doctor does not know) it says what is unknown and how to find out.
 
 The package follows the concerns: ``_objects`` (reading input, bounded), ``_report`` (findings
-and output), ``_catalogue`` (every finding code and what it means), ``_cloud`` (kube-proxy,
-cloud load balancers and the provider registry), ``_nginx`` (ingress-nginx), ``_controllers``
-(other controllers and their client-header settings, Gateway API, tunnels), ``_analyze`` (one
+and output), ``_catalogue`` (every finding code and what it means), ``_fronts`` (what
+kube-proxy and a load balancer do to the client address), ``_cloud_aws``, ``_cloud_alibaba`` and
+``_cloud_others`` (each provider's annotations judged), ``_providers`` (the provider registry:
+recognising a Service's load balancer), ``_nginx_config`` and ``_nginx_verdict`` (ingress-nginx read, then judged), ``_controllers`` (which
+controller serves an Ingress, and those doctor knows), ``_controller_evidence`` (the settings that
+make a controller believe a client, and the verdict), ``_cloud_ingress`` (ALB and GKE Ingresses),
+``_f5_nginx`` (F5's NGINX controller), ``_gateway_api``, ``_cloudflare_tunnel``,
+``_foreign_routes`` (route resources doctor does not read), ``_analyze`` (one
 ``analyze_*`` per object kind), ``_reference`` (the generated parts of the reference) and
 ``_cli``. :func:`analyze` is pure (objects in, :class:`Report` out);
 :func:`run` does the I/O.

@@ -8,10 +8,10 @@ import sys
 from typing import Any, Dict, List, Optional, Tuple
 
 from realip._doctor._analyze import READ_KINDS, analyze
-from realip._doctor._cloud import PROVIDER_BY_KEY
-from realip._doctor._controllers import is_f5_configmap
-from realip._doctor._nginx import is_configmap as is_nginx_configmap
+from realip._doctor._f5_nginx import is_f5_configmap
+from realip._doctor._nginx_config import is_configmap as is_nginx_configmap
 from realip._doctor._objects import KUBECTL_COMMAND, DoctorInputError, Obj, parse_objects
+from realip._doctor._providers import PROVIDER_BY_KEY
 from realip._doctor._report import MultiReport, Report
 
 _EPILOG = f"""\

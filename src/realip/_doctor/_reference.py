@@ -12,8 +12,9 @@ import sys
 from typing import Callable, Dict
 
 from realip._doctor._catalogue import render_table
-from realip._doctor._cloud import PROVIDERS
-from realip._doctor._controllers import CLIENT_HEADER_SETTINGS, CONTROLLERS
+from realip._doctor._controller_evidence import CLIENT_HEADER_SETTINGS
+from realip._doctor._controllers import CONTROLLERS
+from realip._doctor._providers import PROVIDERS
 
 
 def render_providers() -> str:
