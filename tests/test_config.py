@@ -40,6 +40,14 @@ def test_env_vars_are_the_option_list() -> None:
     assert tuple(o.env for o in OPTIONS) == ENV_VARS
 
 
+def test_every_option_can_be_mentioned_in_an_error() -> None:
+    # _errors sits below the option list (every layer raises ConfigError), so its placeholder
+    # pattern names the options itself; a new option must be added there too.
+    for option in OPTIONS:
+        error = ConfigError(f"see ${option.name}", spell=lambda name: f"<{name}>")
+        assert str(error) == f"see <{option.name}>", option.name
+
+
 @pytest.mark.parametrize(
     ("values", "option", "message"),
     [
