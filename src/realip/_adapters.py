@@ -249,8 +249,8 @@ def _kept_names(keep: Iterable[str]) -> FrozenSet[str]:
 
 # -- the rewrite -------------------------------------------------------------------------------
 
-_BYTES_SEPARATORS: Tuple[Any, ...] = (b",", b" \t", b" \t,", b", ")
-_TEXT_SEPARATORS: Tuple[Any, ...] = (",", BLANKS, BLANKS + ",", ", ")
+_BYTES_SEPARATORS: Tuple[Any, ...] = (b",", b" \t", b", ")
+_TEXT_SEPARATORS: Tuple[Any, ...] = (",", BLANKS, ", ")
 # The characters that end an item early, as a set of one-character values: a set lookup of a
 # one-byte bytes object costs a third of ``in b" \t,"`` (a substring search).
 _STOPS = frozenset([*BLANKS, ",", *(c.encode() for c in BLANKS + ",")])
@@ -289,7 +289,7 @@ def rewrite_value(result: Result, value: Any, peer_only: bool) -> Any:
         # Failed closed, or the peer is the client: nothing in the header was verified.
         return b"" if raw else ""
     keep = len(result.proxies)
-    comma, blanks, empties, separator = _BYTES_SEPARATORS if raw else _TEXT_SEPARATORS
+    comma, blanks, separator = _BYTES_SEPARATORS if raw else _TEXT_SEPARATORS
     tail = _tail(value, keep, comma, blanks)
     if tail is not _WALK:
         return tail
@@ -305,7 +305,7 @@ def rewrite_value(result: Result, value: Any, peer_only: bool) -> Any:
                 found.append(item)
                 end = start
             else:
-                end = skip_empty_run(value, start, empties) if start > 0 else 0
+                end = skip_empty_run(value, start) if start > 0 else 0
     except PaddingError:  # the resolver walked past this padding, so it can't be reached
         return b"" if raw else ""
     if end < 0:

