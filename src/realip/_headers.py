@@ -7,6 +7,7 @@ the length of a header a client may have padded.
 
 from __future__ import annotations
 
+from itertools import repeat
 from typing import (
     TYPE_CHECKING,
     Any,
@@ -234,14 +235,64 @@ def forwarded_for(element: str) -> Tuple[bool, Optional[str]]:
     return forwarded_param(element, "for")
 
 
+_STRIP: Dict[type, Any] = {str: str.strip, bytes: bytes.strip}
+FIRST = 4
+"""Items :func:`items_from_right` takes one by one before it takes them in batches: a walk
+usually ends within them (a client a hop or two from the right), where a batch costs more."""
+BATCH = MAX_ITEMS - FIRST + 1
+"""Items per batch of :func:`items_from_right`: the first batch reaches MAX_ITEMS + 1 items."""
+_WINDOW = 64
+"""Characters per item of a batch's window: items longer than this on average (garbage, long
+IPv6 zones) just mean a smaller batch, or one item at a time."""
+
+
 def items_from_right(value: Any, comma: Any = ",", blanks: Any = BLANKS) -> Iterator[Any]:
     """Non-empty items of a comma list (``str`` or ``bytes``), rightmost first, stripped.
 
     Every run of empty items (RFC 9110 5.6.1: they don't count) is skipped in one C call, so a
     padded header costs per item taken, not per byte; a run longer than
     :data:`MAX_EMPTY_RUN` raises :class:`PaddingError` when the iteration reaches it.
+
+    The first :data:`FIRST` items are taken one at a time (rfind, slice, strip); after them,
+    :data:`BATCH` at a time: one ``rsplit`` of a window and one ``map`` of ``strip``, a few C
+    calls instead of three per item (the walk of 33 trusted items of a long header: ~19 ->
+    ~14 us, CPython 3.11). A batch with an empty item in it, or a window without a whole item,
+    is taken one item at a time again, so empty runs are skipped, and padding raises, exactly
+    as one at a time.
     """
     end = len(value)
+    # A counter, not a for loop over range(FIRST): ~100 ns less on a walk that ends at the
+    # second item (bench.py's (e)), where the batches never start.
+    first = FIRST
+    while end > 0:
+        start = value.rfind(comma, 0, end)
+        item = value[start + 1 : end].strip(blanks)
+        if item:
+            yield item
+            end = start
+            first -= 1
+            if not first:
+                break
+        else:
+            end = skip_empty_run(value, start) if start > 0 else 0
+    else:
+        return
+    strip = _STRIP.get(value.__class__)
+    empty = value[:0]
+    while end > 0 and strip is not None:
+        lo = end - _WINDOW * BATCH
+        parts = (value[lo:end] if lo > 0 else value[:end]).rsplit(comma, BATCH)
+        whole = lo <= 0 and len(parts) <= BATCH  # parts[0] is the value's first item
+        if not whole and len(parts) < 2:
+            break  # no whole item in the window
+        items = list(map(strip, parts if whole else parts[1:], repeat(blanks, len(parts))))
+        if empty in items:
+            break  # an empty item: from this batch's right end, one at a time
+        items.reverse()
+        yield from items
+        if whole:
+            return
+        end = (lo if lo > 0 else 0) + len(parts[0])
     while end > 0:
         start = value.rfind(comma, 0, end)
         item = value[start + 1 : end].strip(blanks)
