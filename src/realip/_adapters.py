@@ -257,22 +257,31 @@ _STOPS = frozenset([*BLANKS, ",", *(c.encode() for c in BLANKS + ",")])
 _WALK = object()  # _tail's answer when empty items make the quick look inconclusive
 
 
-def _tail(value: Any, keep: int, comma: Any, blanks: Any) -> Any:
-    """The last ``keep`` items of a comma list as written, None when nothing lies left of them,
-    or _WALK when an empty item is in the way. Touches only the end of the value: a client's
-    long prefix is neither scanned nor copied."""
+def _tail(value: Any, keep: int, comma: Any, blanks: Any, separator: Any) -> Any:
+    """What :func:`rewrite_value` keeps of a comma list when no empty item is among the last
+    ``keep`` items: None when nothing lies left of them, the items as written when an item
+    does, the items joined with ``separator`` when empty items do; _WALK when an empty item is
+    among them. Touches only the end of the value: a client's long prefix is neither scanned
+    nor copied."""
     end = len(value)
+    found = []
     while keep:
         start = value.rfind(comma, 0, end)
         if start < 0:
             return None  # at most ``keep`` items: nothing to drop (the common case)
-        if not value[start + 1 : end].strip(blanks):
+        item = value[start + 1 : end].strip(blanks)
+        if not item:
             return _WALK
+        found.append(item)
         end = start
         keep -= 1
     before = value[end - 1 : end]
     if not before or before in _STOPS:
-        return _WALK  # an empty item (or only empty items) to their left
+        # Empty items (or only empty items) to their left: the walk below would find exactly
+        # these items and stop, so they are joined here rather than found again (a client's
+        # 64 KiB of commas before its entry: ~1.5 us of WSGI's and ASGI's rewrite).
+        found.reverse()
+        return separator.join(found)
     return value[end + 1 :].strip(blanks)
 
 
@@ -290,7 +299,7 @@ def rewrite_value(result: Result, value: Any, peer_only: bool) -> Any:
         return b"" if raw else ""
     keep = len(result.proxies)
     comma, blanks, separator = _BYTES_SEPARATORS if raw else _TEXT_SEPARATORS
-    tail = _tail(value, keep, comma, blanks)
+    tail = _tail(value, keep, comma, blanks, separator)
     if tail is not _WALK:
         return tail
     # Empty items in the way (rare): the resolver's walk from the right, skipping them, as far
