@@ -82,6 +82,7 @@ SEPARATORS = " \t,"
 """What a run of empty list items is made of: commas and blanks."""
 _SEPARATORS_BYTES = SEPARATORS.encode()
 _NEAR = 32
+_PADDED = f"more than {MAX_EMPTY_RUN} characters of empty list items"
 # Each separator byte as 0, every other byte as 1: one bytes.translate and one rfind (memrchr)
 # find the last non-separator of a window in two C passes. rstrip(" \t,") tests each character
 # against the set instead: on a 1 KiB run, measured on CPython 3.11, ~2.3 us for bytes and
@@ -99,7 +100,7 @@ def skip_empty_run(value: Any, start: int) -> int:
     raw = isinstance(value, bytes)
     seps = _SEPARATORS_BYTES if raw else SEPARATORS
     # A short run (the honest case, ", ,"): one rstrip of a few characters.
-    end = near + len(value[near:start].rstrip(seps))
+    end: int = near + len(value[near:start].rstrip(seps))
     if end > near or near == 0:
         return end
     window = max(0, start - MAX_EMPTY_RUN)
@@ -109,7 +110,7 @@ def skip_empty_run(value: Any, start: int) -> int:
         segment = segment.encode("latin-1", "replace")
     end = window + segment.translate(_NOT_SEPARATOR).rfind(1) + 1
     if end == window and window > 0:
-        raise PaddingError(f"more than {MAX_EMPTY_RUN} characters of empty list items")
+        raise PaddingError(_PADDED)
     return end
 
 
@@ -469,6 +470,10 @@ def scheme_value(value: Union[str, bytes, None], websocket: bool) -> Optional[st
     return proto
 
 
+_MALFORMED = '"'
+"""Stands for a Forwarded element too long to parse: as malformed as it, and short."""
+
+
 def forwarded_proto(
     forwarded: HeaderValue,
     elements: int,
@@ -482,22 +487,29 @@ def forwarded_proto(
     ``memo`` (element -> its proto) keeps what the elements right of that one - the trusted
     hops, which repeat on every request - were read as; each element is read at most once.
     """
-    text = decode(forwarded)
     taken: List[str] = []
-    if len(text) <= 1024:
+    if len(forwarded) <= 1024:
         # Up to 1 KiB (a walk-limit chain of 32 elements fits) the header splits in one C
         # call: cheaper than 32 steps from the right, and no run of empty items this short
         # can be padding. A longer one is read from the right, as far as needed.
-        for element in reversed(text.split(",")):
+        for element in reversed(decode(forwarded).split(",")):
             element = element.strip(BLANKS)
             if element:
                 taken.append(element)
                 if len(taken) >= elements:
                     break
     else:
+        # Not decoded whole (64 KiB: ~7.6 us): only the elements taken are, and one longer
+        # than MAX_ELEMENT is malformed (so it has no proto) whatever it holds.
+        raw = isinstance(forwarded, bytes)
         try:
-            for element in items_from_right(text):
-                taken.append(element)
+            for item in items_from_right(
+                forwarded, b"," if raw else ",", b" \t" if raw else BLANKS
+            ):
+                if len(item) > MAX_ELEMENT:
+                    taken.append(_MALFORMED)
+                else:
+                    taken.append(item.decode("latin-1") if raw else item)
                 if len(taken) >= min(elements, MAX_ITEMS):
                     break
         except PaddingError:
