@@ -37,7 +37,7 @@ from realip._headers import (
     skip_empty_run,
 )
 from realip._result import padded
-from realip._walk import SHORT
+from realip._walk import SHORT, WINDOW
 from realip.resolver import ENV_VARS, MAX_ITEMS, REMOTE_ADDR, Resolver, Result, _new
 
 # -- storage keys ------------------------------------------------------------------------------
@@ -301,9 +301,28 @@ def rewrite_value(result: Result, value: Any, peer_only: bool) -> Any:
         return b"" if raw else ""
     keep = len(result.proxies)
     comma, blanks, separator = _BYTES_SEPARATORS if raw else _TEXT_SEPARATORS
+    if len(value) > SHORT:
+        # A long header: split its last WINDOW characters once and read the kept items (and
+        # the character left of them) there, when they are in it: (e)'s 8 KiB header cost
+        # ~0.6 us less than _tail's rfind, slice and strip per item (CPython 3.11).
+        parts = value[-WINDOW:].split(comma)
+        if len(parts) > keep and (keep + 1 < len(parts) or parts[0]):
+            kept = parts[-keep:]
+            for item in kept:
+                if not item.strip(blanks):
+                    return _walk_to_kept(value, keep, comma, blanks, separator, raw)
+            before = parts[-keep - 1][-1:]
+            if not before or before in _STOPS:
+                return separator.join([item.strip(blanks) for item in kept])
+            return comma.join(kept).strip(blanks)
     tail = _tail(value, keep, comma, blanks, separator)
     if tail is not _WALK:
         return tail
+    return _walk_to_kept(value, keep, comma, blanks, separator, raw)
+
+
+def _walk_to_kept(value: Any, keep: int, comma: Any, blanks: Any, separator: Any, raw: bool) -> Any:
+    """rewrite_value's answer when an empty item is among the last ``keep`` items."""
     # Empty items in the way (rare): the resolver's walk from the right, skipping them, as far
     # as ``keep`` items; whatever lies left of them (items or empty ones) goes.
     found: List[Any] = []

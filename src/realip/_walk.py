@@ -24,6 +24,7 @@ from __future__ import annotations
 # inline, without parse_ip's call frame.
 from _socket import AF_INET, inet_pton
 from bisect import bisect_right
+from itertools import islice
 from typing import Any, Callable, Dict, Iterable, List, NamedTuple, Optional, Tuple, Union
 
 from realip._addresses import parse_ip
@@ -51,6 +52,9 @@ from realip._result import (
 
 SHORT = 128
 """Characters: a header up to this long is split whole (at most 129 items) in one C call."""
+WINDOW = 64
+"""Characters at the end of a longer header split in one C call before the walk goes on item
+by item (room for a client and a proxy, IPv6 ones included)."""
 MEMO_SIZE = 1024
 """Entries per memo of trusted texts (peers; list items); it fills up and never evicts."""
 MEMO_KEY = 512
@@ -264,59 +268,72 @@ def compile_resolve(plan: Plan, unix_trusted: bool) -> Resolve:
         # Typed loosely on purpose: the same loop serves str and bytes without a call per item.
         comma: Any = b"," if raw_bytes else ","
         blanks: Any = b" \t" if raw_bytes else BLANKS
-        # A short header splits in one C call; a long one is walked from the right only as far
-        # as needed, so padding costs nothing (see items_from_right).
-        items: Iterable[Any] = (
-            reversed(value.split(comma))
-            if len(value) <= SHORT
-            else items_from_right(value, comma, blanks)
-        )
+        # A short header splits in one C call. A long one: only its last WINDOW characters
+        # are split, and the cut item at the window's left edge (None) hands the rest of the
+        # walk to items_from_right, which goes only as far as needed, so padding costs nothing.
+        # For (e)'s 8 KiB header the client is in the window: ~0.6 us less than starting
+        # items_from_right (a generator, and three C calls per item) on CPython 3.11.
+        if len(value) <= SHORT:
+            items: Iterable[Any] = reversed(value.split(comma))
+        else:
+            parts: List[Any] = value[-WINDOW:].split(comma)
+            parts[0] = None
+            items = reversed(parts)
         walked = 0
         try:
-            for item in items:
-                item = item.strip(blanks)
-                if not item:
-                    continue  # empty list elements don't count (RFC 9110 5.6.1)
-                walked += 1
-                if walked > MAX_ITEMS:
-                    return too_long(header, proxies, peer)
-                hop = memo.get(item)  # a trusted hop seen before
-                if hop is None:
-                    if forwarded and len(item) > MAX_ELEMENT:
-                        # Malformed whatever it holds (see forwarded_param): not decoded whole
-                        # (64 KiB: ~7.6 us) to say so.
-                        return bad_entry(
-                            header,
-                            item[:64].decode("latin-1") if raw_bytes else item[:64],
-                            proxies,
-                            peer,
-                            "is not a well-formed element",
-                        )
-                    text = item.decode("latin-1") if raw_bytes else item
-                    # read_hop's IPv4 case, inlined: the client is read on every request, and
-                    # the call and its Hop cost ~250 ns of (b)'s ~1.9 us (CPython 3.11).
-                    key = 0
-                    address = text
-                    if not forwarded and ":" not in text:
-                        try:
-                            key = _from_bytes(inet_pton(AF_INET, text), "big")
-                        except (OSError, ValueError):
-                            key = 0
-                    if not key:
-                        try:
-                            key, address = read_hop(text, forwarded)
-                        except BadEntry as exc:
-                            return bad_entry(header, text, proxies, peer, exc.what)
-                    if not bisect_right(bounds, key) & 1:
-                        if snat is not None and bisect_right(snat, key) & 1:
-                            return snat_result(plan, address, header, proxies, peer)
-                        return tuple_new(
-                            Result, (address, header, proxies, untrusted, False, peer, False)
-                        )
-                    if len(memo) < MEMO_SIZE and len(item) <= MEMO_KEY:
-                        memo[item] = address
-                    hop = address
-                proxies += (hop,)
+            while True:
+                for item in items:
+                    if item is None:
+                        break  # the window is used up
+                    item = item.strip(blanks)
+                    if not item:
+                        continue  # empty list elements don't count (RFC 9110 5.6.1)
+                    walked += 1
+                    if walked > MAX_ITEMS:
+                        return too_long(header, proxies, peer)
+                    hop = memo.get(item)  # a trusted hop seen before
+                    if hop is None:
+                        if forwarded and len(item) > MAX_ELEMENT:
+                            # Malformed whatever it holds (see forwarded_param): not decoded whole
+                            # (64 KiB: ~7.6 us) to say so.
+                            return bad_entry(
+                                header,
+                                item[:64].decode("latin-1") if raw_bytes else item[:64],
+                                proxies,
+                                peer,
+                                "is not a well-formed element",
+                            )
+                        text = item.decode("latin-1") if raw_bytes else item
+                        # read_hop's IPv4 case, inlined: the client is read on every request, and
+                        # the call and its Hop cost ~250 ns of (b)'s ~1.9 us (CPython 3.11).
+                        key = 0
+                        address = text
+                        if not forwarded and ":" not in text:
+                            try:
+                                key = _from_bytes(inet_pton(AF_INET, text), "big")
+                            except (OSError, ValueError):
+                                key = 0
+                        if not key:
+                            try:
+                                key, address = read_hop(text, forwarded)
+                            except BadEntry as exc:
+                                return bad_entry(header, text, proxies, peer, exc.what)
+                        if not bisect_right(bounds, key) & 1:
+                            if snat is not None and bisect_right(snat, key) & 1:
+                                return snat_result(plan, address, header, proxies, peer)
+                            return tuple_new(
+                                Result, (address, header, proxies, untrusted, False, peer, False)
+                            )
+                        if len(memo) < MEMO_SIZE and len(item) <= MEMO_KEY:
+                            memo[item] = address
+                        hop = address
+                    proxies += (hop,)
+                else:
+                    break  # every item walked
+                # The rest, exactly as items_from_right gives it from the right end, after the
+                # non-empty items already walked: it measures a run of empty items across the
+                # cut too (a run inside the window can't reach MAX_EMPTY_RUN).
+                items = islice(items_from_right(value, comma, blanks), walked, None)
         except PaddingError as exc:
             return padded(header, proxies, peer, exc)
         if len(proxies) == 1:

@@ -9,11 +9,16 @@ same items in the same order, padding raised at the same point, the same pairs o
 from __future__ import annotations
 
 from itertools import islice
-from typing import Any, Iterator, List
+from typing import Any, Iterator, List, Tuple
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+import realip._adapters
+import realip._walk
+from realip import Resolver
+from realip._adapters import rewrite_value
 from realip._headers import (
     MAX_EMPTY_RUN,
     PaddingError,
@@ -21,6 +26,8 @@ from realip._headers import (
     forwarded_params,
     items_from_right,
 )
+from realip._result import Result
+from realip._walk import SHORT
 
 
 def plain_items(value: Any, comma: Any, blanks: Any) -> Iterator[Any]:
@@ -108,3 +115,91 @@ def test_escaped_params_on_clients_shapes() -> None:
         'for="\\a\x1f"',
     ]:
         assert escaped_params(element) == forwarded_params(element)
+
+
+# -- the walk's window over the end of a long header ---------------------------------------
+
+WINDOW_PIECES = st.sampled_from(
+    ["10.0.0.7", "10.1.2.3:80", "fd00::9", "[fd00::8]:443", "203.0.113.9", "6.6.6.6", "junk", ""]
+)
+
+
+@settings(max_examples=500)
+@given(
+    left=st.lists(WINDOW_PIECES, max_size=6),
+    run=st.integers(0, MAX_EMPTY_RUN + 60),
+    unit=st.sampled_from([",", ", ", " ,\t", " "]),
+    right=st.lists(WINDOW_PIECES, max_size=12),
+    header=st.sampled_from(["x-forwarded-for", "forwarded"]),
+    as_bytes=st.booleans(),
+)
+def test_the_walk_of_a_long_header_is_the_walk_item_by_item(
+    left: List[str],
+    run: int,
+    unit: str,
+    right: List[str],
+    header: str,
+    as_bytes: bool,
+) -> None:
+    """Splitting the last WINDOW characters first gives every Result field exactly as walking
+    item by item from the right end (WINDOW=1: the cut comes first), runs of empty items across
+    the cut and MAX_EMPTY_RUN included."""
+    spell = (lambda e: f"for={e}") if header == "forwarded" else (lambda e: e)
+    value: Any = (
+        ", ".join(spell(e) for e in left) + (unit * run)[:run] + ", ".join(spell(e) for e in right)
+    )
+    if as_bytes:
+        value = value.encode()
+
+    def answer() -> Any:
+        resolver = Resolver(trusted_proxies=["10.0.0.0/8", "fd00::/8"], header=header)
+        return resolver.resolve_value("10.0.0.1", value)
+
+    windowed = answer()
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(realip._walk, "WINDOW", 1)
+        item_by_item = answer()
+    assert item_by_item == windowed, value
+
+
+TAIL_PIECES = st.sampled_from(["203.0.113.9", "10.0.0.7:80", "fd00::9", "x" * 70, "", " ", "\t"])
+
+
+@settings(max_examples=500)
+@given(
+    items=st.lists(
+        st.tuples(TAIL_PIECES, st.sampled_from([",", ", ", " , ", " ,"])), min_size=1, max_size=30
+    ),
+    keep=st.integers(1, 5),
+    as_bytes=st.booleans(),
+)
+def test_the_rewrite_reads_a_long_header_s_end_as_item_by_item(
+    items: List[Tuple[str, str]], keep: int, as_bytes: bool
+) -> None:
+    """What the rewrite keeps of a long header is the same whether its end is split at once or
+    read item by item from the right (WINDOW=1: _tail's way)."""
+    value: Any = "".join(piece + comma for piece, comma in items)[:-1]
+    if len(value) <= SHORT:
+        value = "6.6.6.6," * (SHORT // 8 + 1) + value
+    if as_bytes:
+        value = value.encode()
+    result = _verified(keep)
+    windowed = rewrite_value(result, value, False)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(realip._adapters, "WINDOW", 1)
+        assert rewrite_value(result, value, False) == windowed, value
+
+
+def _verified(keep: int) -> Result:
+    """A Result that verified ``keep`` entries of the header: the client and the proxies."""
+    proxies = ("10.0.0.1",) + ("10.0.0.7",) * (keep - 1)
+    return Result("203.0.113.9", "x-forwarded-for", proxies, "", False, "10.0.0.1")
+
+
+def test_the_rewrite_looks_left_of_a_window_that_starts_at_a_comma() -> None:
+    # The window's first part is empty: what lies left of the kept items is outside it.
+    kept = "a" * 31 + "," + "b" * 31
+    value = "x" * 200 + "," + kept
+    assert len(value) - value.index(kept) + 1 == realip._adapters.WINDOW
+    assert rewrite_value(_verified(2), value, False) == kept
+    assert rewrite_value(_verified(2), value.encode(), False) == kept.encode()
