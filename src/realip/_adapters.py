@@ -315,9 +315,9 @@ def rewrite_value(result: Result, value: Any, peer_only: bool) -> Any:
             if not before or before in _STOPS:
                 return separator.join([item.strip(blanks) for item in kept])
             return comma.join(kept).strip(blanks)
-    tail = _tail(value, keep, comma, blanks, separator)
-    if tail is not _WALK:
-        return tail
+    found = _tail(value, keep, comma, blanks, separator)
+    if found is not _WALK:
+        return found
     return _walk_to_kept(value, keep, comma, blanks, separator, raw)
 
 

@@ -55,6 +55,8 @@ SHORT = 128
 WINDOW = 64
 """Characters at the end of a longer header split in one C call before the walk goes on item
 by item (room for a client and a proxy, IPv6 ones included)."""
+PADDED_END = frozenset([",", " ", "\t", b",", b" ", b"\t"])
+"""A header ending in one of these ends in an empty item: padding, not an address."""
 MEMO_SIZE = 1024
 """Entries per memo of trusted texts (peers; list items); it fills up and never evicts."""
 MEMO_KEY = 512
@@ -276,9 +278,16 @@ def compile_resolve(plan: Plan, unix_trusted: bool) -> Resolve:
         if len(value) <= SHORT:
             items: Iterable[Any] = reversed(value.split(comma))
         else:
-            parts: List[Any] = value[-WINDOW:].split(comma)
-            parts[0] = None
-            items = reversed(parts)
+            tail = value[-WINDOW:]
+            if tail[-1:] in PADDED_END:
+                # Empty items at the end (padding): items_from_right skips a run in one call,
+                # where this loop would take them one by one (64 KiB of commas after the
+                # client: 1.9x -> 3.8x a normal request).
+                items = items_from_right(value, comma, blanks)
+            else:
+                parts: List[Any] = tail.split(comma)
+                parts[0] = None
+                items = reversed(parts)
         walked = 0
         try:
             while True:
