@@ -279,10 +279,11 @@ def compile_resolve(plan: Plan, unix_trusted: bool) -> Resolve:
             items: Iterable[Any] = reversed(value.split(comma))
         else:
             tail = value[-WINDOW:]
-            if tail[-1:] in PADDED_END:
+            if tail[-1:] in PADDED_END or comma not in tail:
                 # Empty items at the end (padding): items_from_right skips a run in one call,
                 # where this loop would take them one by one (64 KiB of commas after the
-                # client: 1.9x -> 3.8x a normal request).
+                # client: 1.9x -> 3.8x a normal request). No comma: one long item, nothing
+                # for the window to split (an 8 KiB Forwarded element: +0.3x).
                 items = items_from_right(value, comma, blanks)
             else:
                 parts: List[Any] = tail.split(comma)
