@@ -140,7 +140,7 @@ def steps(wls: Dict[str, Workload], loops: int) -> None:
     add("Resolver.resolve_value(peer, xff) (d)", lambda: res_d.resolve_value(req.peer, xff))
     add("Resolver.resolve_value(peer, hostile) (e)", lambda: res_b.resolve_value(req.peer, hostile))
     try:
-        from realip import _addresses, _headers
+        from realip import _addresses, _forwarded, _headers
         from realip.request import _scope_header
     except ImportError as exc:
         print(f"   (internal modules moved: {exc})")
@@ -218,8 +218,8 @@ def steps(wls: Dict[str, Workload], loops: int) -> None:
         if walk is not None:
             add("the list walk alone (b)", lambda: walk(xff_bytes, "10.0.2.9", req.peer))
         fwd = 'for="[2001:db8::1]:4711";proto=https'
-        add("Forwarded for= (split fast path)", lambda: _headers.forwarded_param(fwd, "for"))
-        add("Forwarded for= (the grammar)", lambda: _headers.forwarded_value(fwd, "for"))
+        add("Forwarded for= (split fast path)", lambda: _forwarded.forwarded_param(fwd, "for"))
+        add("Forwarded for= (the grammar)", lambda: _forwarded.forwarded_value(fwd, "for"))
         direct = wls["a"].reqs[0].peer
         add("Resolver.resolve_value(peer, None) (a)", lambda: res_b.resolve_value(direct, None))
     width = max(len(label) for label, _ in rows)

@@ -9,14 +9,8 @@ from hypothesis import given
 from hypothesis import settings as hyp_settings
 from hypothesis import strategies as st
 
-from realip._headers import (
-    forwarded_params,
-    forwarded_proto,
-    forwarded_value,
-    last_item,
-    lookup,
-    scheme_value,
-)
+from realip._forwarded import forwarded_params, forwarded_proto, forwarded_value
+from realip._headers import last_item, lookup, scheme_value
 
 
 @pytest.mark.parametrize(
@@ -188,19 +182,23 @@ def test_forwarded_proto_never_looks_left_of_the_client(
 def test_forwarded_proto_looks_at_a_bounded_number_of_elements(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    import realip._headers as headers
+    import realip._forwarded as grammar
+    from realip._headers import MAX_ITEMS
 
     calls: List[str] = []
-    original = headers.forwarded_value
+    original = grammar.forwarded_param
 
     def counting(element: str, name: str) -> Tuple[bool, Optional[str]]:
         calls.append(element)
         return original(element, name)
 
-    monkeypatch.setattr(headers, "forwarded_value", counting)
+    monkeypatch.setattr(grammar, "forwarded_param", counting)
     padded = ", ".join(["for=6.6.6.6"] * 10_000)
+    assert forwarded_proto("for=1.1.1.1;proto=https, " + padded, MAX_ITEMS) is None
+    assert len(calls) == MAX_ITEMS  # the elements walked, each read once
+    calls.clear()
     assert forwarded_proto("for=1.1.1.1;proto=https, " + padded, 10_000) is None
-    assert len(calls) <= headers.MAX_ITEMS
+    assert len(calls) <= MAX_ITEMS
     calls.clear()
     assert forwarded_proto("for=1.1.1.1;proto=https" + "," * 70_000, 1) is None
     assert calls == []  # padding: given up before parsing anything
@@ -238,6 +236,6 @@ _FWD_PIECES = [
     name=st.sampled_from(["for", "proto", "by"]),
 )
 def test_forwarded_param_fast_path_matches_the_grammar(element: str, name: str) -> None:
-    from realip._headers import forwarded_param
+    from realip._forwarded import forwarded_param
 
     assert forwarded_param(element, name) == forwarded_value(element, name)

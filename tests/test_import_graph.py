@@ -33,6 +33,7 @@ LAYERS: Sequence[Tuple[str, Sequence[str]]] = (
         (
             "_addresses",
             "_headers",
+            "_forwarded",  # Forwarded elements, on top of _headers' lists and limits
             "_client_headers",
             "_proxy_header",  # the PROXY header's values, TLVs and errors
             "_proxy_v1",

@@ -28,12 +28,12 @@ from itertools import islice
 from typing import Any, Callable, Dict, Iterable, List, NamedTuple, Optional, Tuple, Union
 
 from realip._addresses import parse_ip
+from realip._forwarded import forwarded_for
 from realip._headers import (
     BLANKS,
     MAX_ELEMENT,
     MAX_ITEMS,
     PaddingError,
-    forwarded_for,
     items_from_right,
     last_item,
 )

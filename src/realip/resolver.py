@@ -15,12 +15,12 @@ from typing import Any, Dict, Iterable, Mapping, Optional, Sequence, Tuple, Unio
 
 from realip._addresses import parse_ip
 from realip._errors import RealIPWarning
+from realip._forwarded import forwarded_proto
 from realip._headers import (
     MAX_ITEMS,
     Headers,
     PaddingError,
     environ_key,
-    forwarded_proto,
     last_item,
     lookup_raw,
     scheme_value,

@@ -24,7 +24,8 @@ from typing import Dict, Iterable, List, Optional, Sequence, Set, Tuple
 
 from realip import RealIPWarning, Resolver, Result
 from realip._addresses import canonical, format_address, parse_address
-from realip._headers import MAX_ELEMENT, forwarded_params, forwarded_value
+from realip._forwarded import forwarded_params, forwarded_value
+from realip._headers import MAX_ELEMENT
 from realip.proxy_protocol import PROXY, ProxyProtocolError, bytes_needed, detect, encode, parse
 from realip.proxy_server import ProxyPolicy
 from realip.request import resolve_environ, resolve_scope

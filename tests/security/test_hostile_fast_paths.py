@@ -19,13 +19,8 @@ import realip._adapters
 import realip._walk
 from realip import Resolver
 from realip._adapters import rewrite_value
-from realip._headers import (
-    MAX_EMPTY_RUN,
-    PaddingError,
-    escaped_params,
-    forwarded_params,
-    items_from_right,
-)
+from realip._forwarded import escaped_params, forwarded_params
+from realip._headers import MAX_EMPTY_RUN, PaddingError, items_from_right
 from realip._result import Result
 from realip._walk import SHORT
 

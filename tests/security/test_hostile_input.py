@@ -433,7 +433,7 @@ def test_work_is_bounded_by_hops_not_header_length(
     resolver = Resolver(trusted_proxies=["10.0.0.0/8"], header=resolver.header)
     # parse_address is the address parser's public face; the hot path may call parse_ip.
     addresses = Counter(monkeypatch, "realip._addresses", "parse_address", "parse_ip")
-    elements = Counter(monkeypatch, "realip._headers", "forwarded_value", "forwarded_params")
+    elements = Counter(monkeypatch, "realip._forwarded", "forwarded_value", "forwarded_params")
     case = Hostile("bounded", resolver, PROXY, ((name, value),), None, "")
     status, _, _ = RUNNERS[runner](case)
     assert status == 200
@@ -585,20 +585,26 @@ ESCAPES_32 = b", ".join([b'for="' + b"\\a" * 120 + b';proto=https"'] * 32)
 def test_forwarded_parsing_scans_a_bounded_number_of_characters(
     resolver: Resolver, lines: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Every character the Forwarded grammar looks at, through resolve and the scheme lookup."""
-    import realip._headers as headers_module
+    """Every character the Forwarded grammar looks at, through resolve and the scheme lookup:
+    what its regular expressions scan and what the quoted-pair reader is given."""
+    import realip._forwarded as grammar
     from realip._headers import MAX_ELEMENT
     from realip.asgi import RealIPMiddleware
 
     scanned = [0]
-    pattern = headers_module.FORWARDED_PAIR
+    pair_match = grammar._forwarded_pair_matcher()
+    escaped_params = grammar.escaped_params
 
-    class Counting:
-        def match(self, text: str, pos: int = 0, end: int = sys.maxsize) -> Any:
-            scanned[0] += min(end, len(text)) - pos
-            return pattern.match(text, pos, end)
+    def counting_match(text: str, pos: int = 0, end: int = sys.maxsize) -> Any:
+        scanned[0] += min(end, len(text)) - pos
+        return pair_match(text, pos, end)
 
-    monkeypatch.setattr(headers_module, "FORWARDED_PAIR", Counting())
+    def counting_escaped(element: str) -> Any:
+        scanned[0] += len(element)
+        return escaped_params(element)
+
+    monkeypatch.setattr(grammar, "_pair_match", counting_match)
+    monkeypatch.setattr(grammar, "escaped_params", counting_escaped)
     scope = {
         "type": "http",
         "client": (PROXY, 5000),
@@ -614,3 +620,7 @@ def test_forwarded_parsing_scans_a_bounded_number_of_characters(
     # At most a few elements are parsed, each cut off at MAX_ELEMENT characters: a normal
     # request scans ~30 characters, this bound is a few dozen normal requests' worth.
     assert scanned[0] <= 4 * MAX_ELEMENT, scanned[0]
+    if lines == [("Forwarded", ESCAPES_32)]:
+        # Elements of at most MAX_ELEMENT characters are parsed: the counters see them (the
+        # others are refused unread, or not read at all by an X-Forwarded-For resolver).
+        assert scanned[0] > 0

@@ -23,7 +23,7 @@ from security_support import (
 
 from realip import ConfigError, RealIPWarning, Resolver
 from realip._addresses import format_address, parse_address
-from realip._headers import forwarded_params
+from realip._forwarded import forwarded_params
 from realip._networks import NetworkSet, parse_networks
 
 IP = Union[ipaddress.IPv4Address, ipaddress.IPv6Address]
