@@ -22,11 +22,8 @@ App = TypeVar("App")
 class Middleware(Generic[App]):
     """Options and construction-time state of a realip middleware (subclassed, never used alone).
 
-    Give it a ``resolver``, or the options that build one (``trusted_proxies=`` or
-    ``topology=`` with ``pod_cidrs=``/``node_cidrs=``/``lb_cidrs=``, ``header=``, ...); with
-    neither, the ``REALIP_*`` environment variables configure it. ``keep_headers`` names
-    client-address headers to leave as the server sent them; ``rewrite_header=False`` leaves
-    every header alone.
+    The options are those of :class:`realip.asgi.RealIPMiddleware` and
+    :class:`realip.wsgi.RealIPMiddleware`, whose docstrings describe them for users.
     """
 
     __slots__ = ("_first", "_plan", "_resolve", "_resolver", "app", "forwarded_proto")
