@@ -11,6 +11,7 @@ from itertools import repeat
 from typing import (
     Any,
     Dict,
+    Generator,
     Iterable,
     Iterator,
     List,
@@ -123,7 +124,8 @@ def items_from_right(value: Any, comma: Any = ",", blanks: Any = BLANKS) -> Iter
     """
     end = len(value)
     # A counter, not a for loop over range(FIRST): ~100 ns less on a walk that ends at the
-    # second item (bench.py's (e)), where the batches never start.
+    # second item (bench.py's (e)), where the batches never start. After them it is negative
+    # and never reaches 0 again.
     first = FIRST
     while end > 0:
         start = value.rfind(comma, 0, end)
@@ -133,11 +135,14 @@ def items_from_right(value: Any, comma: Any = ",", blanks: Any = BLANKS) -> Iter
             end = start
             first -= 1
             if not first:
-                break
+                end = yield from _batches(value, end, comma, blanks)
         else:
             end = skip_empty_run(value, start) if start > 0 else 0
-    else:
-        return
+
+
+def _batches(value: Any, end: int, comma: Any, blanks: Any) -> Generator[Any, None, int]:
+    """:func:`items_from_right` after its first items: :data:`BATCH` items at a time, left of
+    ``end``; returns where taking them one at a time goes on (0: the value is done)."""
     strip = _STRIP.get(value.__class__)
     empty = value[:0]
     while end > 0 and strip is not None:
@@ -152,16 +157,9 @@ def items_from_right(value: Any, comma: Any = ",", blanks: Any = BLANKS) -> Iter
         items.reverse()
         yield from items
         if whole:
-            return
+            return 0
         end = (lo if lo > 0 else 0) + len(parts[0])
-    while end > 0:
-        start = value.rfind(comma, 0, end)
-        item = value[start + 1 : end].strip(blanks)
-        if item:
-            yield item
-            end = start
-        else:
-            end = skip_empty_run(value, start) if start > 0 else 0
+    return end
 
 
 @overload
